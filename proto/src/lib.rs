@@ -1,0 +1,13 @@
+//! Tessera's wire contracts and the identity types that cross the wire.
+//!
+//! - [`wire`]: generated gRPC code (SPIFFE Workload API, `tessera.agent.v1`, `tessera.admin.v1`).
+//! - [`identity`]: `TrustDomain`, `SpiffeId`, `Selector` with every rule of the SPIFFE ID spec.
+//! - [`bundle`]: the SPIFFE bundle document (a JWKS with `spiffe_sequence`).
+//! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
+//! - [`clock`]: time as an input.
+
+pub mod bundle;
+pub mod clock;
+pub mod duration;
+pub mod identity;
+pub mod wire;

@@ -1,0 +1,84 @@
+//! The admin API on the server's Unix socket (mode 0600: file permissions authenticate).
+
+mod authorities;
+mod bundles;
+mod health;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
+use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
+use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
+use tokio_stream::wrappers::UnixListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::ca::CaManager;
+use crate::datastore::Datastore;
+
+/// Errors of the admin API task.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminApiError {
+    /// The socket could not be bound.
+    #[error("admin socket {path}: {source}")]
+    Bind {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("admin API: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// The admin API server.
+#[derive(Debug)]
+pub struct AdminApi<S> {
+    socket: PathBuf,
+    ca: Arc<CaManager<S>>,
+}
+
+impl<S: Datastore> AdminApi<S> {
+    /// An admin API on `socket` over the CA.
+    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>) -> Self {
+        Self { socket, ca }
+    }
+
+    /// Binds the socket now, so callers know it is ready when this returns.
+    pub async fn bind(self) -> Result<BoundAdminApi<S>, AdminApiError> {
+        let listener = super::uds::bind(&self.socket, 0o600)
+            .await
+            .map_err(|source| AdminApiError::Bind {
+                path: self.socket.clone(),
+                source,
+            })?;
+        Ok(BoundAdminApi {
+            api: self,
+            listener,
+        })
+    }
+}
+
+/// An admin API with its socket bound.
+#[derive(Debug)]
+pub struct BoundAdminApi<S> {
+    api: AdminApi<S>,
+    listener: tokio::net::UnixListener,
+}
+
+impl<S: Datastore> BoundAdminApi<S> {
+    /// Serves until `shutdown`, then removes the socket file.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
+        let AdminApi { socket, ca } = self.api;
+        let trust_domain = ca.config().trust_domain.to_string();
+        let result = tonic::transport::Server::builder()
+            .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
+            .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
+            .add_service(AuthoritiesServer::new(authorities::AuthoritiesService::new(ca)))
+            .serve_with_incoming_shutdown(UnixListenerStream::new(self.listener), shutdown.cancelled_owned())
+            .await;
+        let _ = std::fs::remove_file(&socket);
+        result.map_err(AdminApiError::from)
+    }
+}

@@ -1,0 +1,7 @@
+//! gRPC surfaces. Domain errors become `tonic::Status` here and only here.
+
+pub mod admin;
+mod status;
+pub mod uds;
+
+pub use status::ca_status;

@@ -1,0 +1,24 @@
+//! Mapping domain errors to gRPC statuses: precise codes, no internal detail sent.
+
+use tonic::Status;
+
+use crate::ca::CaError;
+use crate::datastore::DatastoreError;
+
+/// The gRPC status for a CA error. Internal failures are logged and sent as a bare
+/// `Internal`.
+pub fn ca_status(e: CaError) -> Status {
+    match e {
+        CaError::InvalidRequest(m) => Status::invalid_argument(m),
+        CaError::FailedPrecondition(m) => Status::failed_precondition(m),
+        e @ CaError::NotFound { .. } => Status::not_found(e.to_string()),
+        e @ CaError::NotReady(_) => Status::unavailable(e.to_string()),
+        CaError::Datastore(DatastoreError::Conflict(m)) => {
+            Status::aborted(format!("concurrent change, retry: {m}"))
+        }
+        other => {
+            tracing::error!(error = %other, "internal CA error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Authorities (X.509 signing CAs and JWT signing keys) and the journal that persists them.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use tessera_proto::clock::{from_unix_seconds, unix_seconds};
+
+use super::CaError;
+use super::key::{KeyType, PrivateKey};
+use super::seal::{SealedKey, Sealer};
+use super::slots::{Lifetime, SlotState};
+
+/// The two families of authorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// X.509 signing CAs.
+    X509,
+    /// JWT-SVID signing keys.
+    Jwt,
+}
+
+impl Kind {
+    /// Human name for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::X509 => "X.509",
+            Self::Jwt => "JWT",
+        }
+    }
+}
+
+/// One authority: its key, its window and its place in the rotation.
+#[derive(Debug, Clone)]
+pub struct Authority {
+    /// X.509: hex subject key identifier; JWT: the key ID.
+    pub id: String,
+    /// Rotation slot.
+    pub state: SlotState,
+    /// The private key.
+    pub key: Arc<PrivateKey>,
+    /// The key sealed for storage.
+    pub sealed: SealedKey,
+    /// Validity window.
+    pub lifetime: Lifetime,
+    /// Marked by an operator: everything it signed must be re-issued.
+    pub tainted: bool,
+    /// X.509 only: the CA certificate (DER).
+    pub certificate: Option<Vec<u8>>,
+    /// X.509 only: the upstream authority that signed it, if any.
+    pub upstream_authority_id: Option<String>,
+}
+
+/// A new random JWT key ID.
+pub fn new_key_id() -> Result<String, CaError> {
+    let mut raw = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut raw).map_err(|_| CaError::Crypto("random generation failed".into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// All of a server's authorities.
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    /// X.509 CAs.
+    pub x509: Vec<Authority>,
+    /// JWT keys.
+    pub jwt: Vec<Authority>,
+}
+
+impl Journal {
+    /// The authorities of one kind.
+    pub fn of(&self, kind: Kind) -> &Vec<Authority> {
+        match kind {
+            Kind::X509 => &self.x509,
+            Kind::Jwt => &self.jwt,
+        }
+    }
+
+    /// The authorities of one kind, mutably.
+    pub fn of_mut(&mut self, kind: Kind) -> &mut Vec<Authority> {
+        match kind {
+            Kind::X509 => &mut self.x509,
+            Kind::Jwt => &mut self.jwt,
+        }
+    }
+
+    /// The authority of `kind` in `state` (PREPARED or ACTIVE are unique).
+    pub fn in_state(&self, kind: Kind, state: SlotState) -> Option<&Authority> {
+        self.of(kind).iter().find(|a| a.state == state)
+    }
+
+    /// Serializes the journal (keys stay sealed).
+    pub fn encode(&self) -> Result<Vec<u8>, CaError> {
+        let stored = StoredJournal {
+            version: 1,
+            x509: self.x509.iter().map(StoredAuthority::from).collect(),
+            jwt: self.jwt.iter().map(StoredAuthority::from).collect(),
+        };
+        serde_json::to_vec(&stored).map_err(|e| CaError::Journal(e.to_string()))
+    }
+
+    /// Deserializes a journal and unseals its keys.
+    pub fn decode(data: &[u8], sealer: &Sealer) -> Result<Self, CaError> {
+        let stored: StoredJournal =
+            serde_json::from_slice(data).map_err(|e| CaError::Journal(format!("does not decode: {e}")))?;
+        if stored.version != 1 {
+            return Err(CaError::Journal(format!("unsupported version {}", stored.version)));
+        }
+        let load = |list: Vec<StoredAuthority>| -> Result<Vec<Authority>, CaError> {
+            list.into_iter().map(|a| a.into_authority(sealer)).collect()
+        };
+        Ok(Self {
+            x509: load(stored.x509)?,
+            jwt: load(stored.jwt)?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredJournal {
+    version: u32,
+    x509: Vec<StoredAuthority>,
+    jwt: Vec<StoredAuthority>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredAuthority {
+    id: String,
+    state: SlotState,
+    key_type: KeyType,
+    not_before: i64,
+    not_after: i64,
+    tainted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    certificate: Option<String>,
+    sealed_key: SealedKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upstream_authority_id: Option<String>,
+}
+
+impl From<&Authority> for StoredAuthority {
+    fn from(a: &Authority) -> Self {
+        Self {
+            id: a.id.clone(),
+            state: a.state,
+            key_type: a.key.key_type(),
+            not_before: unix_seconds(a.lifetime.not_before),
+            not_after: unix_seconds(a.lifetime.not_after),
+            tainted: a.tainted,
+            certificate: a.certificate.as_ref().map(|c| STANDARD.encode(c)),
+            sealed_key: a.sealed.clone(),
+            upstream_authority_id: a.upstream_authority_id.clone(),
+        }
+    }
+}
+
+impl StoredAuthority {
+    fn into_authority(self, sealer: &Sealer) -> Result<Authority, CaError> {
+        let pkcs8 = sealer.unseal(&self.sealed_key, &self.id)?;
+        let key = PrivateKey::from_pkcs8(self.key_type, pkcs8)?;
+        let certificate = self
+            .certificate
+            .map(|c| STANDARD.decode(c))
+            .transpose()
+            .map_err(|_| CaError::Journal(format!("authority {}: certificate is not base64", self.id)))?;
+        Ok(Authority {
+            id: self.id,
+            state: self.state,
+            key: Arc::new(key),
+            sealed: self.sealed_key,
+            lifetime: Lifetime {
+                not_before: from_unix_seconds(self.not_before),
+                not_after: from_unix_seconds(self.not_after),
+            },
+            tainted: self.tainted,
+            certificate,
+            upstream_authority_id: self.upstream_authority_id,
+        })
+    }
+}

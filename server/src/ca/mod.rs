@@ -1,0 +1,30 @@
+//! The trust domain's certificate authority: one engine for every key Tessera signs with.
+//!
+//! X.509 CAs and JWT keys rotate PREPARED → ACTIVE → OLD ([`slots`]); the [`CaManager`]
+//! persists every change with the bundle before publishing a new [`CaSnapshot`], which
+//! signs X.509-SVIDs and JWT-SVIDs. Operators can taint and revoke leaked keys.
+
+mod authority;
+mod bundle;
+mod error;
+mod jwt;
+mod key;
+mod manager;
+mod rotator;
+mod seal;
+pub mod slots;
+mod snapshot;
+mod upstream;
+mod x509;
+
+#[cfg(test)]
+mod tests;
+
+pub use authority::Kind;
+pub use error::CaError;
+pub use key::{KeyType, PrivateKey};
+pub use manager::{CaConfig, CaManager};
+pub use rotator::Rotator;
+pub use slots::SlotState;
+pub use snapshot::{AuthorityInfo, CaSnapshot, IssuedJwtSvid, IssuedX509Svid, X509SvidRequest};
+pub use upstream::UpstreamAuthority;

@@ -1,0 +1,87 @@
+//! The `tessera-server` command line (SPIRE-style verbs).
+
+mod authority;
+mod bundle;
+mod healthcheck;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Default admin socket: `<default data_dir>/admin.sock`.
+pub const DEFAULT_SOCKET: &str = ".tessera/server/admin.sock";
+
+/// tessera-server: the trust domain's CA and authorization server.
+#[derive(Debug, Parser)]
+#[command(name = "tessera-server", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The admin socket option shared by every admin command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SocketArg {
+    /// Path to the server's admin socket.
+    #[arg(long = "socket", env = "TESSERA_ADMIN_SOCKET", default_value = DEFAULT_SOCKET)]
+    pub path: PathBuf,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Run {
+        /// The config file (TOML).
+        #[arg(long, short = 'c', default_value = "server.toml")]
+        config: PathBuf,
+    },
+    /// Check that a running server answers on its admin socket.
+    Healthcheck {
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Trust bundle commands.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
+    /// Local authority commands: X.509 CAs and JWT keys.
+    #[command(subcommand, alias = "localauthority")]
+    Authority(authority::AuthorityKindCommand),
+}
+
+/// A CLI failure: printed to stderr, exit code 1.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<tonic::Status> for CliError {
+    fn from(s: tonic::Status) -> Self {
+        Self(format!("server refused: {} ({:?})", s.message(), s.code()))
+    }
+}
+
+/// Connects to the admin socket with a clear error.
+pub async fn connect(socket: &SocketArg) -> Result<tonic::transport::Channel, CliError> {
+    crate::api::uds::connect(&socket.path).await.map_err(|e| {
+        CliError(format!(
+            "cannot reach the server at {} ({e}); is `tessera-server run` up, and is --socket right?",
+            socket.path.display()
+        ))
+    })
+}
+
+/// Runs an admin command (everything but `run`).
+pub async fn admin(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Run { .. } => Err(CliError("`run` is not an admin command".into())),
+        Command::Healthcheck { socket } => healthcheck::run(&socket).await,
+        Command::Bundle(cmd) => bundle::run(cmd).await,
+        Command::Authority(cmd) => authority::run(cmd).await,
+    }
+}

@@ -1,0 +1,15 @@
+//! Datastore errors.
+
+/// What can go wrong in the datastore.
+#[derive(Debug, thiserror::Error)]
+pub enum DatastoreError {
+    /// A concurrent writer changed the record first (optimistic concurrency); retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored record could not be decoded.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// The storage engine failed (I/O, flush, open).
+    #[error("storage: {0}")]
+    Storage(String),
+}

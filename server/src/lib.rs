@@ -1,0 +1,9 @@
+//! tessera-server: the trust domain's CA, registration, node attestation and OAuth/OIDC.
+
+pub mod api;
+pub mod ca;
+pub mod cli;
+pub mod config;
+pub mod datastore;
+pub mod run;
+pub mod telemetry;

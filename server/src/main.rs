@@ -1,0 +1,50 @@
+//! `tessera-server`: CLI entry point.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tessera_server::cli::{self, Cli, Command};
+use tessera_server::config::ServerConfig;
+use tessera_server::{run, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if rustls::crypto::aws_lc_rs::default_provider().install_default().is_err() {
+        eprintln!("error: a TLS crypto provider was already installed");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Run { config } => {
+            let config = match ServerConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(&config.log_level, config.log_format);
+            match runtime.block_on(run::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "tessera-server stopped");
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        admin => match runtime.block_on(cli::admin(admin)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,143 @@
+//! `tessera-server run`: open the datastore and CA, then run every part as one task set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_proto::clock::{Clock, SystemClock};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::admin::AdminApi;
+use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
+use crate::config::ServerConfig;
+use crate::datastore::SledStore;
+
+/// How long running parts get to stop after shutdown is signalled.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The rotator's longest sleep (SPIRE checks every 10 s).
+const ROTATION_CHECK: Duration = Duration::from_secs(10);
+
+/// Why the server stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Start-up failed.
+    #[error("{0}")]
+    Startup(String),
+    /// A running part failed.
+    #[error("{part}: {message}")]
+    Part {
+        /// Which part.
+        part: &'static str,
+        /// Its error.
+        message: String,
+    },
+}
+
+fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
+    move |e| RunError::Startup(format!("{what}: {e}"))
+}
+
+/// Runs the server until SIGINT/SIGTERM or the first failure.
+pub async fn run(config: ServerConfig) -> Result<(), RunError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| startup("creating data_dir")(&e))?;
+    let store = SledStore::open(&config.data_dir.join("datastore")).map_err(|e| startup("datastore")(&e))?;
+    let upstream = match &config.ca.upstream {
+        Some(u) => Some(
+            UpstreamAuthority::load(&u.cert_file, &u.key_file, u.bundle_file.as_deref())
+                .map_err(|e| startup("ca.upstream")(&e))?,
+        ),
+        None => None,
+    };
+    let ca_config = CaConfig {
+        trust_domain: config.trust_domain.clone(),
+        server_id: "default".into(),
+        key_type: config.ca.key_type,
+        jwt_key_type: config.ca.jwt_key_type,
+        ca_ttl: config.ca.ca_ttl,
+        x509_svid_ttl: config.ca.x509_svid_ttl,
+        jwt_svid_ttl: config.ca.jwt_svid_ttl,
+        refresh_hint: config.ca.bundle_refresh_hint,
+    };
+    let ca = CaManager::open(ca_config, store.clone(), clock.clone(), &config.seal_key_file(), upstream)
+        .await
+        .map_err(|e| startup("CA")(&e))?;
+    let admin = AdminApi::new(config.admin_socket(), ca.clone())
+        .bind()
+        .await
+        .map_err(|e| startup("admin API")(&e))?;
+
+    let shutdown = CancellationToken::new();
+    let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        Rotator::new(ca, clock, ROTATION_CHECK)
+            .run(token)
+            .await
+            .map_err(|e| RunError::Part {
+                part: "CA rotator",
+                message: e.to_string(),
+            })
+    });
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        admin.run(token).await.map_err(|e| RunError::Part {
+            part: "admin API",
+            message: e.to_string(),
+        })
+    });
+    tracing::info!(
+        trust_domain = %config.trust_domain,
+        admin_socket = %config.admin_socket().display(),
+        "tessera-server is running"
+    );
+
+    let first = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down");
+            Ok(())
+        }
+        Some(done) = tasks.join_next() => flatten(done),
+    };
+    shutdown.cancel();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let mut result = first;
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = flatten(done) {
+                tracing::error!(error = %e, "part failed during shutdown");
+                result = result.and(Err(e));
+            }
+        }
+        result
+    })
+    .await;
+    match drained {
+        Ok(result) => result,
+        Err(_) => Err(RunError::Part {
+            part: "shutdown",
+            message: format!("parts still running after {SHUTDOWN_GRACE:?}"),
+        }),
+    }
+}
+
+fn flatten(done: Result<Result<(), RunError>, tokio::task::JoinError>) -> Result<(), RunError> {
+    done.map_err(|e| RunError::Part {
+        part: "task",
+        message: e.to_string(),
+    })?
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
