@@ -9,7 +9,10 @@ use tessera_server::{run, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if rustls::crypto::aws_lc_rs::default_provider().install_default().is_err() {
+    if rustls::crypto::aws_lc_rs::default_provider()
+        .install_default()
+        .is_err()
+    {
         eprintln!("error: a TLS crypto provider was already installed");
         return ExitCode::FAILURE;
     }

@@ -41,7 +41,8 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     std::fs::create_dir_all(&config.data_dir).map_err(|e| startup("creating data_dir")(&e))?;
-    let store = SledStore::open(&config.data_dir.join("datastore")).map_err(|e| startup("datastore")(&e))?;
+    let store = SledStore::open(&config.data_dir.join("datastore"))
+        .map_err(|e| startup("datastore")(&e))?;
     let upstream = match &config.ca.upstream {
         Some(u) => Some(
             UpstreamAuthority::load(&u.cert_file, &u.key_file, u.bundle_file.as_deref())
@@ -59,9 +60,15 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         jwt_svid_ttl: config.ca.jwt_svid_ttl,
         refresh_hint: config.ca.bundle_refresh_hint,
     };
-    let ca = CaManager::open(ca_config, store.clone(), clock.clone(), &config.seal_key_file(), upstream)
-        .await
-        .map_err(|e| startup("CA")(&e))?;
+    let ca = CaManager::open(
+        ca_config,
+        store.clone(),
+        clock.clone(),
+        &config.seal_key_file(),
+        upstream,
+    )
+    .await
+    .map_err(|e| startup("CA")(&e))?;
     let admin = AdminApi::new(config.admin_socket(), ca.clone())
         .bind()
         .await

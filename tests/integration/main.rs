@@ -1,1 +1,4 @@
+//! Tessera's one integration-test binary: real processes, real sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod server;

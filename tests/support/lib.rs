@@ -1,0 +1,6 @@
+//! Test support: locating the built binaries and running real server processes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod process;
+
+pub use process::{ServerProcess, bin, run_cli};

@@ -12,7 +12,10 @@ use tonic::transport::{Channel, Endpoint};
 /// is an error, never stolen.
 pub async fn bind(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) => {
@@ -20,7 +23,10 @@ pub async fn bind(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
             if !meta.file_type().is_socket() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not a socket; refusing to replace it", path.display()),
+                    format!(
+                        "{} exists and is not a socket; refusing to replace it",
+                        path.display()
+                    ),
                 ));
             }
             if UnixStream::connect(path).await.is_ok() {

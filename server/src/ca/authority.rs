@@ -55,7 +55,8 @@ pub struct Authority {
 /// A new random JWT key ID.
 pub fn new_key_id() -> Result<String, CaError> {
     let mut raw = [0u8; 24];
-    aws_lc_rs::rand::fill(&mut raw).map_err(|_| CaError::Crypto("random generation failed".into()))?;
+    aws_lc_rs::rand::fill(&mut raw)
+        .map_err(|_| CaError::Crypto("random generation failed".into()))?;
     Ok(URL_SAFE_NO_PAD.encode(raw))
 }
 
@@ -102,10 +103,13 @@ impl Journal {
 
     /// Deserializes a journal and unseals its keys.
     pub fn decode(data: &[u8], sealer: &Sealer) -> Result<Self, CaError> {
-        let stored: StoredJournal =
-            serde_json::from_slice(data).map_err(|e| CaError::Journal(format!("does not decode: {e}")))?;
+        let stored: StoredJournal = serde_json::from_slice(data)
+            .map_err(|e| CaError::Journal(format!("does not decode: {e}")))?;
         if stored.version != 1 {
-            return Err(CaError::Journal(format!("unsupported version {}", stored.version)));
+            return Err(CaError::Journal(format!(
+                "unsupported version {}",
+                stored.version
+            )));
         }
         let load = |list: Vec<StoredAuthority>| -> Result<Vec<Authority>, CaError> {
             list.into_iter().map(|a| a.into_authority(sealer)).collect()
@@ -163,7 +167,9 @@ impl StoredAuthority {
             .certificate
             .map(|c| STANDARD.decode(c))
             .transpose()
-            .map_err(|_| CaError::Journal(format!("authority {}: certificate is not base64", self.id)))?;
+            .map_err(|_| {
+                CaError::Journal(format!("authority {}: certificate is not base64", self.id))
+            })?;
         Ok(Authority {
             id: self.id,
             state: self.state,

@@ -50,7 +50,11 @@ pub fn reconcile(
     next.x509_authorities
         .retain(|a| !revoked.x509.contains(&a.asn1) && !x509_expired(&a.asn1, now));
     for mine in &own.x509 {
-        match next.x509_authorities.iter_mut().find(|a| a.asn1 == mine.asn1) {
+        match next
+            .x509_authorities
+            .iter_mut()
+            .find(|a| a.asn1 == mine.asn1)
+        {
             Some(present) => present.tainted = mine.tainted,
             None => next.x509_authorities.push(mine.clone()),
         }
@@ -59,7 +63,11 @@ pub fn reconcile(
     next.jwt_authorities
         .retain(|a| !revoked.jwt.contains(&a.key_id) && a.expires_at > now_secs);
     for mine in &own.jwt {
-        match next.jwt_authorities.iter_mut().find(|a| a.key_id == mine.key_id) {
+        match next
+            .jwt_authorities
+            .iter_mut()
+            .find(|a| a.key_id == mine.key_id)
+        {
             Some(present) => *present = mine.clone(),
             None => next.jwt_authorities.push(mine.clone()),
         }
@@ -112,7 +120,15 @@ mod tests {
             x509: vec![],
             jwt: vec!["k1".into()],
         };
-        let b3 = reconcile(Some(&b2), &td(), &Contribution::default(), &revoked, now, hint).unwrap();
+        let b3 = reconcile(
+            Some(&b2),
+            &td(),
+            &Contribution::default(),
+            &revoked,
+            now,
+            hint,
+        )
+        .unwrap();
         assert_eq!(b3.sequence, 3);
         assert!(b3.jwt_authorities.is_empty());
     }
@@ -138,7 +154,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(next.sequence, 5);
-        let kids: Vec<_> = next.jwt_authorities.iter().map(|a| a.key_id.as_str()).collect();
+        let kids: Vec<_> = next
+            .jwt_authorities
+            .iter()
+            .map(|a| a.key_id.as_str())
+            .collect();
         assert_eq!(kids, ["other-replica"]);
     }
 }

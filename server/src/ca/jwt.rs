@@ -53,7 +53,10 @@ pub fn sign_jwt_svid(
     };
     let signing_input = format!("{}.{}", b64_json(&header)?, b64_json(&claims)?);
     let signature = key.sign_jws(signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 fn b64_json<T: Serialize>(value: &T) -> Result<String, CaError> {

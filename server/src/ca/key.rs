@@ -86,7 +86,9 @@ impl FromStr for KeyType {
         Self::ALL
             .into_iter()
             .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown key type {s:?} (expected ec-p256, ec-p384, rsa-2048 or rsa-4096)"))
+            .ok_or_else(|| {
+                format!("unknown key type {s:?} (expected ec-p256, ec-p384, rsa-2048 or rsa-4096)")
+            })
     }
 }
 
@@ -116,7 +118,8 @@ impl fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// Loads a PKCS#8 DER private key of the given type.
     pub fn from_pkcs8(key_type: KeyType, pkcs8: Zeroizing<Vec<u8>>) -> Result<Self, CaError> {
-        let bad = |what: &str| CaError::Crypto(format!("the stored {key_type} key is not valid: {what}"));
+        let bad =
+            |what: &str| CaError::Crypto(format!("the stored {key_type} key is not valid: {what}"));
         let der = rustls_pki_der(&pkcs8);
         let pair = KeyPair::from_pkcs8_der_and_sign_algo(&der, key_type.signature_algorithm())
             .map_err(|_| bad("PKCS#8"))?;
@@ -131,7 +134,11 @@ impl PrivateKey {
             ),
             KeyType::Rsa2048 | KeyType::Rsa4096 => {
                 let rsa = RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| bad("RSA"))?;
-                let want = if key_type == KeyType::Rsa2048 { 256 } else { 512 };
+                let want = if key_type == KeyType::Rsa2048 {
+                    256
+                } else {
+                    512
+                };
                 if rsa.public_modulus_len() != want {
                     return Err(bad("RSA modulus size"));
                 }
@@ -163,8 +170,11 @@ impl PrivateKey {
 
     /// A fresh rcgen key pair of the same key (rcgen pairs are not `Clone`).
     pub fn clone_key_pair(&self) -> Result<KeyPair, CaError> {
-        KeyPair::from_pkcs8_der_and_sign_algo(&rustls_pki_der(&self.pkcs8), self.key_type.signature_algorithm())
-            .map_err(|e| CaError::Crypto(format!("reloading a {} key: {e}", self.key_type)))
+        KeyPair::from_pkcs8_der_and_sign_algo(
+            &rustls_pki_der(&self.pkcs8),
+            self.key_type.signature_algorithm(),
+        )
+        .map_err(|e| CaError::Crypto(format!("reloading a {} key: {e}", self.key_type)))
     }
 
     /// DER SubjectPublicKeyInfo.

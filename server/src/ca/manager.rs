@@ -10,6 +10,7 @@ use tessera_proto::identity::TrustDomain;
 use tessera_proto::wire::tessera::types::v1::{Bundle, JwtAuthority, X509Authority};
 use tokio::sync::{Mutex, watch};
 
+use super::CaError;
 use super::authority::{Authority, Journal, Kind, new_key_id};
 use super::bundle::{Contribution, Revoked, reconcile};
 use super::key::KeyType;
@@ -18,7 +19,6 @@ use super::slots::{self, Lifetime, SlotState, Step};
 use super::snapshot::{AuthorityInfo, CaSnapshot, JwtSigner, SvidTtls, X509Signer};
 use super::upstream::UpstreamAuthority;
 use super::x509::{intermediate_ca, self_signed_ca, subject_key_id};
-use super::CaError;
 use crate::datastore::{BundleStore, BundleWrite, CaJournalStore, DatastoreError};
 
 /// How often a lost bundle race is retried before giving up for this round.
@@ -64,12 +64,19 @@ pub struct CaManager<S> {
 
 impl<S> std::fmt::Debug for CaManager<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaManager").field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("CaManager")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
 fn whole_seconds(t: SystemTime) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+    UNIX_EPOCH
+        + Duration::from_secs(
+            t.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        )
 }
 
 impl<S: CaJournalStore + BundleStore> CaManager<S> {
@@ -170,7 +177,10 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
                     now,
                     j.in_state(kind, SlotState::Active).map(|a| a.lifetime),
                     j.in_state(kind, SlotState::Prepared).map(|a| a.lifetime),
-                    j.of(kind).iter().filter(|a| a.state == SlotState::Old).map(|a| a.lifetime),
+                    j.of(kind)
+                        .iter()
+                        .filter(|a| a.state == SlotState::Old)
+                        .map(|a| a.lifetime),
                 )
             })
             .min();
@@ -203,7 +213,10 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
                 )));
             }
             if target.lifetime.expired(now) {
-                return Err(CaError::FailedPrecondition(format!("{} authority {id} has expired", kind.label())));
+                return Err(CaError::FailedPrecondition(format!(
+                    "{} authority {id} has expired",
+                    kind.label()
+                )));
             }
             promote(journal, kind);
             find(journal, kind, id).map(|a| info(kind, a))
@@ -323,7 +336,8 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         state.journal = journal;
         let snapshot = self.build_snapshot(&state.journal, bundle)?;
         self.publisher.send_if_modified(|current| {
-            let changed = current.bundle != snapshot.bundle || current.authorities != snapshot.authorities;
+            let changed =
+                current.bundle != snapshot.bundle || current.authorities != snapshot.authorities;
             if changed {
                 *current = Arc::new(snapshot);
             }
@@ -382,7 +396,9 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
                     Some(up) => {
                         not_after = not_after.min(up.not_after());
                         if not_after <= now {
-                            return Err(CaError::Upstream("the upstream certificate has expired".into()));
+                            return Err(CaError::Upstream(
+                                "the upstream certificate has expired".into(),
+                            ));
                         }
                         let issuer = up.issuer()?;
                         let cert = intermediate_ca(td, key.key_pair(), &issuer, now, not_after)?;
@@ -412,10 +428,9 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
     fn build_snapshot(&self, journal: &Journal, bundle: Bundle) -> Result<CaSnapshot, CaError> {
         let x509 = match journal.in_state(Kind::X509, SlotState::Active) {
             Some(active) => {
-                let cert = active
-                    .certificate
-                    .as_ref()
-                    .ok_or_else(|| CaError::Journal(format!("X.509 authority {} has no certificate", active.id)))?;
+                let cert = active.certificate.as_ref().ok_or_else(|| {
+                    CaError::Journal(format!("X.509 authority {} has no certificate", active.id))
+                })?;
                 let pair = active.key.clone_key_pair()?;
                 let issuer = rcgen::Issuer::from_ca_cert_der(&cert.as_slice().into(), pair)
                     .map_err(|e| CaError::Crypto(format!("loading the active CA: {e}")))?;
@@ -432,11 +447,13 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             }
             None => None,
         };
-        let jwt = journal.in_state(Kind::Jwt, SlotState::Active).map(|a| JwtSigner {
-            kid: a.id.clone(),
-            key: a.key.clone(),
-            lifetime: a.lifetime,
-        });
+        let jwt = journal
+            .in_state(Kind::Jwt, SlotState::Active)
+            .map(|a| JwtSigner {
+                kid: a.id.clone(),
+                key: a.key.clone(),
+                lifetime: a.lifetime,
+            });
         let authorities = [Kind::X509, Kind::Jwt]
             .into_iter()
             .flat_map(|k| journal.of(k).iter().map(move |a| info(k, a)))
@@ -480,7 +497,11 @@ fn find<'a>(journal: &'a Journal, kind: Kind, id: &str) -> Result<&'a Authority,
         })
 }
 
-fn find_mut<'a>(journal: &'a mut Journal, kind: Kind, id: &str) -> Result<&'a mut Authority, CaError> {
+fn find_mut<'a>(
+    journal: &'a mut Journal,
+    kind: Kind,
+    id: &str,
+) -> Result<&'a mut Authority, CaError> {
     journal
         .of_mut(kind)
         .iter_mut()

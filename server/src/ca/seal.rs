@@ -41,7 +41,9 @@ pub struct Sealer {
 
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sealer").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Sealer")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,7 +76,9 @@ impl Sealer {
             )));
         }
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| {
-            CaError::SealKey(format!("{shown} is corrupted: expected {KEY_LEN} hex-encoded bytes"))
+            CaError::SealKey(format!(
+                "{shown} is corrupted: expected {KEY_LEN} hex-encoded bytes"
+            ))
         })?);
         if bytes.len() != KEY_LEN {
             return Err(CaError::SealKey(format!(
@@ -176,10 +180,16 @@ mod tests {
         assert_eq!(mode, 0o600);
         let sealed = sealer.seal(b"secret key", "a1").unwrap();
         assert!(!sealed.ciphertext.contains(&hex::encode(b"secret key")));
-        assert_eq!(sealer.unseal(&sealed, "a1").unwrap().as_slice(), b"secret key");
+        assert_eq!(
+            sealer.unseal(&sealed, "a1").unwrap().as_slice(),
+            b"secret key"
+        );
         assert!(sealer.unseal(&sealed, "a2").is_err());
         let reopened = Sealer::open(&path, false).unwrap();
-        assert_eq!(reopened.unseal(&sealed, "a1").unwrap().as_slice(), b"secret key");
+        assert_eq!(
+            reopened.unseal(&sealed, "a1").unwrap().as_slice(),
+            b"secret key"
+        );
     }
 
     #[test]

@@ -65,7 +65,11 @@ pub enum Step {
 }
 
 /// The step due at `now`, if any. Apply it and ask again until `None`.
-pub fn decide(now: SystemTime, active: Option<Lifetime>, prepared: Option<Lifetime>) -> Option<Step> {
+pub fn decide(
+    now: SystemTime,
+    active: Option<Lifetime>,
+    prepared: Option<Lifetime>,
+) -> Option<Step> {
     let prepared_usable = prepared.filter(|p| !p.expired(now));
     match active {
         None => Some(match prepared_usable {
@@ -149,7 +153,10 @@ mod tests {
         let active = life(t0, 24);
         let prepared = life(t0 + HOUR * 12, 24);
         let late = t0 + HOUR * 30;
-        assert_eq!(decide(late, Some(active), Some(prepared)), Some(Step::Activate));
+        assert_eq!(
+            decide(late, Some(active), Some(prepared)),
+            Some(Step::Activate)
+        );
         let later = t0 + HOUR * 40;
         assert_eq!(
             decide(later, Some(active), Some(prepared)),

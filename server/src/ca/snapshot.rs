@@ -139,7 +139,9 @@ fn check_dns_name(name: &str) -> Result<(), CaError> {
     if ok {
         Ok(())
     } else {
-        Err(CaError::InvalidRequest(format!("{name:?} is not a valid DNS name")))
+        Err(CaError::InvalidRequest(format!(
+            "{name:?} is not a valid DNS name"
+        )))
     }
 }
 
@@ -161,7 +163,11 @@ impl CaSnapshot {
 
     /// The X.509 trust anchors (DER).
     pub fn x509_authorities(&self) -> Vec<Vec<u8>> {
-        self.bundle.x509_authorities.iter().map(|a| a.asn1.clone()).collect()
+        self.bundle
+            .x509_authorities
+            .iter()
+            .map(|a| a.asn1.clone())
+            .collect()
     }
 
     /// The SPIFFE bundle document of the trust bundle.
@@ -188,15 +194,31 @@ impl CaSnapshot {
     }
 
     /// Signs an X.509-SVID with the active X.509 CA.
-    pub fn sign_x509_svid(&self, now: SystemTime, req: &X509SvidRequest) -> Result<IssuedX509Svid, CaError> {
+    pub fn sign_x509_svid(
+        &self,
+        now: SystemTime,
+        req: &X509SvidRequest,
+    ) -> Result<IssuedX509Svid, CaError> {
         let signer = self.x509.as_ref().ok_or(CaError::NotReady("X.509"))?;
         self.check_leaf_id(&req.spiffe_id)?;
         for name in &req.dns_names {
             check_dns_name(name)?;
         }
-        let (not_before, not_after) = self.window(now, req.ttl.unwrap_or(self.ttls.x509), signer.lifetime, "X.509")?;
+        let (not_before, not_after) = self.window(
+            now,
+            req.ttl.unwrap_or(self.ttls.x509),
+            signer.lifetime,
+            "X.509",
+        )?;
         let key = SpkiKey::from_der(&req.public_key)?;
-        let leaf = x509_svid(&req.spiffe_id, &key, &req.dns_names, &signer.issuer, not_before, not_after)?;
+        let leaf = x509_svid(
+            &req.spiffe_id,
+            &key,
+            &req.dns_names,
+            &signer.issuer,
+            not_before,
+            not_after,
+        )?;
         let mut chain = Vec::with_capacity(1 + signer.chain.len());
         chain.push(leaf);
         chain.extend(signer.chain.iter().cloned());
@@ -216,9 +238,17 @@ impl CaSnapshot {
     ) -> Result<IssuedJwtSvid, CaError> {
         let signer = self.jwt.as_ref().ok_or(CaError::NotReady("JWT"))?;
         self.check_leaf_id(spiffe_id)?;
-        let (_, expires_at) = self.window(now, ttl.unwrap_or(self.ttls.jwt), signer.lifetime, "JWT")?;
+        let (_, expires_at) =
+            self.window(now, ttl.unwrap_or(self.ttls.jwt), signer.lifetime, "JWT")?;
         let issued_at = now;
-        let token = super::jwt::sign_jwt_svid(&signer.key, &signer.kid, spiffe_id, audience, issued_at, expires_at)?;
+        let token = super::jwt::sign_jwt_svid(
+            &signer.key,
+            &signer.kid,
+            spiffe_id,
+            audience,
+            issued_at,
+            expires_at,
+        )?;
         Ok(IssuedJwtSvid {
             token,
             issued_at,

@@ -31,7 +31,8 @@ impl std::fmt::Debug for UpstreamAuthority {
 
 fn read_certs(path: &Path) -> Result<Vec<Vec<u8>>, CaError> {
     let shown = path.display();
-    let text = fs::read(path).map_err(|e| CaError::Upstream(format!("cannot read {shown}: {e}")))?;
+    let text =
+        fs::read(path).map_err(|e| CaError::Upstream(format!("cannot read {shown}: {e}")))?;
     let blocks = ::pem::parse_many(&text)
         .map_err(|e| CaError::Upstream(format!("{shown} is not valid PEM: {e}")))?;
     let mut certs = Vec::new();
@@ -56,12 +57,17 @@ fn read_certs(path: &Path) -> Result<Vec<Vec<u8>>, CaError> {
 impl UpstreamAuthority {
     /// Loads and checks the upstream files: the key must match the first certificate of
     /// `cert_file`, which must be a CA; without `bundle_file` it must be self-signed.
-    pub fn load(cert_file: &Path, key_file: &Path, bundle_file: Option<&Path>) -> Result<Self, CaError> {
+    pub fn load(
+        cert_file: &Path,
+        key_file: &Path,
+        bundle_file: Option<&Path>,
+    ) -> Result<Self, CaError> {
         let mut certs = read_certs(cert_file)?;
         let cert = certs.remove(0);
-        let key_text = zeroize::Zeroizing::new(fs::read_to_string(key_file).map_err(|e| {
-            CaError::Upstream(format!("cannot read {}: {e}", key_file.display()))
-        })?);
+        let key_text =
+            zeroize::Zeroizing::new(fs::read_to_string(key_file).map_err(|e| {
+                CaError::Upstream(format!("cannot read {}: {e}", key_file.display()))
+            })?);
         let key = KeyPair::from_pem(&key_text).map_err(|_| {
             CaError::Upstream(format!(
                 "{} is not a PEM private key of a supported type (EC P-256/P-384, RSA)",

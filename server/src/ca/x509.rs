@@ -57,7 +57,9 @@ fn ca_params(
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    params.subject_alt_names = vec![uri_san(&SpiffeId::for_trust_domain(trust_domain).to_string())?];
+    params.subject_alt_names = vec![uri_san(
+        SpiffeId::for_trust_domain(trust_domain).as_str(),
+    )?];
     params.use_authority_key_identifier_extension = true;
     Ok(params)
 }
@@ -101,7 +103,9 @@ impl SpkiKey {
     pub fn from_der(der: &[u8]) -> Result<Self, CaError> {
         rcgen::SubjectPublicKeyInfo::from_der(der)
             .map(Self)
-            .map_err(|_| CaError::InvalidRequest("public key is not a supported SubjectPublicKeyInfo".into()))
+            .map_err(|_| {
+                CaError::InvalidRequest("public key is not a supported SubjectPublicKeyInfo".into())
+            })
     }
 }
 
@@ -171,5 +175,7 @@ pub fn subject_key_id(cert_der: &[u8]) -> Result<String, CaError> {
             return Ok(hex::encode(ski.0));
         }
     }
-    Err(CaError::Crypto("CA certificate has no subject key identifier".into()))
+    Err(CaError::Crypto(
+        "CA certificate has no subject key identifier".into(),
+    ))
 }

@@ -2,12 +2,12 @@
 //! `localauthority`).
 
 use clap::Subcommand;
+use tessera_proto::clock::from_unix_seconds;
 use tessera_proto::wire::tessera::admin::v1::authorities_client::AuthoritiesClient;
 use tessera_proto::wire::tessera::admin::v1::{
     ActivateAuthorityRequest, Authority, AuthorityKind, AuthorityState, ListAuthoritiesRequest,
     PrepareAuthorityRequest, RevokeAuthorityRequest, TaintAuthorityRequest,
 };
-use tessera_proto::clock::from_unix_seconds;
 
 use super::{CliError, SocketArg, connect};
 
@@ -68,11 +68,18 @@ pub enum AuthorityCommand {
 
 fn print(a: &Authority) {
     let state = AuthorityState::try_from(a.state)
-        .map(|s| s.as_str_name().trim_start_matches("AUTHORITY_STATE_").to_lowercase())
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("AUTHORITY_STATE_")
+                .to_lowercase()
+        })
         .unwrap_or_else(|_| "unknown".into());
     let expires = time::OffsetDateTime::from(from_unix_seconds(a.expires_at));
     println!("Authority ID: {}", a.authority_id);
-    println!("  State:      {state}{}", if a.tainted { " (tainted)" } else { "" });
+    println!(
+        "  State:      {state}{}",
+        if a.tainted { " (tainted)" } else { "" }
+    );
     println!("  Key type:   {}", a.key_type);
     println!("  Expires at: {expires}");
     if !a.upstream_authority_id.is_empty() {
@@ -105,7 +112,11 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
             }
             return Ok(());
         }
-        AuthorityCommand::Prepare { .. } => client.prepare_authority(PrepareAuthorityRequest { kind }).await?,
+        AuthorityCommand::Prepare { .. } => {
+            client
+                .prepare_authority(PrepareAuthorityRequest { kind })
+                .await?
+        }
         AuthorityCommand::Activate { id, .. } => {
             client
                 .activate_authority(ActivateAuthorityRequest {

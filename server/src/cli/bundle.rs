@@ -41,7 +41,10 @@ pub async fn run(command: BundleCommand) -> Result<(), CliError> {
                         .bundle
                         .ok_or_else(|| CliError("server sent no bundle".into()))?;
                     for authority in bundle.x509_authorities {
-                        print!("{}", ::pem::encode(&::pem::Pem::new("CERTIFICATE", authority.asn1)));
+                        print!(
+                            "{}",
+                            ::pem::encode(&::pem::Pem::new("CERTIFICATE", authority.asn1))
+                        );
                     }
                 }
             }

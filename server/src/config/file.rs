@@ -136,7 +136,11 @@ impl ServerConfig {
         if !LOG_LEVELS.contains(&self.log_level.as_str()) {
             return Err((
                 "log_level",
-                format!("{:?} is not one of {}", self.log_level, LOG_LEVELS.join(", ")),
+                format!(
+                    "{:?} is not one of {}",
+                    self.log_level,
+                    LOG_LEVELS.join(", ")
+                ),
             ));
         }
         let ca = &self.ca;
@@ -172,7 +176,7 @@ impl ServerConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use std::path::Path;
 
@@ -238,23 +242,43 @@ mod tests {
     fn bad_input_names_the_key() {
         assert_eq!(key_of("trust_domain = \"Example.org\""), "trust_domain");
         assert_eq!(key_of("trust_domain = \"e.org\"\nbogus = 1"), "bogus");
-        assert_eq!(key_of("trust_domain = \"e.org\"\n[ca]\nca_ttl = \"1 day\""), "ca.ca_ttl");
-        assert_eq!(key_of("trust_domain = \"e.org\"\n[ca]\nkey_type = \"ed25519\""), "ca.key_type");
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\n[ca]\nca_ttl = \"1 day\""),
+            "ca.ca_ttl"
+        );
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\n[ca]\nkey_type = \"ed25519\""),
+            "ca.key_type"
+        );
         assert_eq!(key_of("trust_domain = \"e.org\"\n[ca]\nfoo = 1"), "ca.foo");
-        assert_eq!(key_of("trust_domain = \"e.org\"\nlog_format = \"xml\""), "log_format");
-        assert_eq!(key_of("trust_domain = \"e.org\"\nlog_level = \"loud\""), "log_level");
-        assert_eq!(key_of("trust_domain = \"e.org\"\nbind_address = \"nope\""), "bind_address");
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\nlog_format = \"xml\""),
+            "log_format"
+        );
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\nlog_level = \"loud\""),
+            "log_level"
+        );
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\nbind_address = \"nope\""),
+            "bind_address"
+        );
         assert_eq!(
             key_of("trust_domain = \"e.org\"\n[ca]\nca_ttl = \"1h\"\nx509_svid_ttl = \"2h\""),
             "ca.x509_svid_ttl"
         );
         assert_eq!(key_of("data_dir = \"x\""), "(document)");
-        assert_eq!(key_of("trust_domain = \"e.org\"\n[ca.upstream]\ncert_file = \"a\""), "ca.upstream");
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\n[ca.upstream]\ncert_file = \"a\""),
+            "ca.upstream"
+        );
     }
 
     #[test]
     fn unknown_key_message_names_it() {
-        let err = parse("trust_domain = \"e.org\"\nbogus = 1").unwrap_err().to_string();
+        let err = parse("trust_domain = \"e.org\"\nbogus = 1")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bogus"), "{err}");
     }
 }

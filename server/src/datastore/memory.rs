@@ -46,11 +46,16 @@ impl CaJournalStore for MemoryStore {
             return Err(conflict("journal"));
         }
         if let Some(w) = &bundle {
-            let stored = inner.bundles.get(&w.bundle.trust_domain).map(|b| b.sequence);
+            let stored = inner
+                .bundles
+                .get(&w.bundle.trust_domain)
+                .map(|b| b.sequence);
             if stored != w.expected_sequence {
                 return Err(conflict("bundle"));
             }
-            inner.bundles.insert(w.bundle.trust_domain.clone(), w.bundle.clone());
+            inner
+                .bundles
+                .insert(w.bundle.trust_domain.clone(), w.bundle.clone());
         }
         let revision = expected_revision.map_or(1, |r| r + 1);
         inner.journals.insert(
@@ -75,7 +80,10 @@ impl BundleStore for MemoryStore {
 
     async fn put_bundle(&self, write: BundleWrite<'_>) -> Result<(), DatastoreError> {
         let mut inner = self.lock();
-        let stored = inner.bundles.get(&write.bundle.trust_domain).map(|b| b.sequence);
+        let stored = inner
+            .bundles
+            .get(&write.bundle.trust_domain)
+            .map(|b| b.sequence);
         if stored != write.expected_sequence {
             return Err(conflict("bundle"));
         }

@@ -6,8 +6,8 @@ use tessera_proto::clock::unix_seconds;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::Authorities;
 use tessera_proto::wire::tessera::admin::v1::{
     ActivateAuthorityRequest, Authority, AuthorityKind, AuthorityResponse, AuthorityState,
-    ListAuthoritiesRequest, ListAuthoritiesResponse, PrepareAuthorityRequest, RevokeAuthorityRequest,
-    TaintAuthorityRequest,
+    ListAuthoritiesRequest, ListAuthoritiesResponse, PrepareAuthorityRequest,
+    RevokeAuthorityRequest, TaintAuthorityRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -32,7 +32,9 @@ fn kind(raw: i32) -> Result<Kind, Status> {
     match AuthorityKind::try_from(raw) {
         Ok(AuthorityKind::X509) => Ok(Kind::X509),
         Ok(AuthorityKind::Jwt) => Ok(Kind::Jwt),
-        _ => Err(Status::invalid_argument("kind must be AUTHORITY_KIND_X509 or AUTHORITY_KIND_JWT")),
+        _ => Err(Status::invalid_argument(
+            "kind must be AUTHORITY_KIND_X509 or AUTHORITY_KIND_JWT",
+        )),
     }
 }
 
@@ -65,7 +67,9 @@ fn to_wire(a: &AuthorityInfo) -> Authority {
     }
 }
 
-fn reply(result: Result<AuthorityInfo, crate::ca::CaError>) -> Result<Response<AuthorityResponse>, Status> {
+fn reply(
+    result: Result<AuthorityInfo, crate::ca::CaError>,
+) -> Result<Response<AuthorityResponse>, Status> {
     let info = result.map_err(ca_status)?;
     Ok(Response::new(AuthorityResponse {
         authority: Some(to_wire(&info)),
@@ -103,7 +107,11 @@ impl<S: Datastore> Authorities for AuthoritiesService<S> {
         request: Request<ActivateAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
-        reply(self.ca.activate(kind(r.kind)?, authority_id(&r.authority_id)?).await)
+        reply(
+            self.ca
+                .activate(kind(r.kind)?, authority_id(&r.authority_id)?)
+                .await,
+        )
     }
 
     async fn taint_authority(
@@ -111,7 +119,11 @@ impl<S: Datastore> Authorities for AuthoritiesService<S> {
         request: Request<TaintAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
-        reply(self.ca.taint(kind(r.kind)?, authority_id(&r.authority_id)?).await)
+        reply(
+            self.ca
+                .taint(kind(r.kind)?, authority_id(&r.authority_id)?)
+                .await,
+        )
     }
 
     async fn revoke_authority(
@@ -119,6 +131,10 @@ impl<S: Datastore> Authorities for AuthoritiesService<S> {
         request: Request<RevokeAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
-        reply(self.ca.revoke(kind(r.kind)?, authority_id(&r.authority_id)?).await)
+        reply(
+            self.ca
+                .revoke(kind(r.kind)?, authority_id(&r.authority_id)?)
+                .await,
+        )
     }
 }

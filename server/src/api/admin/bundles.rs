@@ -25,7 +25,10 @@ impl<S> BundlesService<S> {
 
 #[tonic::async_trait]
 impl<S: Datastore> Bundles for BundlesService<S> {
-    async fn get_bundle(&self, _: Request<GetBundleRequest>) -> Result<Response<GetBundleResponse>, Status> {
+    async fn get_bundle(
+        &self,
+        _: Request<GetBundleRequest>,
+    ) -> Result<Response<GetBundleResponse>, Status> {
         let snapshot = self.ca.snapshot();
         let document = snapshot
             .spiffe_document()

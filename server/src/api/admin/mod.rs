@@ -75,8 +75,13 @@ impl<S: Datastore> BoundAdminApi<S> {
         let result = tonic::transport::Server::builder()
             .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
             .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
-            .add_service(AuthoritiesServer::new(authorities::AuthoritiesService::new(ca)))
-            .serve_with_incoming_shutdown(UnixListenerStream::new(self.listener), shutdown.cancelled_owned())
+            .add_service(AuthoritiesServer::new(
+                authorities::AuthoritiesService::new(ca),
+            ))
+            .serve_with_incoming_shutdown(
+                UnixListenerStream::new(self.listener),
+                shutdown.cancelled_owned(),
+            )
             .await;
         let _ = std::fs::remove_file(&socket);
         result.map_err(AdminApiError::from)

@@ -26,7 +26,10 @@ async fn taint_then_revoke_changes_the_bundle_and_its_sequence() {
         assert!(matches!(err, CaError::FailedPrecondition(_)), "{err}");
         let err = ca.activate(kind, &leaked).await.unwrap_err();
         assert!(matches!(err, CaError::FailedPrecondition(_)), "{err}");
-        assert!(matches!(ca.taint(kind, "nope").await.unwrap_err(), CaError::NotFound { .. }));
+        assert!(matches!(
+            ca.taint(kind, "nope").await.unwrap_err(),
+            CaError::NotFound { .. }
+        ));
 
         let next = ca.prepare(kind).await.unwrap();
         assert_eq!(next.state, SlotState::Prepared);
@@ -48,7 +51,10 @@ async fn taint_then_revoke_changes_the_bundle_and_its_sequence() {
         ca.revoke(kind, &leaked).await.unwrap();
         let revoked = ca.snapshot().bundle().clone();
         assert_eq!(revoked.sequence, after.sequence + 1);
-        let (x509, jwt) = (revoked.x509_authorities.len(), revoked.jwt_authorities.len());
+        let (x509, jwt) = (
+            revoked.x509_authorities.len(),
+            revoked.jwt_authorities.len(),
+        );
         match kind {
             Kind::X509 => assert_eq!((x509, jwt), (1, 1)),
             Kind::Jwt => assert_eq!((x509, jwt), (1, 1)),

@@ -60,7 +60,10 @@ fn write_upstream(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Path
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
     let cert = params.self_signed(&key).unwrap();
     let cert_file = dir.join("upstream.crt");
     let key_file = dir.join("upstream.key");
@@ -81,7 +84,11 @@ async fn an_upstream_authority_signs_each_replicas_own_intermediate() {
         std::fs::create_dir_all(&sub).unwrap();
         let ca = open_with(store, clock(), &sub, config(KeyType::EcP256), Some(up)).await;
         let snap = ca.snapshot();
-        assert_eq!(snap.x509_authorities(), vec![root_der.clone()], "the bundle holds the upstream root");
+        assert_eq!(
+            snap.x509_authorities(),
+            vec![root_der.clone()],
+            "the bundle holds the upstream root"
+        );
         let key = KeyType::EcP256.generate().unwrap();
         let req = X509SvidRequest {
             spiffe_id: "spiffe://example.org/w".parse().unwrap(),
@@ -89,7 +96,9 @@ async fn an_upstream_authority_signs_each_replicas_own_intermediate() {
             dns_names: vec![],
             ttl: None,
         };
-        let svid = snap.sign_x509_svid(std::time::SystemTime::now(), &req).unwrap();
+        let svid = snap
+            .sign_x509_svid(std::time::SystemTime::now(), &req)
+            .unwrap();
         assert_eq!(svid.chain.len(), 2, "leaf + this replica's intermediate");
         let leaf = X509Certificate::from_der(&svid.chain[0]).unwrap().1;
         let inter = X509Certificate::from_der(&svid.chain[1]).unwrap().1;
@@ -111,13 +120,19 @@ async fn bad_upstream_files_are_refused_with_the_file_named() {
         std::fs::create_dir_all(&sub).unwrap();
         write_upstream(&sub)
     };
-    let err = UpstreamAuthority::load(&cert_file, &other_key, None).unwrap_err().to_string();
+    let err = UpstreamAuthority::load(&cert_file, &other_key, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("does not match"), "{err}");
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not pem at all").unwrap();
-    let err = UpstreamAuthority::load(&junk, &other_key, None).unwrap_err().to_string();
+    let err = UpstreamAuthority::load(&junk, &other_key, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("junk.pem"), "{err}");
     let missing = dir.path().join("missing.pem");
-    let err = UpstreamAuthority::load(&missing, &other_key, None).unwrap_err().to_string();
+    let err = UpstreamAuthority::load(&missing, &other_key, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("missing.pem"), "{err}");
 }

@@ -9,9 +9,10 @@ use tokio_util::sync::CancellationToken;
 use super::{HOUR, memory_ca, t0};
 use crate::ca::{Kind, Rotator, SlotState};
 
-type Event = (Duration, Vec<(String, SlotState)>, u64);
+type Slots = Vec<(String, SlotState)>;
+type Event = (Duration, Slots, u64);
 
-fn x509_slots(snap: &crate::ca::CaSnapshot) -> Vec<(String, SlotState)> {
+fn x509_slots(snap: &crate::ca::CaSnapshot) -> Slots {
     snap.authorities()
         .iter()
         .filter(|a| a.kind == Kind::X509)
@@ -39,12 +40,17 @@ async fn prepare_activate_and_retire_happen_at_the_right_instants() {
             while rx.changed().await.is_ok() {
                 let snap = rx.borrow_and_update().clone();
                 let at = clock.now().duration_since(t0()).unwrap();
-                events.lock().unwrap().push((at, x509_slots(&snap), snap.bundle().sequence));
+                events
+                    .lock()
+                    .unwrap()
+                    .push((at, x509_slots(&snap), snap.bundle().sequence));
             }
         })
     };
     let shutdown = CancellationToken::new();
-    let rotator = tokio::spawn(Rotator::new(ca.clone(), clock.clone(), Duration::from_secs(10)).run(shutdown.clone()));
+    let rotator = tokio::spawn(
+        Rotator::new(ca.clone(), clock.clone(), Duration::from_secs(10)).run(shutdown.clone()),
+    );
 
     tokio::time::sleep(33 * HOUR).await;
     shutdown.cancel();
@@ -53,23 +59,42 @@ async fn prepare_activate_and_retire_happen_at_the_right_instants() {
     recorder.abort();
 
     let events = events.lock().unwrap().clone();
-    let when = |pred: &dyn Fn(&[(String, SlotState)]) -> bool| {
-        events.iter().find(|(_, s, _)| pred(s)).map(|(t, _, _)| *t).unwrap()
+    let when = |pred: &dyn Fn(&Slots) -> bool| {
+        events
+            .iter()
+            .find(|(_, s, _)| pred(s))
+            .map(|(t, _, _)| *t)
+            .unwrap()
     };
     // B is prepared when A has half its life left.
     let prepared_at = when(&|s| s.iter().any(|(_, st)| *st == SlotState::Prepared));
     assert_eq!(prepared_at, 12 * HOUR);
     // B takes over when A has a sixth left; A stays published as OLD.
-    let activated_at = when(&|s| s.iter().any(|(id, st)| *id != a && *st == SlotState::Active));
+    let activated_at = when(&|s| {
+        s.iter()
+            .any(|(id, st)| *id != a && *st == SlotState::Active)
+    });
     assert_eq!(activated_at, 20 * HOUR);
-    let at_activation = &events.iter().find(|(t, _, _)| *t == activated_at).unwrap().1;
+    let at_activation = &events
+        .iter()
+        .find(|(t, _, _)| *t == activated_at)
+        .unwrap()
+        .1;
     assert!(at_activation.contains(&(a.clone(), SlotState::Old)));
     // A leaves when it expires; C is prepared at B's half-life (the same instant).
     let retired_at = when(&|s| !s.iter().any(|(id, _)| *id == a));
     assert_eq!(retired_at, 24 * HOUR);
     // C activates at B's sixth.
-    let b = at_activation.iter().find(|(_, st)| *st == SlotState::Active).unwrap().0.clone();
-    let c_active = when(&|s| s.iter().any(|(id, st)| *id != a && *id != b && *st == SlotState::Active));
+    let b = at_activation
+        .iter()
+        .find(|(_, st)| *st == SlotState::Active)
+        .unwrap()
+        .0
+        .clone();
+    let c_active = when(&|s| {
+        s.iter()
+            .any(|(id, st)| *id != a && *id != b && *st == SlotState::Active)
+    });
     assert_eq!(c_active, 32 * HOUR);
 
     // The bundle changes (and its sequence moves) when an authority is added or retired;
@@ -94,7 +119,14 @@ async fn a_ca_left_off_past_expiry_recovers_on_start() {
     drop(ca);
     tokio::time::advance(30 * HOUR).await;
     let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0() + 30 * HOUR));
-    let ca = super::open_with(store, clock, dir.path(), super::config(crate::ca::KeyType::EcP256), None).await;
+    let ca = super::open_with(
+        store,
+        clock,
+        dir.path(),
+        super::config(crate::ca::KeyType::EcP256),
+        None,
+    )
+    .await;
     let slots = x509_slots(&ca.snapshot());
     assert_eq!(slots.len(), 1, "the expired authority is gone: {slots:?}");
     assert_ne!(slots[0].0, old_id);

@@ -56,7 +56,11 @@ async fn leaf_has_exactly_the_x509_svid_shape_and_chains_to_the_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let (ca, _) = memory_ca(dir.path()).await;
     let snap = ca.snapshot();
-    let req = request("spiffe://example.org/ns/web", &["web.example.org", "web"], None);
+    let req = request(
+        "spiffe://example.org/ns/web",
+        &["web.example.org", "web"],
+        None,
+    );
     let now = t0() + HOUR;
     let svid = snap.sign_x509_svid(now, &req).unwrap();
     assert_eq!(svid.chain.len(), 1, "self-signed root: the leaf alone");
@@ -64,24 +68,40 @@ async fn leaf_has_exactly_the_x509_svid_shape_and_chains_to_the_bundle() {
 
     assert_eq!(uris(&leaf), ["spiffe://example.org/ns/web"]);
     assert_eq!(dns(&leaf), ["web.example.org", "web"]);
-    let cn: Vec<_> = leaf.subject().iter_common_name().map(|c| c.as_str().unwrap()).collect();
+    let cn: Vec<_> = leaf
+        .subject()
+        .iter_common_name()
+        .map(|c| c.as_str().unwrap())
+        .collect();
     assert_eq!(cn, ["web.example.org"]);
 
     let bc = leaf.basic_constraints().unwrap().unwrap();
     assert!(!bc.value.ca);
     let ku = leaf.key_usage().unwrap().unwrap();
     assert!(ku.critical);
-    assert!(ku.value.digital_signature() && ku.value.key_encipherment() && ku.value.key_agreement());
+    assert!(
+        ku.value.digital_signature() && ku.value.key_encipherment() && ku.value.key_agreement()
+    );
     assert!(!ku.value.key_cert_sign() && !ku.value.crl_sign());
     let eku = leaf.extended_key_usage().unwrap().unwrap();
     assert!(eku.value.server_auth && eku.value.client_auth);
     assert_eq!(leaf.public_key().raw, req.public_key.as_slice());
 
-    assert_eq!(leaf.validity().not_after.timestamp(), unix_seconds(now + HOUR));
-    assert_eq!(leaf.validity().not_before.timestamp(), unix_seconds(now) - 10, "backdated 10 s");
+    assert_eq!(
+        leaf.validity().not_after.timestamp(),
+        unix_seconds(now + HOUR)
+    );
+    assert_eq!(
+        leaf.validity().not_before.timestamp(),
+        unix_seconds(now) - 10,
+        "backdated 10 s"
+    );
     // Never before the CA itself.
     let early = snap.sign_x509_svid(t0(), &req).unwrap();
-    assert_eq!(parse(&early.chain[0]).validity().not_before.timestamp(), unix_seconds(t0()));
+    assert_eq!(
+        parse(&early.chain[0]).validity().not_before.timestamp(),
+        unix_seconds(t0())
+    );
 
     let roots = snap.x509_authorities();
     assert_eq!(roots.len(), 1);
@@ -127,7 +147,10 @@ async fn ttl_is_capped_to_the_ca_and_bad_requests_are_refused() {
     let svid = snap.sign_x509_svid(t0(), &long).unwrap();
     assert_eq!(svid.expires_at, t0() + 24 * HOUR);
     let leaf = parse(&svid.chain[0]);
-    assert!(leaf.subject().iter_common_name().next().is_none(), "no DNS name, no CN");
+    assert!(
+        leaf.subject().iter_common_name().next().is_none(),
+        "no DNS name, no CN"
+    );
 
     for bad in [
         request("spiffe://other.org/w", &[], None),
@@ -136,7 +159,10 @@ async fn ttl_is_capped_to_the_ca_and_bad_requests_are_refused() {
         request("spiffe://example.org/w", &[], Some(Duration::ZERO)),
     ] {
         let err = snap.sign_x509_svid(t0(), &bad).unwrap_err();
-        assert!(matches!(err, crate::ca::CaError::InvalidRequest(_)), "{err}");
+        assert!(
+            matches!(err, crate::ca::CaError::InvalidRequest(_)),
+            "{err}"
+        );
     }
     let mut garbage = request("spiffe://example.org/w", &[], None);
     garbage.public_key = vec![0x30, 0x03, 0x01, 0x01, 0x00];
@@ -155,7 +181,14 @@ fn decoding_key(jwk: &PublicJwk) -> DecodingKey {
 async fn jwt_round_trip(key_type: KeyType, alg: Algorithm) {
     let dir = tempfile::tempdir().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
-    let ca = open_with(MemoryStore::default(), clock, dir.path(), config(key_type), None).await;
+    let ca = open_with(
+        MemoryStore::default(),
+        clock,
+        dir.path(),
+        config(key_type),
+        None,
+    )
+    .await;
     let snap = ca.snapshot();
     let now = std::time::SystemTime::now();
     let id = "spiffe://example.org/ns/api".parse().unwrap();
@@ -171,10 +204,15 @@ async fn jwt_round_trip(key_type: KeyType, alg: Algorithm) {
     let mut validation = Validation::new(alg);
     validation.set_audience(&["other"]);
     validation.set_required_spec_claims(&["exp", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<serde_json::Value>(&jwt.token, &decoding_key(&key.key), &validation).unwrap();
+    let data =
+        jsonwebtoken::decode::<serde_json::Value>(&jwt.token, &decoding_key(&key.key), &validation)
+            .unwrap();
     assert_eq!(data.claims["sub"], "spiffe://example.org/ns/api");
     assert_eq!(data.claims["aud"], serde_json::json!(aud));
-    assert_eq!(data.claims["exp"].as_i64().unwrap(), unix_seconds(now + Duration::from_secs(300)));
+    assert_eq!(
+        data.claims["exp"].as_i64().unwrap(),
+        unix_seconds(now + Duration::from_secs(300))
+    );
     assert_eq!(data.claims["iat"].as_i64().unwrap(), unix_seconds(now));
 
     // Tampering breaks the signature.
@@ -184,8 +222,18 @@ async fn jwt_round_trip(key_type: KeyType, alg: Algorithm) {
         br#"{"sub":"spiffe://example.org/admin","aud":["other"],"exp":9999999999}"#,
     );
     parts[1] = &forged;
-    assert!(jsonwebtoken::decode::<serde_json::Value>(&parts.join("."), &decoding_key(&key.key), &validation).is_err());
-    assert!(snap.sign_jwt_svid(now, &id, &[], None).is_err(), "audience is required");
+    assert!(
+        jsonwebtoken::decode::<serde_json::Value>(
+            &parts.join("."),
+            &decoding_key(&key.key),
+            &validation
+        )
+        .is_err()
+    );
+    assert!(
+        snap.sign_jwt_svid(now, &id, &[], None).is_err(),
+        "audience is required"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -202,8 +250,12 @@ async fn rsa_and_p384_cas_sign_valid_leaves() {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
         let ca = open_with(MemoryStore::default(), clock, dir.path(), config(kt), None).await;
         let snap = ca.snapshot();
-        let svid = snap.sign_x509_svid(t0(), &request("spiffe://example.org/w", &[], None)).unwrap();
+        let svid = snap
+            .sign_x509_svid(t0(), &request("spiffe://example.org/w", &[], None))
+            .unwrap();
         let root = snap.x509_authorities().remove(0);
-        parse(&svid.chain[0]).verify_signature(Some(parse(&root).public_key())).unwrap();
+        parse(&svid.chain[0])
+            .verify_signature(Some(parse(&root).public_key()))
+            .unwrap();
     }
 }

@@ -96,7 +96,13 @@ mod tests {
             bundle: &bundle,
             expected_sequence: None,
         };
-        assert_eq!(store.commit_journal("s1", None, b"j1", Some(write)).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .commit_journal("s1", None, b"j1", Some(write))
+                .await
+                .unwrap(),
+            1
+        );
         // A stale revision conflicts and writes nothing, not even the bundle.
         let newer = Bundle {
             sequence: 2,
@@ -106,17 +112,39 @@ mod tests {
             bundle: &newer,
             expected_sequence: Some(1),
         };
-        let err = store.commit_journal("s1", None, b"j2", Some(write2)).await.unwrap_err();
+        let err = store
+            .commit_journal("s1", None, b"j2", Some(write2))
+            .await
+            .unwrap_err();
         assert!(matches!(err, DatastoreError::Conflict(_)), "{err}");
-        assert_eq!(store.get_bundle("example.org").await.unwrap().unwrap().sequence, 1);
+        assert_eq!(
+            store
+                .get_bundle("example.org")
+                .await
+                .unwrap()
+                .unwrap()
+                .sequence,
+            1
+        );
         // A stale bundle sequence conflicts and writes nothing, not even the journal.
         let stale = BundleWrite {
             bundle: &newer,
             expected_sequence: Some(7),
         };
-        assert!(store.commit_journal("s1", Some(1), b"j2", Some(stale)).await.is_err());
+        assert!(
+            store
+                .commit_journal("s1", Some(1), b"j2", Some(stale))
+                .await
+                .is_err()
+        );
         assert_eq!(store.load_journal("s1").await.unwrap().unwrap().data, b"j1");
-        assert_eq!(store.commit_journal("s1", Some(1), b"j2", Some(write2)).await.unwrap(), 2);
+        assert_eq!(
+            store
+                .commit_journal("s1", Some(1), b"j2", Some(write2))
+                .await
+                .unwrap(),
+            2
+        );
         drop(store);
         let reopened = SledStore::open(dir.path()).unwrap();
         let j = reopened.load_journal("s1").await.unwrap().unwrap();

@@ -1,0 +1,98 @@
+//! The leaked-key story through the CLI: prepare, activate, taint, revoke.
+
+use tessera_tests::ServerProcess;
+
+use super::CONFIG;
+
+fn ids(show: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut id = None;
+    for line in show.lines() {
+        if let Some(rest) = line.strip_prefix("Authority ID: ") {
+            id = Some(rest.trim().to_string());
+        } else if let Some(rest) = line.trim().strip_prefix("State:") {
+            out.push((id.take().unwrap(), rest.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn pem_count(server: &ServerProcess) -> usize {
+    server
+        .ok(&["bundle", "show"])
+        .matches("BEGIN CERTIFICATE")
+        .count()
+}
+
+fn sequence(server: &ServerProcess) -> u64 {
+    let json = server.ok(&["bundle", "show", "--format", "spiffe"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["spiffe_sequence"].as_u64().unwrap()
+}
+
+#[test]
+fn an_operator_rotates_taints_and_revokes_a_leaked_x509_authority() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), CONFIG);
+    let shown = ids(&server.ok(&["authority", "x509", "show"]));
+    assert_eq!(shown.len(), 1);
+    let (leaked, state) = shown[0].clone();
+    assert_eq!(state, "active");
+
+    // Tainting the active authority is refused: rotate first.
+    let out = server.cli(&["authority", "x509", "taint", "--authority-id", &leaked]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("only an OLD authority can be tainted"),
+        "{err}"
+    );
+
+    let prepared = ids(&server.ok(&["authority", "x509", "prepare"]));
+    let next = prepared[0].0.clone();
+    assert_eq!(prepared[0].1, "prepared");
+    assert_eq!(
+        pem_count(&server),
+        2,
+        "the prepared CA is published before use"
+    );
+    server.ok(&["authority", "x509", "activate", "--authority-id", &next]);
+
+    let seq = sequence(&server);
+    let tainted = server.ok(&["authority", "x509", "taint", "--authority-id", &leaked]);
+    assert!(tainted.contains("(tainted)"), "{tainted}");
+    assert_eq!(sequence(&server), seq + 1, "taint changes the bundle");
+
+    server.ok(&["authority", "x509", "revoke", "--authority-id", &leaked]);
+    assert_eq!(pem_count(&server), 1, "the revoked CA left the bundle");
+    assert_eq!(sequence(&server), seq + 2);
+    let left = ids(&server.ok(&["authority", "x509", "show"]));
+    assert_eq!(left, vec![(next, "active".to_string())]);
+}
+
+#[test]
+fn jwt_keys_follow_the_same_story_and_unknown_ids_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), CONFIG);
+    let leaked = ids(&server.ok(&["authority", "jwt", "show"]))[0].0.clone();
+    let next = ids(&server.ok(&["authority", "jwt", "prepare"]))[0]
+        .0
+        .clone();
+    server.ok(&["authority", "jwt", "activate", "--authority-id", &next]);
+    server.ok(&["authority", "jwt", "taint", "--authority-id", &leaked]);
+    server.ok(&["authority", "jwt", "revoke", "--authority-id", &leaked]);
+    let json = server.ok(&["bundle", "show", "--format", "spiffe"]);
+    assert!(!json.contains(&leaked), "revoked key still published");
+    assert!(json.contains(&next));
+
+    let out = server.cli(&[
+        "authority",
+        "jwt",
+        "revoke",
+        "--authority-id",
+        "no-such-key",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NotFound"), "{err}");
+}

@@ -1,0 +1,12 @@
+//! `tessera-server` end to end: run, bundle show, authorities, restart, bad input.
+
+mod authority;
+mod bad_input;
+mod bundle;
+
+/// A minimal config for a server in a temporary directory (relative data_dir).
+pub const CONFIG: &str = r#"
+trust_domain = "example.org"
+data_dir = ".tessera/server"
+log_level = "debug"
+"#;

@@ -1,0 +1,142 @@
+//! Real `tessera-server` processes on real sockets, in temporary directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The path of a workspace binary (built by `cargo build --workspace --bins`, which the
+/// README's test command runs first).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test-binary>
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`)",
+        path.display()
+    );
+    path
+}
+
+/// Runs `tessera-server` with `args` to completion.
+pub fn run_cli(args: &[&str]) -> Output {
+    Command::new(bin("tessera-server"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A running `tessera-server run`, stopped (SIGTERM) on drop.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Option<Child>,
+    /// The server's config file.
+    pub config: PathBuf,
+    /// The server's admin socket.
+    pub socket: PathBuf,
+    log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Writes `config_text` to `dir/server.toml`, starts the server and waits until its
+    /// admin socket answers a health check.
+    pub fn start(dir: &Path, config_text: &str) -> Self {
+        let config = dir.join("server.toml");
+        std::fs::write(&config, config_text).unwrap();
+        Self::start_with(dir, &config)
+    }
+
+    /// Starts the server with an existing config file in `dir`.
+    pub fn start_with(dir: &Path, config: &Path) -> Self {
+        let log = dir.join("server.log");
+        let child = Command::new(bin("tessera-server"))
+            .args(["run", "--config"])
+            .arg(config)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut server = Self {
+            child: Some(child),
+            config: config.to_path_buf(),
+            socket: dir.join(".tessera/server/admin.sock"),
+            log,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("server exited early ({status}):\n{}", self.log());
+            }
+            if self.socket.exists() && self.cli(&["healthcheck"]).status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server never became healthy:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs an admin command against this server's socket.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        let socket = self.socket.to_str().unwrap();
+        all.extend(["--socket", socket]);
+        run_cli(&all)
+    }
+
+    /// Runs an admin command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits; returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
