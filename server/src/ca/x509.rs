@@ -57,9 +57,7 @@ fn ca_params(
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    params.subject_alt_names = vec![uri_san(
-        SpiffeId::for_trust_domain(trust_domain).as_str(),
-    )?];
+    params.subject_alt_names = vec![uri_san(SpiffeId::for_trust_domain(trust_domain).as_str())?];
     params.use_authority_key_identifier_extension = true;
     Ok(params)
 }
