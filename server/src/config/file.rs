@@ -45,9 +45,15 @@ pub struct ServerConfig {
     /// text | json.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Lifetime of agent X.509-SVIDs.
+    #[serde(default = "default_agent_ttl", with = "serde_str")]
+    pub agent_ttl: Duration,
     /// The CA.
     #[serde(default)]
     pub ca: CaSection,
+    /// Node attestation.
+    #[serde(default)]
+    pub node_attestors: super::NodeAttestorsSection,
 }
 
 /// `[ca]`.
@@ -111,6 +117,10 @@ fn default_bind_address() -> SocketAddr {
     SocketAddr::from(([0, 0, 0, 0], 8081))
 }
 
+fn default_agent_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
 fn default_log_level() -> String {
     "info".into()
 }
@@ -132,7 +142,16 @@ impl ServerConfig {
     }
 
     /// Checks relations between values; returns the offending key and why.
-    pub(super) fn validate(&self) -> Result<(), (&'static str, String)> {
+    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        self.validate_values()
+            .map_err(|(k, m)| (k.to_string(), m))?;
+        self.node_attestors.validate()
+    }
+
+    fn validate_values(&self) -> Result<(), (&'static str, String)> {
+        if self.agent_ttl < Duration::from_secs(60) {
+            return Err(("agent_ttl", "must be at least 1m".into()));
+        }
         if !LOG_LEVELS.contains(&self.log_level.as_str()) {
             return Err((
                 "log_level",
@@ -228,6 +247,12 @@ mod tests {
             cert_file = "/etc/tessera/up.crt"
             key_file = "/etc/tessera/up.key"
             bundle_file = "/etc/tessera/roots.pem"
+            [node_attestors.k8s_psat.clusters.prod]
+            service_account_allow_list = ["tessera:tessera-agent"]
+            audience = ["tessera-server", "other"]
+            kubeconfig = "/etc/tessera/kubeconfig"
+            allowed_node_label_keys = ["topology.kubernetes.io/zone"]
+            allowed_pod_label_keys = ["app"]
             "#,
         )
         .unwrap();
@@ -236,6 +261,9 @@ mod tests {
         assert_eq!(c.ca.jwt_key_type, KeyType::EcP384);
         assert_eq!(c.ca.ca_ttl, Duration::from_secs(48 * 3600));
         assert!(c.ca.upstream.unwrap().bundle_file.is_some());
+        let prod = &c.node_attestors.k8s_psat.unwrap().clusters["prod"];
+        assert_eq!(prod.audience, ["tessera-server", "other"]);
+        assert_eq!(prod.allowed_pod_label_keys, ["app"]);
     }
 
     #[test]
@@ -268,6 +296,22 @@ mod tests {
             "ca.x509_svid_ttl"
         );
         assert_eq!(key_of("data_dir = \"x\""), "(document)");
+        assert_eq!(
+            key_of(
+                "trust_domain = \"e.org\"\n[node_attestors.k8s_psat.clusters.c1]\nservice_account_allow_list = [\"nocolon\"]"
+            ),
+            "node_attestors.k8s_psat.clusters.c1.service_account_allow_list"
+        );
+        assert_eq!(
+            key_of(
+                "trust_domain = \"e.org\"\n[node_attestors.k8s_psat.clusters.c1]\nservice_account_allow_list = [\"a:b\"]\nbogus = 1"
+            ),
+            "node_attestors.k8s_psat.clusters.c1.bogus"
+        );
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\nagent_ttl = \"10s\""),
+            "agent_ttl"
+        );
         assert_eq!(
             key_of("trust_domain = \"e.org\"\n[ca.upstream]\ncert_file = \"a\""),
             "ca.upstream"

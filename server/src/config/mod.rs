@@ -1,8 +1,10 @@
 //! `server.toml`: every key documented in README; unknown keys and bad values are refused
 //! with the key's path.
 
+mod attestors;
 mod file;
 
+pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 
 use std::path::{Path, PathBuf};
@@ -56,7 +58,7 @@ impl ServerConfig {
         })?;
         config
             .validate()
-            .map_err(|(key, message)| invalid(key.to_string(), message))?;
+            .map_err(|(key, message)| invalid(key, message))?;
         Ok(config)
     }
 }

@@ -6,6 +6,12 @@ pub enum DatastoreError {
     /// A concurrent writer changed the record first (optimistic concurrency); retry.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The record (or one with the same unique key) already exists.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The record does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A stored record could not be decoded.
     #[error("corrupt record: {0}")]
     Corrupt(String),

@@ -13,7 +13,7 @@ pub use sled::SledStore;
 
 use std::future::Future;
 
-use tessera_proto::wire::tessera::types::v1::Bundle;
+use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 /// A server's CA journal: an opaque document the CA owns, with a monotonic revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,145 @@ pub trait BundleStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
 }
 
-/// Everything a server needs from its datastore.
-pub trait Datastore: CaJournalStore + BundleStore {}
+/// Filters of [`EntryStore::list_entries`]; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// Exact SPIFFE ID.
+    pub spiffe_id: Option<String>,
+    /// Exact parent ID.
+    pub parent_id: Option<String>,
+    /// Entries whose selectors include all of these (`type:value`).
+    pub selectors: Vec<String>,
+}
 
-impl<T: CaJournalStore + BundleStore> Datastore for T {}
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page<T> {
+    /// The items, ordered by key.
+    pub items: Vec<T>,
+    /// Pass back to get the next page; empty when this was the last.
+    pub next_page_token: String,
+}
+
+/// Registration entries, with a global monotonic revision and a by-parent index.
+///
+/// Every create/update/delete bumps the store's entries revision and stamps it on the
+/// entry (`Entry.revision`). Selectors are stored as given (the registration layer sorts
+/// and dedups them), so (spiffe_id, parent_id, selectors) uniqueness is exact.
+pub trait EntryStore: Send + Sync + 'static {
+    /// Creates `entry` (its `id` set by the caller, `revision` assigned here).
+    /// [`DatastoreError::AlreadyExists`] for a duplicate ID or (spiffe_id, parent_id,
+    /// selectors) triple.
+    fn create_entry(
+        &self,
+        entry: Entry,
+    ) -> impl Future<Output = Result<Entry, DatastoreError>> + Send;
+
+    /// Replaces the entry with `entry.id`; [`DatastoreError::NotFound`] when absent,
+    /// [`DatastoreError::AlreadyExists`] when the new triple belongs to another entry.
+    fn update_entry(
+        &self,
+        entry: Entry,
+    ) -> impl Future<Output = Result<Entry, DatastoreError>> + Send;
+
+    /// Deletes an entry; returns it, or `None` when absent.
+    fn delete_entry(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Entry>, DatastoreError>> + Send;
+
+    /// One entry by ID.
+    fn get_entry(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Entry>, DatastoreError>> + Send;
+
+    /// Entries matching `filter`, ordered by ID, `page_size` at most per page.
+    fn list_entries(
+        &self,
+        filter: &EntryFilter,
+        page_token: &str,
+        page_size: usize,
+    ) -> impl Future<Output = Result<Page<Entry>, DatastoreError>> + Send;
+
+    /// How many entries exist.
+    fn count_entries(&self) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+
+    /// The entries whose `parent_id` is `parent_id` (an index lookup, never a scan).
+    fn entries_by_parent(
+        &self,
+        parent_id: &str,
+    ) -> impl Future<Output = Result<Vec<Entry>, DatastoreError>> + Send;
+
+    /// The current entries revision (0 before the first change).
+    fn entries_revision(&self) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+}
+
+/// Attested agents, keyed by SPIFFE ID.
+pub trait AgentStore: Send + Sync + 'static {
+    /// One agent.
+    fn get_agent(
+        &self,
+        spiffe_id: &str,
+    ) -> impl Future<Output = Result<Option<AttestedAgent>, DatastoreError>> + Send;
+
+    /// Creates or replaces an agent.
+    fn put_agent(
+        &self,
+        agent: &AttestedAgent,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// Deletes an agent; `false` when absent.
+    fn delete_agent(
+        &self,
+        spiffe_id: &str,
+    ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+
+    /// Agents ordered by SPIFFE ID.
+    fn list_agents(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> impl Future<Output = Result<Page<AttestedAgent>, DatastoreError>> + Send;
+}
+
+/// A stored join token: only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinTokenRecord {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The agent ID the token is bound to; empty for the default join_token form.
+    pub agent_id: String,
+}
+
+/// One-time join tokens.
+pub trait JoinTokenStore: Send + Sync + 'static {
+    /// Stores a new token; [`DatastoreError::AlreadyExists`] if the hash exists.
+    fn create_join_token(
+        &self,
+        record: &JoinTokenRecord,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// Atomically removes and returns the token (single use): of two concurrent takers
+    /// exactly one gets it.
+    fn take_join_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<JoinTokenRecord>, DatastoreError>> + Send;
+
+    /// Deletes tokens that expired at or before `now` (Unix seconds); returns how many.
+    fn prune_join_tokens(
+        &self,
+        now: i64,
+    ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+}
+
+/// Everything a server needs from its datastore.
+pub trait Datastore:
+    CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore
+{
+}
+
+impl<T: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore> Datastore for T {}

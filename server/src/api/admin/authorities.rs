@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::api::ca_status;
 use crate::ca::{AuthorityInfo, CaManager, Kind, SlotState};
-use crate::datastore::Datastore;
+use crate::datastore::{BundleStore, CaJournalStore};
 
 /// Operator control over the CA's authorities.
 #[derive(Debug)]
@@ -77,7 +77,7 @@ fn reply(
 }
 
 #[tonic::async_trait]
-impl<S: Datastore> Authorities for AuthoritiesService<S> {
+impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
     async fn list_authorities(
         &self,
         request: Request<ListAuthoritiesRequest>,

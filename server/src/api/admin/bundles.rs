@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::api::ca_status;
 use crate::ca::CaManager;
-use crate::datastore::Datastore;
+use crate::datastore::{BundleStore, CaJournalStore};
 
 /// Serves the trust domain's bundle as the CA last published it.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ impl<S> BundlesService<S> {
 }
 
 #[tonic::async_trait]
-impl<S: Datastore> Bundles for BundlesService<S> {
+impl<S: CaJournalStore + BundleStore> Bundles for BundlesService<S> {
     async fn get_bundle(
         &self,
         _: Request<GetBundleRequest>,

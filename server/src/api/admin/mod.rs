@@ -14,7 +14,7 @@ use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::ca::CaManager;
-use crate::datastore::Datastore;
+use crate::datastore::{BundleStore, CaJournalStore};
 
 /// Errors of the admin API task.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub struct AdminApi<S> {
     ca: Arc<CaManager<S>>,
 }
 
-impl<S: Datastore> AdminApi<S> {
+impl<S: CaJournalStore + BundleStore> AdminApi<S> {
     /// An admin API on `socket` over the CA.
     pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>) -> Self {
         Self { socket, ca }
@@ -67,7 +67,7 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<S: Datastore> BoundAdminApi<S> {
+impl<S: CaJournalStore + BundleStore> BoundAdminApi<S> {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
         let AdminApi { socket, ca } = self.api;
