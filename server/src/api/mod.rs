@@ -1,7 +1,8 @@
 //! gRPC surfaces. Domain errors become `tonic::Status` here and only here.
 
 pub mod admin;
+
 mod status;
 pub mod uds;
 
-pub use status::ca_status;
+pub use status::{ca_status, datastore_status};

@@ -5,6 +5,19 @@ use tonic::Status;
 use crate::ca::CaError;
 use crate::datastore::DatastoreError;
 
+/// The gRPC status for a datastore error. Storage detail is logged, not sent.
+pub fn datastore_status(e: DatastoreError) -> Status {
+    match e {
+        DatastoreError::AlreadyExists(m) => Status::already_exists(m),
+        DatastoreError::NotFound(m) => Status::not_found(m),
+        DatastoreError::Conflict(m) => Status::aborted(format!("concurrent change, retry: {m}")),
+        other => {
+            tracing::error!(error = %other, "datastore error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
 /// The gRPC status for a CA error. Internal failures are logged and sent as a bare
 /// `Internal`.
 pub fn ca_status(e: CaError) -> Status {

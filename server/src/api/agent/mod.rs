@@ -1,0 +1,40 @@
+//! The agent API: tonic over TLS on `bind_address`. Attestation needs server-auth TLS
+//! only; every other call is authenticated by the agent's X.509-SVID (mTLS).
+
+mod caller;
+mod csr;
+mod listener;
+mod service;
+mod sync;
+mod tls;
+
+pub use caller::svid_identity;
+pub use service::{AgentService, MAX_BATCH};
+pub use tls::{TlsError, TlsPublisher, server_id};
+
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use tessera_proto::wire::tessera::agent::v1::agent_server::AgentServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::datastore::Datastore;
+
+/// Largest request accepted from an agent.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// Serves the agent API on `listener` until `shutdown`.
+pub async fn serve<S: Datastore + Clone>(
+    listener: TcpListener,
+    tls: watch::Receiver<Arc<ServerConfig>>,
+    service: AgentService<S>,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = listener::incoming(listener, tls, shutdown.clone());
+    tonic::transport::Server::builder()
+        .add_service(AgentServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await
+}

@@ -1,0 +1,325 @@
+//! `tessera.agent.v1.Agent`: attestation, agent SVID renewal, entry sync, SVID issuance.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tessera_proto::clock::{Clock, unix_seconds};
+use tessera_proto::identity::{SpiffeId, TrustDomain};
+use tessera_proto::wire::tessera::agent::v1::agent_server::Agent;
+use tessera_proto::wire::tessera::agent::v1::{
+    AttestRequest, AttestResponse, BatchNewX509SvidRequest, BatchNewX509SvidResponse,
+    GetBundlesRequest, GetBundlesResponse, NewJwtSvidRequest, NewJwtSvidResponse,
+    RenewAgentRequest, RenewAgentResponse, SyncEntriesRequest, SyncEntriesResponse, X509SvidResult,
+};
+use tessera_proto::wire::tessera::types::v1::{
+    AttestedAgent, Entry, JwtSvid, Selector as WireSelector, X509Svid,
+};
+use tonic::{Code, Request, Response, Status};
+
+use super::caller::{authenticate, svid_identity};
+use super::{csr, sync};
+use crate::api::{attestation_status, ca_status, datastore_status};
+use crate::attestation::NodeAttestors;
+use crate::ca::{CaManager, IssuedX509Svid, X509SvidRequest};
+use crate::datastore::Datastore;
+use crate::registration::authorized_entries;
+
+/// Most CSRs in one `BatchNewX509Svid`.
+pub const MAX_BATCH: usize = 500;
+
+/// The agent API over the CA, the datastore and the node attestors.
+pub struct AgentService<S> {
+    ca: Arc<CaManager<S>>,
+    store: S,
+    attestors: Arc<NodeAttestors<S>>,
+    clock: Arc<dyn Clock>,
+    agent_ttl: Duration,
+    trust_domain: TrustDomain,
+    server_id: SpiffeId,
+}
+
+impl<S> std::fmt::Debug for AgentService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentService")
+            .field("trust_domain", &self.trust_domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Datastore + Clone> AgentService<S> {
+    /// An agent API service.
+    pub fn new(
+        ca: Arc<CaManager<S>>,
+        store: S,
+        attestors: Arc<NodeAttestors<S>>,
+        clock: Arc<dyn Clock>,
+        agent_ttl: Duration,
+    ) -> Result<Self, Status> {
+        let trust_domain = ca.config().trust_domain.clone();
+        let server_id = SpiffeId::from_segments(&trust_domain, &["tessera", "server"])
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Self {
+            ca,
+            store,
+            attestors,
+            clock,
+            agent_ttl,
+            trust_domain,
+            server_id,
+        })
+    }
+
+    fn sign_agent_svid(&self, id: &SpiffeId, csr_der: &[u8], now: SystemTime) -> Result<IssuedX509Svid, Status> {
+        let public_key = csr::public_key(csr_der)?;
+        self.ca
+            .snapshot()
+            .sign_x509_svid(
+                now,
+                &X509SvidRequest {
+                    spiffe_id: id.clone(),
+                    public_key,
+                    dns_names: Vec::new(),
+                    ttl: Some(self.agent_ttl),
+                },
+            )
+            .map_err(ca_status)
+    }
+
+    async fn authorized(&self, agent: &AttestedAgent, now: SystemTime) -> Result<Vec<Entry>, Status> {
+        let agent_id: SpiffeId = agent
+            .spiffe_id
+            .parse()
+            .map_err(|_| Status::internal("stored agent ID does not parse"))?;
+        let selectors: Vec<_> = agent
+            .selectors
+            .iter()
+            .filter_map(|s| tessera_proto::identity::Selector::new(&s.r#type, &s.value).ok())
+            .collect();
+        authorized_entries(&self.store, &agent_id, &selectors, &self.server_id, now)
+            .await
+            .map_err(datastore_status)
+    }
+}
+
+fn wire_svid(id: &SpiffeId, svid: IssuedX509Svid) -> X509Svid {
+    X509Svid {
+        spiffe_id: id.to_string(),
+        cert_chain: svid.chain,
+        expires_at: unix_seconds(svid.expires_at),
+    }
+}
+
+fn ttl(seconds: i32) -> Option<Duration> {
+    u64::try_from(seconds).ok().filter(|s| *s > 0).map(Duration::from_secs)
+}
+
+#[tonic::async_trait]
+impl<S: Datastore + Clone> Agent for AgentService<S> {
+    async fn attest(&self, request: Request<AttestRequest>) -> Result<Response<AttestResponse>, Status> {
+        let peer = request
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let now = self.clock.now();
+        let req = request.into_inner();
+        let data = req
+            .data
+            .ok_or_else(|| Status::invalid_argument("attestation data is required"))?;
+        // Check the CSR first: a bad request must not consume a one-time join token.
+        csr::public_key(&req.csr)?;
+        let attested = self
+            .attestors
+            .attest(&data.r#type, &data.payload, now, &peer)
+            .await
+            .map_err(attestation_status)?;
+        let id = attested.agent_id;
+        if let Some(existing) = self.store.get_agent(id.as_str()).await.map_err(datastore_status)? {
+            if existing.banned {
+                tracing::warn!(target: "tessera::audit", event = "node_attestation", agent_id = %id, outcome = "refused", reason = "agent is banned", peer);
+                return Err(Status::permission_denied(format!("agent {id} is banned")));
+            }
+            if !attested.can_reattest {
+                return Err(Status::already_exists(format!(
+                    "agent {id} is already attested; evict it first to attest again"
+                )));
+            }
+        }
+        let svid = self.sign_agent_svid(&id, &req.csr, now)?;
+        let serial = svid_identity(&svid.chain[0]).map(|(_, s)| s).unwrap_or_default();
+        let agent = AttestedAgent {
+            spiffe_id: id.to_string(),
+            attestation_type: attested.attestor.to_string(),
+            selectors: attested
+                .selectors
+                .iter()
+                .map(|s| WireSelector {
+                    r#type: s.kind().to_string(),
+                    value: s.value().to_string(),
+                })
+                .collect(),
+            x509_svid_serial: serial,
+            x509_svid_expires_at: unix_seconds(svid.expires_at),
+            banned: false,
+            can_reattest: attested.can_reattest,
+            previous_x509_svid_serial: String::new(),
+            created_at: unix_seconds(now),
+        };
+        self.store.put_agent(&agent).await.map_err(datastore_status)?;
+        tracing::info!(agent_id = %id, "agent attested");
+        Ok(Response::new(AttestResponse {
+            svid: Some(wire_svid(&id, svid)),
+            bundle: Some(self.ca.snapshot().bundle().clone()),
+            reattestable: attested.can_reattest,
+        }))
+    }
+
+    async fn renew_agent(&self, request: Request<RenewAgentRequest>) -> Result<Response<RenewAgentResponse>, Status> {
+        let mut agent = authenticate(&request, &self.store, &self.trust_domain).await?;
+        let now = self.clock.now();
+        let id: SpiffeId = agent
+            .spiffe_id
+            .parse()
+            .map_err(|_| Status::internal("stored agent ID does not parse"))?;
+        let svid = self.sign_agent_svid(&id, &request.get_ref().csr, now)?;
+        let serial = svid_identity(&svid.chain[0]).map(|(_, s)| s).unwrap_or_default();
+        agent.previous_x509_svid_serial = std::mem::replace(&mut agent.x509_svid_serial, serial);
+        agent.x509_svid_expires_at = unix_seconds(svid.expires_at);
+        self.store.put_agent(&agent).await.map_err(datastore_status)?;
+        Ok(Response::new(RenewAgentResponse {
+            svid: Some(wire_svid(&id, svid)),
+        }))
+    }
+
+    async fn sync_entries(
+        &self,
+        request: Request<SyncEntriesRequest>,
+    ) -> Result<Response<SyncEntriesResponse>, Status> {
+        let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
+        let revision = self.store.entries_revision().await.map_err(datastore_status)?;
+        let entries = self.authorized(&agent, self.clock.now()).await?;
+        let r = request.get_ref();
+        Ok(Response::new(sync::page(
+            &entries,
+            r.since_revision,
+            &r.page_token,
+            r.page_size,
+            revision,
+        )))
+    }
+
+    async fn batch_new_x509_svid(
+        &self,
+        request: Request<BatchNewX509SvidRequest>,
+    ) -> Result<Response<BatchNewX509SvidResponse>, Status> {
+        let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
+        let params = &request.get_ref().params;
+        if params.len() > MAX_BATCH {
+            return Err(Status::invalid_argument(format!(
+                "{} CSRs in one batch; at most {MAX_BATCH}",
+                params.len()
+            )));
+        }
+        let now = self.clock.now();
+        let authorized: BTreeMap<String, Entry> = self
+            .authorized(&agent, now)
+            .await?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
+        let snapshot = self.ca.snapshot();
+        let results = params
+            .iter()
+            .map(|p| {
+                let issued = (|| {
+                    let entry = authorized.get(&p.entry_id).ok_or_else(|| {
+                        Status::permission_denied(format!(
+                            "entry {:?} is not authorized for this agent",
+                            p.entry_id
+                        ))
+                    })?;
+                    let id: SpiffeId = entry
+                        .spiffe_id
+                        .parse()
+                        .map_err(|_| Status::internal("stored entry ID does not parse"))?;
+                    let public_key = csr::public_key(&p.csr)?;
+                    let svid = snapshot
+                        .sign_x509_svid(
+                            now,
+                            &X509SvidRequest {
+                                spiffe_id: id.clone(),
+                                public_key,
+                                dns_names: entry.dns_names.clone(),
+                                ttl: ttl(entry.x509_svid_ttl),
+                            },
+                        )
+                        .map_err(ca_status)?;
+                    Ok::<_, Status>(wire_svid(&id, svid))
+                })();
+                match issued {
+                    Ok(svid) => X509SvidResult {
+                        entry_id: p.entry_id.clone(),
+                        svid: Some(svid),
+                        code: Code::Ok as i32,
+                        message: String::new(),
+                    },
+                    Err(status) => X509SvidResult {
+                        entry_id: p.entry_id.clone(),
+                        svid: None,
+                        code: status.code() as i32,
+                        message: status.message().to_string(),
+                    },
+                }
+            })
+            .collect();
+        Ok(Response::new(BatchNewX509SvidResponse { results }))
+    }
+
+    async fn new_jwt_svid(&self, request: Request<NewJwtSvidRequest>) -> Result<Response<NewJwtSvidResponse>, Status> {
+        let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
+        let now = self.clock.now();
+        let r = request.get_ref();
+        let entry = self
+            .authorized(&agent, now)
+            .await?
+            .into_iter()
+            .find(|e| e.id == r.entry_id)
+            .ok_or_else(|| Status::permission_denied(format!("entry {:?} is not authorized for this agent", r.entry_id)))?;
+        let id: SpiffeId = entry
+            .spiffe_id
+            .parse()
+            .map_err(|_| Status::internal("stored entry ID does not parse"))?;
+        let jwt = self
+            .ca
+            .snapshot()
+            .sign_jwt_svid(now, &id, &r.audience, ttl(entry.jwt_svid_ttl))
+            .map_err(ca_status)?;
+        Ok(Response::new(NewJwtSvidResponse {
+            svid: Some(JwtSvid {
+                spiffe_id: id.to_string(),
+                token: jwt.token,
+                issued_at: unix_seconds(jwt.issued_at),
+                expires_at: unix_seconds(jwt.expires_at),
+            }),
+        }))
+    }
+
+    async fn get_bundles(&self, request: Request<GetBundlesRequest>) -> Result<Response<GetBundlesResponse>, Status> {
+        let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
+        let entries = self.authorized(&agent, self.clock.now()).await?;
+        let wanted: std::collections::BTreeSet<&str> = entries
+            .iter()
+            .flat_map(|e| e.federates_with.iter().map(String::as_str))
+            .collect();
+        let mut federated_bundles = Vec::new();
+        for td in wanted {
+            if let Some(b) = self.store.get_bundle(td).await.map_err(datastore_status)? {
+                federated_bundles.push(b);
+            }
+        }
+        Ok(Response::new(GetBundlesResponse {
+            bundle: Some(self.ca.snapshot().bundle().clone()),
+            federated_bundles,
+        }))
+    }
+}
