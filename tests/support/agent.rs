@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::process::bin;
+use crate::process::{bin, terminate};
 
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
@@ -61,9 +61,16 @@ impl AgentProcess {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("agent exited ({status}) before logging {needle:?}:\n{}", self.log());
+                panic!(
+                    "agent exited ({status}) before logging {needle:?}:\n{}",
+                    self.log()
+                );
             }
-            assert!(Instant::now() < deadline, "agent never logged {needle:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "agent never logged {needle:?}:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -77,29 +84,18 @@ impl AgentProcess {
                 self.child = None;
                 return status.code();
             }
-            assert!(Instant::now() < deadline, "agent did not exit:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "agent did not exit:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Sends SIGTERM and waits; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else {
-            return true;
-        };
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child.take().is_none_or(terminate)
     }
 }
 
