@@ -312,6 +312,8 @@ fn requests_without_valid_credentials_get_401_and_malformed_reviews_400() {
         let err = Api::<Node>::all(anonymous).get("node-a").await.unwrap_err();
         let status = api_status(err);
         assert_eq!((status.code, status.reason.as_str()), (401, "Unauthorized"));
+        assert_eq!(status.message, "Unauthorized");
+        assert!(status.is_failure());
 
         let wrong = client_with(&k8s, |kc| {
             let user = kc.auth_infos[0].auth_info.as_mut().unwrap();
@@ -430,6 +432,11 @@ fn kubelet_lists_the_pods_of_its_node() {
             kc.auth_infos[0].auth_info = None;
         })
         .await;
-        assert!(anonymous.request::<Value>(get()).await.is_err());
+        let err = anonymous.request::<Value>(get()).await.unwrap_err();
+        let status = api_status(err);
+        assert_eq!(
+            (status.code, status.message.as_str()),
+            (401, "Unauthorized")
+        );
     });
 }

@@ -99,12 +99,13 @@ async fn api_auth(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     }
 }
 
-/// The kubelet answers an unauthenticated request with a plain-text `Unauthorized`.
+/// The kubelet answers an unauthenticated request with a plain-text `Unauthorized` (as Go's
+/// `http.Error` writes it).
 async fn kubelet_auth(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     if shared.authenticated(request.headers()) {
         next.run(request).await
     } else {
-        (StatusCode::UNAUTHORIZED, "Unauthorized").into_response()
+        (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response()
     }
 }
 

@@ -62,8 +62,10 @@ pub(crate) fn pod(p: &PodInfo, revision: u64, typed: bool) -> Value {
         "uid": p.uid,
         "resourceVersion": revision.to_string(),
         "creationTimestamp": p.created,
-        "labels": p.labels,
     });
+    if !p.labels.is_empty() {
+        metadata["labels"] = json!(p.labels);
+    }
     if let Some((kind, name, uid)) = &p.owner {
         let api_version = if kind == "Job" { "batch/v1" } else { "apps/v1" };
         metadata["ownerReferences"] = json!([{
