@@ -1,4 +1,5 @@
 //! Tessera's one integration-test binary: real processes, real sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod k8s_standin;
 mod server;

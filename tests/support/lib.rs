@@ -1,7 +1,9 @@
-//! Test support: locating the built binaries and running real server processes.
+//! Test support: locating the built binaries, running real server processes, and a
+//! Kubernetes API stand-in.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agent;
+pub mod k8s;
 pub mod process;
 
 pub use agent::{AgentProcess, free_port};
