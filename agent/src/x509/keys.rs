@@ -43,6 +43,8 @@ pub fn generate_key() -> Result<NewKey, X509Error> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use x509_parser::prelude::FromDer;
+
     use super::*;
 
     #[test]

@@ -44,12 +44,10 @@ impl SvidWithKey {
     ) -> Result<Self, X509Error> {
         let leaf = cert_chain.first().ok_or(X509Error::EmptyChain)?;
         let facts = LeafFacts::parse(leaf)?;
-        if let Some(spki) = public_key_spki {
-            if facts.spki != spki {
-                return Err(X509Error::Mismatch(
-                    "the certificate does not certify the key we generated".into(),
-                ));
-            }
+        if public_key_spki.is_some_and(|spki| facts.spki != spki) {
+            return Err(X509Error::Mismatch(
+                "the certificate does not certify the key we generated".into(),
+            ));
         }
         Ok(Self {
             spiffe_id: facts.spiffe_id()?.to_owned(),
