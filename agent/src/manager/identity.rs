@@ -37,7 +37,12 @@ impl Manager {
             .as_ref()
             .is_some_and(|b| is_tainted(&svid.cert_chain, b));
         if tainted || should_rotate(now, svid) {
-            self.renew(now, tainted).await?;
+            match self.renew(now, tainted).await {
+                Ok(()) => {}
+                Err(e) if e.is_fatal() || matches!(e, ManagerError::Evicted(_)) => return Err(e),
+                // The current SVID is still valid: keep using it and retry next round.
+                Err(e) => tracing::warn!(error = %e, "agent SVID renewal failed; retrying"),
+            }
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ mod sync;
 
 pub use error::ManagerError;
 pub use rotation::{ReissueReason, is_tainted, reissue_reason, rotation_time, should_rotate};
-pub use runner::{Manager, ManagerConfig};
+pub use runner::{Manager, ManagerConfig, next_backoff};
 pub use state::{AgentState, CachedEntry};
 pub use sync::{MergeOutcome, SyncResult, merge_pages};
 

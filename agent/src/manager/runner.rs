@@ -22,6 +22,11 @@ use crate::x509::SvidWithKey;
 /// The longest wait between attempts while the server is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// The wait after `current` when the server stays unreachable: doubled, capped at a minute.
+pub fn next_backoff(current: Duration) -> Duration {
+    current.saturating_mul(2).min(MAX_BACKOFF)
+}
+
 /// What the manager needs from the config.
 #[derive(Debug, Clone)]
 pub struct ManagerConfig {
@@ -132,13 +137,15 @@ impl Manager {
                     }
                     Err(e) if e.is_fatal() => return Err(e),
                     Err(ManagerError::Evicted(reason)) => {
-                        tracing::warn!(%reason, "the server refused the agent SVID; attesting again");
-                        Duration::ZERO
+                        tracing::warn!(%reason, retry_in = ?backoff, "the server refused the agent SVID; attesting again");
+                        let wait = backoff;
+                        backoff = next_backoff(backoff);
+                        wait
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, retry_in = ?backoff, "sync failed; keeping current SVIDs until they expire");
                         let wait = backoff;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        backoff = next_backoff(backoff);
                         wait
                     }
                 },

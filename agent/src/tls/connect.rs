@@ -81,12 +81,27 @@ pub async fn connect(
                 tracing::debug!(%address, error = %e, "server address failed");
                 last = ConnectError::Unreachable {
                     address: address.to_string(),
-                    message: e.to_string(),
+                    message: error_chain(&e),
                 };
             }
         }
     }
     Err(last)
+}
+
+/// An error and its sources, `: `-separated (tonic's transport errors hide the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 async fn connect_one(

@@ -131,13 +131,26 @@ impl Agent for FakeAgent {
         let data = req
             .data
             .ok_or_else(|| Status::invalid_argument("no data"))?;
-        if data.r#type != "join_token" || data.payload != TOKEN.as_bytes() {
-            return Err(Status::permission_denied(
-                "join token unknown, used or expired",
-            ));
-        }
+        let id = match data.r#type.as_str() {
+            "join_token" if data.payload == TOKEN.as_bytes() => {
+                format!("spiffe://example.org/tessera/agent/join_token/{TOKEN}")
+            }
+            "k8s_psat" => {
+                let v: serde_json::Value = serde_json::from_slice(&data.payload)
+                    .map_err(|_| Status::invalid_argument("bad payload"))?;
+                if v["token"] != "header.claims.signature" {
+                    return Err(Status::permission_denied("bad SA token"));
+                }
+                let cluster = v["cluster"].as_str().unwrap_or_default().to_owned();
+                format!("spiffe://example.org/tessera/agent/k8s_psat/{cluster}/node-1")
+            }
+            _ => {
+                return Err(Status::permission_denied(
+                    "join token unknown, used or expired",
+                ));
+            }
+        };
         self.0.attests.fetch_add(1, Ordering::SeqCst);
-        let id = format!("spiffe://example.org/tessera/agent/join_token/{TOKEN}");
         Ok(Response::new(AttestResponse {
             svid: Some(self.0.issue(&req.csr, &id)),
             bundle: Some(self.0.bundle()),

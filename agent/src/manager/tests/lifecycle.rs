@@ -249,3 +249,69 @@ async fn eviction_with_a_join_token_is_fatal_and_clear() {
     // The refused SVID is forgotten.
     assert!(!tmp.path().join("agent_svid.key").exists());
 }
+
+#[test]
+fn backoff_doubles_up_to_a_minute() {
+    use crate::manager::next_backoff;
+    let mut wait = Duration::from_secs(5);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        wait = next_backoff(wait);
+        seen.push(wait.as_secs());
+    }
+    assert_eq!(seen, [10, 20, 40, 60, 60, 60]);
+}
+
+#[tokio::test]
+async fn a_psat_agent_attests_again_after_eviction() {
+    let (state, server) = fixture().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let token_path = tmp.path().join("sa-token");
+    std::fs::write(&token_path, "header.claims.signature").unwrap();
+    let config = ManagerConfig {
+        trust_domain: "example.org".parse().unwrap(),
+        server_addresses: vec![ServerAddress::parse(&server.addr.to_string()).unwrap()],
+        sync_interval: Duration::from_millis(50),
+        bootstrap_bundle: Some(state.ca.bundle()),
+        insecure_bootstrap: false,
+    };
+    let m = Manager::new(
+        config,
+        Box::new(crate::attestor::node::K8sPsatAttestor::new(
+            "prod".into(),
+            token_path,
+        )),
+        Store::open(&tmp.path().join("data")).unwrap(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let mut updates = m.subscribe();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(m.run(shutdown.clone()));
+    tokio::time::timeout(Duration::from_secs(20), updates.wait_for(Option::is_some))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.attests.load(Ordering::SeqCst), 1);
+
+    state.deny.store(true, Ordering::SeqCst);
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while state.attests.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the agent attests again");
+    state.deny.store(false, Ordering::SeqCst);
+    let before = state.sync_peers.lock().unwrap().len();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while state.sync_peers.lock().unwrap().len() < before + 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("syncing resumes");
+    assert!(!task.is_finished());
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
