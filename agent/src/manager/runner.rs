@@ -166,6 +166,11 @@ impl Manager {
             Err(ManagerError::Server(ClientError::PermissionDenied(reason))) => {
                 self.evicted(reason)
             }
+            Err(e @ ManagerError::Server(ClientError::Unavailable(_))) => {
+                // Reconnect through the address list next round (another server may answer).
+                self.channel = None;
+                Err(e)
+            }
             other => other,
         }
     }
