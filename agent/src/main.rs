@@ -1,16 +1,79 @@
-//! `tessera-agent`: the node agent. Node attestation, the agent's link to the server and
-//! the SPIFFE Workload API arrive with the next issues; this binary only answers
-//! `--help` and `--version` today.
+//! `tessera-agent`: CLI entry point.
 
-use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// tessera-agent: attests workloads and serves them SVIDs over the SPIFFE Workload API.
+use clap::{Parser, Subcommand};
+use tessera_agent::config::{AgentConfig, LogFormat};
+use tessera_agent::run::{self, RunError};
+use tracing_subscriber::EnvFilter;
+
+/// tessera-agent: attests the node, keeps its workloads' SVIDs fresh and (next) serves them
+/// over the SPIFFE Workload API.
 #[derive(Debug, Parser)]
 #[command(name = "tessera-agent", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    eprintln!("tessera-agent: no commands yet (see README: the agent lands with node attestation)");
-    std::process::exit(2);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the agent.
+    Run {
+        /// The agent config file.
+        #[arg(long, short, default_value = "agent.toml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if rustls::crypto::aws_lc_rs::default_provider()
+        .install_default()
+        .is_err()
+    {
+        eprintln!("error: a TLS crypto provider was already installed");
+        return ExitCode::FAILURE;
+    }
+    let Command::Run { config } = cli.command;
+    let config = match AgentConfig::load(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log_level, config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tessera-agent stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr as text or JSON; `RUST_LOG` overrides the configured level.
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

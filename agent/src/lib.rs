@@ -1,0 +1,22 @@
+//! tessera-agent: node attestation, the agent's link to the server (sync, SVID rotation),
+//! and (next) the SPIFFE Workload API.
+//!
+//! - [`config`] — `agent.toml`.
+//! - [`store`] — the agent SVID and bundle persisted in `data_dir`.
+//! - [`x509`]: keys, CSRs, certificate facts, chain verification.
+//! - [`tls`] — TLS to the server, authorized by SPIFFE ID.
+//! - [`client`] — the agent API client.
+//! - [`attestor`] — node attestors (join token, Kubernetes PSAT).
+//! - [`manager`] — the agent identity lifecycle and the sync/rotation loop.
+//! - [`run`] — the process: manager + signals as one task set.
+
+pub mod attestor;
+pub mod client;
+pub mod config;
+pub mod manager;
+pub mod run;
+pub mod store;
+#[cfg(test)]
+mod testing;
+pub mod tls;
+pub mod x509;

@@ -1,0 +1,5 @@
+//! The manager against a fake server over real TLS.
+
+mod bootstrap;
+mod fake;
+mod lifecycle;

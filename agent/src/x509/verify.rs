@@ -1,0 +1,80 @@
+//! Path validation of SVID chains against a bundle's X.509 authorities.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustls::pki_types::TrustAnchor;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use tessera_proto::wire::tessera::types::v1::Bundle;
+use webpki::{EndEntityCert, KeyUsage};
+
+use super::X509Error;
+
+/// The bundle's X.509 authorities as trust anchors (unparsable ones are skipped).
+pub fn trust_anchors(bundle: &Bundle) -> Vec<TrustAnchor<'static>> {
+    bundle
+        .x509_authorities
+        .iter()
+        .filter_map(|a| {
+            let der = CertificateDer::from(a.asn1.as_slice());
+            webpki::anchor_from_trusted_cert(&der)
+                .ok()
+                .map(|t| t.to_owned())
+        })
+        .collect()
+}
+
+/// `now` as webpki time.
+pub(crate) fn unix_time(now: SystemTime) -> UnixTime {
+    UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or_default())
+}
+
+/// Verifies `chain` (leaf first) up to one of `anchors` at `now` for `usage`.
+pub(crate) fn verify_chain(
+    chain: &[Vec<u8>],
+    anchors: &[TrustAnchor<'_>],
+    now: SystemTime,
+    usage: KeyUsage,
+) -> Result<(), X509Error> {
+    let (leaf, rest) = chain.split_first().ok_or(X509Error::EmptyChain)?;
+    let leaf = CertificateDer::from(leaf.as_slice());
+    let intermediates: Vec<CertificateDer<'_>> = rest
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
+    verify_der_for_tls(&leaf, &intermediates, anchors, unix_time(now), usage)
+}
+
+/// Verifies a DER leaf and intermediates up to one of `anchors`.
+pub(crate) fn verify_der_for_tls(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    anchors: &[TrustAnchor<'_>],
+    now: UnixTime,
+    usage: KeyUsage,
+) -> Result<(), X509Error> {
+    let cert = EndEntityCert::try_from(leaf).map_err(|e| X509Error::Malformed(e.to_string()))?;
+    let algs = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+    cert.verify_for_usage(algs.all, anchors, intermediates, now, usage, None, None)
+        .map(|_| ())
+        .map_err(|e| X509Error::Untrusted(e.to_string()))
+}
+
+/// Verifies an SVID chain against the bundle (as a TLS client certificate, which is how it
+/// is used) and that its leaf names `expected_id`.
+pub fn verify_svid_chain(
+    chain: &[Vec<u8>],
+    bundle: &Bundle,
+    expected_id: &str,
+    now: SystemTime,
+) -> Result<(), X509Error> {
+    verify_chain(chain, &trust_anchors(bundle), now, KeyUsage::client_auth())?;
+    let leaf = chain.first().ok_or(X509Error::EmptyChain)?;
+    let facts = super::LeafFacts::parse(leaf)?;
+    let id = facts.spiffe_id()?;
+    if id != expected_id {
+        return Err(X509Error::Mismatch(format!(
+            "SVID names {id}, expected {expected_id}"
+        )));
+    }
+    Ok(())
+}
