@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::AdminApi;
+use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
 use crate::datastore::SledStore;
@@ -31,6 +32,27 @@ pub enum RunError {
         /// Its error.
         message: String,
     },
+}
+
+/// The node attestors the agent API serves: `join_token` always, `k8s_psat` with a
+/// Kubernetes client per configured cluster (its `kubeconfig`, else in-cluster config).
+pub async fn node_attestors(
+    config: &ServerConfig,
+    store: SledStore,
+) -> Result<NodeAttestors<SledStore>, RunError> {
+    let k8s_psat = match &config.node_attestors.k8s_psat {
+        Some(section) => Some(
+            K8sPsat::from_config(config.trust_domain.clone(), section)
+                .await
+                .map_err(|e| startup("node_attestors.k8s_psat")(&e))?,
+        ),
+        None => None,
+    };
+    Ok(NodeAttestors::new(
+        config.trust_domain.clone(),
+        store,
+        k8s_psat,
+    ))
 }
 
 fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
@@ -69,7 +91,10 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     )
     .await
     .map_err(|e| startup("CA")(&e))?;
-    let admin = AdminApi::new(config.admin_socket(), ca.clone())
+    // Ready for the agent API (node attestation).
+    let attestors = Arc::new(node_attestors(&config, store.clone()).await?);
+    tracing::info!(node_attestors = ?attestors.enabled(), "node attestation ready");
+    let admin = AdminApi::new(config.admin_socket(), ca.clone(), store.clone())
         .bind()
         .await
         .map_err(|e| startup("admin API")(&e))?;

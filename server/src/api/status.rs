@@ -2,6 +2,7 @@
 
 use tonic::Status;
 
+use crate::attestation::AttestationError;
 use crate::ca::CaError;
 use crate::datastore::DatastoreError;
 
@@ -18,6 +19,35 @@ pub fn ca_status(e: CaError) -> Status {
         }
         other => {
             tracing::error!(error = %other, "internal CA error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
+/// The gRPC status for a datastore error met outside the CA.
+pub fn datastore_status(e: DatastoreError) -> Status {
+    match e {
+        DatastoreError::NotFound(m) => Status::not_found(m),
+        DatastoreError::AlreadyExists(m) => Status::already_exists(m),
+        DatastoreError::Conflict(m) => Status::aborted(format!("concurrent change, retry: {m}")),
+        other => {
+            tracing::error!(error = %other, "datastore error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
+/// The gRPC status for an attestation error (messages never carry the token).
+pub fn attestation_status(e: AttestationError) -> Status {
+    match e {
+        AttestationError::InvalidPayload(m) => Status::invalid_argument(m),
+        AttestationError::Refused(m) => Status::permission_denied(m),
+        AttestationError::Unavailable(m) => {
+            tracing::warn!(error = %m, "attestation dependency unavailable");
+            Status::unavailable("a dependency of node attestation is unavailable; retry")
+        }
+        AttestationError::Internal(m) => {
+            tracing::error!(error = %m, "internal attestation error");
             Status::internal("internal error; see the server log")
         }
     }
