@@ -50,13 +50,13 @@ impl<S: JoinTokenStore> JoinTokens<S> {
         let ttl = ttl
             .filter(|t| !t.is_zero())
             .unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
-        if let Some(id) = &agent_id {
-            if !id.is_member_of(&self.trust_domain) || id.path().is_empty() {
-                return Err(AttestationError::InvalidPayload(format!(
-                    "agent ID {id} must have a path in trust domain {}",
-                    self.trust_domain
-                )));
-            }
+        if let Some(id) = &agent_id
+            && (!id.is_member_of(&self.trust_domain) || id.path().is_empty())
+        {
+            return Err(AttestationError::InvalidPayload(format!(
+                "agent ID {id} must have a path in trust domain {}",
+                self.trust_domain
+            )));
         }
         let mut bytes = [0u8; TOKEN_BYTES];
         aws_lc_rs::rand::fill(&mut bytes)
