@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::AdminApi;
-use crate::attestation::{K8sPsat, NodeAttestors};
+use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
 use crate::datastore::SledStore;
@@ -17,6 +17,8 @@ use crate::datastore::SledStore;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The rotator's longest sleep (SPIRE checks every 10 s).
 const ROTATION_CHECK: Duration = Duration::from_secs(10);
+/// How often expired join tokens are deleted.
+const JOIN_TOKEN_PRUNE: Duration = Duration::from_secs(600);
 
 /// Why the server stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +104,25 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();
+    let rotator_clock = clock.clone();
     tasks.spawn(async move {
-        Rotator::new(ca, clock, ROTATION_CHECK)
+        Rotator::new(ca, rotator_clock, ROTATION_CHECK)
             .run(token)
             .await
             .map_err(|e| RunError::Part {
                 part: "CA rotator",
                 message: e.to_string(),
             })
+    });
+    let token = shutdown.clone();
+    let pruner = JoinTokenPruner::new(
+        attestors.join_tokens().clone(),
+        clock.clone(),
+        JOIN_TOKEN_PRUNE,
+    );
+    tasks.spawn(async move {
+        pruner.run(token).await;
+        Ok(())
     });
     let token = shutdown.clone();
     tasks.spawn(async move {

@@ -74,6 +74,11 @@ impl<S: JoinTokenStore> JoinTokens<S> {
         Ok((token, expires_at))
     }
 
+    /// Deletes the tokens expired at `now`; returns how many.
+    pub async fn prune(&self, now: SystemTime) -> Result<u64, AttestationError> {
+        Ok(self.store.prune_join_tokens(unix_seconds(now)).await?)
+    }
+
     /// Redeems `token` at `now` (the token is consumed even when it turns out expired).
     async fn redeem(&self, token: &str, now: SystemTime) -> Result<Attested, AttestationError> {
         let record = self

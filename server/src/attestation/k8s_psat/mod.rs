@@ -5,6 +5,8 @@ mod api;
 mod attestor;
 mod client;
 #[cfg(test)]
+mod client_tests;
+#[cfg(test)]
 mod tests;
 
 pub use api::{KubeApi, KubeApiError, NodeInfo, PodInfo, TokenReviewStatus};
