@@ -1,6 +1,7 @@
 //! tessera-server: the trust domain's CA, registration, node attestation and OAuth/OIDC.
 
 pub mod api;
+pub mod attestation;
 pub mod ca;
 pub mod cli;
 pub mod config;

@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::AdminApi;
+use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
 use crate::datastore::SledStore;
@@ -16,6 +17,8 @@ use crate::datastore::SledStore;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The rotator's longest sleep (SPIRE checks every 10 s).
 const ROTATION_CHECK: Duration = Duration::from_secs(10);
+/// How often expired join tokens are deleted.
+const JOIN_TOKEN_PRUNE: Duration = Duration::from_secs(600);
 
 /// Why the server stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,27 @@ pub enum RunError {
         /// Its error.
         message: String,
     },
+}
+
+/// The node attestors the agent API serves: `join_token` always, `k8s_psat` with a
+/// Kubernetes client per configured cluster (its `kubeconfig`, else in-cluster config).
+pub async fn node_attestors(
+    config: &ServerConfig,
+    store: SledStore,
+) -> Result<NodeAttestors<SledStore>, RunError> {
+    let k8s_psat = match &config.node_attestors.k8s_psat {
+        Some(section) => Some(
+            K8sPsat::from_config(config.trust_domain.clone(), section)
+                .await
+                .map_err(|e| startup("node_attestors.k8s_psat")(&e))?,
+        ),
+        None => None,
+    };
+    Ok(NodeAttestors::new(
+        config.trust_domain.clone(),
+        store,
+        k8s_psat,
+    ))
 }
 
 fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
@@ -69,7 +93,10 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     )
     .await
     .map_err(|e| startup("CA")(&e))?;
-    let admin = AdminApi::new(config.admin_socket(), ca.clone())
+    // Ready for the agent API (node attestation).
+    let attestors = Arc::new(node_attestors(&config, store.clone()).await?);
+    tracing::info!(node_attestors = ?attestors.enabled(), "node attestation ready");
+    let admin = AdminApi::new(config.admin_socket(), ca.clone(), store.clone())
         .bind()
         .await
         .map_err(|e| startup("admin API")(&e))?;
@@ -77,14 +104,25 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();
+    let rotator_clock = clock.clone();
     tasks.spawn(async move {
-        Rotator::new(ca, clock, ROTATION_CHECK)
+        Rotator::new(ca, rotator_clock, ROTATION_CHECK)
             .run(token)
             .await
             .map_err(|e| RunError::Part {
                 part: "CA rotator",
                 message: e.to_string(),
             })
+    });
+    let token = shutdown.clone();
+    let pruner = JoinTokenPruner::new(
+        attestors.join_tokens().clone(),
+        clock.clone(),
+        JOIN_TOKEN_PRUNE,
+    );
+    tasks.spawn(async move {
+        pruner.run(token).await;
+        Ok(())
     });
     let token = shutdown.clone();
     tasks.spawn(async move {

@@ -2,6 +2,7 @@
 
 use tonic::Status;
 
+use crate::attestation::AttestationError;
 use crate::ca::CaError;
 use crate::datastore::DatastoreError;
 
@@ -26,11 +27,25 @@ pub fn ca_status(e: CaError) -> Status {
         CaError::FailedPrecondition(m) => Status::failed_precondition(m),
         e @ CaError::NotFound { .. } => Status::not_found(e.to_string()),
         e @ CaError::NotReady(_) => Status::unavailable(e.to_string()),
-        CaError::Datastore(DatastoreError::Conflict(m)) => {
-            Status::aborted(format!("concurrent change, retry: {m}"))
-        }
+        CaError::Datastore(e) => datastore_status(e),
         other => {
             tracing::error!(error = %other, "internal CA error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
+/// The gRPC status for an attestation error (messages never carry the token).
+pub fn attestation_status(e: AttestationError) -> Status {
+    match e {
+        AttestationError::InvalidPayload(m) => Status::invalid_argument(m),
+        AttestationError::Refused(m) => Status::permission_denied(m),
+        AttestationError::Unavailable(m) => {
+            tracing::warn!(error = %m, "attestation dependency unavailable");
+            Status::unavailable("a dependency of node attestation is unavailable; retry")
+        }
+        AttestationError::Internal(m) => {
+            tracing::error!(error = %m, "internal attestation error");
             Status::internal("internal error; see the server log")
         }
     }

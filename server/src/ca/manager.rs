@@ -142,6 +142,11 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         &self.cfg
     }
 
+    /// The clock the CA reads (API edges read `now` from it too).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Applies every rotation step due now (and expiry pruning); returns when the next one
     /// is due.
     pub async fn rotate(&self) -> Result<Option<SystemTime>, CaError> {

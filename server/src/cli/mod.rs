@@ -1,8 +1,11 @@
 //! The `tessera-server` command line (SPIRE-style verbs).
 
+mod agent;
 mod authority;
 mod bundle;
 mod healthcheck;
+mod output;
+mod token;
 
 use std::path::PathBuf;
 
@@ -48,6 +51,12 @@ pub enum Command {
     /// Local authority commands: X.509 CAs and JWT keys.
     #[command(subcommand, alias = "localauthority")]
     Authority(authority::AuthorityKindCommand),
+    /// Join tokens for agent attestation.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Attested agents.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -83,5 +92,7 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Healthcheck { socket } => healthcheck::run(&socket).await,
         Command::Bundle(cmd) => bundle::run(cmd).await,
         Command::Authority(cmd) => authority::run(cmd).await,
+        Command::Token(cmd) => token::run(cmd).await,
+        Command::Agent(cmd) => agent::run(cmd).await,
     }
 }

@@ -3,11 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use tessera_proto::wire::tessera::types::v1::Bundle;
+use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle};
 
-use super::{BundleStore, BundleWrite, CaJournalStore, DatastoreError, JournalBlob};
+use super::{
+    AgentStore, BundleStore, BundleWrite, CaJournalStore, DatastoreError, JoinTokenRecord,
+    JoinTokenStore, JournalBlob, Page,
+};
 
-/// Journals and bundles in maps.
+/// Journals, bundles, agents and join tokens in maps.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
@@ -17,6 +20,8 @@ pub struct MemoryStore {
 struct Inner {
     journals: BTreeMap<String, JournalBlob>,
     bundles: BTreeMap<String, Bundle>,
+    agents: BTreeMap<String, AttestedAgent>,
+    join_tokens: BTreeMap<String, JoinTokenRecord>,
 }
 
 fn conflict(what: &str) -> DatastoreError {
@@ -95,5 +100,122 @@ impl BundleStore for MemoryStore {
 
     async fn delete_bundle(&self, trust_domain: &str) -> Result<bool, DatastoreError> {
         Ok(self.lock().bundles.remove(trust_domain).is_some())
+    }
+}
+
+impl AgentStore for MemoryStore {
+    async fn get_agent(&self, spiffe_id: &str) -> Result<Option<AttestedAgent>, DatastoreError> {
+        Ok(self.lock().agents.get(spiffe_id).cloned())
+    }
+
+    async fn put_agent(&self, agent: &AttestedAgent) -> Result<(), DatastoreError> {
+        self.lock()
+            .agents
+            .insert(agent.spiffe_id.clone(), agent.clone());
+        Ok(())
+    }
+
+    async fn delete_agent(&self, spiffe_id: &str) -> Result<bool, DatastoreError> {
+        Ok(self.lock().agents.remove(spiffe_id).is_some())
+    }
+
+    async fn list_agents(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> Result<Page<AttestedAgent>, DatastoreError> {
+        use std::ops::Bound;
+        let inner = self.lock();
+        let start = if page_token.is_empty() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded(page_token)
+        };
+        let size = page_size.max(1);
+        let mut rest = inner
+            .agents
+            .range::<str, _>((start, Bound::Unbounded))
+            .map(|(_, a)| a.clone());
+        let items: Vec<AttestedAgent> = rest.by_ref().take(size).collect();
+        let next_page_token = match items.last() {
+            Some(last) if rest.next().is_some() => last.spiffe_id.clone(),
+            _ => String::new(),
+        };
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+}
+
+impl JoinTokenStore for MemoryStore {
+    async fn create_join_token(&self, record: &JoinTokenRecord) -> Result<(), DatastoreError> {
+        let mut inner = self.lock();
+        if inner.join_tokens.contains_key(&record.token_hash) {
+            return Err(DatastoreError::AlreadyExists("join token".into()));
+        }
+        inner
+            .join_tokens
+            .insert(record.token_hash.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn take_join_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<JoinTokenRecord>, DatastoreError> {
+        Ok(self.lock().join_tokens.remove(token_hash))
+    }
+
+    async fn prune_join_tokens(&self, now: i64) -> Result<u64, DatastoreError> {
+        let mut inner = self.lock();
+        let before = inner.join_tokens.len();
+        inner.join_tokens.retain(|_, r| r.expires_at > now);
+        Ok(u64::try_from(before - inner.join_tokens.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn agents_page_and_tokens_are_single_use() {
+        let store = MemoryStore::default();
+        for id in ["b", "a", "c"] {
+            let agent = AttestedAgent {
+                spiffe_id: format!("spiffe://e.org/{id}"),
+                ..Default::default()
+            };
+            store.put_agent(&agent).await.unwrap();
+        }
+        let first = store.list_agents("", 2).await.unwrap();
+        assert_eq!(first.items.len(), 2);
+        assert_eq!(first.next_page_token, "spiffe://e.org/b");
+        let second = store.list_agents(&first.next_page_token, 2).await.unwrap();
+        assert_eq!(second.items[0].spiffe_id, "spiffe://e.org/c");
+        assert_eq!(second.next_page_token, "");
+        assert!(store.delete_agent("spiffe://e.org/a").await.unwrap());
+        assert!(!store.delete_agent("spiffe://e.org/a").await.unwrap());
+
+        let record = JoinTokenRecord {
+            token_hash: "h".into(),
+            expires_at: 10,
+            agent_id: String::new(),
+        };
+        store.create_join_token(&record).await.unwrap();
+        assert!(store.create_join_token(&record).await.is_err());
+        assert_eq!(store.take_join_token("h").await.unwrap(), Some(record));
+        assert_eq!(store.take_join_token("h").await.unwrap(), None);
+        store
+            .create_join_token(&JoinTokenRecord {
+                token_hash: "old".into(),
+                expires_at: 5,
+                agent_id: String::new(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.prune_join_tokens(5).await.unwrap(), 1);
     }
 }

@@ -1,20 +1,25 @@
 //! The admin API on the server's Unix socket (mode 0600: file permissions authenticate).
 
+mod agents;
 mod authorities;
 mod bundles;
 mod health;
+mod join_tokens;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tessera_proto::wire::tessera::admin::v1::agents_server::AgentsServer;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
+use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::attestation::JoinTokens;
 use crate::ca::CaManager;
-use crate::datastore::{BundleStore, CaJournalStore};
+use crate::datastore::{AgentStore, BundleStore, CaJournalStore, JoinTokenStore};
 
 /// Errors of the admin API task.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +42,13 @@ pub enum AdminApiError {
 pub struct AdminApi<S> {
     socket: PathBuf,
     ca: Arc<CaManager<S>>,
+    store: S,
 }
 
-impl<S: CaJournalStore + BundleStore> AdminApi<S> {
-    /// An admin API on `socket` over the CA.
-    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>) -> Self {
-        Self { socket, ca }
+impl<S: CaJournalStore + BundleStore + AgentStore + JoinTokenStore + Clone> AdminApi<S> {
+    /// An admin API on `socket` over the CA and the datastore.
+    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S) -> Self {
+        Self { socket, ca, store }
     }
 
     /// Binds the socket now, so callers know it is ready when this returns.
@@ -67,17 +73,23 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<S: CaJournalStore + BundleStore> BoundAdminApi<S> {
+impl<S: CaJournalStore + BundleStore + AgentStore + JoinTokenStore + Clone> BoundAdminApi<S> {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
-        let AdminApi { socket, ca } = self.api;
+        let AdminApi { socket, ca, store } = self.api;
         let trust_domain = ca.config().trust_domain.to_string();
+        let join_tokens = join_tokens::JoinTokensService::new(
+            JoinTokens::new(ca.config().trust_domain.clone(), store.clone()),
+            ca.clock().clone(),
+        );
         let result = tonic::transport::Server::builder()
             .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
             .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
             .add_service(AuthoritiesServer::new(
                 authorities::AuthoritiesService::new(ca),
             ))
+            .add_service(AgentsServer::new(agents::AgentsService::new(store)))
+            .add_service(JoinTokensServer::new(join_tokens))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),

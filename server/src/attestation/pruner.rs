@@ -1,0 +1,96 @@
+//! [`JoinTokenPruner`]: deletes expired join tokens now and then.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_proto::clock::Clock;
+use tokio_util::sync::CancellationToken;
+
+use super::JoinTokens;
+use crate::datastore::JoinTokenStore;
+
+/// Periodically removes expired join tokens (they are refused anyway; this keeps the
+/// store small).
+#[derive(Debug)]
+pub struct JoinTokenPruner<S> {
+    tokens: JoinTokens<S>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+}
+
+impl<S: JoinTokenStore> JoinTokenPruner<S> {
+    /// Prunes `tokens` every `every`, at times read from `clock`.
+    pub fn new(tokens: JoinTokens<S>, clock: Arc<dyn Clock>, every: Duration) -> Self {
+        Self {
+            tokens,
+            clock,
+            every,
+        }
+    }
+
+    /// Prunes at once, then every period, until `shutdown`. Failures are logged and
+    /// retried at the next period: pruning is housekeeping, never fatal.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            match self.tokens.prune(self.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(pruned = n, "expired join tokens deleted"),
+                Err(e) => tracing::warn!(error = %e, "pruning join tokens failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(self.every) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::time::SystemTime;
+
+    use tessera_proto::clock::TokioClock;
+
+    use super::*;
+    use crate::datastore::memory::MemoryStore;
+
+    #[tokio::test(start_paused = true)]
+    async fn prunes_each_period_until_shutdown() {
+        let store = MemoryStore::default();
+        let tokens = JoinTokens::new("example.org".parse().unwrap(), store.clone());
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let clock = Arc::new(TokioClock::starting_at(start));
+        let (short, _) = tokens
+            .generate(Some(Duration::from_secs(60)), None, start)
+            .await
+            .unwrap();
+        let (long, _) = tokens
+            .generate(Some(Duration::from_secs(3600)), None, start)
+            .await
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(
+            JoinTokenPruner::new(tokens.clone(), clock, Duration::from_secs(600))
+                .run(shutdown.clone()),
+        );
+        tokio::time::sleep(Duration::from_secs(601)).await;
+        // The 60 s token was pruned at t=600; the hour-long one is still there.
+        let hash = |t: &str| {
+            hex::encode(aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                t.as_bytes(),
+            ))
+        };
+        assert!(
+            store
+                .take_join_token(&hash(&short))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.take_join_token(&hash(&long)).await.unwrap().is_some());
+        shutdown.cancel();
+        task.await.unwrap();
+    }
+}

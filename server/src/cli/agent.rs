@@ -1,0 +1,161 @@
+//! `tessera-server agent list|show|ban|evict`.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tessera_proto::clock::from_unix_seconds;
+use tessera_proto::wire::tessera::admin::v1::agents_client::AgentsClient;
+use tessera_proto::wire::tessera::admin::v1::{
+    BanAgentRequest, EvictAgentRequest, GetAgentRequest, ListAgentsRequest,
+};
+use tessera_proto::wire::tessera::types::v1::AttestedAgent;
+
+use super::output::{Output, OutputArg};
+use super::{CliError, SocketArg, connect};
+
+/// The `--spiffe-id` option naming an agent.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentIdArg {
+    /// The agent's SPIFFE ID.
+    #[arg(long)]
+    pub spiffe_id: String,
+}
+
+/// `agent` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// List the attested agents.
+    List {
+        #[command(flatten)]
+        output: OutputArg,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Show one attested agent.
+    Show {
+        #[command(flatten)]
+        id: AgentIdArg,
+        #[command(flatten)]
+        output: OutputArg,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Ban an agent: its calls and re-attestations are refused.
+    Ban {
+        #[command(flatten)]
+        id: AgentIdArg,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Evict an agent: its record is deleted and it must attest again.
+    Evict {
+        #[command(flatten)]
+        id: AgentIdArg,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+}
+
+fn to_json(a: &AttestedAgent) -> Value {
+    let selectors: Vec<String> = a
+        .selectors
+        .iter()
+        .map(|s| format!("{}:{}", s.r#type, s.value))
+        .collect();
+    json!({
+        "spiffe_id": a.spiffe_id,
+        "attestation_type": a.attestation_type,
+        "selectors": selectors,
+        "x509_svid_expires_at": a.x509_svid_expires_at,
+        "banned": a.banned,
+        "can_reattest": a.can_reattest,
+    })
+}
+
+fn print_human(a: &AttestedAgent) {
+    let expires = time::OffsetDateTime::from(from_unix_seconds(a.x509_svid_expires_at));
+    println!("SPIFFE ID         : {}", a.spiffe_id);
+    println!("Attestation type  : {}", a.attestation_type);
+    println!("Expiration time   : {expires}");
+    println!("Serial number     : {}", a.x509_svid_serial);
+    println!("Can re-attest     : {}", a.can_reattest);
+    println!("Banned            : {}", a.banned);
+    for s in &a.selectors {
+        println!("Selector          : {}:{}", s.r#type, s.value);
+    }
+}
+
+/// Runs an `agent` command.
+pub async fn run(command: AgentCommand) -> Result<(), CliError> {
+    let socket = match &command {
+        AgentCommand::List { socket, .. }
+        | AgentCommand::Show { socket, .. }
+        | AgentCommand::Ban { socket, .. }
+        | AgentCommand::Evict { socket, .. } => socket.clone(),
+    };
+    let mut client = AgentsClient::new(connect(&socket).await?);
+    match command {
+        AgentCommand::List { output, .. } => {
+            let mut agents = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_agents(ListAgentsRequest {
+                        page_size: 0,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                agents.extend(page.agents);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            match output.format {
+                Output::Json => {
+                    let list: Vec<Value> = agents.iter().map(to_json).collect();
+                    println!("{}", json!({ "agents": list }));
+                }
+                Output::Human => {
+                    let n = agents.len();
+                    println!("Found {n} attested agent{}", if n == 1 { "" } else { "s" });
+                    for a in &agents {
+                        println!();
+                        print_human(a);
+                    }
+                }
+            }
+        }
+        AgentCommand::Show { id, output, .. } => {
+            let agent = client
+                .get_agent(GetAgentRequest {
+                    spiffe_id: id.spiffe_id,
+                })
+                .await?
+                .into_inner()
+                .agent
+                .ok_or_else(|| CliError("server sent no agent".into()))?;
+            match output.format {
+                Output::Json => println!("{}", to_json(&agent)),
+                Output::Human => print_human(&agent),
+            }
+        }
+        AgentCommand::Ban { id, .. } => {
+            client
+                .ban_agent(BanAgentRequest {
+                    spiffe_id: id.spiffe_id,
+                })
+                .await?;
+            println!("Agent banned successfully");
+        }
+        AgentCommand::Evict { id, .. } => {
+            client
+                .evict_agent(EvictAgentRequest {
+                    spiffe_id: id.spiffe_id,
+                })
+                .await?;
+            println!("Agent evicted successfully");
+        }
+    }
+    Ok(())
+}
