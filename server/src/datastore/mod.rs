@@ -3,6 +3,9 @@
 //! Every write is acknowledged only after it is durable (flushed). Optimistic concurrency
 //! (expected revisions / sequences) lets several server replicas share one store.
 
+mod entry_filter;
+#[cfg(test)]
+pub mod entry_store_tests;
 mod error;
 #[cfg(test)]
 pub mod memory;
