@@ -69,7 +69,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     )
     .await
     .map_err(|e| startup("CA")(&e))?;
-    let admin = AdminApi::new(config.admin_socket(), ca.clone())
+    let admin = AdminApi::new(config.admin_socket(), ca.clone(), store, clock.clone())
         .bind()
         .await
         .map_err(|e| startup("admin API")(&e))?;

@@ -4,4 +4,4 @@ pub mod admin;
 mod status;
 pub mod uds;
 
-pub use status::ca_status;
+pub use status::{ca_status, datastore_status, registration_status};

@@ -4,6 +4,7 @@ use tonic::Status;
 
 use crate::ca::CaError;
 use crate::datastore::DatastoreError;
+use crate::registration::RegistrationError;
 
 /// The gRPC status for a CA error. Internal failures are logged and sent as a bare
 /// `Internal`.
@@ -21,4 +22,23 @@ pub fn ca_status(e: CaError) -> Status {
             Status::internal("internal error; see the server log")
         }
     }
+}
+
+/// The gRPC status for a datastore error. Storage failures are logged and sent as a bare
+/// `Internal`.
+pub fn datastore_status(e: DatastoreError) -> Status {
+    match e {
+        DatastoreError::AlreadyExists(m) => Status::already_exists(m),
+        DatastoreError::NotFound(m) => Status::not_found(m),
+        DatastoreError::Conflict(m) => Status::aborted(format!("concurrent change, retry: {m}")),
+        other => {
+            tracing::error!(error = %other, "internal datastore error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
+/// The gRPC status for a refused entry: `InvalidArgument` naming the field.
+pub fn registration_status(e: RegistrationError) -> Status {
+    Status::invalid_argument(e.to_string())
 }

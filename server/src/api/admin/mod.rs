@@ -2,19 +2,25 @@
 
 mod authorities;
 mod bundles;
+mod entries;
 mod health;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tessera_proto::clock::Clock;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
+use tessera_proto::wire::tessera::admin::v1::entries_server::EntriesServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::ca::CaManager;
-use crate::datastore::{BundleStore, CaJournalStore};
+use crate::datastore::{BundleStore, CaJournalStore, EntryStore};
+use crate::registration::Policy;
+
+pub use entries::{EntriesService, MAX_BATCH, MAX_PAGE_SIZE};
 
 /// Errors of the admin API task.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +43,20 @@ pub enum AdminApiError {
 pub struct AdminApi<S> {
     socket: PathBuf,
     ca: Arc<CaManager<S>>,
+    store: S,
+    clock: Arc<dyn Clock>,
 }
 
-impl<S: CaJournalStore + BundleStore> AdminApi<S> {
-    /// An admin API on `socket` over the CA.
-    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>) -> Self {
-        Self { socket, ca }
+impl<S: CaJournalStore + BundleStore + EntryStore + Clone> AdminApi<S> {
+    /// An admin API on `socket` over the CA and the datastore (for entries); `clock`
+    /// stamps what the API creates.
+    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            socket,
+            ca,
+            store,
+            clock,
+        }
     }
 
     /// Binds the socket now, so callers know it is ready when this returns.
@@ -67,17 +81,26 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<S: CaJournalStore + BundleStore> BoundAdminApi<S> {
+impl<S: CaJournalStore + BundleStore + EntryStore + Clone> BoundAdminApi<S> {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
-        let AdminApi { socket, ca } = self.api;
+        let AdminApi {
+            socket,
+            ca,
+            store,
+            clock,
+        } = self.api;
         let trust_domain = ca.config().trust_domain.to_string();
+        let policy = Policy::new(ca.config().trust_domain.clone(), ca.config().ca_ttl);
         let result = tonic::transport::Server::builder()
             .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
             .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
             .add_service(AuthoritiesServer::new(
                 authorities::AuthoritiesService::new(ca),
             ))
+            .add_service(EntriesServer::new(EntriesService::new(
+                store, policy, clock,
+            )))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),
