@@ -2,6 +2,8 @@
 
 mod authority;
 mod bundle;
+mod entry;
+mod entry_output;
 mod healthcheck;
 
 use std::path::PathBuf;
@@ -48,6 +50,9 @@ pub enum Command {
     /// Local authority commands: X.509 CAs and JWT keys.
     #[command(subcommand, alias = "localauthority")]
     Authority(authority::AuthorityKindCommand),
+    /// Registration entry commands.
+    #[command(subcommand)]
+    Entry(entry::EntryCommand),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -83,5 +88,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Healthcheck { socket } => healthcheck::run(&socket).await,
         Command::Bundle(cmd) => bundle::run(cmd).await,
         Command::Authority(cmd) => authority::run(cmd).await,
+        Command::Entry(cmd) => entry::run(cmd).await,
     }
 }
