@@ -127,12 +127,14 @@ impl EntryStore for MemoryStore {
         let mut inner = self.lock();
         if inner.entries.contains_key(&entry.id) {
             return Err(DatastoreError::AlreadyExists(format!(
-                "entry ID {}",
+                "entry ID {} already exists",
                 entry.id
             )));
         }
         if let Some(other) = inner.duplicate_of(&entry) {
-            return Err(DatastoreError::AlreadyExists(format!("entry {other}")));
+            return Err(DatastoreError::AlreadyExists(format!(
+                "an entry with the same SPIFFE ID, parent ID and selectors already exists (entry {other})"
+            )));
         }
         inner.entries_revision += 1;
         entry.revision = inner.entries_revision;
@@ -147,7 +149,9 @@ impl EntryStore for MemoryStore {
         };
         entry.created_at = old.created_at;
         if let Some(other) = inner.duplicate_of(&entry) {
-            return Err(DatastoreError::AlreadyExists(format!("entry {other}")));
+            return Err(DatastoreError::AlreadyExists(format!(
+                "an entry with the same SPIFFE ID, parent ID and selectors already exists (entry {other})"
+            )));
         }
         inner.entries_revision += 1;
         entry.revision = inner.entries_revision;

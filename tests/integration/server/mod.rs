@@ -1,8 +1,9 @@
-//! `tessera-server` end to end: run, bundle show, authorities, restart, bad input.
+//! `tessera-server` end to end: run, bundle show, authorities, entries, restart, bad input.
 
 mod authority;
 mod bad_input;
 mod bundle;
+mod entry;
 
 /// A minimal config for a server in a temporary directory (relative data_dir).
 pub const CONFIG: &str = r#"

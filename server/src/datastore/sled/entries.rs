@@ -62,7 +62,7 @@ fn abort(e: DatastoreError) -> Abort {
 
 fn duplicate(existing: &[u8]) -> Abort {
     abort(DatastoreError::AlreadyExists(format!(
-        "an entry with the same SPIFFE ID, parent ID and selectors exists (entry {})",
+        "an entry with the same SPIFFE ID, parent ID and selectors already exists (entry {})",
         String::from_utf8_lossy(existing)
     )))
 }
@@ -113,7 +113,7 @@ impl EntryStore for SledStore {
             .transaction(|(entries, parents, triples, meta)| {
                 if entries.get(entry.id.as_bytes())?.is_some() {
                     return Err(abort(DatastoreError::AlreadyExists(format!(
-                        "entry ID {}",
+                        "entry ID {} already exists",
                         entry.id
                     ))));
                 }
