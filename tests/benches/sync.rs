@@ -48,32 +48,60 @@ fn population(total: usize, agent: &str, server: &str) -> Vec<Entry> {
     let mut all = Vec::with_capacity(total);
     // 40 direct children of the agent.
     for i in 0..40 {
-        all.push(entry(id(&format!("/direct/{i}")), agent.into(), format!("unix:uid:{i}")));
+        all.push(entry(
+            id(&format!("/direct/{i}")),
+            agent.into(),
+            format!("unix:uid:{i}"),
+        ));
     }
     // 30 nested descendants: 10 under each of 3 direct entries, 5 of them one level deeper.
     for i in 0..25 {
         let parent = id(&format!("/direct/{}", i % 3));
-        all.push(entry(id(&format!("/nested/{i}")), parent, format!("unix:gid:{i}")));
+        all.push(entry(
+            id(&format!("/nested/{i}")),
+            parent,
+            format!("unix:gid:{i}"),
+        ));
     }
     for i in 0..5 {
         let parent = id(&format!("/nested/{i}"));
-        all.push(entry(id(&format!("/deeper/{i}")), parent, format!("unix:gid:{i}")));
+        all.push(entry(
+            id(&format!("/deeper/{i}")),
+            parent,
+            format!("unix:gid:{i}"),
+        ));
     }
     // A node alias matching the agent's node, and 29 workloads under it.
-    all.push(entry(id("/cluster/bench"), server.into(), "k8s:cluster:bench".into()));
+    all.push(entry(
+        id("/cluster/bench"),
+        server.into(),
+        "k8s:cluster:bench".into(),
+    ));
     for i in 0..29 {
         let parent = id("/cluster/bench");
-        all.push(entry(id(&format!("/aliased/{i}")), parent, format!("k8s:ns:{i}")));
+        all.push(entry(
+            id(&format!("/aliased/{i}")),
+            parent,
+            format!("k8s:ns:{i}"),
+        ));
     }
     assert_eq!(all.len(), AUTHORIZED);
     for i in 0..OTHER_ALIASES {
         let sel = format!("k8s:cluster:other-{i}");
-        all.push(entry(id(&format!("/cluster/other-{i}")), server.into(), sel));
+        all.push(entry(
+            id(&format!("/cluster/other-{i}")),
+            server.into(),
+            sel,
+        ));
     }
     // Everything else belongs to 1000 other agents.
     for i in all.len()..total {
         let parent = id(&format!("/tessera/agent/other-{}", i % 1000));
-        all.push(entry(id(&format!("/noise/{i}")), parent, format!("unix:uid:{i}")));
+        all.push(entry(
+            id(&format!("/noise/{i}")),
+            parent,
+            format!("unix:uid:{i}"),
+        ));
     }
     all
 }
@@ -119,12 +147,17 @@ async fn measure(total: usize) -> Row {
     let now = SystemTime::now();
     let mut found = 0;
     for _ in 0..WARMUP {
-        found = authorized_entries(&store, &agent, &node, &server, now).await.unwrap().len();
+        found = authorized_entries(&store, &agent, &node, &server, now)
+            .await
+            .unwrap()
+            .len();
     }
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let t = Instant::now();
-        let got = authorized_entries(&store, &agent, &node, &server, now).await.unwrap();
+        let got = authorized_entries(&store, &agent, &node, &server, now)
+            .await
+            .unwrap();
         times.push(t.elapsed());
         assert_eq!(got.len(), found);
     }

@@ -52,7 +52,7 @@ pub enum Command {
     Authority(authority::AuthorityKindCommand),
     /// Registration entry commands.
     #[command(subcommand)]
-    Entry(entry::EntryCommand),
+    Entry(Box<entry::EntryCommand>),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -88,6 +88,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Healthcheck { socket } => healthcheck::run(&socket).await,
         Command::Bundle(cmd) => bundle::run(cmd).await,
         Command::Authority(cmd) => authority::run(cmd).await,
-        Command::Entry(cmd) => entry::run(cmd).await,
+        Command::Entry(cmd) => entry::run(*cmd).await,
     }
 }
