@@ -114,8 +114,9 @@ pub trait EntryStore: Send + Sync + 'static {
         entry: Entry,
     ) -> impl Future<Output = Result<Entry, DatastoreError>> + Send;
 
-    /// Replaces the entry with `entry.id`; [`DatastoreError::NotFound`] when absent,
-    /// [`DatastoreError::AlreadyExists`] when the new triple belongs to another entry.
+    /// Replaces the entry with `entry.id` (keeping the stored `created_at`);
+    /// [`DatastoreError::NotFound`] when absent, [`DatastoreError::AlreadyExists`] when the
+    /// new triple belongs to another entry.
     fn update_entry(
         &self,
         entry: Entry,
