@@ -6,5 +6,6 @@ pub mod ca;
 pub mod cli;
 pub mod config;
 pub mod datastore;
+pub mod registration;
 pub mod run;
 pub mod telemetry;

@@ -5,4 +5,4 @@ pub mod admin;
 mod status;
 pub mod uds;
 
-pub use status::{attestation_status, ca_status, datastore_status};
+pub use status::{attestation_status, ca_status, datastore_status, registration_status};

@@ -5,6 +5,7 @@ use tonic::Status;
 use crate::attestation::AttestationError;
 use crate::ca::CaError;
 use crate::datastore::DatastoreError;
+use crate::registration::RegistrationError;
 
 /// The gRPC status for a datastore error. Storage detail is logged, not sent.
 pub fn datastore_status(e: DatastoreError) -> Status {
@@ -49,4 +50,9 @@ pub fn attestation_status(e: AttestationError) -> Status {
             Status::internal("internal error; see the server log")
         }
     }
+}
+
+/// The gRPC status for a refused entry: `InvalidArgument` naming the field.
+pub fn registration_status(e: RegistrationError) -> Status {
+    Status::invalid_argument(e.to_string())
 }

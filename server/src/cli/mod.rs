@@ -3,6 +3,8 @@
 mod agent;
 mod authority;
 mod bundle;
+mod entry;
+mod entry_output;
 mod healthcheck;
 mod output;
 mod token;
@@ -57,6 +59,9 @@ pub enum Command {
     /// Attested agents.
     #[command(subcommand)]
     Agent(agent::AgentCommand),
+    /// Registration entry commands.
+    #[command(subcommand)]
+    Entry(Box<entry::EntryCommand>),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -94,5 +99,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Authority(cmd) => authority::run(cmd).await,
         Command::Token(cmd) => token::run(cmd).await,
         Command::Agent(cmd) => agent::run(cmd).await,
+        Command::Entry(cmd) => entry::run(*cmd).await,
     }
 }

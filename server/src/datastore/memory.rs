@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle};
+use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 use super::{
-    AgentStore, BundleStore, BundleWrite, CaJournalStore, DatastoreError, JoinTokenRecord,
-    JoinTokenStore, JournalBlob, Page,
+    AgentStore, BundleStore, BundleWrite, CaJournalStore, DatastoreError, EntryFilter, EntryStore,
+    JoinTokenRecord, JoinTokenStore, JournalBlob, Page,
 };
 
 /// Journals, bundles, agents and join tokens in maps.
@@ -22,6 +22,27 @@ struct Inner {
     bundles: BTreeMap<String, Bundle>,
     agents: BTreeMap<String, AttestedAgent>,
     join_tokens: BTreeMap<String, JoinTokenRecord>,
+    entries: BTreeMap<String, Entry>,
+    entries_revision: u64,
+}
+
+/// The uniqueness key of an entry.
+fn triple(e: &Entry) -> (&str, &str, Vec<(&str, &str)>) {
+    let selectors = e
+        .selectors
+        .iter()
+        .map(|s| (s.r#type.as_str(), s.value.as_str()));
+    (&e.spiffe_id, &e.parent_id, selectors.collect())
+}
+
+impl Inner {
+    /// The ID of another entry with `entry`'s triple.
+    fn duplicate_of(&self, entry: &Entry) -> Option<String> {
+        self.entries
+            .values()
+            .find(|e| e.id != entry.id && triple(e) == triple(entry))
+            .map(|e| e.id.clone())
+    }
 }
 
 fn conflict(what: &str) -> DatastoreError {
@@ -175,10 +196,103 @@ impl JoinTokenStore for MemoryStore {
     }
 }
 
+impl EntryStore for MemoryStore {
+    async fn create_entry(&self, mut entry: Entry) -> Result<Entry, DatastoreError> {
+        let mut inner = self.lock();
+        if inner.entries.contains_key(&entry.id) {
+            return Err(DatastoreError::AlreadyExists(format!(
+                "entry ID {} already exists",
+                entry.id
+            )));
+        }
+        if let Some(other) = inner.duplicate_of(&entry) {
+            return Err(DatastoreError::AlreadyExists(format!(
+                "an entry with the same SPIFFE ID, parent ID and selectors already exists (entry {other})"
+            )));
+        }
+        inner.entries_revision += 1;
+        entry.revision = inner.entries_revision;
+        inner.entries.insert(entry.id.clone(), entry.clone());
+        Ok(entry)
+    }
+
+    async fn update_entry(&self, mut entry: Entry) -> Result<Entry, DatastoreError> {
+        let mut inner = self.lock();
+        let Some(old) = inner.entries.get(&entry.id) else {
+            return Err(DatastoreError::NotFound(format!("entry {}", entry.id)));
+        };
+        entry.created_at = old.created_at;
+        if let Some(other) = inner.duplicate_of(&entry) {
+            return Err(DatastoreError::AlreadyExists(format!(
+                "an entry with the same SPIFFE ID, parent ID and selectors already exists (entry {other})"
+            )));
+        }
+        inner.entries_revision += 1;
+        entry.revision = inner.entries_revision;
+        inner.entries.insert(entry.id.clone(), entry.clone());
+        Ok(entry)
+    }
+
+    async fn delete_entry(&self, id: &str) -> Result<Option<Entry>, DatastoreError> {
+        let mut inner = self.lock();
+        let old = inner.entries.remove(id);
+        if old.is_some() {
+            inner.entries_revision += 1;
+        }
+        Ok(old)
+    }
+
+    async fn get_entry(&self, id: &str) -> Result<Option<Entry>, DatastoreError> {
+        Ok(self.lock().entries.get(id).cloned())
+    }
+
+    async fn list_entries(
+        &self,
+        filter: &EntryFilter,
+        page_token: &str,
+        page_size: usize,
+    ) -> Result<Page<Entry>, DatastoreError> {
+        let inner = self.lock();
+        let mut matching = inner
+            .entries
+            .values()
+            .filter(|e| e.id.as_str() > page_token && filter.matches(e));
+        let items: Vec<Entry> = matching.by_ref().take(page_size.max(1)).cloned().collect();
+        let next_page_token = match (matching.next(), items.last()) {
+            (Some(_), Some(last)) => last.id.clone(),
+            _ => String::new(),
+        };
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn count_entries(&self) -> Result<u64, DatastoreError> {
+        Ok(self.lock().entries.len() as u64)
+    }
+
+    async fn entries_by_parent(&self, parent_id: &str) -> Result<Vec<Entry>, DatastoreError> {
+        // A scan: this store is for unit tests only.
+        let inner = self.lock();
+        let children = inner.entries.values().filter(|e| e.parent_id == parent_id);
+        Ok(children.cloned().collect())
+    }
+
+    async fn entries_revision(&self) -> Result<u64, DatastoreError> {
+        Ok(self.lock().entries_revision)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn memory_passes_the_entry_store_suite() {
+        super::super::entry_store_tests::exercise(&MemoryStore::default()).await;
+    }
 
     #[tokio::test]
     async fn agents_page_and_tokens_are_single_use() {

@@ -3,6 +3,9 @@
 //! Every write is acknowledged only after it is durable (flushed). Optimistic concurrency
 //! (expected revisions / sequences) lets several server replicas share one store.
 
+mod entry_filter;
+#[cfg(test)]
+pub mod entry_store_tests;
 mod error;
 #[cfg(test)]
 pub mod memory;
@@ -111,8 +114,9 @@ pub trait EntryStore: Send + Sync + 'static {
         entry: Entry,
     ) -> impl Future<Output = Result<Entry, DatastoreError>> + Send;
 
-    /// Replaces the entry with `entry.id`; [`DatastoreError::NotFound`] when absent,
-    /// [`DatastoreError::AlreadyExists`] when the new triple belongs to another entry.
+    /// Replaces the entry with `entry.id` (keeping the stored `created_at`);
+    /// [`DatastoreError::NotFound`] when absent, [`DatastoreError::AlreadyExists`] when the
+    /// new triple belongs to another entry.
     fn update_entry(
         &self,
         entry: Entry,

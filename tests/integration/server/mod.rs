@@ -1,9 +1,10 @@
-//! `tessera-server` end to end: run, bundle show, authorities, restart, bad input, join
-//! tokens and agents.
+//! `tessera-server` end to end: run, bundle show, authorities, entries, restart, bad input,
+//! join tokens and agents.
 
 mod authority;
 mod bad_input;
 mod bundle;
+mod entry;
 mod token;
 
 /// A minimal config for a server in a temporary directory (relative data_dir).

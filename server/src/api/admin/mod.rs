@@ -3,6 +3,7 @@
 mod agents;
 mod authorities;
 mod bundles;
+mod entries;
 mod health;
 mod join_tokens;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use tessera_proto::wire::tessera::admin::v1::agents_server::AgentsServer;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
+use tessera_proto::wire::tessera::admin::v1::entries_server::EntriesServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -19,7 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::attestation::JoinTokens;
 use crate::ca::CaManager;
-use crate::datastore::{AgentStore, BundleStore, CaJournalStore, JoinTokenStore};
+use crate::datastore::{AgentStore, BundleStore, CaJournalStore, EntryStore, JoinTokenStore};
+use crate::registration::Policy;
+
+pub use entries::{EntriesService, MAX_BATCH, MAX_PAGE_SIZE};
 
 /// Errors of the admin API task.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +50,9 @@ pub struct AdminApi<S> {
     store: S,
 }
 
-impl<S: CaJournalStore + BundleStore + AgentStore + JoinTokenStore + Clone> AdminApi<S> {
+impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + Clone>
+    AdminApi<S>
+{
     /// An admin API on `socket` over the CA and the datastore.
     pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S) -> Self {
         Self { socket, ca, store }
@@ -73,7 +80,9 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<S: CaJournalStore + BundleStore + AgentStore + JoinTokenStore + Clone> BoundAdminApi<S> {
+impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + Clone>
+    BoundAdminApi<S>
+{
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
         let AdminApi { socket, ca, store } = self.api;
@@ -82,14 +91,17 @@ impl<S: CaJournalStore + BundleStore + AgentStore + JoinTokenStore + Clone> Boun
             JoinTokens::new(ca.config().trust_domain.clone(), store.clone()),
             ca.clock().clone(),
         );
+        let policy = Policy::new(ca.config().trust_domain.clone(), ca.config().ca_ttl);
+        let entries = EntriesService::new(store.clone(), policy, ca.clock().clone());
         let result = tonic::transport::Server::builder()
             .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
             .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
             .add_service(AuthoritiesServer::new(
-                authorities::AuthoritiesService::new(ca),
+                authorities::AuthoritiesService::new(ca.clone()),
             ))
             .add_service(AgentsServer::new(agents::AgentsService::new(store)))
             .add_service(JoinTokensServer::new(join_tokens))
+            .add_service(EntriesServer::new(entries))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),

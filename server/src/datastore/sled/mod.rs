@@ -38,8 +38,10 @@ pub struct SledStore {
     #[allow(dead_code)] // used by the entries store (being written)
     entry_triples: ::sled::Tree,
     /// Agent SPIFFE ID → prost `AttestedAgent`.
+    #[allow(dead_code)] // used by the agents store (being written)
     agents: ::sled::Tree,
     /// Token SHA-256 (hex) → record.
+    #[allow(dead_code)] // used by the join tokens store (being written)
     join_tokens: ::sled::Tree,
 }
 

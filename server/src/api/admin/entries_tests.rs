@@ -1,0 +1,171 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, SystemTime};
+
+use tessera_proto::clock::Clock;
+use tessera_proto::identity::TrustDomain;
+use tessera_proto::wire::tessera::types::v1::Selector;
+
+use super::*;
+use crate::datastore::memory::MemoryStore;
+
+#[derive(Debug)]
+struct Fixed;
+
+impl Clock for Fixed {
+    fn now(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000)
+    }
+}
+
+fn service() -> EntriesService<MemoryStore> {
+    let td = TrustDomain::new("example.org").unwrap();
+    let policy = Policy::new(td, Duration::from_secs(86_400));
+    EntriesService::new(MemoryStore::default(), policy, Arc::new(Fixed))
+}
+
+fn entry(path: &str, selector: &str) -> Entry {
+    let (t, v) = selector.split_once(':').unwrap();
+    Entry {
+        spiffe_id: format!("spiffe://example.org{path}"),
+        parent_id: "spiffe://example.org/tessera/agent/n1".into(),
+        selectors: vec![Selector {
+            r#type: t.into(),
+            value: v.into(),
+        }],
+        ..Entry::default()
+    }
+}
+
+async fn create(svc: &EntriesService<MemoryStore>, entries: Vec<Entry>) -> Vec<EntryResult> {
+    let req = Request::new(CreateEntriesRequest { entries });
+    svc.create_entries(req).await.unwrap().into_inner().results
+}
+
+#[tokio::test]
+async fn batch_create_reports_each_item() {
+    let svc = service();
+    let results = create(
+        &svc,
+        vec![
+            entry("/a", "unix:uid:1"),
+            entry("/b", "bad type:x"),
+            entry("/a", "unix:uid:1"),
+        ],
+    )
+    .await;
+    let codes: Vec<i32> = results.iter().map(|r| r.code).collect();
+    assert_eq!(
+        codes,
+        [
+            Code::Ok as i32,
+            Code::InvalidArgument as i32,
+            Code::AlreadyExists as i32
+        ]
+    );
+    assert!(
+        results[1].message.starts_with("selectors[0]"),
+        "{}",
+        results[1].message
+    );
+    let created = results[0].entry.clone().unwrap();
+    assert_eq!((created.revision, created.created_at), (1, 1_000));
+    assert_eq!(created.id.len(), 36);
+    assert_eq!(svc.store.count_entries().await.unwrap(), 1);
+
+    let got = svc
+        .get_entry(Request::new(GetEntryRequest {
+            id: created.id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.entry, Some(created));
+    let missing = svc
+        .get_entry(Request::new(GetEntryRequest { id: "nope".into() }))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn update_delete_and_list() {
+    let svc = service();
+    let mut all = Vec::new();
+    for i in 0..5 {
+        all.push(entry(&format!("/w{i}"), &format!("unix:uid:{i}")));
+    }
+    let ids: Vec<String> = create(&svc, all)
+        .await
+        .into_iter()
+        .map(|r| r.entry.unwrap().id)
+        .collect();
+
+    let mut changed = entry("/w0", "unix:uid:1");
+    changed.id = ids[0].clone();
+    changed.parent_id = "spiffe://example.org/tessera/agent/n2".into();
+    let updated = svc
+        .update_entry(Request::new(UpdateEntryRequest {
+            entry: Some(changed.clone()),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
+    assert_eq!((updated.revision, updated.created_at), (6, 1_000));
+    changed.id = "unknown".into();
+    let err = svc
+        .update_entry(Request::new(UpdateEntryRequest {
+            entry: Some(changed),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    let list = |page_size, page_token: &str, parent: &str| ListEntriesRequest {
+        by_parent_id: parent.into(),
+        page_size,
+        page_token: page_token.into(),
+        ..ListEntriesRequest::default()
+    };
+    let page = svc
+        .list_entries(Request::new(list(3, "", "")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.entries.len(), 3);
+    let rest = svc
+        .list_entries(Request::new(list(3, &page.next_page_token, "")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((rest.entries.len(), rest.next_page_token.as_str()), (2, ""));
+    let n2 = "spiffe://example.org/tessera/agent/n2";
+    let by_parent = svc
+        .list_entries(Request::new(list(0, "", n2)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_parent.entries, vec![updated]);
+
+    let req = DeleteEntriesRequest {
+        ids: vec![ids[1].clone(), ids[1].clone(), "bad/id".into()],
+    };
+    let results = svc
+        .delete_entries(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let codes: Vec<i32> = results.iter().map(|r| r.code).collect();
+    assert_eq!(
+        codes,
+        [
+            Code::Ok as i32,
+            Code::NotFound as i32,
+            Code::InvalidArgument as i32
+        ]
+    );
+    assert_eq!(svc.store.count_entries().await.unwrap(), 4);
+}
