@@ -4,10 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::{Clock, SystemClock};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::AdminApi;
+use crate::api::agent::{self, AgentService, TlsPublisher};
 use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
@@ -100,6 +102,18 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         .bind()
         .await
         .map_err(|e| startup("admin API")(&e))?;
+    let (tls, tls_config) =
+        TlsPublisher::new(ca.clone(), clock.clone()).map_err(|e| startup("agent API TLS")(&e))?;
+    let agent_listener = TcpListener::bind(config.bind_address)
+        .await
+        .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
+    let agent_api = AgentService::new(
+        ca.clone(),
+        store.clone(),
+        attestors.clone(),
+        clock.clone(),
+        config.agent_ttl,
+    );
 
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
@@ -131,8 +145,25 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
             message: e.to_string(),
         })
     });
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        tls.run(token).await.map_err(|e| RunError::Part {
+            part: "agent API TLS",
+            message: e.to_string(),
+        })
+    });
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        agent::serve(agent_listener, tls_config, agent_api, token)
+            .await
+            .map_err(|e| RunError::Part {
+                part: "agent API",
+                message: e.to_string(),
+            })
+    });
     tracing::info!(
         trust_domain = %config.trust_domain,
+        agent_api = %config.bind_address,
         admin_socket = %config.admin_socket().display(),
         "tessera-server is running"
     );

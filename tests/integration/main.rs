@@ -1,5 +1,6 @@
 //! Tessera's one integration-test binary: real processes, real sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod agent;
 mod k8s_standin;
 mod server;

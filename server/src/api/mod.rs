@@ -1,6 +1,7 @@
 //! gRPC surfaces. Domain errors become `tonic::Status` here and only here.
 
 pub mod admin;
+pub mod agent;
 
 mod status;
 pub mod uds;

@@ -22,16 +22,28 @@ fn a_join_token_agent_attests_syncs_survives_restart_and_is_banned() {
     let token = join_token(&server);
     let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{token}");
 
-    let mut agent = AgentProcess::spawn(&dir.path().join("agent"), &agent_config(&address, &bundle, &token));
+    let mut agent = AgentProcess::spawn(
+        &dir.path().join("agent"),
+        &agent_config(&address, &bundle, &token),
+    );
     agent.wait_for_log(&format!("attested as {agent_id}"), WAIT);
     let listed = agents_json(&server);
     assert_eq!(listed["agents"][0]["spiffe_id"], agent_id.as_str());
-    assert!(!agent.log().contains(&format!("token {token}")), "the token must not be logged as such");
+    assert!(
+        !agent.log().contains(&format!("token {token}")),
+        "the token must not be logged as such"
+    );
 
     // An entry created with the CLI reaches the agent within a sync, with an SVID.
     server.ok(&[
-        "entry", "create", "--parent-id", &agent_id, "--spiffe-id", "spiffe://example.org/web",
-        "--selector", "unix:uid:1000",
+        "entry",
+        "create",
+        "--parent-id",
+        &agent_id,
+        "--spiffe-id",
+        "spiffe://example.org/web",
+        "--selector",
+        "unix:uid:1000",
     ]);
     agent.wait_for_log("issued X509-SVID for spiffe://example.org/web", WAIT);
 
@@ -40,16 +52,29 @@ fn a_join_token_agent_attests_syncs_survives_restart_and_is_banned() {
     std::thread::sleep(Duration::from_secs(1));
     let server = tessera_tests::ServerProcess::start_with(dir.path(), &server.config);
     server.ok(&[
-        "entry", "create", "--parent-id", &agent_id, "--spiffe-id", "spiffe://example.org/db",
-        "--selector", "unix:uid:1001",
+        "entry",
+        "create",
+        "--parent-id",
+        &agent_id,
+        "--spiffe-id",
+        "spiffe://example.org/db",
+        "--selector",
+        "unix:uid:1001",
     ]);
     agent.wait_for_log("issued X509-SVID for spiffe://example.org/db", WAIT);
 
     // Banned: the next call is refused.
     server.ok(&["agent", "ban", "--spiffe-id", &agent_id]);
     agent.wait_for_log("banned", WAIT);
-    let shown: serde_json::Value =
-        serde_json::from_str(&server.ok(&["agent", "show", "--spiffe-id", &agent_id, "--output", "json"])).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&server.ok(&[
+        "agent",
+        "show",
+        "--spiffe-id",
+        &agent_id,
+        "--output",
+        "json",
+    ]))
+    .unwrap();
     assert_eq!(shown["banned"], true);
 }
 
@@ -60,11 +85,21 @@ fn a_replayed_join_token_is_refused() {
     let bundle = dir.path().join("bundle.pem");
     write_bundle(&server, &bundle);
     let token = join_token(&server);
-    let mut first = AgentProcess::spawn(&dir.path().join("a1"), &agent_config(&address, &bundle, &token));
+    let mut first = AgentProcess::spawn(
+        &dir.path().join("a1"),
+        &agent_config(&address, &bundle, &token),
+    );
     first.wait_for_log("attested as", WAIT);
-    let mut second = AgentProcess::spawn(&dir.path().join("a2"), &agent_config(&address, &bundle, &token));
+    let mut second = AgentProcess::spawn(
+        &dir.path().join("a2"),
+        &agent_config(&address, &bundle, &token),
+    );
     let code = second.wait_exit(WAIT);
     assert_ne!(code, Some(0), "{}", second.log());
-    assert!(second.log().contains("PermissionDenied") || second.log().contains("refused"), "{}", second.log());
+    assert!(
+        second.log().contains("PermissionDenied") || second.log().contains("refused"),
+        "{}",
+        second.log()
+    );
     assert_eq!(agents_json(&server)["agents"].as_array().unwrap().len(), 1);
 }

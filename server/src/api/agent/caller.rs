@@ -35,22 +35,26 @@ pub async fn authenticate<T, S: AgentStore>(
     store: &S,
     trust_domain: &TrustDomain,
 ) -> Result<AttestedAgent, Status> {
-    let certs = request
-        .peer_certs()
-        .ok_or_else(|| Status::unauthenticated("an agent X.509-SVID client certificate is required"))?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Status::unauthenticated("an agent X.509-SVID client certificate is required"))?;
+    let certs = request.peer_certs().ok_or_else(|| {
+        Status::unauthenticated("an agent X.509-SVID client certificate is required")
+    })?;
+    let leaf = certs.first().ok_or_else(|| {
+        Status::unauthenticated("an agent X.509-SVID client certificate is required")
+    })?;
     let (id, serial) = svid_identity(leaf)
         .ok_or_else(|| Status::unauthenticated("the client certificate is not an X.509-SVID"))?;
     if !id.is_member_of(trust_domain) || !id.path().starts_with(AGENT_PATH_PREFIX) {
-        return Err(Status::permission_denied(format!("{id} is not an agent of {trust_domain}")));
+        return Err(Status::permission_denied(format!(
+            "{id} is not an agent of {trust_domain}"
+        )));
     }
     let agent = store
         .get_agent(id.as_str())
         .await
         .map_err(datastore_status)?
-        .ok_or_else(|| Status::permission_denied(format!("{id} is not an attested agent: attest again")))?;
+        .ok_or_else(|| {
+            Status::permission_denied(format!("{id} is not an attested agent: attest again"))
+        })?;
     if agent.banned {
         return Err(Status::permission_denied(format!("agent {id} is banned")));
     }

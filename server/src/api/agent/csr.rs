@@ -51,7 +51,10 @@ mod tests {
         let (mut der, _) = csr();
         let last = der.len() - 1;
         der[last] ^= 0x01;
-        assert_eq!(public_key(&der).unwrap_err().code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            public_key(&der).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
         assert!(public_key(&[]).is_err());
         assert!(public_key(&[0x30; 9000]).is_err());
         assert!(public_key(b"garbage").is_err());

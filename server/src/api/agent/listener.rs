@@ -17,7 +17,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const BACKLOG: usize = 256;
 
 /// A stream of established TLS connections for `Server::serve_with_incoming`.
-pub type Incoming = tokio_stream::wrappers::ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>>;
+pub type Incoming =
+    tokio_stream::wrappers::ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>>;
 
 /// Accepts on `listener` until `shutdown`, handshaking each connection with the config
 /// current at accept time.

@@ -10,7 +10,7 @@ mod tls;
 
 pub use caller::svid_identity;
 pub use service::{AgentService, MAX_BATCH};
-pub use tls::{TlsError, TlsPublisher, server_id};
+pub use tls::{TlsError, TlsPublisher};
 
 use std::sync::Arc;
 

@@ -23,7 +23,7 @@ use crate::api::{attestation_status, ca_status, datastore_status};
 use crate::attestation::NodeAttestors;
 use crate::ca::{CaManager, IssuedX509Svid, X509SvidRequest};
 use crate::datastore::Datastore;
-use crate::registration::authorized_entries;
+use crate::registration::{authorized_entries, server_id};
 
 /// Most CSRs in one `BatchNewX509Svid`.
 pub const MAX_BATCH: usize = 500;
@@ -55,11 +55,10 @@ impl<S: Datastore + Clone> AgentService<S> {
         attestors: Arc<NodeAttestors<S>>,
         clock: Arc<dyn Clock>,
         agent_ttl: Duration,
-    ) -> Result<Self, Status> {
+    ) -> Self {
         let trust_domain = ca.config().trust_domain.clone();
-        let server_id = SpiffeId::from_segments(&trust_domain, &["tessera", "server"])
-            .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Self {
+        let server_id = server_id(&trust_domain);
+        Self {
             ca,
             store,
             attestors,
@@ -67,10 +66,15 @@ impl<S: Datastore + Clone> AgentService<S> {
             agent_ttl,
             trust_domain,
             server_id,
-        })
+        }
     }
 
-    fn sign_agent_svid(&self, id: &SpiffeId, csr_der: &[u8], now: SystemTime) -> Result<IssuedX509Svid, Status> {
+    fn sign_agent_svid(
+        &self,
+        id: &SpiffeId,
+        csr_der: &[u8],
+        now: SystemTime,
+    ) -> Result<IssuedX509Svid, Status> {
         let public_key = csr::public_key(csr_der)?;
         self.ca
             .snapshot()
@@ -86,7 +90,11 @@ impl<S: Datastore + Clone> AgentService<S> {
             .map_err(ca_status)
     }
 
-    async fn authorized(&self, agent: &AttestedAgent, now: SystemTime) -> Result<Vec<Entry>, Status> {
+    async fn authorized(
+        &self,
+        agent: &AttestedAgent,
+        now: SystemTime,
+    ) -> Result<Vec<Entry>, Status> {
         let agent_id: SpiffeId = agent
             .spiffe_id
             .parse()
@@ -111,12 +119,18 @@ fn wire_svid(id: &SpiffeId, svid: IssuedX509Svid) -> X509Svid {
 }
 
 fn ttl(seconds: i32) -> Option<Duration> {
-    u64::try_from(seconds).ok().filter(|s| *s > 0).map(Duration::from_secs)
+    u64::try_from(seconds)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
 }
 
 #[tonic::async_trait]
 impl<S: Datastore + Clone> Agent for AgentService<S> {
-    async fn attest(&self, request: Request<AttestRequest>) -> Result<Response<AttestResponse>, Status> {
+    async fn attest(
+        &self,
+        request: Request<AttestRequest>,
+    ) -> Result<Response<AttestResponse>, Status> {
         let peer = request
             .remote_addr()
             .map(|a| a.to_string())
@@ -134,7 +148,12 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             .await
             .map_err(attestation_status)?;
         let id = attested.agent_id;
-        if let Some(existing) = self.store.get_agent(id.as_str()).await.map_err(datastore_status)? {
+        if let Some(existing) = self
+            .store
+            .get_agent(id.as_str())
+            .await
+            .map_err(datastore_status)?
+        {
             if existing.banned {
                 tracing::warn!(target: "tessera::audit", event = "node_attestation", agent_id = %id, outcome = "refused", reason = "agent is banned", peer);
                 return Err(Status::permission_denied(format!("agent {id} is banned")));
@@ -146,7 +165,9 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             }
         }
         let svid = self.sign_agent_svid(&id, &req.csr, now)?;
-        let serial = svid_identity(&svid.chain[0]).map(|(_, s)| s).unwrap_or_default();
+        let serial = svid_identity(&svid.chain[0])
+            .map(|(_, s)| s)
+            .unwrap_or_default();
         let agent = AttestedAgent {
             spiffe_id: id.to_string(),
             attestation_type: attested.attestor.to_string(),
@@ -165,7 +186,10 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             previous_x509_svid_serial: String::new(),
             created_at: unix_seconds(now),
         };
-        self.store.put_agent(&agent).await.map_err(datastore_status)?;
+        self.store
+            .put_agent(&agent)
+            .await
+            .map_err(datastore_status)?;
         tracing::info!(agent_id = %id, "agent attested");
         Ok(Response::new(AttestResponse {
             svid: Some(wire_svid(&id, svid)),
@@ -174,7 +198,10 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
         }))
     }
 
-    async fn renew_agent(&self, request: Request<RenewAgentRequest>) -> Result<Response<RenewAgentResponse>, Status> {
+    async fn renew_agent(
+        &self,
+        request: Request<RenewAgentRequest>,
+    ) -> Result<Response<RenewAgentResponse>, Status> {
         let mut agent = authenticate(&request, &self.store, &self.trust_domain).await?;
         let now = self.clock.now();
         let id: SpiffeId = agent
@@ -182,10 +209,15 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             .parse()
             .map_err(|_| Status::internal("stored agent ID does not parse"))?;
         let svid = self.sign_agent_svid(&id, &request.get_ref().csr, now)?;
-        let serial = svid_identity(&svid.chain[0]).map(|(_, s)| s).unwrap_or_default();
+        let serial = svid_identity(&svid.chain[0])
+            .map(|(_, s)| s)
+            .unwrap_or_default();
         agent.previous_x509_svid_serial = std::mem::replace(&mut agent.x509_svid_serial, serial);
         agent.x509_svid_expires_at = unix_seconds(svid.expires_at);
-        self.store.put_agent(&agent).await.map_err(datastore_status)?;
+        self.store
+            .put_agent(&agent)
+            .await
+            .map_err(datastore_status)?;
         Ok(Response::new(RenewAgentResponse {
             svid: Some(wire_svid(&id, svid)),
         }))
@@ -196,7 +228,11 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
         request: Request<SyncEntriesRequest>,
     ) -> Result<Response<SyncEntriesResponse>, Status> {
         let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
-        let revision = self.store.entries_revision().await.map_err(datastore_status)?;
+        let revision = self
+            .store
+            .entries_revision()
+            .await
+            .map_err(datastore_status)?;
         let entries = self.authorized(&agent, self.clock.now()).await?;
         let r = request.get_ref();
         Ok(Response::new(sync::page(
@@ -275,7 +311,10 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
         Ok(Response::new(BatchNewX509SvidResponse { results }))
     }
 
-    async fn new_jwt_svid(&self, request: Request<NewJwtSvidRequest>) -> Result<Response<NewJwtSvidResponse>, Status> {
+    async fn new_jwt_svid(
+        &self,
+        request: Request<NewJwtSvidRequest>,
+    ) -> Result<Response<NewJwtSvidResponse>, Status> {
         let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
         let now = self.clock.now();
         let r = request.get_ref();
@@ -284,7 +323,12 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             .await?
             .into_iter()
             .find(|e| e.id == r.entry_id)
-            .ok_or_else(|| Status::permission_denied(format!("entry {:?} is not authorized for this agent", r.entry_id)))?;
+            .ok_or_else(|| {
+                Status::permission_denied(format!(
+                    "entry {:?} is not authorized for this agent",
+                    r.entry_id
+                ))
+            })?;
         let id: SpiffeId = entry
             .spiffe_id
             .parse()
@@ -304,7 +348,10 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
         }))
     }
 
-    async fn get_bundles(&self, request: Request<GetBundlesRequest>) -> Result<Response<GetBundlesResponse>, Status> {
+    async fn get_bundles(
+        &self,
+        request: Request<GetBundlesRequest>,
+    ) -> Result<Response<GetBundlesResponse>, Status> {
         let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
         let entries = self.authorized(&agent, self.clock.now()).await?;
         let wanted: std::collections::BTreeSet<&str> = entries

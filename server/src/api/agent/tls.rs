@@ -9,12 +9,12 @@ use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tessera_proto::clock::Clock;
-use tessera_proto::identity::SpiffeId;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::ca::{CaError, CaManager, CaSnapshot, KeyType, X509SvidRequest};
 use crate::datastore::{BundleStore, CaJournalStore};
+use crate::registration::server_id;
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +25,6 @@ pub enum TlsError {
     /// rustls refused the material.
     #[error("TLS configuration: {0}")]
     Rustls(String),
-}
-
-/// The server's SPIFFE ID.
-pub fn server_id(snapshot: &CaSnapshot) -> Result<SpiffeId, CaError> {
-    SpiffeId::from_segments(snapshot.trust_domain(), &["tessera", "server"])
-        .map_err(|e| CaError::InvalidRequest(e.to_string()))
 }
 
 /// A built configuration and when it should be rebuilt.
@@ -53,7 +47,7 @@ fn build(snapshot: &CaSnapshot, now: SystemTime) -> Result<Built, TlsError> {
     let svid = snapshot.sign_x509_svid(
         now,
         &X509SvidRequest {
-            spiffe_id: server_id(snapshot)?,
+            spiffe_id: server_id(snapshot.trust_domain()),
             public_key: key.public_key_der(),
             dns_names: Vec::new(),
             ttl: None,

@@ -26,22 +26,16 @@ pub struct SledStore {
     journals: ::sled::Tree,
     bundles: ::sled::Tree,
     /// Counters (e.g. the entries revision).
-    #[allow(dead_code)] // used by the entries store (being written)
     meta: ::sled::Tree,
     /// Entry ID → prost `Entry`.
-    #[allow(dead_code)] // used by the entries store (being written)
     entries: ::sled::Tree,
     /// `parent_id \0 entry_id` → empty: the by-parent index.
-    #[allow(dead_code)] // used by the entries store (being written)
     entry_parents: ::sled::Tree,
     /// Digest of (spiffe_id, parent_id, selectors) → entry ID: the uniqueness index.
-    #[allow(dead_code)] // used by the entries store (being written)
     entry_triples: ::sled::Tree,
     /// Agent SPIFFE ID → prost `AttestedAgent`.
-    #[allow(dead_code)] // used by the agents store (being written)
     agents: ::sled::Tree,
     /// Token SHA-256 (hex) → record.
-    #[allow(dead_code)] // used by the join tokens store (being written)
     join_tokens: ::sled::Tree,
 }
 
