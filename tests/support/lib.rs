@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agent;
+pub mod agent_api;
 pub mod k8s;
 pub mod process;
 
 pub use agent::{AgentProcess, free_port};
+pub use agent_api::{AgentApi, fresh_key};
 pub use process::{ServerProcess, bin, run_cli};

@@ -5,13 +5,9 @@ use std::time::Duration;
 
 use tessera_tests::AgentProcess;
 
-use super::{agent_config, join_token, server, write_bundle};
+use super::{agent_config, agents_json, join_token, server, write_bundle};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn agents_json(server: &tessera_tests::ServerProcess) -> serde_json::Value {
-    serde_json::from_str(&server.ok(&["agent", "list", "--output", "json"])).unwrap()
-}
 
 #[test]
 fn a_join_token_agent_attests_syncs_survives_restart_and_is_banned() {

@@ -2,6 +2,8 @@
 //! stand-in, entry sync, ban, server restart.
 
 mod join_token;
+mod k8s_psat;
+mod security;
 
 use std::path::Path;
 
@@ -27,6 +29,11 @@ pub fn join_token(server: &ServerProcess) -> String {
     let out = server.ok(&["token", "generate", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v["token"].as_str().unwrap().to_string()
+}
+
+/// `agent list --output json`.
+pub fn agents_json(server: &ServerProcess) -> serde_json::Value {
+    serde_json::from_str(&server.ok(&["agent", "list", "--output", "json"])).unwrap()
 }
 
 /// An agent config for a join token.
