@@ -333,6 +333,43 @@ mod tests {
         assert_eq!(c.revision, 4);
     }
 
+    /// Concurrent writers must all finish (sled's `flush_async` could hang here).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_creates_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..300 {
+            let store = store.clone();
+            let e = entry(&format!("e{i:03}"), &format!("/w{i}"), "/p", &["u:1"]);
+            set.spawn(async move { store.create_entry(e).await.unwrap().revision });
+        }
+        let all = async {
+            let mut revisions = Vec::new();
+            while let Some(r) = set.join_next().await {
+                revisions.push(r.unwrap());
+            }
+            revisions
+        };
+        let mut revisions = tokio::time::timeout(std::time::Duration::from_secs(30), all)
+            .await
+            .expect("concurrent creates hung");
+        revisions.sort_unstable();
+        assert_eq!(
+            revisions,
+            (1..=300).collect::<Vec<u64>>(),
+            "each got its own revision"
+        );
+        assert_eq!(
+            store
+                .entries_by_parent("spiffe://td/p")
+                .await
+                .unwrap()
+                .len(),
+            300
+        );
+    }
+
     #[test]
     fn triple_keys_are_unambiguous() {
         let a = entry("x", "/ab", "/c", &["k:v"]);
