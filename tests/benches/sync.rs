@@ -23,7 +23,7 @@ const OTHER_ALIASES: usize = 50;
 /// Concurrent creates per batch (their flushes coalesce).
 const BATCH: usize = 1000;
 const WARMUP: usize = 20;
-const RUNS: usize = 300;
+const RUNS: usize = 1000;
 
 fn id(path: &str) -> String {
     format!("spiffe://{TD}{path}")

@@ -63,8 +63,17 @@ impl SledStore {
     }
 
     /// Makes every acknowledged write durable.
+    ///
+    /// A blocking `flush` on tokio's blocking pool, not sled's `flush_async`: concurrent
+    /// `flush_async` calls can hang forever in sled 0.34 (spacejam/sled#1308, fixed only on
+    /// its unreleased main branch); concurrent creates hit it at once.
     async fn flush(&self) -> Result<(), DatastoreError> {
-        self.db.flush_async().await.map(drop).map_err(storage)
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| DatastoreError::Storage(format!("flush task: {e}")))?
+            .map(drop)
+            .map_err(storage)
     }
 }
 
