@@ -12,9 +12,7 @@ use tessera_tests::{ServerProcess, free_port};
 /// A server with its agent API on a free loopback port; returns it and `host:port`.
 pub fn server(dir: &Path, extra: &str) -> (ServerProcess, String) {
     let port = free_port();
-    let config = format!(
-        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\nbind_address = \"127.0.0.1:{port}\"\nlog_level = \"debug\"\n{extra}"
-    );
+    let config = format!("{}{extra}", crate::server::config_at(port));
     let server = ServerProcess::start(dir, &config);
     (server, format!("127.0.0.1:{port}"))
 }

@@ -2,7 +2,7 @@
 
 use tessera_tests::ServerProcess;
 
-use super::CONFIG;
+use super::config;
 
 fn ids(show: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -33,7 +33,7 @@ fn sequence(server: &ServerProcess) -> u64 {
 #[test]
 fn an_operator_rotates_taints_and_revokes_a_leaked_x509_authority() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
     let shown = ids(&server.ok(&["authority", "x509", "show"]));
     assert_eq!(shown.len(), 1);
     let (leaked, state) = shown[0].clone();
@@ -73,7 +73,7 @@ fn an_operator_rotates_taints_and_revokes_a_leaked_x509_authority() {
 #[test]
 fn jwt_keys_follow_the_same_story_and_unknown_ids_are_not_found() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
     let leaked = ids(&server.ok(&["authority", "jwt", "show"]))[0].0.clone();
     let next = ids(&server.ok(&["authority", "jwt", "prepare"]))[0]
         .0

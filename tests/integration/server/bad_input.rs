@@ -4,7 +4,7 @@ use std::process::{Command, Stdio};
 
 use tessera_tests::{ServerProcess, bin};
 
-use super::CONFIG;
+use super::config;
 
 fn run_server(dir: &std::path::Path, config_text: &str) -> (Option<i32>, String) {
     let config = dir.join("server.toml");
@@ -57,18 +57,18 @@ fn bad_config_names_the_key_and_writes_nothing() {
 #[test]
 fn a_corrupted_or_missing_seal_key_refuses_to_start_over_existing_data() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ServerProcess::start(dir.path(), CONFIG);
+    let mut server = ServerProcess::start(dir.path(), &config());
     let before = server.ok(&["bundle", "show"]);
     assert!(server.stop());
     let seal = dir.path().join(".tessera/server/seal.key");
 
     std::fs::write(&seal, "garbage").unwrap();
-    let (code, err) = run_server(dir.path(), CONFIG);
+    let (code, err) = run_server(dir.path(), &config());
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("seal.key is corrupted"), "{err}");
 
     std::fs::remove_file(&seal).unwrap();
-    let (code, err) = run_server(dir.path(), CONFIG);
+    let (code, err) = run_server(dir.path(), &config());
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("refusing to mint a new root"), "{err}");
     assert!(!seal.exists());
@@ -84,8 +84,10 @@ fn bad_upstream_files_refuse_to_start_naming_the_file() {
         "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
     )
     .unwrap();
-    let text =
-        format!("{CONFIG}\n[ca.upstream]\ncert_file = \"up.crt\"\nkey_file = \"missing.key\"\n");
+    let text = format!(
+        "{}\n[ca.upstream]\ncert_file = \"up.crt\"\nkey_file = \"missing.key\"\n",
+        config()
+    );
     let (code, err) = run_server(dir.path(), &text);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("up.crt"), "{err}");

@@ -4,7 +4,7 @@ use tessera_proto::bundle::BundleDocument;
 use tessera_tests::ServerProcess;
 use x509_parser::prelude::*;
 
-use super::CONFIG;
+use super::config;
 
 fn pem_certs(text: &str) -> Vec<Vec<u8>> {
     x509_parser::pem::Pem::iter_from_buffer(text.as_bytes())
@@ -15,7 +15,7 @@ fn pem_certs(text: &str) -> Vec<Vec<u8>> {
 #[test]
 fn bundle_show_prints_the_ca_as_pem_and_as_a_spiffe_bundle() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
 
     let pem = server.ok(&["bundle", "show"]);
     let certs = pem_certs(&pem);
@@ -51,7 +51,7 @@ fn bundle_show_prints_the_ca_as_pem_and_as_a_spiffe_bundle() {
 #[test]
 fn a_restart_keeps_the_ca_and_the_bundle() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ServerProcess::start(dir.path(), CONFIG);
+    let mut server = ServerProcess::start(dir.path(), &config());
     let before = server.ok(&["bundle", "show", "--format", "spiffe"]);
     assert!(server.stop(), "SIGTERM is a graceful, successful stop");
     assert!(

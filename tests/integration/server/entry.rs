@@ -4,7 +4,7 @@
 use serde_json::Value;
 use tessera_tests::ServerProcess;
 
-use super::CONFIG;
+use super::config;
 
 const AGENT: &str = "spiffe://example.org/tessera/agent/node1";
 
@@ -30,7 +30,7 @@ fn refused(server: &ServerProcess, args: &[&str]) -> String {
 #[test]
 fn entries_are_created_shown_updated_counted_and_deleted() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
     assert_eq!(count(&server), 0);
 
     let created = json(
@@ -186,7 +186,7 @@ fn entries_are_created_shown_updated_counted_and_deleted() {
 #[test]
 fn duplicates_and_invalid_entries_are_refused_naming_the_field_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
     let base = [
         "entry",
         "create",
@@ -289,7 +289,7 @@ fn duplicates_and_invalid_entries_are_refused_naming_the_field_and_write_nothing
 #[test]
 fn entries_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ServerProcess::start(dir.path(), CONFIG);
+    let mut server = ServerProcess::start(dir.path(), &config());
     server.ok(&[
         "entry",
         "create",

@@ -7,9 +7,15 @@ mod bundle;
 mod entry;
 mod token;
 
-/// A minimal config for a server in a temporary directory (relative data_dir).
-pub const CONFIG: &str = r#"
-trust_domain = "example.org"
-data_dir = ".tessera/server"
-log_level = "debug"
-"#;
+/// A minimal config for a server in a temporary directory (relative data_dir), with its
+/// agent API on a free loopback port so tests run in parallel.
+pub fn config() -> String {
+    config_at(tessera_tests::free_port())
+}
+
+/// The same, with the agent API on `port`.
+pub fn config_at(port: u16) -> String {
+    format!(
+        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\nbind_address = \"127.0.0.1:{port}\"\nlog_level = \"debug\"\n"
+    )
+}

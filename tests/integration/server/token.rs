@@ -2,7 +2,7 @@
 
 use tessera_tests::ServerProcess;
 
-use super::CONFIG;
+use super::config;
 
 fn unix_now() -> i64 {
     let now = std::time::SystemTime::now()
@@ -14,7 +14,7 @@ fn unix_now() -> i64 {
 #[test]
 fn token_generate_prints_a_fresh_token_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
 
     let human = server.ok(&["token", "generate"]);
     let token = human
@@ -57,7 +57,7 @@ fn token_generate_prints_a_fresh_token_in_both_formats() {
 #[test]
 fn token_generate_refuses_a_foreign_spiffe_id() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
     let out = server.cli(&[
         "token",
         "generate",
@@ -72,7 +72,7 @@ fn token_generate_refuses_a_foreign_spiffe_id() {
 #[test]
 fn agents_on_an_empty_server() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), CONFIG);
+    let server = ServerProcess::start(dir.path(), &config());
 
     let json: serde_json::Value =
         serde_json::from_str(&server.ok(&["agent", "list", "--output", "json"])).unwrap();
