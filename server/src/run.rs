@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::admin::AdminApi;
+use crate::api::admin::{self, AdminApi, AdminGateLayer};
 use crate::api::agent::{self, AgentService, TlsPublisher};
 use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
@@ -107,6 +107,10 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let agent_listener = TcpListener::bind(config.bind_address)
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
+    let admin_mtls = (
+        admin::routes(ca.clone(), store.clone()),
+        AdminGateLayer::new(store.clone(), clock.clone()),
+    );
     let agent_api = AgentService::new(
         ca.clone(),
         store.clone(),
@@ -154,7 +158,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     });
     let token = shutdown.clone();
     tasks.spawn(async move {
-        agent::serve(agent_listener, tls_config, agent_api, token)
+        agent::serve(agent_listener, tls_config, agent_api, admin_mtls, token)
             .await
             .map_err(|e| RunError::Part {
                 part: "agent API",

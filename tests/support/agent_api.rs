@@ -43,21 +43,51 @@ impl AgentApi {
 
     /// A connection, presenting `svid` as client certificate when given.
     pub fn channel(&self, svid: Option<&SvidWithKey>) -> Result<AgentClient<Channel>, String> {
+        Ok(AgentClient::new(self.raw_channel(svid)?)
+            .max_decoding_message_size(64 * 1024 * 1024)
+            .max_encoding_message_size(64 * 1024 * 1024))
+    }
+
+    /// A gRPC channel to the server's TCP listener, for any service on it.
+    pub fn raw_channel(&self, svid: Option<&SvidWithKey>) -> Result<Channel, String> {
         let verifier = Arc::new(SpiffeServerVerifier::new(
             &self.bundle,
             "spiffe://example.org/tessera/server".into(),
         ));
         let config = client_config(verifier, svid).map_err(|e| e.to_string())?;
-        let channel = self
-            .rt
+        self.rt
             .block_on(connect(
                 std::slice::from_ref(&self.address),
                 Arc::new(config),
             ))
-            .map_err(|e| e.to_string())?;
-        Ok(AgentClient::new(channel)
-            .max_decoding_message_size(64 * 1024 * 1024)
-            .max_encoding_message_size(64 * 1024 * 1024))
+            .map_err(|e| e.to_string())
+    }
+
+    /// An X.509-SVID for an entry the agent holding `agent` is authorized for.
+    pub fn entry_svid(&self, agent: &SvidWithKey, entry_id: &str) -> SvidWithKey {
+        use tessera_proto::wire::tessera::agent::v1::{BatchNewX509SvidRequest, NewX509SvidParams};
+        let key = fresh_key();
+        let mut client = self.channel(Some(agent)).unwrap();
+        let reply = self
+            .rt
+            .block_on(client.batch_new_x509_svid(BatchNewX509SvidRequest {
+                params: vec![NewX509SvidParams {
+                    entry_id: entry_id.into(),
+                    csr: key.csr.clone(),
+                }],
+            }))
+            .unwrap()
+            .into_inner();
+        let svid = reply.results[0]
+            .svid
+            .clone()
+            .expect("an authorized entry gets an SVID");
+        SvidWithKey::from_parts(
+            svid.cert_chain,
+            key.private_key_pkcs8,
+            Some(&key.public_key_spki),
+        )
+        .unwrap()
     }
 
     /// `Attest` with the given attestor, payload and CSR.

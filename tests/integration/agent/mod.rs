@@ -1,6 +1,7 @@
 //! Server + agent end to end over TCP/mTLS: join tokens, k8s_psat against the Kubernetes
 //! stand-in, entry sync, ban, server restart.
 
+mod admin_mtls;
 mod join_token;
 mod k8s_psat;
 mod security;

@@ -6,6 +6,9 @@ mod bundles;
 mod entries;
 mod health;
 mod join_tokens;
+mod mtls;
+
+pub use mtls::{AdminGate, AdminGateLayer};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +21,7 @@ use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 
 use crate::attestation::JoinTokens;
 use crate::ca::CaManager;
@@ -86,22 +90,8 @@ impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore 
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
         let AdminApi { socket, ca, store } = self.api;
-        let trust_domain = ca.config().trust_domain.to_string();
-        let join_tokens = join_tokens::JoinTokensService::new(
-            JoinTokens::new(ca.config().trust_domain.clone(), store.clone()),
-            ca.clock().clone(),
-        );
-        let policy = Policy::new(ca.config().trust_domain.clone(), ca.config().ca_ttl);
-        let entries = EntriesService::new(store.clone(), policy, ca.clock().clone());
         let result = tonic::transport::Server::builder()
-            .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
-            .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
-            .add_service(AuthoritiesServer::new(
-                authorities::AuthoritiesService::new(ca.clone()),
-            ))
-            .add_service(AgentsServer::new(agents::AgentsService::new(store)))
-            .add_service(JoinTokensServer::new(join_tokens))
-            .add_service(EntriesServer::new(entries))
+            .add_routes(routes(ca, store))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),
@@ -110,4 +100,29 @@ impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore 
         let _ = std::fs::remove_file(&socket);
         result.map_err(AdminApiError::from)
     }
+}
+
+/// Every admin service, for the Unix socket and (behind [`AdminGate`]) the mTLS listener.
+pub fn routes<S>(ca: Arc<CaManager<S>>, store: S) -> Routes
+where
+    S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + Clone,
+{
+    let trust_domain = ca.config().trust_domain.to_string();
+    let join_tokens = join_tokens::JoinTokensService::new(
+        JoinTokens::new(ca.config().trust_domain.clone(), store.clone()),
+        ca.clock().clone(),
+    );
+    let policy = Policy::new(ca.config().trust_domain.clone(), ca.config().ca_ttl);
+    let entries = EntriesService::new(store.clone(), policy, ca.clock().clone());
+    Routes::builder()
+        .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
+        .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
+        .add_service(AuthoritiesServer::new(
+            authorities::AuthoritiesService::new(ca.clone()),
+        ))
+        .add_service(AgentsServer::new(agents::AgentsService::new(store)))
+        .add_service(JoinTokensServer::new(join_tokens))
+        .add_service(EntriesServer::new(entries))
+        .clone()
+        .routes()
 }

@@ -20,20 +20,28 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use tonic::service::Routes;
+
+use crate::api::admin::AdminGateLayer;
 use crate::datastore::Datastore;
 
 /// Largest request accepted from an agent.
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// Serves the agent API on `listener` until `shutdown`.
+/// Serves the agent API on `listener` until `shutdown`, and the admin API (`admin`) to
+/// callers whose SVID is an admin entry's.
 pub async fn serve<S: Datastore + Clone>(
     listener: TcpListener,
     tls: watch::Receiver<Arc<ServerConfig>>,
     service: AgentService<S>,
+    admin: (Routes, AdminGateLayer),
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let incoming = listener::incoming(listener, tls, shutdown.clone());
+    let (admin_routes, gate) = admin;
     tonic::transport::Server::builder()
+        .layer(gate)
+        .add_routes(admin_routes)
         .add_service(AgentServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await
