@@ -4,9 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tessera_agent::config::{AgentConfig, LogFormat};
+use tessera_agent::config::AgentConfig;
 use tessera_agent::run::{self, RunError};
-use tracing_subscriber::EnvFilter;
 
 /// tessera-agent: attests the node, keeps its workloads' SVIDs fresh and (next) serves them
 /// over the SPIFFE Workload API.
@@ -44,7 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config.log_level, config.log_format);
+    tessera_proto::telemetry::init(&config.log_level, config.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -64,16 +63,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Logs to stderr as text or JSON; `RUST_LOG` overrides the configured level.
-fn init_logging(level: &str, format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }

@@ -5,9 +5,11 @@
 //! - [`bundle`]: the SPIFFE bundle document (a JWKS with `spiffe_sequence`).
 //! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
 //! - [`clock`]: time as an input.
+//! - [`telemetry`]: logging shared by both binaries.
 
 pub mod bundle;
 pub mod clock;
 pub mod duration;
 pub mod identity;
+pub mod telemetry;
 pub mod wire;

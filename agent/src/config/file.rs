@@ -6,22 +6,10 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use tessera_proto::duration::serde_str;
 use tessera_proto::identity::TrustDomain;
+use tessera_proto::telemetry::LOG_LEVELS;
+pub use tessera_proto::telemetry::LogFormat;
 
 use super::secret::SecretString;
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Log levels accepted by `log_level`.
-const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
 
 /// A server address `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -71,7 +71,7 @@ fn to_json(a: &AttestedAgent) -> Value {
     })
 }
 
-fn print_human(a: &AttestedAgent) {
+fn print_pretty(a: &AttestedAgent) {
     let expires = time::OffsetDateTime::from(from_unix_seconds(a.x509_svid_expires_at));
     println!("SPIFFE ID         : {}", a.spiffe_id);
     println!("Attestation type  : {}", a.attestation_type);
@@ -116,12 +116,12 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                     let list: Vec<Value> = agents.iter().map(to_json).collect();
                     println!("{}", json!({ "agents": list }));
                 }
-                Output::Human => {
+                Output::Pretty => {
                     let n = agents.len();
                     println!("Found {n} attested agent{}", if n == 1 { "" } else { "s" });
                     for a in &agents {
                         println!();
-                        print_human(a);
+                        print_pretty(a);
                     }
                 }
             }
@@ -137,7 +137,7 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                 .ok_or_else(|| CliError("server sent no agent".into()))?;
             match output.format {
                 Output::Json => println!("{}", to_json(&agent)),
-                Output::Human => print_human(&agent),
+                Output::Pretty => print_pretty(&agent),
             }
         }
         AgentCommand::Ban { id, .. } => {

@@ -2,30 +2,13 @@
 
 use std::time::Duration;
 
-use clap::ValueEnum;
 use serde_json::{Value, json};
 use tessera_proto::clock::from_unix_seconds;
 use tessera_proto::duration::format_duration;
 use tessera_proto::wire::tessera::types::v1::Entry;
 
 use super::CliError;
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// Aligned `Field : value` lines.
-    Pretty,
-    /// One JSON document.
-    Json,
-}
-
-/// The `--output` option.
-#[derive(Debug, Clone, Copy, clap::Args)]
-pub struct OutputArg {
-    /// Output format.
-    #[arg(long = "output", value_enum, default_value = "pretty")]
-    pub format: Output,
-}
+pub use super::output::{Output, OutputArg};
 
 /// An entry as JSON (the wire field names).
 pub fn entry_json(e: &Entry) -> Value {

@@ -1,4 +1,4 @@
-//! `--output human|json`, shared by the commands that print records.
+//! `--output pretty|json` (SPIRE's values), shared by the commands that print records.
 
 use clap::ValueEnum;
 
@@ -7,7 +7,7 @@ use clap::ValueEnum;
 pub enum Output {
     /// Text for people.
     #[default]
-    Human,
+    Pretty,
     /// One JSON document for scripts.
     Json,
 }
@@ -16,6 +16,6 @@ pub enum Output {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct OutputArg {
     /// Output format.
-    #[arg(long = "output", value_enum, default_value = "human")]
+    #[arg(long = "output", value_enum, default_value = "pretty")]
     pub format: Output,
 }

@@ -60,7 +60,7 @@ pub async fn run(command: TokenCommand) -> Result<(), CliError> {
                 .await?
                 .into_inner();
             match output.format {
-                Output::Human => println!("Token: {}", reply.token),
+                Output::Pretty => println!("Token: {}", reply.token),
                 Output::Json => println!(
                     "{}",
                     serde_json::json!({"token": reply.token, "expires_at": reply.expires_at})
