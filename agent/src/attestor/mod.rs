@@ -1,4 +1,5 @@
 //! Attestors. Node attestors prove the node's identity to the server; workload attestors
-//! arrive with the Workload API.
+//! find the selectors of a process calling the Workload API.
 
 pub mod node;
+pub mod workload;
