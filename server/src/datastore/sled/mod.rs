@@ -10,6 +10,9 @@ use std::path::Path;
 
 use super::DatastoreError;
 
+/// How long [`SledStore::open`] waits for a lock released by a store just dropped.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 const JOURNALS: &str = "ca_journals";
 const BUNDLES: &str = "bundles";
 const META: &str = "meta";
@@ -41,11 +44,35 @@ pub struct SledStore {
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
+    ///
+    /// sled holds an exclusive file lock while a database is open; a store dropped a moment
+    /// ago may still hold it from a background thread, so a held lock is retried for up to
+    /// [`LOCK_WAIT`] before failing (another process holding it is an error).
     pub fn open(dir: &Path) -> Result<Self, DatastoreError> {
-        let db = ::sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(|e| DatastoreError::Storage(format!("opening {}: {e}", dir.display())))?;
+        let started = std::time::Instant::now();
+        let db = loop {
+            match ::sled::Config::new().path(dir).open() {
+                Ok(db) => break db,
+                Err(::sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && started.elapsed() < LOCK_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(::sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    return Err(DatastoreError::Storage(format!(
+                        "{} is locked by another process (is another tessera-server running on it?)",
+                        dir.display()
+                    )));
+                }
+                Err(e) => {
+                    return Err(DatastoreError::Storage(format!(
+                        "opening {}: {e}",
+                        dir.display()
+                    )));
+                }
+            }
+        };
         let journals = db.open_tree(JOURNALS).map_err(storage)?;
         let bundles = db.open_tree(BUNDLES).map_err(storage)?;
         let tree = |name: &str| db.open_tree(name).map_err(storage);
