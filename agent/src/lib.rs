@@ -11,6 +11,7 @@
 //! - [`run`] — the process: manager + signals as one task set.
 
 pub mod attestor;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod manager;

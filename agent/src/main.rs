@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tessera_agent::cli;
 use tessera_agent::config::AgentConfig;
 use tessera_agent::run::{self, RunError};
 
@@ -24,6 +25,14 @@ enum Command {
         #[arg(long, short, default_value = "agent.toml")]
         config: PathBuf,
     },
+    /// Workload API commands: fetch SVIDs and bundles, validate JWT-SVIDs, watch.
+    #[command(subcommand)]
+    Api(cli::ApiCommand),
+    /// Check that the agent answers on its Workload API socket.
+    Healthcheck {
+        #[command(flatten)]
+        socket: cli::SocketArg,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,7 +44,13 @@ fn main() -> ExitCode {
         eprintln!("error: a TLS crypto provider was already installed");
         return ExitCode::FAILURE;
     }
-    let Command::Run { config } = cli.command;
+    let config = match cli.command {
+        Command::Run { config } => config,
+        Command::Api(command) => return client_command(cli::api(command)),
+        Command::Healthcheck { socket } => {
+            return client_command(async move { cli::healthcheck(&socket).await });
+        }
+    };
     let config = match AgentConfig::load(&config) {
         Ok(c) => c,
         Err(e) => {
@@ -59,6 +74,29 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             tracing::error!(error = %e, "tessera-agent stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a Workload API client command; errors to stderr, exit 1.
+fn client_command(
+    command: impl std::future::Future<Output = Result<(), cli::CliError>>,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
