@@ -99,6 +99,9 @@ pub struct AgentConfig {
     /// `[node_attestor]`.
     #[serde(default)]
     pub node_attestor: NodeAttestorSection,
+    /// `[workload_attestor]`: how Workload API callers are attested.
+    #[serde(default)]
+    pub workload_attestor: WorkloadAttestorSection,
     /// How often entries and bundles are synced.
     #[serde(default = "default_sync_interval", with = "serde_str")]
     pub sync_interval: Duration,
@@ -128,6 +131,147 @@ pub struct K8sPsatSection {
     /// The projected service-account token file.
     #[serde(default = "default_token_path")]
     pub token_path: PathBuf,
+}
+
+/// `[workload_attestor]`. The unix attestor always runs; k8s runs when its section exists.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadAttestorSection {
+    /// `[workload_attestor.unix]`.
+    #[serde(default)]
+    pub unix: UnixWorkloadSection,
+    /// `[workload_attestor.k8s]`: present = enabled.
+    #[serde(default)]
+    pub k8s: Option<K8sWorkloadSection>,
+}
+
+/// `[workload_attestor.unix]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnixWorkloadSection {
+    /// Also emit `unix:path:<executable>` and `unix:sha256:<hex>` (default false).
+    #[serde(default)]
+    pub discover_workload_path: bool,
+    /// Executables larger than this many bytes are not hashed (default 128 MiB).
+    #[serde(default = "default_workload_size_limit")]
+    pub workload_size_limit: u64,
+}
+
+impl Default for UnixWorkloadSection {
+    fn default() -> Self {
+        Self {
+            discover_workload_path: false,
+            workload_size_limit: default_workload_size_limit(),
+        }
+    }
+}
+
+/// `[workload_attestor.k8s]`: pod and container selectors from the kubelet.
+///
+/// The kubelet is reached, in order of precedence, at `kubelet_url`, at
+/// `http://127.0.0.1:<kubelet_read_only_port>`, or at
+/// `https://<node name>:<kubelet_secure_port>` with the agent's service-account token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8sWorkloadSection {
+    /// The node's name (the secure port's host); default: the `node_name_env` variable.
+    #[serde(default)]
+    pub node_name: Option<String>,
+    /// The environment variable holding the node's name (default `MY_NODE_NAME`); if
+    /// neither is set the secure port is dialed on 127.0.0.1.
+    #[serde(default = "default_node_name_env")]
+    pub node_name_env: String,
+    /// The kubelet's read-only port (plain HTTP on 127.0.0.1, e.g. 10255).
+    #[serde(default)]
+    pub kubelet_read_only_port: Option<u16>,
+    /// The kubelet's secure port (default 10250), used unless a read-only port is set.
+    #[serde(default)]
+    pub kubelet_secure_port: Option<u16>,
+    /// Full kubelet base URL (`http://host:port` or `https://host:port`), overriding the
+    /// ports; mostly for tests.
+    #[serde(default)]
+    pub kubelet_url: Option<String>,
+    /// PEM CA bundle to verify the kubelet's serving certificate with.
+    #[serde(default)]
+    pub kubelet_ca_path: Option<PathBuf>,
+    /// Do not verify the kubelet's certificate (the token is still sent).
+    #[serde(default)]
+    pub skip_kubelet_verification: bool,
+    /// The agent's service-account token, sent as bearer to the secure port.
+    #[serde(default = "default_sa_token_path")]
+    pub token_path: PathBuf,
+    /// How many times the pod list is fetched while the container is not listed yet
+    /// (default 10).
+    #[serde(default = "default_max_poll_attempts")]
+    pub max_poll_attempts: u32,
+    /// The wait between those fetches (default `500ms`).
+    #[serde(default = "default_poll_interval", with = "serde_str")]
+    pub poll_interval: Duration,
+}
+
+impl K8sWorkloadSection {
+    /// Checks relations between the section's values; returns the offending key and why.
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.kubelet_read_only_port == Some(0) {
+            return Err(("workload_attestor.k8s.kubelet_read_only_port", "must be 1-65535".into()));
+        }
+        if self.kubelet_secure_port == Some(0) {
+            return Err(("workload_attestor.k8s.kubelet_secure_port", "must be 1-65535".into()));
+        }
+        if self.kubelet_read_only_port.is_some() && self.kubelet_secure_port.is_some() {
+            return Err((
+                "workload_attestor.k8s.kubelet_secure_port",
+                "set either kubelet_read_only_port or kubelet_secure_port, not both".into(),
+            ));
+        }
+        if let Some(url) = &self.kubelet_url {
+            if self.kubelet_read_only_port.is_some() || self.kubelet_secure_port.is_some() {
+                return Err((
+                    "workload_attestor.k8s.kubelet_url",
+                    "kubelet_url replaces the kubelet ports; set one or the other".into(),
+                ));
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err((
+                    "workload_attestor.k8s.kubelet_url",
+                    format!("{url:?} is not an http:// or https:// URL"),
+                ));
+            }
+        }
+        if self.skip_kubelet_verification && self.kubelet_ca_path.is_some() {
+            return Err((
+                "workload_attestor.k8s.skip_kubelet_verification",
+                "set either kubelet_ca_path or skip_kubelet_verification, not both".into(),
+            ));
+        }
+        if self.max_poll_attempts == 0 {
+            return Err(("workload_attestor.k8s.max_poll_attempts", "must be at least 1".into()));
+        }
+        if self.poll_interval > Duration::from_secs(60) {
+            return Err(("workload_attestor.k8s.poll_interval", "must be at most 60s".into()));
+        }
+        Ok(())
+    }
+}
+
+fn default_workload_size_limit() -> u64 {
+    128 * 1024 * 1024
+}
+
+fn default_node_name_env() -> String {
+    "MY_NODE_NAME".into()
+}
+
+fn default_sa_token_path() -> PathBuf {
+    PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount/token")
+}
+
+fn default_max_poll_attempts() -> u32 {
+    10
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_millis(500)
 }
 
 fn default_data_dir() -> PathBuf {
@@ -171,6 +315,15 @@ impl AgentConfig {
         }
         if self.sync_interval < Duration::from_millis(100) {
             return Err(("sync_interval", "must be at least 100ms".into()));
+        }
+        if self.workload_attestor.unix.workload_size_limit == 0 {
+            return Err((
+                "workload_attestor.unix.workload_size_limit",
+                "must be at least 1 byte".into(),
+            ));
+        }
+        if let Some(k8s) = &self.workload_attestor.k8s {
+            k8s.validate()?;
         }
         if self.trust_bundle_path.is_some() && self.insecure_bootstrap {
             return Err((

@@ -3,7 +3,10 @@
 mod file;
 mod secret;
 
-pub use file::{AgentConfig, K8sPsatSection, LogFormat, NodeAttestorSection, ServerAddress};
+pub use file::{
+    AgentConfig, K8sPsatSection, K8sWorkloadSection, LogFormat, NodeAttestorSection, ServerAddress,
+    UnixWorkloadSection, WorkloadAttestorSection,
+};
 pub use secret::SecretString;
 
 use std::path::{Path, PathBuf};
