@@ -213,10 +213,16 @@ impl K8sWorkloadSection {
     /// Checks relations between the section's values; returns the offending key and why.
     fn validate(&self) -> Result<(), (&'static str, String)> {
         if self.kubelet_read_only_port == Some(0) {
-            return Err(("workload_attestor.k8s.kubelet_read_only_port", "must be 1-65535".into()));
+            return Err((
+                "workload_attestor.k8s.kubelet_read_only_port",
+                "must be 1-65535".into(),
+            ));
         }
         if self.kubelet_secure_port == Some(0) {
-            return Err(("workload_attestor.k8s.kubelet_secure_port", "must be 1-65535".into()));
+            return Err((
+                "workload_attestor.k8s.kubelet_secure_port",
+                "must be 1-65535".into(),
+            ));
         }
         if self.kubelet_read_only_port.is_some() && self.kubelet_secure_port.is_some() {
             return Err((
@@ -245,10 +251,16 @@ impl K8sWorkloadSection {
             ));
         }
         if self.max_poll_attempts == 0 {
-            return Err(("workload_attestor.k8s.max_poll_attempts", "must be at least 1".into()));
+            return Err((
+                "workload_attestor.k8s.max_poll_attempts",
+                "must be at least 1".into(),
+            ));
         }
         if self.poll_interval > Duration::from_secs(60) {
-            return Err(("workload_attestor.k8s.poll_interval", "must be at most 60s".into()));
+            return Err((
+                "workload_attestor.k8s.poll_interval",
+                "must be at most 60s".into(),
+            ));
         }
         Ok(())
     }

@@ -67,8 +67,11 @@ impl WorkloadAttestors {
         let k8s = match &section.k8s {
             None => None,
             Some(k8s) => Some(
-                K8sAttestor::new(root.clone(), kubelet_client(k8s, &|v| std::env::var(v).ok())?)
-                    .with_polling(k8s.max_poll_attempts, k8s.poll_interval),
+                K8sAttestor::new(
+                    root.clone(),
+                    kubelet_client(k8s, &|v| std::env::var(v).ok())?,
+                )
+                .with_polling(k8s.max_poll_attempts, k8s.poll_interval),
             ),
         };
         Ok(Self::new(root, unix, k8s))
@@ -182,11 +185,7 @@ pub(super) fn kubelet_client(
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    KubeletClient::new(
-        &url,
-        Some(Arc::new(tls)),
-        Some(section.token_path.clone()),
-    )
+    KubeletClient::new(&url, Some(Arc::new(tls)), Some(section.token_path.clone()))
 }
 
 /// A WebPKI verifier trusting the PEM certificates in `path`.

@@ -53,9 +53,7 @@ pub fn from_mountinfo(text: &str) -> Result<Option<PodContainer>, Ambiguous> {
 }
 
 /// Every path's pod container; all must agree.
-fn unique<'a>(
-    paths: impl Iterator<Item = &'a str>,
-) -> Result<Option<PodContainer>, Ambiguous> {
+fn unique<'a>(paths: impl Iterator<Item = &'a str>) -> Result<Option<PodContainer>, Ambiguous> {
     let mut found: Option<PodContainer> = None;
     for pc in paths.filter_map(from_path) {
         match &found {

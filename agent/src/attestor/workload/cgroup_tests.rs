@@ -120,7 +120,9 @@ fn not_in_a_pod_yields_nothing() {
     ));
     nothing(&format!("0::/system.slice/docker-{CID}.scope\n"));
     // The pod cgroup itself (no container below it) and CRI-O's monitor process.
-    nothing("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod2c48913c_b29f_11e7_9350_020968147796.slice\n");
+    nothing(
+        "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod2c48913c_b29f_11e7_9350_020968147796.slice\n",
+    );
     nothing(&format!(
         "0::/kubepods.slice/kubepods-pod2c48913c_b29f_11e7_9350_020968147796.slice/crio-conmon-{CID}.scope\n"
     ));
@@ -133,7 +135,9 @@ fn not_in_a_pod_yields_nothing() {
 #[test]
 fn container_before_the_pod_segment_is_not_the_container() {
     // kind's host container ID precedes the pod; with no container after it there is none.
-    nothing("1:name=systemd:/docker/4b9f7c3c9a6bd4a1d0c9e7d2be1f0e07a0de3d0b6e3c9c77e0f0d8c8a6c5b4a3/kubepods/besteffort/pod2c48913c-b29f-11e7-9350-020968147796\n");
+    nothing(
+        "1:name=systemd:/docker/4b9f7c3c9a6bd4a1d0c9e7d2be1f0e07a0de3d0b6e3c9c77e0f0d8c8a6c5b4a3/kubepods/besteffort/pod2c48913c-b29f-11e7-9350-020968147796\n",
+    );
 }
 
 #[test]

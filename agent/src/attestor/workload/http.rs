@@ -81,7 +81,12 @@ impl Url {
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.https { "https" } else { "http" };
-        write!(f, "{scheme}://{}{}/pods", self.host_header(), self.path_prefix)
+        write!(
+            f,
+            "{scheme}://{}{}/pods",
+            self.host_header(),
+            self.path_prefix
+        )
     }
 }
 
@@ -188,7 +193,10 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("node-1.example", 10250));
         assert_eq!(u.to_string(), "https://node-1.example:10250/pods");
         let u = Url::parse("http://127.0.0.1:10255/").unwrap();
-        assert_eq!((u.https, u.port, u.path_prefix.as_str()), (false, 10255, ""));
+        assert_eq!(
+            (u.https, u.port, u.path_prefix.as_str()),
+            (false, 10255, "")
+        );
         let u = Url::parse("https://[fd00::1]/proxy").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("fd00::1", 443));
         assert_eq!(u.to_string(), "https://[fd00::1]:443/proxy/pods");

@@ -205,4 +205,4 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 
 #[cfg(test)]
 #[path = "kubelet_tests.rs"]
-mod tests;
+pub(crate) mod tests;

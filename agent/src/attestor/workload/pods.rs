@@ -200,4 +200,4 @@ fn images(s: &ContainerStatus) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 #[path = "pods_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -160,4 +160,4 @@ pub fn lookup_name(db: &str, id: u32) -> Option<&str> {
 
 #[cfg(test)]
 #[path = "unix_tests.rs"]
-mod tests;
+pub(crate) mod tests;
