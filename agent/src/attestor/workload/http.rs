@@ -153,6 +153,36 @@ pub fn parse_response(raw: &[u8]) -> Result<Vec<u8>, HttpError> {
     Ok(body)
 }
 
+/// Whether `raw` already holds a whole response, so the reader need not wait for the
+/// server to close (should it keep the connection open despite `Connection: close`).
+/// `false` while unsure: the caller then reads on until EOF.
+pub fn is_complete(raw: &[u8]) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(raw.get(..end).unwrap_or_default()).to_ascii_lowercase();
+    let body_len = raw.len().saturating_sub(end.saturating_add(4));
+    for line in head.split("\r\n").skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        match name.trim() {
+            "content-length" => {
+                return value
+                    .trim()
+                    .parse::<usize>()
+                    .is_ok_and(|len| body_len >= len);
+            }
+            // Cheap test first: a chunked body ends with the zero chunk (no trailers).
+            "transfer-encoding" if value.contains("chunked") => {
+                return raw.ends_with(b"0\r\n\r\n") && parse_response(raw).is_ok();
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Decodes a `chunked` body (extensions and trailers ignored).
 fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, HttpError> {
     let malformed = |m: &str| HttpError::Malformed(m.to_owned());
@@ -222,6 +252,21 @@ mod tests {
         assert_eq!(parse_response(raw).unwrap(), b"{\"a\":1}\n");
         let raw = b"HTTP/1.0 200 OK\r\n\r\n[1]";
         assert_eq!(parse_response(raw).unwrap(), b"[1]");
+        assert!(!is_complete(raw));
+    }
+
+    #[test]
+    fn completeness() {
+        let cl = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n{}{}";
+        assert!(is_complete(cl));
+        assert!(!is_complete(&cl[..cl.len() - 1]));
+        let ch = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+        assert!(is_complete(ch));
+        assert!(!is_complete(&ch[..ch.len() - 2]));
+        // A chunk whose data ends like the terminator is not the end.
+        let tricky = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nab0\r\n\r\n";
+        assert!(!is_complete(tricky));
+        assert!(!is_complete(b"HTTP/1.1 200 OK\r\nContent-Le"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use zeroize::Zeroizing;
 
-use super::http::{HttpError, Url, parse_response};
+use super::http::{HttpError, Url, is_complete, parse_response};
 use super::pods::PodList;
 
 /// Bound on connect + request + response.
@@ -176,7 +176,8 @@ impl KubeletClient {
     }
 }
 
-/// Writes `request` and reads the whole response (the server closes: `Connection: close`).
+/// Writes `request` and reads the whole response: until it is complete or the server
+/// closes (`Connection: close`), at most `MAX_RESPONSE` bytes.
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     request: &[u8],
@@ -184,16 +185,22 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     stream.write_all(request).await?;
     stream.flush().await?;
     let mut raw = Vec::new();
-    let read = (&mut stream)
-        .take(MAX_RESPONSE.saturating_add(1))
-        .read_to_end(&mut raw)
-        .await;
-    match read {
-        Ok(_) => {}
-        // Servers often close TLS without close_notify; what was read is still whole if
-        // it parses (the length is checked against Content-Length / chunking).
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-        Err(e) => return Err(e),
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(n) => n,
+            // Servers often close TLS without close_notify; what was read is still whole
+            // if it parses (framing is checked against Content-Length / chunking).
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => 0,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(buf.get(..n).unwrap_or_default());
+        if raw.len() as u64 > MAX_RESPONSE || is_complete(&raw) {
+            break;
+        }
     }
     if raw.len() as u64 > MAX_RESPONSE {
         return Err(std::io::Error::other(format!(

@@ -210,3 +210,27 @@ pub(crate) fn kubelet_tls() -> (Arc<rustls::ServerConfig>, String) {
         .unwrap();
     (Arc::new(cfg), cert_pem)
 }
+
+#[tokio::test]
+async fn a_kubelet_keeping_the_connection_open_is_not_waited_for() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = tcp.read(&mut buf).await.unwrap();
+        let body = pod_list(true);
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp.write_all(body.as_bytes()).await.unwrap();
+        // Keep the connection open well past the test's patience.
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        drop(tcp);
+    });
+    let client = KubeletClient::new(&format!("http://127.0.0.1:{port}"), None, None).unwrap();
+    let list = tokio::time::timeout(std::time::Duration::from_secs(3), client.pods())
+        .await
+        .expect("the client waited for the server to close")
+        .unwrap();
+    assert_eq!(list.items.len(), 2);
+}
