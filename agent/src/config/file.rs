@@ -10,6 +10,7 @@ use tessera_proto::telemetry::LOG_LEVELS;
 pub use tessera_proto::telemetry::LogFormat;
 
 use super::secret::SecretString;
+use super::workload::WorkloadAttestorSection;
 
 /// A server address `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +100,9 @@ pub struct AgentConfig {
     /// `[node_attestor]`.
     #[serde(default)]
     pub node_attestor: NodeAttestorSection,
+    /// `[workload_attestor]`: how Workload API callers are attested.
+    #[serde(default)]
+    pub workload_attestor: WorkloadAttestorSection,
     /// How often entries and bundles are synced.
     #[serde(default = "default_sync_interval", with = "serde_str")]
     pub sync_interval: Duration,
@@ -171,6 +175,15 @@ impl AgentConfig {
         }
         if self.sync_interval < Duration::from_millis(100) {
             return Err(("sync_interval", "must be at least 100ms".into()));
+        }
+        if self.workload_attestor.unix.workload_size_limit == 0 {
+            return Err((
+                "workload_attestor.unix.workload_size_limit",
+                "must be at least 1 byte".into(),
+            ));
+        }
+        if let Some(k8s) = &self.workload_attestor.k8s {
+            k8s.validate()?;
         }
         if self.trust_bundle_path.is_some() && self.insecure_bootstrap {
             return Err((

@@ -2,9 +2,11 @@
 
 mod file;
 mod secret;
+mod workload;
 
 pub use file::{AgentConfig, K8sPsatSection, LogFormat, NodeAttestorSection, ServerAddress};
 pub use secret::SecretString;
+pub use workload::{K8sWorkloadSection, UnixWorkloadSection, WorkloadAttestorSection};
 
 use std::path::{Path, PathBuf};
 

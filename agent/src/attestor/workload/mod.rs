@@ -6,8 +6,34 @@
 //! - [`WorkloadAttestors::attest`]: every configured attestor's selectors for the caller,
 //!   guarded against PID reuse; a process the attestors know nothing about yields an empty
 //!   list, not an error.
+//!
+//! Built with [`WorkloadAttestors::from_config`] from `[workload_attestor]`:
+//! - `unix` (always): `unix:uid`, `unix:user`, `unix:gid`, `unix:group`,
+//!   `unix:supplementary_gid`, `unix:supplementary_group`, and with
+//!   `discover_workload_path` also `unix:path` and `unix:sha256`;
+//! - `k8s` (with `[workload_attestor.k8s]`): `k8s:ns`, `k8s:sa`, `k8s:node-name`,
+//!   `k8s:pod-uid`, `k8s:pod-name`, `k8s:pod-label:K:V`, `k8s:pod-owner:KIND:NAME`,
+//!   `k8s:pod-owner-uid:KIND:UID`, `k8s:pod-image:IMG`, `k8s:pod-image-count:N`,
+//!   `k8s:pod-init-image:IMG`, `k8s:pod-init-image-count:N`, `k8s:container-name`,
+//!   `k8s:container-image:IMG` (images by tag and by digest, as SPIRE).
 
-use tessera_proto::identity::Selector;
+mod attestors;
+mod cgroup;
+mod http;
+mod k8s;
+mod kubelet;
+mod pods;
+mod procfs;
+mod selectors;
+mod unix;
+
+pub use attestors::{DEFAULT_KUBELET_CA_PATH, DEFAULT_KUBELET_SECURE_PORT, WorkloadAttestors};
+pub use cgroup::PodContainer;
+pub use k8s::{DEFAULT_MAX_POLL_ATTEMPTS, DEFAULT_POLL_INTERVAL, K8sAttestor};
+pub use kubelet::{KubeletClient, KubeletError};
+pub use procfs::{ProcFs, ProcStatus, StartTimes, parse_stat_start_time};
+pub use selectors::SelectorSet;
+pub use unix::{DEFAULT_WORKLOAD_SIZE_LIMIT, UnixAttestor};
 
 /// The process behind a Workload API connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,20 +58,4 @@ pub enum WorkloadAttestError {
     /// Anything else (unreadable /proc, …).
     #[error("workload attestation failed: {0}")]
     Failed(String),
-}
-
-/// Every configured workload attestor.
-#[derive(Debug, Default)]
-pub struct WorkloadAttestors {
-    _private: (),
-}
-
-impl WorkloadAttestors {
-    /// The selectors of `caller` (sorted, deduplicated).
-    pub async fn attest(&self, caller: Caller) -> Result<Vec<Selector>, WorkloadAttestError> {
-        let _ = caller;
-        Err(WorkloadAttestError::Failed(
-            "no workload attestor is built yet".into(),
-        ))
-    }
 }
