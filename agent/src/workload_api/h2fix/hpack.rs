@@ -168,8 +168,8 @@ pub(crate) fn encode_integer(out: &mut Vec<u8>, first_bits: u8, prefix_bits: u8,
 /// Decodes a string literal (RFC 7541 §5.2) starting at `*pos`.
 pub(crate) fn decode_string(input: &[u8], pos: &mut usize) -> Result<Vec<u8>, HpackError> {
     let huffman_coded = byte_at(input, *pos)? & 0x80 != 0;
-    let len = usize::try_from(decode_integer(input, pos, 7)?)
-        .map_err(|_| HpackError::IntegerOverflow)?;
+    let len =
+        usize::try_from(decode_integer(input, pos, 7)?).map_err(|_| HpackError::IntegerOverflow)?;
     let end = pos.checked_add(len).ok_or(HpackError::Truncated)?;
     let raw = input.get(*pos..end).ok_or(HpackError::Truncated)?;
     *pos = end;

@@ -54,7 +54,11 @@ fn h2fix_integers_c1() {
     );
     let mut pos = 0;
     assert_eq!(
-        decode_integer(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], &mut pos, 5),
+        decode_integer(
+            &[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+            &mut pos,
+            5
+        ),
         Err(HpackError::IntegerOverflow)
     );
 }
@@ -272,9 +276,15 @@ fn h2fix_dynamic_table_eviction_and_size_updates() {
     // A size update to 36 evicts both entries (38 + 36 > 36); above the limit is an error.
     d.decode(&hex("3f05"), 1 << 20).unwrap(); // 31 + 5 = 36
     assert_eq!(d.table(), Vec::<(String, String)>::new());
-    assert_eq!(d.decode(&hex("3f4e"), 1 << 20), Err(HpackError::BadSizeUpdate)); // 109
+    assert_eq!(
+        d.decode(&hex("3f4e"), 1 << 20),
+        Err(HpackError::BadSizeUpdate)
+    ); // 109
     // A size update after a field is an error.
-    assert_eq!(d.decode(&hex("82 20"), 1 << 20), Err(HpackError::BadSizeUpdate));
+    assert_eq!(
+        d.decode(&hex("82 20"), 1 << 20),
+        Err(HpackError::BadSizeUpdate)
+    );
     // An entry larger than the table empties it.
     let mut d = Decoder::new(40);
     d.decode(&hex("4001 6101 31"), 1 << 20).unwrap();
@@ -289,7 +299,10 @@ fn h2fix_decode_errors_and_list_limit() {
     let mut d = Decoder::new(4096);
     assert_eq!(d.decode(&hex("80"), 1 << 20), Err(HpackError::BadIndex));
     assert_eq!(d.decode(&hex("be"), 1 << 20), Err(HpackError::BadIndex));
-    assert_eq!(d.decode(&hex("400a 6375"), 1 << 20), Err(HpackError::Truncated));
+    assert_eq!(
+        d.decode(&hex("400a 6375"), 1 << 20),
+        Err(HpackError::Truncated)
+    );
     assert!(matches!(
         d.decode(&hex("0481 00"), 1 << 20),
         Err(HpackError::Huffman(_))

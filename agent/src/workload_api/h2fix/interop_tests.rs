@@ -40,7 +40,9 @@ struct TestApi;
 fn check_metadata<T>(req: &Request<T>) -> Result<(), Status> {
     match req.metadata().get("workload.spiffe.io") {
         Some(v) if v == "true" => Ok(()),
-        _ => Err(Status::invalid_argument("missing workload.spiffe.io metadata")),
+        _ => Err(Status::invalid_argument(
+            "missing workload.spiffe.io metadata",
+        )),
     }
 }
 
@@ -105,13 +107,11 @@ fn python() -> Option<PathBuf> {
         .unwrap_or_else(|| workspace_dir().join("target"));
     let venv = target.join("py-venv");
     let python = venv.join("bin").join("python");
-    let check = format!(
-        "import grpc, spiffe, importlib.metadata as m; \
-         assert grpc.__version__ == '1.85.1' and m.version('spiffe') == '0.3.2'"
-    );
+    let check = "import grpc, spiffe, importlib.metadata as m; \
+         assert grpc.__version__ == '1.85.1' and m.version('spiffe') == '0.3.2'";
     let ok = |p: &Path| {
         std::process::Command::new(p)
-            .args(["-c", &check])
+            .args(["-c", check])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
@@ -124,14 +124,19 @@ fn python() -> Option<PathBuf> {
         .arg(&venv)
         .status();
     if !made.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: `python3 -m venv` is not possible here; the Python interop part did not run");
+        eprintln!(
+            "SKIPPED: `python3 -m venv` is not possible here; the Python interop part did not run"
+        );
         return None;
     }
     let pip = std::process::Command::new(venv.join("bin").join("pip"))
         .args(["install", "--quiet", GRPCIO, "protobuf", SPIFFE])
         .status()
         .expect("run pip");
-    assert!(pip.success(), "pip install {GRPCIO} protobuf {SPIFFE} failed");
+    assert!(
+        pip.success(),
+        "pip install {GRPCIO} protobuf {SPIFFE} failed"
+    );
     assert!(ok(&python), "venv at {} is unusable", venv.display());
     Some(python)
 }
@@ -190,7 +195,10 @@ async fn h2fix_python_grpcio_fails_without_and_works_with_the_adapter() {
     let (socket, _dir, stop) = serve(false);
     let (ok, json) = run_python(&python, &socket).await;
     eprintln!("without the adapter: {json}");
-    assert!(!ok, "plain tonic over UDS unexpectedly served grpcio: {json}");
+    assert!(
+        !ok,
+        "plain tonic over UDS unexpectedly served grpcio: {json}"
+    );
     let error = json["error"].as_str().unwrap_or_default();
     // Error code 1 is PROTOCOL_ERROR: h2 rejecting the percent-encoded `:authority`.
     assert!(
@@ -250,7 +258,9 @@ async fn h2fix_observe_grpcio_authority() {
         .find(|f| f.name == b":authority")
         .map(|f| f.value.clone())
         .unwrap();
-    let huffman = !block.windows(authority.len()).any(|w| w == authority.as_slice());
+    let huffman = !block
+        .windows(authority.len())
+        .any(|w| w == authority.as_slice());
     eprintln!(
         "grpcio :authority = {:?} (huffman-coded: {huffman}); socket {}",
         String::from_utf8_lossy(&authority),

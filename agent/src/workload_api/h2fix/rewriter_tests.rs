@@ -43,7 +43,10 @@ fn first_block(authority: &[u8], huff: bool) -> Vec<u8> {
     b.extend(string(authority, huff));
     b.push(0x5f);
     b.extend(string(b"application/grpc", huff));
-    for (n, v) in [(&b"te"[..], &b"trailers"[..]), (b"workload.spiffe.io", b"true")] {
+    for (n, v) in [
+        (&b"te"[..], &b"trailers"[..]),
+        (b"workload.spiffe.io", b"true"),
+    ] {
         b.push(0x40);
         b.extend(string(n, huff));
         b.extend(string(v, huff));
@@ -140,7 +143,10 @@ fn rewrite_all(input: &[u8]) -> (Vec<u8>, Rewriter) {
 #[test]
 fn h2fix_rewrites_percent_encoded_authority_across_blocks() {
     for huff in [false, true] {
-        let input = connection(&[first_block(b"tmp%2Fagent.sock", huff), SECOND_BLOCK.to_vec()]);
+        let input = connection(&[
+            first_block(b"tmp%2Fagent.sock", huff),
+            SECOND_BLOCK.to_vec(),
+        ]);
         let (out, r) = rewrite_all(&input);
         assert_eq!(r.rewrites(), 2);
         let frames = parse_frames(&out);
@@ -189,7 +195,10 @@ fn h2fix_headers_continuation_padded_priority() {
     let frames = parse_frames(&out);
     assert_eq!(frames.len(), 1);
     let (kind, flags, stream, payload) = &frames[0];
-    assert_eq!((*kind, *flags, *stream), (HEADERS, PRIORITY | END_STREAM | END_HEADERS, 5));
+    assert_eq!(
+        (*kind, *flags, *stream),
+        (HEADERS, PRIORITY | END_STREAM | END_HEADERS, 5)
+    );
     assert_eq!(&payload[..5], &[0x80, 0, 0, 3, 15]);
     let blocks = h2_view(&frames, &mut Decoder::new(4096));
     assert_eq!(blocks, vec![expected("localhost")]);
@@ -226,7 +235,10 @@ fn h2fix_splits_large_blocks_at_the_max_frame_size() {
 
 #[test]
 fn h2fix_byte_at_a_time_matches_one_shot() {
-    let input = connection(&[first_block(b"tmp%2Fagent.sock", true), SECOND_BLOCK.to_vec()]);
+    let input = connection(&[
+        first_block(b"tmp%2Fagent.sock", true),
+        SECOND_BLOCK.to_vec(),
+    ]);
     let (whole, _) = rewrite_all(&input);
     let mut r = Rewriter::new();
     let mut out = Vec::new();
@@ -265,7 +277,10 @@ impl AsyncRead for Trickle {
 
 #[tokio::test]
 async fn h2fix_adapter_reads_byte_at_a_time() {
-    let input = connection(&[first_block(b"tmp%2Fagent.sock", false), SECOND_BLOCK.to_vec()]);
+    let input = connection(&[
+        first_block(b"tmp%2Fagent.sock", false),
+        SECOND_BLOCK.to_vec(),
+    ]);
     let (whole, _) = rewrite_all(&input);
     let mut io = AuthorityRewrite::new(Trickle {
         data: input,
@@ -313,7 +328,11 @@ fn h2fix_undecodable_or_malformed_input_passes_through_unchanged() {
         // Not HTTP/2.
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
         // Padding longer than the payload.
-        [PREFACE.to_vec(), frame(HEADERS, PADDED | END_HEADERS, 1, &[9, 0x82])].concat(),
+        [
+            PREFACE.to_vec(),
+            frame(HEADERS, PADDED | END_HEADERS, 1, &[9, 0x82]),
+        ]
+        .concat(),
         // A block interrupted by another frame.
         [
             PREFACE.to_vec(),
@@ -322,7 +341,11 @@ fn h2fix_undecodable_or_malformed_input_passes_through_unchanged() {
         ]
         .concat(),
         // Truncated connection in the middle of a HEADERS frame.
-        [PREFACE.to_vec(), frame(HEADERS, END_HEADERS, 1, &[0x82, 0x86])[..10].to_vec()].concat(),
+        [
+            PREFACE.to_vec(),
+            frame(HEADERS, END_HEADERS, 1, &[0x82, 0x86])[..10].to_vec(),
+        ]
+        .concat(),
     ];
     for (i, input) in cases.iter().enumerate() {
         let (out, r) = rewrite_all(input);
