@@ -5,14 +5,14 @@
 //! accepted Workload API connection in [`AuthorityRewrite`] rewrites that value to `localhost`
 //! before tonic sees it.
 //!
-//! - [`io`] — the [`AuthorityRewrite`] IO adapter.
+//! - `io` — the [`AuthorityRewrite`] IO adapter.
 //! - `rewriter` — the sans-IO frame parser and header block rewriter.
 //! - `hpack` — HPACK decoding (mirroring the client's table) and literal-only encoding.
 //! - `huffman` — the RFC 7541 Huffman code.
 
 mod hpack;
 mod huffman;
-pub mod io;
+mod io;
 mod rewriter;
 
 pub use io::AuthorityRewrite;

@@ -1,7 +1,7 @@
 //! The sans-IO part of the adapter: parses the client→server HTTP/2 byte stream and rewrites
 //! header blocks. Bytes in, bytes out; no IO, no clock.
 
-use tracing::debug;
+use tracing::{debug, trace};
 
 use super::hpack::{self, Decoder, Field};
 
@@ -329,7 +329,7 @@ pub(crate) fn fix_authority(fields: &mut [Field]) -> u64 {
     let mut replaced = 0;
     for field in fields.iter_mut().filter(|f| f.name == b":authority") {
         if http::uri::Authority::try_from(field.value.as_slice()).is_err() {
-            debug!(
+            trace!(
                 authority = %String::from_utf8_lossy(&field.value),
                 "h2fix: replacing an unparsable :authority"
             );
