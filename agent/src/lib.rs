@@ -9,6 +9,7 @@
 //! - [`attestor`] — node attestors (join token, Kubernetes PSAT).
 //! - [`manager`] — the agent identity lifecycle and the sync/rotation loop.
 //! - [`run`] — the process: manager + signals as one task set.
+//! - [`workload_api`] — the SPIFFE Workload API (and its HTTP/2 `:authority` fix, `h2fix`).
 
 pub mod attestor;
 pub mod cli;
@@ -20,4 +21,5 @@ pub mod store;
 #[cfg(test)]
 mod testing;
 pub mod tls;
+pub mod workload_api;
 pub mod x509;
