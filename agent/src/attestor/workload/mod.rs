@@ -44,6 +44,8 @@ impl WorkloadAttestors {
     /// The selectors of `caller` (sorted, deduplicated).
     pub async fn attest(&self, caller: Caller) -> Result<Vec<Selector>, WorkloadAttestError> {
         let _ = caller;
-        Err(WorkloadAttestError::Failed("no workload attestor is built yet".into()))
+        Err(WorkloadAttestError::Failed(
+            "no workload attestor is built yet".into(),
+        ))
     }
 }
