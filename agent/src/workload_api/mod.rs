@@ -6,6 +6,26 @@
 //! - [`WorkloadConn`] / [`WorkloadConnInfo`] — a connection and its caller (peer
 //!   credentials), visible to handlers through request extensions.
 //! - [`validate_jwt_svid`] — the pure JWT-SVID check behind `ValidateJWTSVID`.
+//!
+//! Behaviour, every RPC: the `workload.spiffe.io: true` header first (`InvalidArgument`),
+//! then the state (`Unavailable` before the first sync), then the caller from the socket's
+//! peer credentials, attested through [`CallerSelectors`] (`Unavailable`, or
+//! `PermissionDenied` when the process changed), then its identities (`PermissionDenied`
+//! "no identity issued" when none). Identities are the cached entries with at least one
+//! selector, all of them among the caller's (`type:value`), holding an unexpired SVID,
+//! ordered oldest entry first (`created_at`, then entry ID): the first is the default.
+//!
+//! Streams send the full state at once, then a new message only when the caller's view
+//! changes: each stream task awaits `changed()` on its own clone of the manager's receiver,
+//! re-attests the caller and recomputes; losing every identity (or an attestation failure)
+//! ends the stream with that status (fail closed; SPIFFE clients reconnect). Each stream has
+//! its own task and a 2-message channel, so a client that stops reading stalls only itself.
+//! On shutdown every stream ends so connections drain. JWT-SVIDs are cached per entry and
+//! audience set until half their lifetime; `ValidateJWTSVID` uses the own and every
+//! federated bundle, picked by the trust domain of the token's `sub`.
+//!
+//! Connection layers (e.g. an HTTP/2 fix-up for Python clients) go in [`accept_conn`]: wrap
+//! the stream before [`WorkloadConn::new`].
 
 mod api;
 mod claims;
