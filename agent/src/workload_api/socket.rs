@@ -20,7 +20,7 @@ const DIR_MODE: u32 = 0o755;
 const SOCKET_MODE: u32 = 0o777;
 
 /// A bound Workload API socket. Dropping it does not remove the file; call
-/// [`BoundSocket::remove`].
+/// [`BoundSocket::into_parts`] and [`SocketFile::remove`].
 #[derive(Debug)]
 pub struct BoundSocket {
     listener: UnixListener,
