@@ -1,5 +1,5 @@
 //! tessera-agent: node attestation, the agent's link to the server (sync, SVID rotation),
-//! and (next) the SPIFFE Workload API.
+//! and the SPIFFE Workload API.
 //!
 //! - [`config`] — `agent.toml`.
 //! - [`store`] — the agent SVID and bundle persisted in `data_dir`.
@@ -8,8 +8,9 @@
 //! - [`client`] — the agent API client.
 //! - [`attestor`] — node attestors (join token, Kubernetes PSAT).
 //! - [`manager`] — the agent identity lifecycle and the sync/rotation loop.
-//! - [`run`] — the process: manager + signals as one task set.
-//! - [`workload_api`] — the SPIFFE Workload API (and its HTTP/2 `:authority` fix, `h2fix`).
+//! - [`workload_api`] — the SPIFFE Workload API on the public Unix socket (and its HTTP/2
+//!   `:authority` fix for grpcio clients, `h2fix`).
+//! - [`run`] — the process: manager, Workload API and signals as one task set.
 
 pub mod attestor;
 pub mod cli;

@@ -1,16 +1,19 @@
-//! `tessera-agent run`: the manager (and, next, the Workload API) as one task set, stopped
-//! by SIGINT/SIGTERM or the first failure.
+//! `tessera-agent run`: the manager and the Workload API as one task set, stopped by
+//! SIGINT/SIGTERM or the first failure.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::SystemClock;
+use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::attestor::node;
+use crate::attestor::workload::WorkloadAttestors;
 use crate::config::AgentConfig;
 use crate::manager::{Manager, ManagerConfig, ManagerError};
 use crate::store::{self, Store, StoreError};
+use crate::workload_api::{ServeError, WorkloadApi, WorkloadEndpoint};
 
 /// How long running parts get to stop after shutdown is signalled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -27,37 +30,66 @@ pub enum RunError {
     /// The manager stopped.
     #[error("{0}")]
     Manager(#[from] ManagerError),
+    /// The Workload API could not bind its socket or stopped.
+    #[error("{0}")]
+    WorkloadApi(#[from] ServeError),
 }
 
-/// Builds the manager from the config and runs it until a signal or a fatal error.
+/// Builds the manager and the Workload API from the config and runs them as one task set
+/// until a signal or the first failure (which stops the other part).
 pub async fn run(config: AgentConfig) -> Result<(), RunError> {
     let manager = build_manager(&config)?;
+    let attestors = WorkloadAttestors::from_config(&config)
+        .map_err(|e| RunError::Config(format!("`workload_attestor`: {e}")))?;
+    let api = WorkloadApi::new(
+        manager.subscribe(),
+        attestors,
+        manager.api(),
+        Arc::new(SystemClock),
+    );
+    let endpoint = WorkloadEndpoint::new(config.socket_path(), api);
     let shutdown = CancellationToken::new();
-    let mut task = tokio::spawn(manager.run(shutdown.clone()));
+    let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
+    let token = shutdown.clone();
+    tasks.spawn(async move { manager.run(token).await.map_err(RunError::from) });
+    let token = shutdown.clone();
+    tasks.spawn(async move { endpoint.run(token).await.map_err(RunError::from) });
     tracing::info!(
         trust_domain = %config.trust_domain,
         data_dir = %config.data_dir.display(),
         "tessera-agent is running"
     );
-    let finished = tokio::select! {
+    let first = tokio::select! {
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down");
-            None
+            Ok(())
         }
-        done = &mut task => Some(done),
+        Some(done) = tasks.join_next() => flatten(done),
     };
     shutdown.cancel();
-    let done = match finished {
-        Some(done) => done,
-        None => match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
-            Ok(done) => done,
-            Err(_) => return Err(RunError::Startup("the manager did not stop in time".into())),
-        },
-    };
-    match done {
-        Ok(result) => result.map_err(RunError::from),
-        Err(e) => Err(RunError::Startup(format!("manager task: {e}"))),
+    let rest = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let mut result = Ok(());
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = flatten(done) {
+                tracing::warn!(error = %e, "a part failed while stopping");
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+        result
+    })
+    .await;
+    first?;
+    match rest {
+        Ok(result) => result,
+        Err(_) => Err(RunError::Startup("the agent did not stop in time".into())),
     }
+}
+
+/// A finished task's result, a panic or cancellation counted as a failure.
+fn flatten(done: Result<Result<(), RunError>, JoinError>) -> Result<(), RunError> {
+    done.unwrap_or_else(|e| Err(RunError::Startup(format!("agent task: {e}"))))
 }
 
 fn build_manager(config: &AgentConfig) -> Result<Manager, RunError> {

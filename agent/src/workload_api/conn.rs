@@ -1,0 +1,95 @@
+//! [`WorkloadConn`]: an accepted Workload API connection carrying its caller's credentials
+//! into every request as [`WorkloadConnInfo`].
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tonic::transport::server::Connected;
+
+use crate::attestor::workload::Caller;
+
+/// What handlers learn about the connection, from
+/// `request.extensions().get::<WorkloadConnInfo>()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadConnInfo {
+    /// The peer process, from its socket credentials at accept time; `None` when the
+    /// platform could not tell (such callers are refused).
+    pub caller: Option<Caller>,
+}
+
+/// A connection to the Workload API: any byte stream (a `UnixStream`, or a layer over one)
+/// plus the caller read from the socket when it was accepted.
+#[derive(Debug)]
+pub struct WorkloadConn<IO> {
+    io: IO,
+    caller: Option<Caller>,
+}
+
+impl<IO> WorkloadConn<IO> {
+    /// Wraps `io`, remembering `caller`.
+    pub fn new(io: IO, caller: Option<Caller>) -> Self {
+        Self { io, caller }
+    }
+
+    /// The caller given at construction.
+    pub fn caller(&self) -> Option<Caller> {
+        self.caller
+    }
+
+    /// The wrapped stream.
+    pub fn into_inner(self) -> IO {
+        self.io
+    }
+}
+
+impl<IO> Connected for WorkloadConn<IO> {
+    type ConnectInfo = WorkloadConnInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        WorkloadConnInfo {
+            caller: self.caller,
+        }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for WorkloadConn<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for WorkloadConn<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}

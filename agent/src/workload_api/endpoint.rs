@@ -1,0 +1,69 @@
+//! [`WorkloadEndpoint`]: the Workload API served on its Unix socket as one background part
+//! (`run(self, shutdown)`).
+
+use std::path::PathBuf;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_stream::Stream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+
+use super::api::WorkloadApi;
+use super::conn::WorkloadConn;
+use super::error::ServeError;
+use super::ports::{CallerSelectors, JwtMinter};
+use super::socket::{BoundSocket, incoming};
+
+/// The Workload API on `socket_path`.
+#[derive(Debug)]
+pub struct WorkloadEndpoint<A, M> {
+    socket_path: PathBuf,
+    api: WorkloadApi<A, M>,
+}
+
+impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
+    /// Serves `api` on `socket_path` once run.
+    pub fn new(socket_path: PathBuf, api: WorkloadApi<A, M>) -> Self {
+        Self { socket_path, api }
+    }
+
+    /// Binds the socket (see [`BoundSocket::bind`]) and serves until `shutdown`; then ends
+    /// every stream, lets connections drain and removes the socket file.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServeError> {
+        let bound = BoundSocket::bind(&self.socket_path)
+            .await
+            .map_err(|source| ServeError::Bind {
+                path: self.socket_path.display().to_string(),
+                source,
+            })?;
+        tracing::info!("Workload API listening on {}", self.socket_path.display());
+        let (listener, file) = bound.into_parts();
+        let result = serve(self.api, incoming(listener), shutdown).await;
+        file.remove();
+        result
+    }
+}
+
+/// Serves `api` over any stream of accepted connections until `shutdown` (streams are ended
+/// first so the graceful drain does not wait on them).
+pub async fn serve<A, M, IO, S>(
+    api: WorkloadApi<A, M>,
+    incoming: S,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError>
+where
+    A: CallerSelectors,
+    M: JwtMinter,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Stream<Item = std::io::Result<WorkloadConn<IO>>> + Send + 'static,
+{
+    let stopper = api.clone();
+    Server::builder()
+        .add_service(api.into_service())
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown.cancelled().await;
+            stopper.stop_streams();
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! One task per open stream. Each owns a clone of the manager's `watch` receiver (one shared
+//! publisher, no polling) and a small bounded channel to its client: a client that stops
+//! reading only stalls its own task, never the publisher or another stream.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use super::api::{Inner, StateRx};
+use super::identity::CallerIdentity;
+use super::ports::{CallerSelectors, JwtMinter};
+use super::responses::Scrub;
+use crate::attestor::workload::Caller;
+use crate::manager::AgentState;
+
+/// Messages buffered per stream before its task waits for the client.
+const STREAM_BUFFER: usize = 2;
+
+/// Renders a stream message from a state and the caller's identities.
+pub(super) type Render<R> = fn(&AgentState, &[CallerIdentity<'_>]) -> R;
+
+/// The last message sent, kept to compare with the next; key bytes wiped on drop.
+struct Sent<R: Scrub>(R);
+
+impl<R: Scrub> Drop for Sent<R> {
+    fn drop(&mut self) {
+        self.0.scrub();
+    }
+}
+
+/// Opens a stream: the first message is computed now (errors fail the call), then a task
+/// sends a new full message whenever the caller's view changes. The caller is attested again
+/// on every state change; losing every identity ends the stream with `PermissionDenied`.
+pub(super) async fn open<A, M, R>(
+    inner: &Arc<Inner<A, M>>,
+    caller: Option<Caller>,
+    render: Render<R>,
+) -> Result<ReceiverStream<Result<R, Status>>, Status>
+where
+    A: CallerSelectors,
+    M: JwtMinter,
+    R: PartialEq + Clone + Scrub + Send + 'static,
+{
+    if inner.stop.is_cancelled() {
+        return Err(Status::unavailable("the agent is shutting down"));
+    }
+    let mut rx: StateRx = inner.state.clone();
+    let state = rx.borrow_and_update().clone();
+    let first = inner.view(caller, state, render).await?;
+    let (tx, out) = mpsc::channel(STREAM_BUFFER);
+    // The channel is new and empty: this cannot fail for lack of room.
+    if tx.try_send(Ok(first.clone())).is_err() {
+        return Err(Status::internal("stream setup failed"));
+    }
+    tokio::spawn(follow(
+        Arc::clone(inner),
+        caller,
+        rx,
+        tx,
+        Sent(first),
+        render,
+    ));
+    Ok(ReceiverStream::new(out))
+}
+
+/// Sends a new message on every change of the caller's view until the client goes away,
+/// the service stops, the publisher is dropped, or the caller loses its identities.
+async fn follow<A, M, R>(
+    inner: Arc<Inner<A, M>>,
+    caller: Option<Caller>,
+    mut rx: StateRx,
+    tx: mpsc::Sender<Result<R, Status>>,
+    mut last: Sent<R>,
+    render: Render<R>,
+) where
+    A: CallerSelectors,
+    M: JwtMinter,
+    R: PartialEq + Clone + Scrub + Send + 'static,
+{
+    loop {
+        tokio::select! {
+            _ = inner.stop.cancelled() => return,
+            _ = tx.closed() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+        let state = rx.borrow_and_update().clone();
+        if state.is_none() {
+            continue;
+        }
+        let next = match inner.view(caller, state, render).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::debug!(error = %e, "ending a Workload API stream");
+                let status = e.into_status();
+                tokio::select! {
+                    _ = inner.stop.cancelled() => {}
+                    _ = tx.send(Err(status)) => {}
+                }
+                return;
+            }
+        };
+        if next == last.0 {
+            continue;
+        }
+        tokio::select! {
+            _ = inner.stop.cancelled() => return,
+            sent = tx.send(Ok(next.clone())) => if sent.is_err() { return },
+        }
+        last = Sent(next);
+    }
+}

@@ -1,0 +1,9 @@
+//! The Workload API over real Unix sockets, fed by a hand-built `watch` of `AgentState`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod jwt;
+mod socket;
+mod streams;
+mod support;
+mod validate;
