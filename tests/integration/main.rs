@@ -4,3 +4,4 @@
 mod agent;
 mod k8s_standin;
 mod server;
+mod workload;

@@ -5,7 +5,11 @@ use std::os::unix::fs::PermissionsExt;
 use super::{Node, WAIT, my_uid};
 
 fn stdout(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -14,11 +18,18 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let mut node = Node::start(dir.path());
     let uid = my_uid();
-    node.register("spiffe://example.org/me", uid, &["--dns-name", "me.example.org", "--hint", "internal"]);
+    node.register(
+        "spiffe://example.org/me",
+        uid,
+        &["--dns-name", "me.example.org", "--hint", "internal"],
+    );
 
     assert!(stdout(&node.agent_cli(uid, &["healthcheck"])).contains("healthy"));
     let out_dir = dir.path().join("svid");
-    let fetched = stdout(&node.agent_cli(uid, &["api", "fetch", "x509", "--write", out_dir.to_str().unwrap()]));
+    let fetched = stdout(&node.agent_cli(
+        uid,
+        &["api", "fetch", "x509", "--write", out_dir.to_str().unwrap()],
+    ));
     assert!(fetched.contains("spiffe://example.org/me"), "{fetched}");
     let key = std::fs::metadata(out_dir.join("svid.key")).unwrap();
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
@@ -32,13 +43,39 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
         .arg(out_dir.join("svid.pem"))
         .output()
         .unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 
     let jwt = stdout(&node.agent_cli(uid, &["api", "fetch", "jwt", "--audience", "db"]));
     let token = jwt.lines().nth(1).unwrap().trim().to_string();
-    let valid = stdout(&node.agent_cli(uid, &["api", "validate", "jwt", "--audience", "db", "--token", &token]));
+    let valid = stdout(&node.agent_cli(
+        uid,
+        &[
+            "api",
+            "validate",
+            "jwt",
+            "--audience",
+            "db",
+            "--token",
+            &token,
+        ],
+    ));
     assert!(valid.contains("spiffe://example.org/me"), "{valid}");
-    let wrong = node.agent_cli(uid, &["api", "validate", "jwt", "--audience", "other", "--token", &token]);
+    let wrong = node.agent_cli(
+        uid,
+        &[
+            "api",
+            "validate",
+            "jwt",
+            "--audience",
+            "other",
+            "--token",
+            &token,
+        ],
+    );
     assert!(!wrong.status.success());
 
     let bundles = stdout(&node.agent_cli(uid, &["api", "fetch", "bundle"]));
@@ -48,7 +85,14 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
     let watch_dir = dir.path().join("watched");
     let marker = dir.path().join("reloaded");
     let mut watch = std::process::Command::new(tessera_tests::bin("tessera-agent"))
-        .args(["api", "watch", "--write", watch_dir.to_str().unwrap(), "--socket", node.socket.to_str().unwrap()])
+        .args([
+            "api",
+            "watch",
+            "--write",
+            watch_dir.to_str().unwrap(),
+            "--socket",
+            node.socket.to_str().unwrap(),
+        ])
         .args(["--exec", &format!("echo reload >> {}", marker.display())])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -57,7 +101,9 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
     let wait_reloads = |n: usize| {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
-            let count = std::fs::read_to_string(&marker).map(|s| s.lines().count()).unwrap_or(0);
+            let count = std::fs::read_to_string(&marker)
+                .map(|s| s.lines().count())
+                .unwrap_or(0);
             if count >= n {
                 return;
             }
@@ -69,11 +115,16 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
     let first = std::fs::read_to_string(watch_dir.join("svid.pem")).unwrap();
     let old_ca = authority_id(&node, "active");
     let new_ca = authority_id_of(&node.server.ok(&["authority", "x509", "prepare"]));
-    node.server.ok(&["authority", "x509", "activate", "--authority-id", &new_ca]);
-    node.server.ok(&["authority", "x509", "taint", "--authority-id", &old_ca]);
+    node.server
+        .ok(&["authority", "x509", "activate", "--authority-id", &new_ca]);
+    node.server
+        .ok(&["authority", "x509", "taint", "--authority-id", &old_ca]);
     wait_reloads(2);
     let second = std::fs::read_to_string(watch_dir.join("svid.pem")).unwrap();
-    assert_ne!(first, second, "the tainted CA's SVID was re-issued and rewritten");
+    assert_ne!(
+        first, second,
+        "the tainted CA's SVID was re-issued and rewritten"
+    );
     let _ = watch.kill();
     let _ = watch.wait();
 }

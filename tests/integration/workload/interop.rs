@@ -14,7 +14,11 @@ fn python() -> PathBuf {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let venv = root.join("target/py-venv/bin/python");
-    assert!(venv.exists(), "{} is missing: run tests/run, which creates the venv", venv.display());
+    assert!(
+        venv.exists(),
+        "{} is missing: run tests/run, which creates the venv",
+        venv.display()
+    );
     venv
 }
 
@@ -34,22 +38,42 @@ fn the_python_spiffe_client_fetches_validates_and_sees_rotations() {
         .arg("spiffe://example.org/db")
         .output()
         .unwrap();
-    assert!(out.status.success(), "python client failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["x509_spiffe_id"], "spiffe://example.org/py");
     assert_eq!(v["jwt_spiffe_id"], "spiffe://example.org/py");
     assert_eq!(v["validated_spiffe_id"], "spiffe://example.org/py");
-    assert_eq!(v["jwt_audience"], serde_json::json!(["spiffe://example.org/db"]));
-    assert!(v["x509_bundle_trust_domains"].to_string().contains("example.org"), "{v}");
-    assert!(v["jwt_bundle_trust_domains"].to_string().contains("example.org"), "{v}");
-    assert!(v["wrong_audience"].as_str().unwrap().starts_with("refused"), "{v}");
+    assert_eq!(
+        v["jwt_audience"],
+        serde_json::json!(["spiffe://example.org/db"])
+    );
+    assert!(
+        v["x509_bundle_trust_domains"]
+            .to_string()
+            .contains("example.org"),
+        "{v}"
+    );
+    assert!(
+        v["jwt_bundle_trust_domains"]
+            .to_string()
+            .contains("example.org"),
+        "{v}"
+    );
+    assert!(
+        v["wrong_audience"].as_str().unwrap().starts_with("refused"),
+        "{v}"
+    );
 
-    // Streaming: the first context at once, a second after a rotation.
+    // Streaming: the first context at once, then updates until the SVID is re-issued.
     let mut watch = Command::new(python())
         .arg(script())
         .arg(&node.socket)
         .arg("x")
-        .args(["--watch", "2"])
+        .arg("--until-rotated")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -57,11 +81,19 @@ fn the_python_spiffe_client_fetches_validates_and_sees_rotations() {
     let stdout = watch.stdout.take().unwrap();
     let lines = std::thread::spawn(move || {
         use std::io::BufRead;
-        std::io::BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
     });
     std::thread::sleep(std::time::Duration::from_secs(2));
     let next = node.server.ok(&["authority", "x509", "prepare"]);
-    let new_id = next.lines().find_map(|l| l.strip_prefix("Authority ID: ")).unwrap().trim().to_string();
+    let new_id = next
+        .lines()
+        .find_map(|l| l.strip_prefix("Authority ID: "))
+        .unwrap()
+        .trim()
+        .to_string();
     let show = node.server.ok(&["authority", "x509", "show"]);
     let old_id = show
         .lines()
@@ -70,18 +102,31 @@ fn the_python_spiffe_client_fetches_validates_and_sees_rotations() {
         .find(|id| *id != new_id)
         .unwrap()
         .to_string();
-    node.server.ok(&["authority", "x509", "activate", "--authority-id", &new_id]);
-    node.server.ok(&["authority", "x509", "taint", "--authority-id", &old_id]);
+    node.server
+        .ok(&["authority", "x509", "activate", "--authority-id", &new_id]);
+    node.server
+        .ok(&["authority", "x509", "taint", "--authority-id", &old_id]);
     let deadline = std::time::Instant::now() + WAIT;
     while watch.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "the python stream saw no rotation");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the python stream saw no rotation"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let lines = lines.join().unwrap();
-    let updates: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let updates: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(updates.len() >= 2, "{lines:?}");
     assert_eq!(updates[0]["spiffe_id"], "spiffe://example.org/py");
-    assert_ne!(updates[0]["serial"], updates[1]["serial"], "a new SVID after the rotation");
+    let last = updates.last().unwrap();
+    assert_eq!(last["spiffe_id"], "spiffe://example.org/py");
+    assert_ne!(
+        updates[0]["serial"], last["serial"],
+        "a new SVID after the rotation: {lines:?}"
+    );
 }
 
 #[test]
@@ -92,7 +137,9 @@ fn the_rust_spiffe_crate_fetches_and_validates() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let endpoint = format!("unix://{}", node.socket.display());
-        let client = spiffe::WorkloadApiClient::connect_to(&endpoint).await.unwrap();
+        let client = spiffe::WorkloadApiClient::connect_to(&endpoint)
+            .await
+            .unwrap();
         let svid = client.fetch_x509_svid().await.unwrap();
         assert_eq!(svid.spiffe_id().to_string(), "spiffe://example.org/rs");
         let bundles = client.fetch_x509_bundles().await.unwrap();
@@ -103,7 +150,12 @@ fn the_rust_spiffe_crate_fetches_and_validates() {
         assert_eq!(jwt.spiffe_id().to_string(), "spiffe://example.org/rs");
         let validated = client.validate_jwt_token("db", jwt.token()).await.unwrap();
         assert_eq!(validated.spiffe_id().to_string(), "spiffe://example.org/rs");
-        assert!(client.validate_jwt_token("other", jwt.token()).await.is_err());
+        assert!(
+            client
+                .validate_jwt_token("other", jwt.token())
+                .await
+                .is_err()
+        );
         let jwt_bundles = client.fetch_jwt_bundles().await.unwrap();
         assert!(jwt_bundles.get(&td).is_some());
     });
@@ -127,7 +179,9 @@ impl Files {
 
 fn pem_blocks(path: &std::path::Path) -> Vec<Vec<u8>> {
     let text = std::fs::read(path).unwrap();
-    x509_parser::pem::Pem::iter_from_buffer(&text).map(|p| p.unwrap().contents).collect()
+    x509_parser::pem::Pem::iter_from_buffer(&text)
+        .map(|p| p.unwrap().contents)
+        .collect()
 }
 
 /// Fetches the SVID of `uid` with `api fetch x509 --write` run AS that uid.
@@ -136,8 +190,15 @@ fn fetch_as(node: &Node, uid: u32, name: &str) -> Files {
     let dir = node.dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let out = node.agent_cli(uid, &["api", "fetch", "x509", "--write", dir.to_str().unwrap()]);
-    assert!(out.status.success(), "uid {uid}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = node.agent_cli(
+        uid,
+        &["api", "fetch", "x509", "--write", dir.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "uid {uid}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Files { dir }
 }
 
@@ -162,8 +223,14 @@ fn two_workloads_of_different_uids_do_mutual_tls_authorizing_by_spiffe_id() {
     node.register("spiffe://example.org/client", OTHER_UID, &[]);
     let server_files = fetch_as(&node, my_uid(), "api");
     let client_files = fetch_as(&node, OTHER_UID, "client");
-    assert_eq!(spiffe_id_of(&server_files.chain()[0]), "spiffe://example.org/api");
-    assert_eq!(spiffe_id_of(&client_files.chain()[0]), "spiffe://example.org/client");
+    assert_eq!(
+        spiffe_id_of(&server_files.chain()[0]),
+        "spiffe://example.org/api"
+    );
+    assert_eq!(
+        spiffe_id_of(&client_files.chain()[0]),
+        "spiffe://example.org/client"
+    );
 
     rustls_mtls(&server_files, &client_files);
     openssl_mtls(&server_files, &client_files);
@@ -176,10 +243,18 @@ fn rustls_mtls(server: &Files, client: &Files) {
     for c in server.bundle() {
         roots.add(CertificateDer::from(c)).unwrap();
     }
-    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .unwrap();
-    let chain = |f: &Files| f.chain().into_iter().map(CertificateDer::from).collect::<Vec<_>>();
+    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let chain = |f: &Files| {
+        f.chain()
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect::<Vec<_>>()
+    };
     let key = |f: &Files| PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(f.key()));
     let server_config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -193,12 +268,20 @@ fn rustls_mtls(server: &Files, client: &Files) {
         x509_authorities: client
             .bundle()
             .into_iter()
-            .map(|asn1| tessera_proto::wire::tessera::types::v1::X509Authority { asn1, tainted: false })
+            .map(
+                |asn1| tessera_proto::wire::tessera::types::v1::X509Authority {
+                    asn1,
+                    tainted: false,
+                },
+            )
             .collect(),
         ..Default::default()
     };
     let connect = |expected: &str| {
-        let verifier = Arc::new(tessera_agent::tls::SpiffeServerVerifier::new(&bundle, expected.into()));
+        let verifier = Arc::new(tessera_agent::tls::SpiffeServerVerifier::new(
+            &bundle,
+            expected.into(),
+        ));
         let config = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -206,7 +289,11 @@ fn rustls_mtls(server: &Files, client: &Files) {
             .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(chain(client), key(client))
             .unwrap();
-        let mut conn = rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("workload").unwrap()).unwrap();
+        let mut conn = rustls::ClientConnection::new(
+            Arc::new(config),
+            ServerName::try_from("workload").unwrap(),
+        )
+        .unwrap();
         let mut srv = rustls::ServerConnection::new(Arc::new(server_config.clone())).unwrap();
         // Drive the handshake in memory.
         for _ in 0..10 {
@@ -234,7 +321,10 @@ fn rustls_mtls(server: &Files, client: &Files) {
         Err("handshake did not finish".into())
     };
     // The server authorizes the client by SPIFFE ID too.
-    assert_eq!(connect("spiffe://example.org/api").unwrap(), "spiffe://example.org/client");
+    assert_eq!(
+        connect("spiffe://example.org/api").unwrap(),
+        "spiffe://example.org/client"
+    );
     let refused = connect("spiffe://example.org/someone-else").unwrap_err();
     assert!(refused.contains("client"), "{refused}");
 }
@@ -243,9 +333,26 @@ fn openssl_mtls(server: &Files, client: &Files) {
     let port = tessera_tests::free_port().to_string();
     let f = |files: &Files, name: &str| files.dir.join(name).to_str().unwrap().to_string();
     let mut s_server = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "1"])
-        .args(["-cert", &f(server, "svid.pem"), "-key", &f(server, "svid.key")])
-        .args(["-CAfile", &f(server, "bundle.pem"), "-Verify", "2", "-verify_return_error"])
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-naccept",
+            "1",
+        ])
+        .args([
+            "-cert",
+            &f(server, "svid.pem"),
+            "-key",
+            &f(server, "svid.key"),
+        ])
+        .args([
+            "-CAfile",
+            &f(server, "bundle.pem"),
+            "-Verify",
+            "2",
+            "-verify_return_error",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -254,15 +361,29 @@ fn openssl_mtls(server: &Files, client: &Files) {
     std::thread::sleep(std::time::Duration::from_millis(500));
     let out = Command::new("openssl")
         .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-        .args(["-cert", &f(client, "svid.pem"), "-key", &f(client, "svid.key")])
-        .args(["-CAfile", &f(client, "bundle.pem"), "-verify_return_error", "-showcerts"])
+        .args([
+            "-cert",
+            &f(client, "svid.pem"),
+            "-key",
+            &f(client, "svid.key"),
+        ])
+        .args([
+            "-CAfile",
+            &f(client, "bundle.pem"),
+            "-verify_return_error",
+            "-showcerts",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     let _ = s_server.kill();
     let server_out = s_server.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Verify return code: 0 (ok)"), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("Verify return code: 0 (ok)"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The server certificate openssl verified carries the server's SPIFFE ID.
     let first_pem = text
         .split("-----BEGIN CERTIFICATE-----")
@@ -278,5 +399,7 @@ fn openssl_mtls(server: &Files, client: &Files) {
 fn base64_decode(body: &str) -> Vec<u8> {
     use base64::Engine as _;
     let compact: String = body.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .unwrap()
 }

@@ -69,12 +69,19 @@ impl Node {
     pub fn register(&mut self, spiffe_id: &str, uid: u32, extra: &[&str]) {
         let uid_selector = format!("unix:uid:{uid}");
         let mut args = vec![
-            "entry", "create", "--parent-id", &self.agent_id, "--spiffe-id", spiffe_id, "--selector",
+            "entry",
+            "create",
+            "--parent-id",
+            &self.agent_id,
+            "--spiffe-id",
+            spiffe_id,
+            "--selector",
             &uid_selector,
         ];
         args.extend_from_slice(extra);
         self.server.ok(&args);
-        self.agent.wait_for_log(&format!("issued X509-SVID for {spiffe_id}"), WAIT);
+        self.agent
+            .wait_for_log(&format!("issued X509-SVID for {spiffe_id}"), WAIT);
     }
 
     /// `tessera-agent <args>` against this node's socket, as `uid` (via setpriv when it is

@@ -24,9 +24,23 @@ fn another_uid_gets_none_of_our_svids_and_no_identity_is_permission_denied() {
     node.register("spiffe://example.org/theirs", OTHER_UID, &[]);
     let theirs = node.agent_cli(OTHER_UID, &["api", "fetch", "x509"]);
     let out = String::from_utf8_lossy(&theirs.stdout);
-    assert!(out.contains("spiffe://example.org/theirs") && !out.contains("spiffe://example.org/mine"), "{out}");
+    assert!(
+        out.contains("spiffe://example.org/theirs") && !out.contains("spiffe://example.org/mine"),
+        "{out}"
+    );
     // Asking for someone else's JWT-SVID by SPIFFE ID is refused.
-    let other = node.agent_cli(OTHER_UID, &["api", "fetch", "jwt", "--audience", "a", "--spiffe-id", "spiffe://example.org/mine"]);
+    let other = node.agent_cli(
+        OTHER_UID,
+        &[
+            "api",
+            "fetch",
+            "jwt",
+            "--audience",
+            "a",
+            "--spiffe-id",
+            "spiffe://example.org/mine",
+        ],
+    );
     assert!(!other.status.success());
 }
 
@@ -43,7 +57,11 @@ fn the_security_header_is_required() {
         let channel = tonic::transport::Endpoint::from_static("http://localhost")
             .connect_with_connector(tower::service_fn(move |_| {
                 let path = path.clone();
-                async move { tokio::net::UnixStream::connect(path).await.map(hyper_util::rt::TokioIo::new) }
+                async move {
+                    tokio::net::UnixStream::connect(path)
+                        .await
+                        .map(hyper_util::rt::TokioIo::new)
+                }
             }))
             .await
             .unwrap();
@@ -59,7 +77,9 @@ fn idle_connections_and_unread_streams_do_not_stall_other_workloads() {
     let mut node = Node::start(dir.path());
     node.register("spiffe://example.org/me", my_uid(), &[]);
     // 200 connections that never speak, and 20 clients that open a stream and never read.
-    let idle: Vec<UnixStream> = (0..200).map(|_| UnixStream::connect(&node.socket).unwrap()).collect();
+    let idle: Vec<UnixStream> = (0..200)
+        .map(|_| UnixStream::connect(&node.socket).unwrap())
+        .collect();
     let mut stalled = Vec::new();
     for _ in 0..20 {
         stalled.push(
@@ -80,8 +100,16 @@ fn idle_connections_and_unread_streams_do_not_stall_other_workloads() {
     std::thread::sleep(Duration::from_secs(1));
     let started = std::time::Instant::now();
     let out = node.agent_cli(my_uid(), &["api", "fetch", "x509"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(started.elapsed() < Duration::from_secs(10), "a fetch took {:?}", started.elapsed());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a fetch took {:?}",
+        started.elapsed()
+    );
     for mut s in stalled {
         let _ = s.kill();
         let _ = s.wait();

@@ -1,8 +1,9 @@
 """Drives Tessera's Workload API with the unmodified PyPI `spiffe` client.
 
-usage: workload_client.py SOCKET AUDIENCE [--watch N]
+usage: workload_client.py SOCKET AUDIENCE [--until-rotated]
 Prints one JSON object per line: the results of every Workload API call, or with
---watch N, the SPIFFE IDs and leaf serials of the first N X.509 context updates.
+--until-rotated, the SPIFFE ID and leaf serial of every X.509 context update until the
+default SVID's serial changes (a rotation).
 """
 
 import json
@@ -21,8 +22,8 @@ def main():
     socket, audience = sys.argv[1], sys.argv[2]
     endpoint = "unix://" + socket
     with WorkloadApiClient(endpoint) as client:
-        if len(sys.argv) > 4 and sys.argv[3] == "--watch":
-            watch(client, int(sys.argv[4]))
+        if len(sys.argv) > 3 and sys.argv[3] == "--until-rotated":
+            watch(client)
             return
         svid = client.fetch_x509_svid()
         bundles = client.fetch_x509_bundles()
@@ -53,7 +54,7 @@ def bundles_trust_domains(bundle_set):
     return [value(b, "trust_domain") for b in bundles]
 
 
-def watch(client, updates):
+def watch(client):
     seen = []
     done = threading.Event()
 
@@ -62,7 +63,7 @@ def watch(client, updates):
         leaf = value(svid, "leaf")
         seen.append({"spiffe_id": str(value(svid, "spiffe_id")), "serial": str(leaf.serial_number)})
         print(json.dumps(seen[-1]), flush=True)
-        if len(seen) >= updates:
+        if seen[-1]["serial"] != seen[0]["serial"]:
             done.set()
 
     def on_error(error):
