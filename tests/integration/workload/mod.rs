@@ -4,6 +4,7 @@
 
 mod cli;
 mod interop;
+mod k8s;
 mod security;
 
 use std::path::{Path, PathBuf};
