@@ -5,10 +5,12 @@
 //! - [`bundle`]: the SPIFFE bundle document (a JWKS with `spiffe_sequence`).
 //! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
 //! - [`clock`]: time as an input.
+//! - [`config_file`]: TOML config files with key-path errors.
 //! - [`telemetry`]: logging shared by both binaries.
 
 pub mod bundle;
 pub mod clock;
+pub mod config_file;
 pub mod duration;
 pub mod identity;
 pub mod telemetry;
