@@ -14,6 +14,8 @@ use super::error::RpcError;
 use super::identity::{CallerIdentity, caller_identities};
 use super::jwt_cache::JwtCache;
 use super::ports::{CallerSelectors, JwtMinter};
+use tessera_proto::identity::Selector;
+
 use crate::attestor::workload::Caller;
 use crate::manager::AgentState;
 
@@ -103,18 +105,37 @@ impl<A: CallerSelectors, M: JwtMinter> Inner<A, M> {
         render: impl FnOnce(&AgentState, &[CallerIdentity<'_>]) -> R,
     ) -> Result<R, RpcError> {
         let state = state.ok_or(RpcError::NotSynced)?;
+        let selectors = self.attest(caller).await?;
+        self.render_for(caller, &state, &selectors, render)
+    }
+
+    /// The caller's selectors (its workload attestation).
+    pub(super) async fn attest(&self, caller: Option<Caller>) -> Result<Vec<Selector>, RpcError> {
         let caller = caller.ok_or(RpcError::NoCaller)?;
-        let selectors = self.attestor.selectors(caller).await?;
-        let ids = caller_identities(&state, &selectors, self.clock.now());
+        Ok(self.attestor.selectors(caller).await?)
+    }
+
+    /// Renders what a caller with `selectors` may see in `state`; `PermissionDenied`
+    /// without an identity.
+    pub(super) fn render_for<R>(
+        &self,
+        caller: Option<Caller>,
+        state: &AgentState,
+        selectors: &[Selector],
+        render: impl FnOnce(&AgentState, &[CallerIdentity<'_>]) -> R,
+    ) -> Result<R, RpcError> {
+        let ids = caller_identities(state, selectors, self.clock.now());
         if ids.is_empty() {
-            tracing::debug!(
-                pid = caller.pid,
-                uid = caller.uid,
-                "no identity for the caller"
-            );
+            if let Some(caller) = caller {
+                tracing::debug!(
+                    pid = caller.pid,
+                    uid = caller.uid,
+                    "no identity for the caller"
+                );
+            }
             return Err(RpcError::NoIdentity);
         }
-        Ok(render(&state, &ids))
+        Ok(render(state, &ids))
     }
 
     /// The latest state.

@@ -16,9 +16,10 @@
 //! ordered oldest entry first (`created_at`, then entry ID): the first is the default.
 //!
 //! Streams send the full state at once, then a new message only when the caller's view
-//! changes: each stream task awaits `changed()` on its own clone of the manager's receiver,
-//! re-attests the caller and recomputes; losing every identity (or an attestation failure)
-//! ends the stream with that status (fail closed; SPIFFE clients reconnect). Each stream has
+//! changes: the caller is attested once when the stream opens (its peer credentials are
+//! fixed at connect time, as in SPIRE), then each stream task awaits `changed()` on its own
+//! clone of the manager's receiver and recomputes; losing every identity ends the stream
+//! with `PermissionDenied` (fail closed; SPIFFE clients reconnect). Each stream has
 //! its own task and a 2-message channel, so a client that stops reading stalls only itself.
 //! On shutdown every stream ends so connections drain. JWT-SVIDs are cached per entry and
 //! audience set until half their lifetime; `ValidateJWTSVID` uses the own and every

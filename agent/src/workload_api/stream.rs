@@ -8,7 +8,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use tessera_proto::identity::Selector;
+
 use super::api::{Inner, StateRx};
+use super::error::RpcError;
 use super::identity::CallerIdentity;
 use super::ports::{CallerSelectors, JwtMinter};
 use super::responses::Scrub;
@@ -30,9 +33,11 @@ impl<R: Scrub> Drop for Sent<R> {
     }
 }
 
-/// Opens a stream: the first message is computed now (errors fail the call), then a task
-/// sends a new full message whenever the caller's view changes. The caller is attested again
-/// on every state change; losing every identity ends the stream with `PermissionDenied`.
+/// Opens a stream: the caller is attested once, the first message is computed now (errors
+/// fail the call), then a task sends a new full message whenever the caller's view of a new
+/// state changes (as SPIRE does, a stream keeps the selectors it was opened with: the
+/// connection's peer credentials were fixed at connect time). Losing every identity ends
+/// the stream with `PermissionDenied`.
 pub(super) async fn open<A, M, R>(
     inner: &Arc<Inner<A, M>>,
     caller: Option<Caller>,
@@ -47,8 +52,9 @@ where
         return Err(Status::unavailable("the agent is shutting down"));
     }
     let mut rx: StateRx = inner.state.clone();
-    let state = rx.borrow_and_update().clone();
-    let first = inner.view(caller, state, render).await?;
+    let state = rx.borrow_and_update().clone().ok_or(RpcError::NotSynced)?;
+    let selectors = inner.attest(caller).await?;
+    let first = inner.render_for(caller, &state, &selectors, render)?;
     let (tx, out) = mpsc::channel(STREAM_BUFFER);
     // The channel is new and empty: this cannot fail for lack of room.
     if tx.try_send(Ok(first.clone())).is_err() {
@@ -57,6 +63,7 @@ where
     tokio::spawn(follow(
         Arc::clone(inner),
         caller,
+        selectors,
         rx,
         tx,
         Sent(first),
@@ -70,6 +77,7 @@ where
 async fn follow<A, M, R>(
     inner: Arc<Inner<A, M>>,
     caller: Option<Caller>,
+    selectors: Vec<Selector>,
     mut rx: StateRx,
     tx: mpsc::Sender<Result<R, Status>>,
     mut last: Sent<R>,
@@ -85,11 +93,10 @@ async fn follow<A, M, R>(
             _ = tx.closed() => return,
             changed = rx.changed() => if changed.is_err() { return },
         }
-        let state = rx.borrow_and_update().clone();
-        if state.is_none() {
+        let Some(state) = rx.borrow_and_update().clone() else {
             continue;
-        }
-        let next = match inner.view(caller, state, render).await {
+        };
+        let next = match inner.render_for(caller, &state, &selectors, render) {
             Ok(next) => next,
             Err(e) => {
                 tracing::debug!(error = %e, "ending a Workload API stream");

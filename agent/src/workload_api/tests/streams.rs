@@ -169,9 +169,11 @@ async fn first_message_at_once_with_chain_key_bundle_then_rotation() {
     assert_eq!(b.bundles["spiffe://example.org"], ca.cert_der);
     assert_eq!(b.bundles["spiffe://partner.org"], fed.cert_der);
 
-    // The caller loses its identity: the stream ends with PermissionDenied.
-    h.attestor.set(&["unix:uid:1"]);
-    h.publish(st);
+    // The caller's entries go away: the stream ends with PermissionDenied. (A stream keeps
+    // the selectors it was attested with when it opened; new calls attest again.)
+    let mut gone = st;
+    gone.entries.clear();
+    h.publish(gone);
     let err = within(stream.message()).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err}");
 }
