@@ -81,6 +81,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         server_id: "default".into(),
         key_type: config.ca.key_type,
         jwt_key_type: config.ca.jwt_key_type,
+        oauth_key_type: config.ca.jwt_key_type,
         ca_ttl: config.ca.ca_ttl,
         x509_svid_ttl: config.ca.x509_svid_ttl,
         jwt_svid_ttl: config.ca.jwt_svid_ttl,

@@ -1,4 +1,5 @@
-//! Authorities (X.509 signing CAs and JWT signing keys) and the journal that persists them.
+//! Authorities (X.509 signing CAs, JWT-SVID keys, OAuth signing keys) and the journal that
+//! persists them.
 
 use std::sync::Arc;
 
@@ -11,22 +12,30 @@ use super::CaError;
 use super::key::{KeyType, PrivateKey};
 use super::seal::{SealedKey, Sealer};
 use super::slots::{Lifetime, SlotState};
+use super::snapshot::AuthorityInfo;
 
-/// The two families of authorities.
+/// The families of authorities; each rotates on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Kind {
     /// X.509 signing CAs.
     X509,
     /// JWT-SVID signing keys.
     Jwt,
+    /// OAuth access-token signing keys: published in the OAuth JWKS, never in the SPIFFE
+    /// trust bundle.
+    OAuth,
 }
 
 impl Kind {
+    /// Every family, in rotation order.
+    pub const ALL: [Kind; 3] = [Kind::X509, Kind::Jwt, Kind::OAuth];
+
     /// Human name for messages.
     pub fn label(self) -> &'static str {
         match self {
             Self::X509 => "X.509",
             Self::Jwt => "JWT",
+            Self::OAuth => "OAuth",
         }
     }
 }
@@ -34,7 +43,7 @@ impl Kind {
 /// One authority: its key, its window and its place in the rotation.
 #[derive(Debug, Clone)]
 pub struct Authority {
-    /// X.509: hex subject key identifier; JWT: the key ID.
+    /// X.509: hex subject key identifier; JWT and OAuth: the key ID.
     pub id: String,
     /// Rotation slot.
     pub state: SlotState,
@@ -65,8 +74,10 @@ pub fn new_key_id() -> Result<String, CaError> {
 pub struct Journal {
     /// X.509 CAs.
     pub x509: Vec<Authority>,
-    /// JWT keys.
+    /// JWT-SVID keys.
     pub jwt: Vec<Authority>,
+    /// OAuth access-token signing keys.
+    pub oauth: Vec<Authority>,
 }
 
 impl Journal {
@@ -75,6 +86,7 @@ impl Journal {
         match kind {
             Kind::X509 => &self.x509,
             Kind::Jwt => &self.jwt,
+            Kind::OAuth => &self.oauth,
         }
     }
 
@@ -83,6 +95,7 @@ impl Journal {
         match kind {
             Kind::X509 => &mut self.x509,
             Kind::Jwt => &mut self.jwt,
+            Kind::OAuth => &mut self.oauth,
         }
     }
 
@@ -97,6 +110,7 @@ impl Journal {
             version: 1,
             x509: self.x509.iter().map(StoredAuthority::from).collect(),
             jwt: self.jwt.iter().map(StoredAuthority::from).collect(),
+            oauth: self.oauth.iter().map(StoredAuthority::from).collect(),
         };
         serde_json::to_vec(&stored).map_err(|e| CaError::Journal(e.to_string()))
     }
@@ -117,6 +131,7 @@ impl Journal {
         Ok(Self {
             x509: load(stored.x509)?,
             jwt: load(stored.jwt)?,
+            oauth: load(stored.oauth)?,
         })
     }
 }
@@ -126,6 +141,9 @@ struct StoredJournal {
     version: u32,
     x509: Vec<StoredAuthority>,
     jwt: Vec<StoredAuthority>,
+    /// Absent in journals written before OAuth keys existed.
+    #[serde(default)]
+    oauth: Vec<StoredAuthority>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -183,5 +201,58 @@ impl StoredAuthority {
             certificate,
             upstream_authority_id: self.upstream_authority_id,
         })
+    }
+}
+
+/// PREPARED → ACTIVE, ACTIVE → OLD.
+pub fn promote(journal: &mut Journal, kind: Kind) {
+    for a in journal.of_mut(kind).iter_mut() {
+        a.state = match a.state {
+            SlotState::Active => SlotState::Old,
+            SlotState::Prepared => SlotState::Active,
+            SlotState::Old => SlotState::Old,
+        };
+    }
+    if let Some(a) = journal.in_state(kind, SlotState::Active) {
+        tracing::info!(kind = kind.label(), id = %a.id, "activated authority");
+    }
+}
+
+pub fn find<'a>(journal: &'a Journal, kind: Kind, id: &str) -> Result<&'a Authority, CaError> {
+    journal
+        .of(kind)
+        .iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| CaError::NotFound {
+            kind: kind.label(),
+            id: id.to_string(),
+        })
+}
+
+pub fn find_mut<'a>(
+    journal: &'a mut Journal,
+    kind: Kind,
+    id: &str,
+) -> Result<&'a mut Authority, CaError> {
+    journal
+        .of_mut(kind)
+        .iter_mut()
+        .find(|a| a.id == id)
+        .ok_or_else(|| CaError::NotFound {
+            kind: kind.label(),
+            id: id.to_string(),
+        })
+}
+
+pub fn info(kind: Kind, a: &Authority) -> AuthorityInfo {
+    AuthorityInfo {
+        kind,
+        id: a.id.clone(),
+        state: a.state,
+        key_type: a.key.key_type(),
+        lifetime: a.lifetime,
+        tainted: a.tainted,
+        certificate: a.certificate.clone(),
+        upstream_authority_id: a.upstream_authority_id.clone(),
     }
 }

@@ -1,4 +1,5 @@
-//! JWT-SVIDs: JWS compact serialization with `kid` and `typ: JWT`.
+//! JWS compact signing with `alg`, `kid` and `typ`: JWT-SVIDs (`typ: JWT`) and, through
+//! [`sign_jws`], OAuth access tokens.
 
 use std::time::SystemTime;
 
@@ -40,16 +41,27 @@ pub fn sign_jwt_svid(
             "a JWT-SVID needs at least one non-empty audience".into(),
         ));
     }
-    let header = Header {
-        alg: key.key_type().jws_alg(),
-        kid,
-        typ: "JWT",
-    };
     let claims = Claims {
         sub: spiffe_id.as_str(),
         aud: audience,
         exp: unix_seconds(expires_at),
         iat: unix_seconds(issued_at),
+    };
+    sign_jws(key, kid, "JWT", &claims)
+}
+
+/// Signs `claims` as a JWS compact serialization with header `{"alg","kid","typ"}`; `alg`
+/// follows the key type (ES256, ES384 or RS256).
+pub fn sign_jws<C: Serialize + ?Sized>(
+    key: &PrivateKey,
+    kid: &str,
+    typ: &str,
+    claims: &C,
+) -> Result<String, CaError> {
+    let header = Header {
+        alg: key.key_type().jws_alg(),
+        kid,
+        typ,
     };
     let signing_input = format!("{}.{}", b64_json(&header)?, b64_json(&claims)?);
     let signature = key.sign_jws(signing_input.as_bytes())?;

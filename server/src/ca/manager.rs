@@ -11,9 +11,10 @@ use tessera_proto::wire::tessera::types::v1::{Bundle, JwtAuthority, X509Authorit
 use tokio::sync::{Mutex, watch};
 
 use super::CaError;
-use super::authority::{Authority, Journal, Kind, new_key_id};
+use super::authority::{Authority, Journal, Kind, find, find_mut, info, new_key_id, promote};
 use super::bundle::{Contribution, Revoked, reconcile};
 use super::key::KeyType;
+use super::oauth::OAuthKeys;
 use super::seal::Sealer;
 use super::slots::{self, Lifetime, SlotState, Step};
 use super::snapshot::{AuthorityInfo, CaSnapshot, JwtSigner, SvidTtls, X509Signer};
@@ -33,9 +34,11 @@ pub struct CaConfig {
     pub server_id: String,
     /// X.509 CA key type.
     pub key_type: KeyType,
-    /// JWT signing key type.
+    /// JWT-SVID signing key type.
     pub jwt_key_type: KeyType,
-    /// Lifetime of each X.509 CA and JWT key.
+    /// OAuth access-token signing key type (a key set separate from the JWT-SVID keys).
+    pub oauth_key_type: KeyType,
+    /// Lifetime of each X.509 CA, JWT-SVID key and OAuth signing key.
     pub ca_ttl: Duration,
     /// Default X.509-SVID TTL.
     pub x509_svid_ttl: Duration,
@@ -104,6 +107,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             authorities: Vec::new(),
             x509: None,
             jwt: None,
+            oauth: OAuthKeys::default(),
             ttls: SvidTtls {
                 x509: cfg.x509_svid_ttl,
                 jwt: cfg.jwt_svid_ttl,
@@ -151,7 +155,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
     /// is due.
     pub async fn rotate(&self) -> Result<Option<SystemTime>, CaError> {
         self.transact(|ca, journal, now, _| {
-            for kind in [Kind::X509, Kind::Jwt] {
+            for kind in Kind::ALL {
                 // Bounded: each step changes the slots; two steps at most per kind.
                 for _ in 0..4 {
                     let life = |s| journal.in_state(kind, s).map(|a: &Authority| a.lifetime);
@@ -174,7 +178,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         .await?;
         let state = self.state.lock().await;
         let now = self.clock.now();
-        let next = [Kind::X509, Kind::Jwt]
+        let next = Kind::ALL
             .into_iter()
             .filter_map(|kind| {
                 let j = &state.journal;
@@ -276,6 +280,8 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             match kind {
                 Kind::X509 => revoked.x509.extend(target.certificate.clone()),
                 Kind::Jwt => revoked.jwt.push(target.id.clone()),
+                // Not in the SPIFFE bundle: leaving the journal drops it from the OAuth JWKS.
+                Kind::OAuth => {}
             }
             journal.of_mut(kind).retain(|a| a.id != id);
             tracing::warn!(target: "tessera::audit", kind = kind.label(), id, "authority revoked");
@@ -295,7 +301,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         let mut journal = state.journal.clone();
         let mut revoked = Revoked::default();
         let out = change(self, &mut journal, now, &mut revoked)?;
-        for kind in [Kind::X509, Kind::Jwt] {
+        for kind in Kind::ALL {
             journal
                 .of_mut(kind)
                 .retain(|a| a.state != SlotState::Old || !a.lifetime.expired(now));
@@ -351,6 +357,8 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         Ok(out)
     }
 
+    /// The SPIFFE trust bundle's share of this journal: X.509 CAs and JWT-SVID keys only;
+    /// OAuth signing keys are published in the OAuth JWKS, never in the bundle.
     fn contribution(&self, journal: &Journal) -> Contribution {
         let x509 = match &self.upstream {
             Some(up) => up
@@ -391,10 +399,11 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         let key = match kind {
             Kind::X509 => self.cfg.key_type,
             Kind::Jwt => self.cfg.jwt_key_type,
+            Kind::OAuth => self.cfg.oauth_key_type,
         }
         .generate()?;
         let (id, certificate, upstream_authority_id) = match kind {
-            Kind::Jwt => (new_key_id()?, None, None),
+            Kind::Jwt | Kind::OAuth => (new_key_id()?, None, None),
             Kind::X509 => {
                 let td = &self.cfg.trust_domain;
                 let (cert, up_id) = match &self.upstream {
@@ -459,7 +468,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
                 key: a.key.clone(),
                 lifetime: a.lifetime,
             });
-        let authorities = [Kind::X509, Kind::Jwt]
+        let authorities = Kind::ALL
             .into_iter()
             .flat_map(|k| journal.of(k).iter().map(move |a| info(k, a)))
             .collect();
@@ -469,63 +478,11 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             authorities,
             x509,
             jwt,
+            oauth: OAuthKeys::from_journal(journal)?,
             ttls: SvidTtls {
                 x509: self.cfg.x509_svid_ttl,
                 jwt: self.cfg.jwt_svid_ttl,
             },
         })
-    }
-}
-
-/// PREPARED → ACTIVE, ACTIVE → OLD.
-fn promote(journal: &mut Journal, kind: Kind) {
-    for a in journal.of_mut(kind).iter_mut() {
-        a.state = match a.state {
-            SlotState::Active => SlotState::Old,
-            SlotState::Prepared => SlotState::Active,
-            SlotState::Old => SlotState::Old,
-        };
-    }
-    if let Some(a) = journal.in_state(kind, SlotState::Active) {
-        tracing::info!(kind = kind.label(), id = %a.id, "activated authority");
-    }
-}
-
-fn find<'a>(journal: &'a Journal, kind: Kind, id: &str) -> Result<&'a Authority, CaError> {
-    journal
-        .of(kind)
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| CaError::NotFound {
-            kind: kind.label(),
-            id: id.to_string(),
-        })
-}
-
-fn find_mut<'a>(
-    journal: &'a mut Journal,
-    kind: Kind,
-    id: &str,
-) -> Result<&'a mut Authority, CaError> {
-    journal
-        .of_mut(kind)
-        .iter_mut()
-        .find(|a| a.id == id)
-        .ok_or_else(|| CaError::NotFound {
-            kind: kind.label(),
-            id: id.to_string(),
-        })
-}
-
-fn info(kind: Kind, a: &Authority) -> AuthorityInfo {
-    AuthorityInfo {
-        kind,
-        id: a.id.clone(),
-        state: a.state,
-        key_type: a.key.key_type(),
-        lifetime: a.lifetime,
-        tainted: a.tainted,
-        certificate: a.certificate.clone(),
-        upstream_authority_id: a.upstream_authority_id.clone(),
     }
 }

@@ -1,8 +1,9 @@
 //! The trust domain's certificate authority: one engine for every key Tessera signs with.
 //!
-//! X.509 CAs and JWT keys rotate PREPARED → ACTIVE → OLD ([`slots`]); the [`CaManager`]
-//! persists every change with the bundle before publishing a new [`CaSnapshot`], which
-//! signs X.509-SVIDs and JWT-SVIDs. Operators can taint and revoke leaked keys.
+//! X.509 CAs, JWT-SVID keys and OAuth signing keys rotate PREPARED → ACTIVE → OLD
+//! ([`slots`]), each family on its own; the [`CaManager`] persists every change with the
+//! bundle before publishing a new [`CaSnapshot`], which signs X.509-SVIDs, JWT-SVIDs and
+//! OAuth access tokens and serves the OAuth JWKS. Operators can taint and revoke leaked keys.
 
 mod authority;
 mod bundle;
@@ -10,6 +11,7 @@ mod error;
 mod jwt;
 mod key;
 mod manager;
+mod oauth;
 mod rotator;
 mod seal;
 pub mod slots;

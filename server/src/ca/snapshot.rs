@@ -11,6 +11,7 @@ use tessera_proto::wire::tessera::types::v1::Bundle;
 use super::CaError;
 use super::authority::Kind;
 use super::key::{KeyType, PrivateKey};
+use super::oauth::OAuthKeys;
 use super::slots::{Lifetime, SlotState};
 use super::x509::{SpkiKey, x509_svid};
 
@@ -20,7 +21,7 @@ const BACKDATE: Duration = Duration::from_secs(10);
 /// A public view of one authority.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorityInfo {
-    /// X.509 or JWT.
+    /// X.509, JWT or OAuth.
     pub kind: Kind,
     /// SKI (hex) or key ID.
     pub id: String,
@@ -47,7 +48,7 @@ pub(super) struct X509Signer {
     pub(super) lifetime: Lifetime,
 }
 
-/// The active JWT key, ready to sign.
+/// The active JWT-SVID or OAuth key, ready to sign.
 pub(super) struct JwtSigner {
     pub(super) kid: String,
     pub(super) key: Arc<PrivateKey>,
@@ -70,6 +71,7 @@ pub struct CaSnapshot {
     pub(super) authorities: Vec<AuthorityInfo>,
     pub(super) x509: Option<X509Signer>,
     pub(super) jwt: Option<JwtSigner>,
+    pub(super) oauth: OAuthKeys,
     pub(super) ttls: SvidTtls,
 }
 

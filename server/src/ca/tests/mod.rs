@@ -24,6 +24,7 @@ pub fn config(key_type: KeyType) -> CaConfig {
         server_id: "test".into(),
         key_type,
         jwt_key_type: key_type,
+        oauth_key_type: key_type,
         ca_ttl: 24 * HOUR,
         x509_svid_ttl: HOUR,
         jwt_svid_ttl: Duration::from_secs(300),
