@@ -1,6 +1,7 @@
 //! CA tests: certificate shapes, rotation under paused time, taint/revoke, persistence.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod oauth;
 mod operator;
 mod persistence;
 mod rotation;
