@@ -1,0 +1,1 @@
+//! Tests of the OAuth HTTP surface with in-memory fakes.
