@@ -1,1 +1,7 @@
-//! Tests of the OAuth HTTP surface with in-memory fakes.
+//! Tests of the OAuth HTTP surface with in-memory fakes (router via `oneshot`, one over TCP).
+
+mod discovery;
+mod fakes;
+mod introspect;
+mod limits;
+mod token;
