@@ -231,7 +231,7 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
     tracing::info!(
         target: AUDIT,
         event = EVENT,
-        client_id = %client.client_id,
+        client_id = client.client_id.as_str(),
         decision = "allow",
         reason,
     );
@@ -271,7 +271,7 @@ pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
     tracing::info!(
         target: AUDIT,
         event = EVENT,
-        client_id = %client.client_id,
+        client_id = client.client_id.as_str(),
         decision,
         reason,
     );

@@ -165,6 +165,7 @@ pub(crate) fn new_jti() -> Result<String, OAuthError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -17,6 +17,7 @@ mod server;
 mod verify;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
 
 pub use config::OAuthHttpConfig;

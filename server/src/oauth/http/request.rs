@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use tokio_stream::StreamExt as _;
 use zeroize::Zeroizing;
 
 use super::error::{ErrorCode, OAuthError};
@@ -72,12 +73,17 @@ pub(crate) async fn read_form(
     if declared_too_large {
         return Err(too_large);
     }
-    let bytes = Zeroizing::new(
-        axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| too_large)?
-            .to_vec(),
-    );
+    let mut bytes = Zeroizing::new(Vec::new());
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| {
+            OAuthError::new(ErrorCode::InvalidRequest, "request body could not be read")
+        })?;
+        if bytes.len().saturating_add(chunk.len()) > limit {
+            return Err(too_large);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     parse_form(&bytes)
 }
 
@@ -203,6 +209,7 @@ fn form_decode(input: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

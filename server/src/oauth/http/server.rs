@@ -86,6 +86,9 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         let router = self.router();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth http listening");
+            if !addr.ip().is_loopback() {
+                tracing::warn!(%addr, "oauth served over plain HTTP on a non-loopback address");
+            }
         }
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
