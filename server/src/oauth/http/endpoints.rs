@@ -1,0 +1,279 @@
+//! `POST /oauth2/token`, `/oauth2/introspect` and `/oauth2/revoke`: thin handlers over
+//! [`super::grant`], [`super::verify`] and the in-memory limits.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tessera_proto::clock::from_unix_seconds;
+
+use super::error::{ErrorCode, OAuthError};
+use super::grant::{self, GrantRequest};
+use super::ports::{
+    AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, SignFailure, TokenSigner,
+};
+use super::request::{self, Form};
+use super::server::Shared;
+use super::verify::{Claims, verify_access_token};
+
+/// Audit target for every OAuth decision.
+const AUDIT: &str = "tessera::audit";
+
+/// Authenticates the caller (exactly one secret method) and applies its rate limit.
+async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
+    shared: &Shared<A, S>,
+    headers: &HeaderMap,
+    form: &Form,
+    now: SystemTime,
+) -> Result<AuthenticatedClient, (OAuthError, Option<String>)> {
+    let creds = request::credentials(headers, form).map_err(|e| (e, None))?;
+    let claimed = Some(creds.client_id.clone());
+    let client = match shared
+        .authenticator
+        .authenticate_secret(&creds.client_id, &creds.secret, now)
+        .await
+    {
+        Ok(client) => client,
+        Err(ClientAuthFailure::Invalid) => {
+            let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+            return Err((e, claimed));
+        }
+        Err(ClientAuthFailure::Unavailable(detail)) => {
+            tracing::warn!(%detail, "oauth client store unavailable");
+            let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+            return Err((e, claimed));
+        }
+    };
+    if let Err(retry_after_secs) = shared.limiter.check(&client.client_id, now) {
+        let e = OAuthError::new(
+            ErrorCode::RateLimited { retry_after_secs },
+            "rate limit exceeded",
+        );
+        return Err((e, claimed));
+    }
+    Ok(client)
+}
+
+/// Logs a refusal as an audit event and turns it into the response.
+fn refuse(event: &'static str, error: OAuthError, client_id: Option<&str>) -> Response {
+    tracing::info!(
+        target: AUDIT,
+        event,
+        client_id = client_id.unwrap_or("-"),
+        decision = "deny",
+        reason = error.wire_code(),
+        detail = error.description,
+    );
+    error.into_response()
+}
+
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// `POST /oauth2/token` (client_credentials).
+pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
+    State(shared): State<Arc<Shared<A, S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    const EVENT: &str = "oauth_token_refused";
+    let now = shared.clock.now();
+    let form = match request::read_form(&headers, body, shared.config.max_body_bytes).await {
+        Ok(form) => form,
+        Err(e) => return refuse(EVENT, e, None),
+    };
+    if let Err(e) = grant::check_grant_type(form.get("grant_type")) {
+        return refuse(EVENT, e, None);
+    }
+    let client = match authenticate(&shared, &headers, &form, now).await {
+        Ok(client) => client,
+        Err((e, claimed)) => return refuse(EVENT, e, claimed.as_deref()),
+    };
+    let id = client.client_id.as_str();
+    let jti = match grant::new_jti() {
+        Ok(jti) => jti,
+        Err(e) => return refuse(EVENT, e, Some(id)),
+    };
+    let targets = form
+        .all("resource")
+        .iter()
+        .chain(form.all("audience"))
+        .map(String::as_str)
+        .collect();
+    let grant_request = GrantRequest {
+        scope: form.get("scope"),
+        targets,
+        jti,
+    };
+    let issuance = match grant::decide(
+        &client,
+        &grant_request,
+        &shared.config.issuer,
+        shared.config.access_token_ttl,
+        shared.signer.signing_deadline(),
+        now,
+    ) {
+        Ok(issuance) => issuance,
+        Err(e) => return refuse(EVENT, e, Some(id)),
+    };
+    let access_token = match shared.signer.sign(now, &issuance.claims, "at+jwt") {
+        Ok(token) => token,
+        Err(failure) => {
+            tracing::error!(error = %failure, "oauth token signing failed");
+            let code = match failure {
+                SignFailure::Unavailable(_) => ErrorCode::Unavailable,
+                SignFailure::Failed(_) => ErrorCode::Internal,
+            };
+            return refuse(
+                EVENT,
+                OAuthError::new(code, "could not issue a token"),
+                Some(id),
+            );
+        }
+    };
+    tracing::info!(
+        target: AUDIT,
+        event = "oauth_token_issued",
+        client_id = id,
+        decision = "allow",
+        reason = "client_credentials",
+        scope = %issuance.scope,
+        aud = %issuance.claims.get("aud").cloned().unwrap_or_default(),
+        jti = %grant_request.jti,
+        expires_in = issuance.expires_in,
+    );
+    no_store(
+        Json(json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": issuance.expires_in,
+            "scope": issuance.scope,
+        }))
+        .into_response(),
+    )
+}
+
+/// Reads the form, authenticates the caller and returns its `token` parameter's claims.
+async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
+    shared: &Shared<A, S>,
+    event: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+    now: SystemTime,
+) -> Result<(AuthenticatedClient, Option<Claims>), Response> {
+    let form = request::read_form(headers, body, shared.config.max_body_bytes)
+        .await
+        .map_err(|e| refuse(event, e, None))?;
+    let client = authenticate(shared, headers, &form, now)
+        .await
+        .map_err(|(e, claimed)| refuse(event, e, claimed.as_deref()))?;
+    let token = form.get("token").ok_or_else(|| {
+        let e = OAuthError::new(ErrorCode::InvalidRequest, "token is required");
+        refuse(event, e, Some(&client.client_id))
+    })?;
+    let jwks = shared.signer.jwks();
+    let claims = verify_access_token(token, &jwks, &shared.config.issuer, now);
+    Ok((client, claims))
+}
+
+fn jti_of(claims: &Claims) -> &str {
+    claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// `POST /oauth2/introspect` (RFC 7662).
+pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
+    State(shared): State<Arc<Shared<A, S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    const EVENT: &str = "oauth_introspect";
+    let now = shared.clock.now();
+    let (client, claims) = match token_operation(&shared, EVENT, &headers, body, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let active = claims.filter(|c| !shared.denylist.contains(jti_of(c), now));
+    let (reason, answer) = match active {
+        Some(c) => {
+            let mut answer = serde_json::Map::new();
+            answer.insert("active".into(), json!(true));
+            for name in [
+                "scope",
+                "client_id",
+                "sub",
+                "aud",
+                "iss",
+                "exp",
+                "iat",
+                "jti",
+            ] {
+                if let Some(v) = c.get(name) {
+                    answer.insert(name.into(), v.clone());
+                }
+            }
+            answer.insert("token_type".into(), json!("Bearer"));
+            ("active", Value::Object(answer))
+        }
+        None => ("inactive", json!({"active": false})),
+    };
+    tracing::info!(
+        target: AUDIT,
+        event = EVENT,
+        client_id = client.client_id.as_str(),
+        decision = "allow",
+        reason,
+    );
+    no_store(Json(answer).into_response())
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): 200 whatever the token; only its own client revokes it.
+pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
+    State(shared): State<Arc<Shared<A, S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    const EVENT: &str = "oauth_revoke";
+    let now = shared.clock.now();
+    let (client, claims) = match token_operation(&shared, EVENT, &headers, body, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let reason = match claims {
+        None => "unknown_token",
+        Some(c) if c.get("client_id").and_then(Value::as_str) != Some(&client.client_id) => {
+            "other_client"
+        }
+        Some(c) => {
+            let exp = c.get("exp").and_then(Value::as_i64).unwrap_or_default();
+            shared
+                .denylist
+                .insert(jti_of(&c), from_unix_seconds(exp), now);
+            "revoked"
+        }
+    };
+    let decision = if reason == "revoked" {
+        "allow"
+    } else {
+        "ignore"
+    };
+    tracing::info!(
+        target: AUDIT,
+        event = EVENT,
+        client_id = client.client_id.as_str(),
+        decision,
+        reason,
+    );
+    no_store(StatusCode::OK.into_response())
+}

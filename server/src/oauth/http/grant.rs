@@ -1,0 +1,222 @@
+//! The `client_credentials` grant as a plain function of the request and `now`.
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use tessera_proto::clock::unix_seconds;
+
+use super::error::{ErrorCode, OAuthError};
+use super::ports::AuthenticatedClient;
+
+/// The grant type this server issues tokens for.
+pub(crate) const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+/// What the token endpoint decided to issue (before signing).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Issuance {
+    /// The RFC 9068 claims, exactly `iss, sub, aud, exp, iat, jti, client_id, scope`.
+    pub(crate) claims: Map<String, Value>,
+    /// Granted scope (space separated).
+    pub(crate) scope: String,
+    /// Seconds until `exp`.
+    pub(crate) expires_in: i64,
+}
+
+/// Checks that `grant_type` is one we support.
+pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthError> {
+    match grant_type {
+        None => Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "grant_type is required",
+        )),
+        Some(CLIENT_CREDENTIALS) => Ok(()),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "only client_credentials is supported",
+        )),
+    }
+}
+
+/// Input of [`decide`].
+#[derive(Debug)]
+pub(crate) struct GrantRequest<'a> {
+    /// The `scope` parameter.
+    pub(crate) scope: Option<&'a str>,
+    /// The `resource` and `audience` parameters together.
+    pub(crate) targets: Vec<&'a str>,
+    /// A random token id.
+    pub(crate) jti: String,
+}
+
+/// Decides the token for an authenticated client at `now`.
+pub(crate) fn decide(
+    client: &AuthenticatedClient,
+    request: &GrantRequest<'_>,
+    issuer: &str,
+    default_ttl: Duration,
+    signing_deadline: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<Issuance, OAuthError> {
+    if !client.grant_types.iter().any(|g| g == CLIENT_CREDENTIALS) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use client_credentials",
+        ));
+    }
+    let scopes = granted_scopes(client, request.scope)?;
+    let audiences = granted_audiences(client, &request.targets, issuer)?;
+
+    let iat = unix_seconds(now);
+    let ttl = client.access_token_ttl.unwrap_or(default_ttl);
+    let mut exp = iat.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    if let Some(deadline) = signing_deadline {
+        exp = exp.min(unix_seconds(deadline));
+    }
+    if exp <= iat {
+        return Err(OAuthError::new(
+            ErrorCode::Unavailable,
+            "no signing key can cover a token now",
+        ));
+    }
+    let scope = scopes.join(" ");
+    let aud = match audiences.as_slice() {
+        [one] => json!(one),
+        many => json!(many),
+    };
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(issuer));
+    claims.insert("sub".into(), json!(client.client_id));
+    claims.insert("aud".into(), aud);
+    claims.insert("exp".into(), json!(exp));
+    claims.insert("iat".into(), json!(iat));
+    claims.insert("jti".into(), json!(request.jti));
+    claims.insert("client_id".into(), json!(client.client_id));
+    claims.insert("scope".into(), json!(scope));
+    Ok(Issuance {
+        claims,
+        scope,
+        expires_in: exp - iat,
+    })
+}
+
+/// Requested ⊆ allowed (else `invalid_scope`); omitted means all allowed.
+fn granted_scopes(
+    client: &AuthenticatedClient,
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
+    let Some(requested) = requested else {
+        return Ok(client.scopes.clone());
+    };
+    let mut granted: Vec<String> = Vec::new();
+    for token in requested.split(' ').filter(|t| !t.is_empty()) {
+        let valid_chars = token
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if !valid_chars || !client.scopes.iter().any(|s| s == token) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "requested scope is not allowed for this client",
+            ));
+        }
+        if !granted.iter().any(|g| g == token) {
+            granted.push(token.to_owned());
+        }
+    }
+    Ok(granted)
+}
+
+/// Each requested target must be an allowed audience (else `invalid_target`);
+/// none requested means all allowed, or the issuer when the client has none.
+fn granted_audiences(
+    client: &AuthenticatedClient,
+    targets: &[&str],
+    issuer: &str,
+) -> Result<Vec<String>, OAuthError> {
+    if targets.is_empty() {
+        return Ok(if client.audiences.is_empty() {
+            vec![issuer.to_owned()]
+        } else {
+            client.audiences.clone()
+        });
+    }
+    let mut granted: Vec<String> = Vec::new();
+    for target in targets {
+        if target.contains('#') || !client.audiences.iter().any(|a| a == target) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "requested resource or audience is not allowed for this client",
+            ));
+        }
+        if !granted.iter().any(|g| g == target) {
+            granted.push((*target).to_owned());
+        }
+    }
+    Ok(granted)
+}
+
+/// A random 128-bit token id (base64url).
+pub(crate) fn new_jti() -> Result<String, OAuthError> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| OAuthError::new(ErrorCode::Internal, "internal error"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn client() -> AuthenticatedClient {
+        AuthenticatedClient {
+            client_id: "c".into(),
+            scopes: vec!["read".into(), "write".into()],
+            audiences: vec![],
+            grant_types: vec![CLIENT_CREDENTIALS.into()],
+            access_token_ttl: Some(Duration::from_secs(300)),
+        }
+    }
+
+    fn request(scope: Option<&str>) -> GrantRequest<'_> {
+        GrantRequest {
+            scope,
+            targets: vec![],
+            jti: "j".into(),
+        }
+    }
+
+    #[test]
+    fn ttl_is_capped_by_the_signing_deadline() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000);
+        let deadline = Some(now + Duration::from_secs(60));
+        let ttl = Duration::from_secs(600);
+        let out = decide(&client(), &request(None), "https://i", ttl, deadline, now).ok();
+        assert_eq!(out.as_ref().map(|o| o.expires_in), Some(60));
+        assert_eq!(
+            out.map(|o| o.claims["aud"].clone()),
+            Some(json!("https://i"))
+        );
+        let past = Some(now);
+        let err = decide(&client(), &request(None), "https://i", ttl, past, now).err();
+        assert_eq!(err.map(|e| e.code), Some(ErrorCode::Unavailable));
+    }
+
+    #[test]
+    fn scope_rules() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000);
+        let ttl = Duration::from_secs(600);
+        let ok = decide(
+            &client(),
+            &request(Some("write read write")),
+            "i",
+            ttl,
+            None,
+            now,
+        );
+        assert_eq!(ok.ok().map(|o| o.scope), Some("write read".to_owned()));
+        let bad = decide(&client(), &request(Some("read\"x")), "i", ttl, None, now).err();
+        assert_eq!(bad.map(|e| e.code), Some(ErrorCode::InvalidScope));
+    }
+}

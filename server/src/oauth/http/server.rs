@@ -1,0 +1,98 @@
+//! The OAuth HTTP server: shared state, router, `run(self, listener, shutdown)`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tessera_proto::clock::Clock;
+use tokio_util::sync::CancellationToken;
+
+use super::config::OAuthHttpConfig;
+use super::error::OAuthHttpError;
+use super::limits::{Denylist, RateLimiter};
+use super::ports::{ClientAuthenticator, TokenSigner};
+use super::{discovery, endpoints};
+
+/// State shared by all handlers.
+pub(crate) struct Shared<A, S> {
+    pub(crate) config: OAuthHttpConfig,
+    pub(crate) authenticator: A,
+    pub(crate) signer: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) denylist: Denylist,
+    pub(crate) limiter: RateLimiter,
+}
+
+/// The OAuth 2.0 authorization server's HTTP surface (discovery, JWKS, token,
+/// introspection, revocation), generic over its client store and signer.
+pub struct OAuthServer<A, S> {
+    shared: Arc<Shared<A, S>>,
+}
+
+impl<A, S> std::fmt::Debug for OAuthServer<A, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthServer")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
+    /// A server for `config`, authenticating clients with `authenticator`, signing with
+    /// `signer` and reading time from `clock`.
+    pub fn new(
+        config: OAuthHttpConfig,
+        authenticator: A,
+        signer: S,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let limiter = RateLimiter::new(config.rate_per_second, config.burst);
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                authenticator,
+                signer,
+                clock,
+                denylist: Denylist::default(),
+                limiter,
+            }),
+        }
+    }
+
+    /// The axum router (all endpoints), sharing this server's state.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(discovery::metadata::<A, S>),
+            )
+            .route(
+                "/.well-known/openid-configuration",
+                get(discovery::metadata::<A, S>),
+            )
+            .route("/.well-known/jwks.json", get(discovery::jwks::<A, S>))
+            .route("/oauth2/token", post(endpoints::token::<A, S>))
+            .route("/oauth2/introspect", post(endpoints::introspect::<A, S>))
+            .route("/oauth2/revoke", post(endpoints::revoke::<A, S>))
+            .with_state(Arc::clone(&self.shared))
+    }
+
+    /// Serves plain HTTP on `listener` until `shutdown` is cancelled, then drains.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), OAuthHttpError> {
+        let router = self.router();
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth http listening");
+            if !addr.ip().is_loopback() {
+                tracing::warn!(%addr, "oauth served over plain HTTP on a non-loopback address");
+            }
+        }
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        Ok(())
+    }
+}

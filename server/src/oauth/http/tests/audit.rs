@@ -1,0 +1,75 @@
+//! Audit events: emitted for each decision, never carrying secrets or tokens.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+
+use super::fakes::{access_token, basic, call, form, harness, issue, post};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn audit_events_name_the_decision_and_never_the_secret_or_token() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_target(true)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let h = harness();
+    let (status, _, body) = issue(&h, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = access_token(&body);
+    let bad = post(
+        "/oauth2/token",
+        Some(&basic("svc", "guess-XYZ")),
+        form(&[("grant_type", "client_credentials")]),
+    );
+    assert_eq!(call(&h.router, bad).await.0, StatusCode::UNAUTHORIZED);
+    let intro = post(
+        "/oauth2/introspect",
+        Some(&basic("svc", "s3cret:+&")),
+        form(&[("token", &token)]),
+    );
+    assert_eq!(call(&h.router, intro).await.0, StatusCode::OK);
+    let rev = post(
+        "/oauth2/revoke",
+        Some(&basic("svc", "s3cret:+&")),
+        form(&[("token", &token)]),
+    );
+    assert_eq!(call(&h.router, rev).await.0, StatusCode::OK);
+
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    for event in [
+        "oauth_token_issued",
+        "oauth_token_refused",
+        "oauth_introspect",
+        "oauth_revoke",
+    ] {
+        let line = log.lines().find(|l| l.contains(event)).unwrap_or_default();
+        assert!(line.contains("tessera::audit"), "{event}: {log}");
+        assert!(line.contains("client_id=\"svc\""), "{event}: {line}");
+        assert!(line.contains("decision="), "{event}: {line}");
+        assert!(line.contains("reason="), "{event}: {line}");
+    }
+    assert!(log.contains("reason=\"invalid_client\"") || log.contains("reason=invalid_client"));
+    assert!(!log.contains("s3cret"), "secret leaked: {log}");
+    assert!(!log.contains("guess-XYZ"), "presented secret leaked: {log}");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!log.contains(signature), "token leaked: {log}");
+}

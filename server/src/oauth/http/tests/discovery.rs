@@ -1,0 +1,65 @@
+//! Discovery metadata and JWKS.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+
+use super::fakes::{ISSUER, KID, call, harness};
+
+#[tokio::test]
+async fn discovery_documents_list_every_endpoint_and_capability() {
+    let h = harness();
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let req = Request::get(path).body(Body::empty()).unwrap();
+        let (status, _, doc) = call(&h.router, req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(doc["issuer"], ISSUER);
+        assert_eq!(doc["token_endpoint"], format!("{ISSUER}/oauth2/token"));
+        assert_eq!(
+            doc["introspection_endpoint"],
+            format!("{ISSUER}/oauth2/introspect")
+        );
+        assert_eq!(
+            doc["revocation_endpoint"],
+            format!("{ISSUER}/oauth2/revoke")
+        );
+        assert_eq!(doc["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
+        assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+        let methods = json!(["client_secret_basic", "client_secret_post"]);
+        assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
+        assert_eq!(
+            doc["introspection_endpoint_auth_methods_supported"],
+            methods
+        );
+        assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(doc["tls_client_certificate_bound_access_tokens"], true);
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            json!(["ES256", "ES384", "RS256"])
+        );
+        assert_eq!(doc["subject_types_supported"], json!(["public"]));
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["ES256"])
+        );
+        assert!(doc["response_types_supported"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn jwks_is_the_signers_key_set() {
+    let h = harness();
+    let req = Request::get("/.well-known/jwks.json")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, jwks) = call(&h.router, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(jwks, h.jwks);
+    assert_eq!(jwks["keys"][0]["kid"], KID);
+    assert_eq!(jwks["keys"][0]["use"], "sig");
+}

@@ -1,0 +1,8 @@
+//! Tests of the OAuth HTTP surface with in-memory fakes (router via `oneshot`, one over TCP).
+
+mod audit;
+mod discovery;
+mod fakes;
+mod introspect;
+mod limits;
+mod token;

@@ -1,0 +1,66 @@
+//! Verification of our own access tokens (RFC 9068 + RFC 8725) for introspection and revocation.
+
+use std::time::SystemTime;
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use tessera_proto::clock::unix_seconds;
+
+/// Algorithms accepted on access tokens; never `none` or HMAC.
+const ALLOWED_ALGS: &[Algorithm] = &[Algorithm::ES256, Algorithm::ES384, Algorithm::RS256];
+
+/// Verified claims of an access token.
+pub(crate) type Claims = Map<String, Value>;
+
+/// Verifies `token` against `jwks`: allowed `alg`, `typ` `at+jwt`, signature by the key with
+/// the header's `kid`, `iss` = `issuer`, `exp` after `now`, and the RFC 9068 claims present.
+/// Any failure gives `None` (the reason is not exposed).
+pub(crate) fn verify_access_token(
+    token: &str,
+    jwks: &Value,
+    issuer: &str,
+    now: SystemTime,
+) -> Option<Claims> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if !ALLOWED_ALGS.contains(&header.alg) {
+        return None;
+    }
+    let typ = header.typ.as_deref()?;
+    if !(typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")) {
+        return None;
+    }
+    let kid = header.kid.as_deref()?;
+    let jwk = find_key(jwks, kid)?;
+    if let Some(key_alg) = jwk.common.key_algorithm
+        && serde_json::to_value(key_alg).ok() != serde_json::to_value(header.alg).ok()
+    {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(&jwk).ok()?;
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud", "exp", "iat", "jti"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).ok()?;
+    let claims = data.claims;
+    let exp = claims.get("exp")?.as_i64()?;
+    if exp <= unix_seconds(now) {
+        return None;
+    }
+    claims.get("client_id")?.as_str()?;
+    claims.get("jti")?.as_str()?;
+    Some(claims)
+}
+
+/// The JWK with `kid` in a JWKS document (keys that do not parse are skipped).
+fn find_key(jwks: &Value, kid: &str) -> Option<Jwk> {
+    jwks.get("keys")?
+        .as_array()?
+        .iter()
+        .filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+        .find_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+}
