@@ -6,6 +6,7 @@ pub mod ca;
 pub mod cli;
 pub mod config;
 pub mod datastore;
+pub mod oauth;
 pub mod registration;
 pub mod run;
 pub mod telemetry;
