@@ -287,56 +287,6 @@ impl EntryStore for MemoryStore {
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn memory_passes_the_entry_store_suite() {
-        super::super::entry_store_tests::exercise(&MemoryStore::default()).await;
-    }
-
-    #[tokio::test]
-    async fn agents_page_and_tokens_are_single_use() {
-        let store = MemoryStore::default();
-        for id in ["b", "a", "c"] {
-            let agent = AttestedAgent {
-                spiffe_id: format!("spiffe://e.org/{id}"),
-                ..Default::default()
-            };
-            store.put_agent(&agent).await.unwrap();
-        }
-        let first = store.list_agents("", 2).await.unwrap();
-        assert_eq!(first.items.len(), 2);
-        assert_eq!(first.next_page_token, "spiffe://e.org/b");
-        let second = store.list_agents(&first.next_page_token, 2).await.unwrap();
-        assert_eq!(second.items[0].spiffe_id, "spiffe://e.org/c");
-        assert_eq!(second.next_page_token, "");
-        assert!(store.delete_agent("spiffe://e.org/a").await.unwrap());
-        assert!(!store.delete_agent("spiffe://e.org/a").await.unwrap());
-
-        let record = JoinTokenRecord {
-            token_hash: "h".into(),
-            expires_at: 10,
-            agent_id: String::new(),
-        };
-        store.create_join_token(&record).await.unwrap();
-        assert!(store.create_join_token(&record).await.is_err());
-        assert_eq!(store.take_join_token("h").await.unwrap(), Some(record));
-        assert_eq!(store.take_join_token("h").await.unwrap(), None);
-        store
-            .create_join_token(&JoinTokenRecord {
-                token_hash: "old".into(),
-                expires_at: 5,
-                agent_id: String::new(),
-            })
-            .await
-            .unwrap();
-        assert_eq!(store.prune_join_tokens(5).await.unwrap(), 1);
-    }
-}
-
 impl OAuthClientStore for MemoryStore {
     async fn create_oauth_client(
         &self,
@@ -401,7 +351,9 @@ impl OAuthClientStore for MemoryStore {
         let stored = inner
             .oauth_clients
             .get_mut(&client.client_id)
-            .ok_or_else(|| DatastoreError::NotFound(format!("no OAuth client {}", client.client_id)))?;
+            .ok_or_else(|| {
+                DatastoreError::NotFound(format!("no OAuth client {}", client.client_id))
+            })?;
         *stored = client.clone();
         Ok(())
     }
@@ -428,11 +380,63 @@ impl OAuthClientStore for MemoryStore {
         let stored = inner
             .oauth_clients
             .get_mut(&client.client_id)
-            .ok_or_else(|| DatastoreError::NotFound(format!("no OAuth client {}", client.client_id)))?;
+            .ok_or_else(|| {
+                DatastoreError::NotFound(format!("no OAuth client {}", client.client_id))
+            })?;
         *stored = client.clone();
         inner
             .client_secrets
             .insert(client.client_id.clone(), secret.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_passes_the_entry_store_suite() {
+        super::super::entry_store_tests::exercise(&MemoryStore::default()).await;
+    }
+
+    #[tokio::test]
+    async fn agents_page_and_tokens_are_single_use() {
+        let store = MemoryStore::default();
+        for id in ["b", "a", "c"] {
+            let agent = AttestedAgent {
+                spiffe_id: format!("spiffe://e.org/{id}"),
+                ..Default::default()
+            };
+            store.put_agent(&agent).await.unwrap();
+        }
+        let first = store.list_agents("", 2).await.unwrap();
+        assert_eq!(first.items.len(), 2);
+        assert_eq!(first.next_page_token, "spiffe://e.org/b");
+        let second = store.list_agents(&first.next_page_token, 2).await.unwrap();
+        assert_eq!(second.items[0].spiffe_id, "spiffe://e.org/c");
+        assert_eq!(second.next_page_token, "");
+        assert!(store.delete_agent("spiffe://e.org/a").await.unwrap());
+        assert!(!store.delete_agent("spiffe://e.org/a").await.unwrap());
+
+        let record = JoinTokenRecord {
+            token_hash: "h".into(),
+            expires_at: 10,
+            agent_id: String::new(),
+        };
+        store.create_join_token(&record).await.unwrap();
+        assert!(store.create_join_token(&record).await.is_err());
+        assert_eq!(store.take_join_token("h").await.unwrap(), Some(record));
+        assert_eq!(store.take_join_token("h").await.unwrap(), None);
+        store
+            .create_join_token(&JoinTokenRecord {
+                token_hash: "old".into(),
+                expires_at: 5,
+                agent_id: String::new(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.prune_join_tokens(5).await.unwrap(), 1);
     }
 }

@@ -288,8 +288,7 @@ pub trait Datastore:
 {
 }
 
-impl<
-    T: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + OAuthClientStore,
-> Datastore for T
+impl<T: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + OAuthClientStore>
+    Datastore for T
 {
 }

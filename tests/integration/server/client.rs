@@ -49,18 +49,31 @@ fn client_lifecycle_shows_the_secret_once_and_never_logs_it() {
         "{secret}"
     );
 
-    let shown = server.ok(&["client", "show", "--client-id", "billing", "--output", "json"]);
+    let shown = server.ok(&[
+        "client",
+        "show",
+        "--client-id",
+        "billing",
+        "--output",
+        "json",
+    ]);
     assert!(!shown.contains(&secret), "{shown}");
     let doc = json(&shown);
     assert_eq!(doc["auth_method"], "client_secret_basic");
     assert_eq!(doc["scopes"], serde_json::json!(["read", "write"]));
-    assert_eq!(doc["audiences"], serde_json::json!(["https://api.example.org"]));
+    assert_eq!(
+        doc["audiences"],
+        serde_json::json!(["https://api.example.org"])
+    );
     assert_eq!(doc["access_token_ttl"], 300);
     assert_eq!(doc["enabled"], true);
     assert!(doc["created_at"].as_i64().unwrap() > 1_700_000_000);
     assert_eq!(doc["secret_rotated_at"], 0);
     let pretty = server.ok(&["client", "show", "--client-id", "billing"]);
-    assert!(pretty.contains("Billing") && !pretty.contains(&secret), "{pretty}");
+    assert!(
+        pretty.contains("Billing") && !pretty.contains(&secret),
+        "{pretty}"
+    );
 
     // A SPIFFE-authenticated client gets no secret.
     let out = server.ok(&[
@@ -105,7 +118,10 @@ fn client_lifecycle_shows_the_secret_once_and_never_logs_it() {
     ]));
     assert_eq!(updated["scopes"], serde_json::json!(["admin"]));
     assert_eq!(updated["enabled"], false);
-    assert_eq!(updated["audiences"], doc["audiences"], "unchanged fields kept");
+    assert_eq!(
+        updated["audiences"], doc["audiences"],
+        "unchanged fields kept"
+    );
     assert_eq!(updated["created_at"], doc["created_at"]);
 
     let rotated = json(&server.ok(&[
@@ -121,16 +137,25 @@ fn client_lifecycle_shows_the_secret_once_and_never_logs_it() {
     let new_secret = rotated["client_secret"].as_str().unwrap().to_string();
     assert!(new_secret.len() >= 43);
     assert_ne!(new_secret, secret);
-    let after = json(&server.ok(&["client", "show", "--client-id", "billing", "--output", "json"]));
+    let after = json(&server.ok(&[
+        "client",
+        "show",
+        "--client-id",
+        "billing",
+        "--output",
+        "json",
+    ]));
     assert!(after["secret_rotated_at"].as_i64().unwrap() > 0);
 
     let refused = server.cli(&["client", "rotate-secret", "--client-id", "mesh-svc"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("FailedPrecondition"));
 
-    assert!(server
-        .ok(&["client", "delete", "--client-id", "billing"])
-        .contains("deleted"));
+    assert!(
+        server
+            .ok(&["client", "delete", "--client-id", "billing"])
+            .contains("deleted")
+    );
     let gone = server.cli(&["client", "show", "--client-id", "billing"]);
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));

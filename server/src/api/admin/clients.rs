@@ -201,7 +201,11 @@ impl<S: OAuthClientStore> Clients for ClientsService<S> {
         let grace = match u64::try_from(request.grace_period) {
             Ok(0) => DEFAULT_GRACE_PERIOD,
             Ok(secs) => Duration::from_secs(secs),
-            Err(_) => return Err(Status::invalid_argument("grace_period: must not be negative")),
+            Err(_) => {
+                return Err(Status::invalid_argument(
+                    "grace_period: must not be negative",
+                ));
+            }
         };
         let mut client = self.load(&request.client_id).await?;
         if !client.auth_method.uses_secret() {
@@ -238,3 +242,7 @@ impl<S: OAuthClientStore> Clients for ClientsService<S> {
         }))
     }
 }
+
+#[cfg(test)]
+#[path = "clients_tests.rs"]
+mod tests;

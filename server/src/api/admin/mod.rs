@@ -59,14 +59,15 @@ pub struct AdminApi<S> {
     store: S,
 }
 
-impl<S: CaJournalStore
+impl<
+    S: CaJournalStore
         + BundleStore
         + EntryStore
         + AgentStore
         + JoinTokenStore
         + OAuthClientStore
-        + Clone>
-    AdminApi<S>
+        + Clone,
+> AdminApi<S>
 {
     /// An admin API on `socket` over the CA and the datastore.
     pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S) -> Self {
@@ -95,14 +96,15 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<S: CaJournalStore
+impl<
+    S: CaJournalStore
         + BundleStore
         + EntryStore
         + AgentStore
         + JoinTokenStore
         + OAuthClientStore
-        + Clone>
-    BoundAdminApi<S>
+        + Clone,
+> BoundAdminApi<S>
 {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {

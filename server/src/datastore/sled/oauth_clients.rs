@@ -47,8 +47,8 @@ impl OAuthClientStore for SledStore {
         let key = client.client_id.as_bytes();
         let value = client.encode_to_vec();
         let secret = secret.map(encode_secret).transpose()?;
-        let result = (&self.oauth_clients, &self.oauth_client_secrets).transaction(
-            |(clients, secrets)| {
+        let result =
+            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
                 if clients.get(key)?.is_some() {
                     return Err(abort(DatastoreError::AlreadyExists(format!(
                         "OAuth client {} already exists",
@@ -61,8 +61,7 @@ impl OAuthClientStore for SledStore {
                     None => secrets.remove(key)?,
                 };
                 Ok(())
-            },
-        );
+            });
         finish(result)?;
         self.flush().await
     }
@@ -132,12 +131,11 @@ impl OAuthClientStore for SledStore {
 
     async fn delete_oauth_client(&self, client_id: &str) -> Result<bool, DatastoreError> {
         let key = client_id.as_bytes();
-        let result = (&self.oauth_clients, &self.oauth_client_secrets).transaction(
-            |(clients, secrets)| {
+        let result =
+            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
                 secrets.remove(key)?;
                 Ok(clients.remove(key)?.is_some())
-            },
-        );
+            });
         let existed = finish(result)?;
         self.flush().await?;
         Ok(existed)
@@ -162,8 +160,8 @@ impl OAuthClientStore for SledStore {
         let key = client.client_id.as_bytes();
         let value = client.encode_to_vec();
         let secret = encode_secret(secret)?;
-        let result = (&self.oauth_clients, &self.oauth_client_secrets).transaction(
-            |(clients, secrets)| {
+        let result =
+            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
                 if clients.get(key)?.is_none() {
                     return Err(abort(DatastoreError::NotFound(format!(
                         "no OAuth client {}",
@@ -173,8 +171,7 @@ impl OAuthClientStore for SledStore {
                 clients.insert(key, value.as_slice())?;
                 secrets.insert(key, secret.as_slice())?;
                 Ok(())
-            },
-        );
+            });
         finish(result)?;
         self.flush().await
     }
@@ -218,7 +215,10 @@ mod tests {
         let dup = store
             .create_oauth_client(&client("b"), Some(&secret("other")))
             .await;
-        assert!(matches!(dup, Err(DatastoreError::AlreadyExists(_))), "{dup:?}");
+        assert!(
+            matches!(dup, Err(DatastoreError::AlreadyExists(_))),
+            "{dup:?}"
+        );
         assert_eq!(
             store.get_client_secret("b").await.unwrap(),
             Some(secret("bb")),
@@ -264,15 +264,17 @@ mod tests {
         assert!(!store.delete_oauth_client("a").await.unwrap());
         drop(store);
         let reopened = SledStore::open(dir.path()).unwrap();
-        assert_eq!(
-            reopened.get_oauth_client("b").await.unwrap(),
-            Some(rotated)
-        );
+        assert_eq!(reopened.get_oauth_client("b").await.unwrap(), Some(rotated));
         assert_eq!(reopened.get_client_secret("b").await.unwrap(), Some(record));
         assert!(reopened.delete_oauth_client("b").await.unwrap());
         assert_eq!(reopened.get_client_secret("b").await.unwrap(), None);
         assert_eq!(
-            reopened.list_oauth_clients("", 100).await.unwrap().items.len(),
+            reopened
+                .list_oauth_clients("", 100)
+                .await
+                .unwrap()
+                .items
+                .len(),
             3
         );
     }

@@ -91,9 +91,7 @@ mod tests {
 
     use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
-    use super::super::secret::{
-        ClientSecret, HASHES, new_secret_record, rotate_secret_record,
-    };
+    use super::super::secret::{ClientSecret, HASHES, new_secret_record, rotate_secret_record};
     use super::*;
     use crate::datastore::memory::MemoryStore;
 
@@ -133,7 +131,10 @@ mod tests {
         assert_eq!(ok.client_id, "svc");
 
         let wrong = authenticate_secret(&store, "svc", "nope", at(10)).await;
-        assert!(matches!(wrong, Err(ClientAuthError::WrongSecret)), "{wrong:?}");
+        assert!(
+            matches!(wrong, Err(ClientAuthError::WrongSecret)),
+            "{wrong:?}"
+        );
 
         let before = HASHES.with(std::cell::Cell::get);
         let unknown = authenticate_secret(&store, "ghost", secret.expose(), at(10)).await;
@@ -183,8 +184,16 @@ mod tests {
             Duration::from_secs(30),
         );
         store.put_client_secret(&client, &record).await.unwrap();
-        assert!(authenticate_secret(&store, "svc", old.expose(), at(129)).await.is_ok());
-        assert!(authenticate_secret(&store, "svc", new.expose(), at(129)).await.is_ok());
+        assert!(
+            authenticate_secret(&store, "svc", old.expose(), at(129))
+                .await
+                .is_ok()
+        );
+        assert!(
+            authenticate_secret(&store, "svc", new.expose(), at(129))
+                .await
+                .is_ok()
+        );
         assert!(matches!(
             authenticate_secret(&store, "svc", old.expose(), at(130)).await,
             Err(ClientAuthError::WrongSecret)

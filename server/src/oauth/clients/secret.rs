@@ -84,7 +84,8 @@ pub fn rotate_secret_record(
     now: SystemTime,
     grace: Duration,
 ) -> SecretRecord {
-    let until = unix_seconds(now).saturating_add(i64::try_from(grace.as_secs()).unwrap_or(i64::MAX));
+    let until =
+        unix_seconds(now).saturating_add(i64::try_from(grace.as_secs()).unwrap_or(i64::MAX));
     match old {
         Some(old) if !grace.is_zero() => SecretRecord {
             current_hash: new.hash(),
@@ -155,7 +156,10 @@ mod tests {
         assert!(verify_secret(Some(&r), s.expose(), at(5)));
         assert!(!verify_secret(Some(&r), "wrong", at(5)));
         assert!(!verify_secret(Some(&r), "", at(5)));
-        assert!(!verify_secret(Some(&r), &r.current_hash, at(5)), "the hash is no secret");
+        assert!(
+            !verify_secret(Some(&r), &r.current_hash, at(5)),
+            "the hash is no secret"
+        );
     }
 
     #[test]
@@ -179,13 +183,19 @@ mod tests {
         assert!(verify_secret(Some(&r), new.expose(), at(1000)));
         assert!(verify_secret(Some(&r), old.expose(), at(1000)));
         assert!(verify_secret(Some(&r), old.expose(), at(4599)));
-        assert!(!verify_secret(Some(&r), old.expose(), at(4600)), "grace over");
+        assert!(
+            !verify_secret(Some(&r), old.expose(), at(4600)),
+            "grace over"
+        );
         assert!(verify_secret(Some(&r), new.expose(), at(999_999)));
 
         let newer = ClientSecret::generate().unwrap();
         let r2 = rotate_secret_record(Some(&r), &newer, at(2000), Duration::from_secs(60));
         assert!(verify_secret(Some(&r2), new.expose(), at(2059)));
-        assert!(!verify_secret(Some(&r2), old.expose(), at(2001)), "only one previous");
+        assert!(
+            !verify_secret(Some(&r2), old.expose(), at(2001)),
+            "only one previous"
+        );
         assert!(!verify_secret(Some(&r2), new.expose(), at(2060)));
 
         let r3 = rotate_secret_record(Some(&r2), &old, at(3000), Duration::ZERO);

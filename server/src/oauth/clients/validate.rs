@@ -68,7 +68,10 @@ fn check_grant_types(grants: &[String]) -> Result<(), ClientError> {
             other => {
                 return Err(invalid(
                     "grant_types",
-                    format!("unknown grant type {other:?} (one of {})", GRANT_TYPES.join(", ")),
+                    format!(
+                        "unknown grant type {other:?} (one of {})",
+                        GRANT_TYPES.join(", ")
+                    ),
                 ));
             }
         }
@@ -80,8 +83,7 @@ fn check_grant_types(grants: &[String]) -> Result<(), ClientError> {
 fn check_scopes(scopes: &[String]) -> Result<(), ClientError> {
     for s in scopes {
         let ok = !s.is_empty()
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
         if !ok {
             return Err(invalid(
@@ -102,8 +104,8 @@ fn check_non_empty(field: &'static str, values: &[String]) -> Result<(), ClientE
 
 /// A JWK set: `{"keys": [ {"kty": …}, … ]}` with at least one key.
 fn check_jwks(jwks: &str) -> Result<(), ClientError> {
-    let doc: serde_json::Value = serde_json::from_str(jwks)
-        .map_err(|e| invalid("jwks", format!("not JSON: {e}")))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(jwks).map_err(|e| invalid("jwks", format!("not JSON: {e}")))?;
     let keys = doc
         .get("keys")
         .and_then(serde_json::Value::as_array)
@@ -170,8 +172,7 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
         None => {}
     }
     let tls_subject_dn = Client::optional(&c.tls_subject_dn);
-    if auth_method == AuthMethod::TlsClientAuth && tls_subject_dn.is_none() && spiffe_id.is_none()
-    {
+    if auth_method == AuthMethod::TlsClientAuth && tls_subject_dn.is_none() && spiffe_id.is_none() {
         return Err(invalid(
             "tls_subject_dn",
             "tls_client_auth needs a subject DN or a spiffe_id",
@@ -255,7 +256,10 @@ mod tests {
             let mut c = base();
             c.grant_types.push(bad.into());
             let err = validate(c).unwrap_err().to_string();
-            assert!(err.starts_with("grant_types: ") && err.contains(bad), "{err}");
+            assert!(
+                err.starts_with("grant_types: ") && err.contains(bad),
+                "{err}"
+            );
         }
         let mut c = base();
         c.grant_types.clear();
