@@ -63,11 +63,9 @@ pub async fn authenticate_secret<S: OAuthClientStore>(
     secret: &str,
     now: SystemTime,
 ) -> Result<Client, ClientAuthError> {
+    // Both lookups happen for unknown clients too: same work whether or not it exists.
     let client = get_client(store, client_id).await?;
-    let record = match &client {
-        Some(_) => store.get_client_secret(client_id).await?,
-        None => None,
-    };
+    let record = store.get_client_secret(client_id).await?;
     let matches = verify_secret(record.as_ref(), secret, now);
     let Some(client) = client else {
         return Err(ClientAuthError::UnknownClient);
