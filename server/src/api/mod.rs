@@ -6,4 +6,6 @@ pub mod agent;
 mod status;
 pub mod uds;
 
-pub use status::{attestation_status, ca_status, datastore_status, registration_status};
+pub use status::{
+    attestation_status, ca_status, client_status, datastore_status, registration_status,
+};

@@ -5,6 +5,7 @@ use tonic::Status;
 use crate::attestation::AttestationError;
 use crate::ca::CaError;
 use crate::datastore::DatastoreError;
+use crate::oauth::clients::ClientError;
 use crate::registration::RegistrationError;
 
 /// The gRPC status for a datastore error. Storage detail is logged, not sent.
@@ -54,5 +55,11 @@ pub fn attestation_status(e: AttestationError) -> Status {
 
 /// The gRPC status for a refused entry: `InvalidArgument` naming the field.
 pub fn registration_status(e: RegistrationError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
+/// The gRPC status for a refused OAuth client registration: `InvalidArgument` naming the
+/// field.
+pub fn client_status(e: ClientError) -> Status {
     Status::invalid_argument(e.to_string())
 }

@@ -3,6 +3,8 @@
 mod agent;
 mod authority;
 mod bundle;
+mod client;
+mod client_output;
 mod entry;
 mod entry_output;
 mod healthcheck;
@@ -62,6 +64,9 @@ pub enum Command {
     /// Registration entry commands.
     #[command(subcommand)]
     Entry(Box<entry::EntryCommand>),
+    /// OAuth client commands.
+    #[command(subcommand)]
+    Client(Box<client::ClientCommand>),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -100,5 +105,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(cmd).await,
         Command::Agent(cmd) => agent::run(cmd).await,
         Command::Entry(cmd) => entry::run(*cmd).await,
+        Command::Client(cmd) => client::run(*cmd).await,
     }
 }

@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 use super::{
     AgentStore, BundleStore, BundleWrite, CaJournalStore, DatastoreError, EntryFilter, EntryStore,
-    JoinTokenRecord, JoinTokenStore, JournalBlob, Page,
+    JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord,
 };
 
 /// Journals, bundles, agents and join tokens in maps.
@@ -24,6 +25,8 @@ struct Inner {
     join_tokens: BTreeMap<String, JoinTokenRecord>,
     entries: BTreeMap<String, Entry>,
     entries_revision: u64,
+    oauth_clients: BTreeMap<String, OAuthClient>,
+    client_secrets: BTreeMap<String, SecretRecord>,
 }
 
 /// The uniqueness key of an entry.
@@ -281,6 +284,110 @@ impl EntryStore for MemoryStore {
 
     async fn entries_revision(&self) -> Result<u64, DatastoreError> {
         Ok(self.lock().entries_revision)
+    }
+}
+
+impl OAuthClientStore for MemoryStore {
+    async fn create_oauth_client(
+        &self,
+        client: &OAuthClient,
+        secret: Option<&SecretRecord>,
+    ) -> Result<(), DatastoreError> {
+        let mut inner = self.lock();
+        if inner.oauth_clients.contains_key(&client.client_id) {
+            return Err(DatastoreError::AlreadyExists(format!(
+                "OAuth client {} already exists",
+                client.client_id
+            )));
+        }
+        inner
+            .oauth_clients
+            .insert(client.client_id.clone(), client.clone());
+        match secret {
+            Some(s) => inner
+                .client_secrets
+                .insert(client.client_id.clone(), s.clone()),
+            None => inner.client_secrets.remove(&client.client_id),
+        };
+        Ok(())
+    }
+
+    async fn get_oauth_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<OAuthClient>, DatastoreError> {
+        Ok(self.lock().oauth_clients.get(client_id).cloned())
+    }
+
+    async fn list_oauth_clients(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> Result<Page<OAuthClient>, DatastoreError> {
+        use std::ops::Bound;
+        let inner = self.lock();
+        let start = if page_token.is_empty() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded(page_token)
+        };
+        let mut rest = inner
+            .oauth_clients
+            .range::<str, _>((start, Bound::Unbounded))
+            .map(|(_, c)| c.clone());
+        let items: Vec<OAuthClient> = rest.by_ref().take(page_size.max(1)).collect();
+        let next_page_token = match items.last() {
+            Some(last) if rest.next().is_some() => last.client_id.clone(),
+            _ => String::new(),
+        };
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn update_oauth_client(&self, client: &OAuthClient) -> Result<(), DatastoreError> {
+        let mut inner = self.lock();
+        let stored = inner
+            .oauth_clients
+            .get_mut(&client.client_id)
+            .ok_or_else(|| {
+                DatastoreError::NotFound(format!("no OAuth client {}", client.client_id))
+            })?;
+        *stored = client.clone();
+        Ok(())
+    }
+
+    async fn delete_oauth_client(&self, client_id: &str) -> Result<bool, DatastoreError> {
+        let mut inner = self.lock();
+        inner.client_secrets.remove(client_id);
+        Ok(inner.oauth_clients.remove(client_id).is_some())
+    }
+
+    async fn get_client_secret(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<SecretRecord>, DatastoreError> {
+        Ok(self.lock().client_secrets.get(client_id).cloned())
+    }
+
+    async fn put_client_secret(
+        &self,
+        client: &OAuthClient,
+        secret: &SecretRecord,
+    ) -> Result<(), DatastoreError> {
+        let mut inner = self.lock();
+        let stored = inner
+            .oauth_clients
+            .get_mut(&client.client_id)
+            .ok_or_else(|| {
+                DatastoreError::NotFound(format!("no OAuth client {}", client.client_id))
+            })?;
+        *stored = client.clone();
+        inner
+            .client_secrets
+            .insert(client.client_id.clone(), secret.clone());
+        Ok(())
     }
 }
 

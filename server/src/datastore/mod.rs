@@ -16,6 +16,7 @@ pub use sled::SledStore;
 
 use std::future::Future;
 
+use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 /// A server's CA journal: an opaque document the CA owns, with a monotonic revision.
@@ -216,10 +217,78 @@ pub trait JoinTokenStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
 }
 
+/// The stored secret material of an OAuth client: only SHA-256 hashes, never the secret.
+///
+/// Kept apart from the client record so the admin API can never return it by accident.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SecretRecord {
+    /// Hex SHA-256 of the current secret.
+    pub current_hash: String,
+    /// Hex SHA-256 of the secret replaced by the last rotation, while it is still honoured.
+    pub previous_hash: Option<String>,
+    /// Unix seconds until which `previous_hash` is accepted (exclusive).
+    pub previous_valid_until: i64,
+}
+
+/// OAuth clients (prost `tessera.admin.v1.OAuthClient`, keyed by `client_id`) and their
+/// secret records.
+pub trait OAuthClientStore: Send + Sync + 'static {
+    /// Atomically stores a new client and, when given, its secret record.
+    /// [`DatastoreError::AlreadyExists`] when the `client_id` is taken (nothing is written).
+    fn create_oauth_client(
+        &self,
+        client: &OAuthClient,
+        secret: Option<&SecretRecord>,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// One client.
+    fn get_oauth_client(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<OAuthClient>, DatastoreError>> + Send;
+
+    /// Clients ordered by `client_id`, `page_size` at most per page.
+    fn list_oauth_clients(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> impl Future<Output = Result<Page<OAuthClient>, DatastoreError>> + Send;
+
+    /// Replaces an existing client (its secret record is untouched);
+    /// [`DatastoreError::NotFound`] when absent.
+    fn update_oauth_client(
+        &self,
+        client: &OAuthClient,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// Deletes a client and its secret record together; `false` when absent.
+    fn delete_oauth_client(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+
+    /// The secret record of a client, if it has one.
+    fn get_client_secret(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<SecretRecord>, DatastoreError>> + Send;
+
+    /// Atomically writes a client's secret record together with the client (e.g. its new
+    /// `secret_rotated_at`); [`DatastoreError::NotFound`] when the client is absent.
+    fn put_client_secret(
+        &self,
+        client: &OAuthClient,
+        secret: &SecretRecord,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+}
+
 /// Everything a server needs from its datastore.
 pub trait Datastore:
-    CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore
+    CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + OAuthClientStore
 {
 }
 
-impl<T: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore> Datastore for T {}
+impl<T: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + OAuthClientStore>
+    Datastore for T
+{
+}

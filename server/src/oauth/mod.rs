@@ -1,5 +1,10 @@
 //! OAuth 2.0 authorization server for callers outside the mesh.
 //!
+//! - [`clients`]: OAuth clients (secrets stored as SHA-256, rotation with a grace period).
 //! - [`http`]: the HTTP surface (discovery, JWKS, token, introspection, revocation).
+//! - [`signer`] / [`authenticator`]: the CA's OAuth keys and the client store behind it.
 
+pub mod authenticator;
+pub mod clients;
 pub mod http;
+pub mod signer;

@@ -4,6 +4,7 @@
 mod authority;
 mod bad_input;
 mod bundle;
+mod client;
 mod entry;
 mod token;
 

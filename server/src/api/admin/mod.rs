@@ -3,6 +3,7 @@
 mod agents;
 mod authorities;
 mod bundles;
+mod clients;
 mod entries;
 mod health;
 mod join_tokens;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use tessera_proto::wire::tessera::admin::v1::agents_server::AgentsServer;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
+use tessera_proto::wire::tessera::admin::v1::clients_server::ClientsServer;
 use tessera_proto::wire::tessera::admin::v1::entries_server::EntriesServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
@@ -25,9 +27,12 @@ use tonic::service::Routes;
 
 use crate::attestation::JoinTokens;
 use crate::ca::CaManager;
-use crate::datastore::{AgentStore, BundleStore, CaJournalStore, EntryStore, JoinTokenStore};
+use crate::datastore::{
+    AgentStore, BundleStore, CaJournalStore, EntryStore, JoinTokenStore, OAuthClientStore,
+};
 use crate::registration::Policy;
 
+pub use clients::{ClientsService, MAX_CLIENT_PAGE};
 pub use entries::{EntriesService, MAX_BATCH, MAX_PAGE_SIZE};
 
 /// Errors of the admin API task.
@@ -54,8 +59,15 @@ pub struct AdminApi<S> {
     store: S,
 }
 
-impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + Clone>
-    AdminApi<S>
+impl<
+    S: CaJournalStore
+        + BundleStore
+        + EntryStore
+        + AgentStore
+        + JoinTokenStore
+        + OAuthClientStore
+        + Clone,
+> AdminApi<S>
 {
     /// An admin API on `socket` over the CA and the datastore.
     pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S) -> Self {
@@ -84,8 +96,15 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + Clone>
-    BoundAdminApi<S>
+impl<
+    S: CaJournalStore
+        + BundleStore
+        + EntryStore
+        + AgentStore
+        + JoinTokenStore
+        + OAuthClientStore
+        + Clone,
+> BoundAdminApi<S>
 {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
@@ -105,7 +124,13 @@ impl<S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore 
 /// Every admin service, for the Unix socket and (behind [`AdminGate`]) the mTLS listener.
 pub fn routes<S>(ca: Arc<CaManager<S>>, store: S) -> Routes
 where
-    S: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + Clone,
+    S: CaJournalStore
+        + BundleStore
+        + EntryStore
+        + AgentStore
+        + JoinTokenStore
+        + OAuthClientStore
+        + Clone,
 {
     let trust_domain = ca.config().trust_domain.to_string();
     let join_tokens = join_tokens::JoinTokensService::new(
@@ -114,6 +139,7 @@ where
     );
     let policy = Policy::new(ca.config().trust_domain.clone(), ca.config().ca_ttl);
     let entries = EntriesService::new(store.clone(), policy, ca.clock().clone());
+    let clients = ClientsService::new(store.clone(), ca.clock().clone());
     Routes::builder()
         .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
         .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
@@ -123,6 +149,7 @@ where
         .add_service(AgentsServer::new(agents::AgentsService::new(store)))
         .add_service(JoinTokensServer::new(join_tokens))
         .add_service(EntriesServer::new(entries))
+        .add_service(ClientsServer::new(clients))
         .clone()
         .routes()
 }

@@ -5,6 +5,7 @@ mod bundles;
 mod entries;
 mod join_tokens;
 mod journal;
+mod oauth_clients;
 
 use std::path::Path;
 
@@ -21,6 +22,8 @@ const ENTRY_PARENTS: &str = "entry_parents";
 const ENTRY_TRIPLES: &str = "entry_triples";
 const AGENTS: &str = "agents";
 const JOIN_TOKENS: &str = "join_tokens";
+const OAUTH_CLIENTS: &str = "oauth_clients";
+const OAUTH_CLIENT_SECRETS: &str = "oauth_client_secrets";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -40,6 +43,10 @@ pub struct SledStore {
     agents: ::sled::Tree,
     /// Token SHA-256 (hex) → record.
     join_tokens: ::sled::Tree,
+    /// OAuth `client_id` → prost `OAuthClient`.
+    oauth_clients: ::sled::Tree,
+    /// OAuth `client_id` → JSON `SecretRecord` (hashes only).
+    oauth_client_secrets: ::sled::Tree,
 }
 
 impl SledStore {
@@ -83,6 +90,8 @@ impl SledStore {
             entry_triples: tree(ENTRY_TRIPLES)?,
             agents: tree(AGENTS)?,
             join_tokens: tree(JOIN_TOKENS)?,
+            oauth_clients: tree(OAUTH_CLIENTS)?,
+            oauth_client_secrets: tree(OAUTH_CLIENT_SECRETS)?,
             db,
             journals,
             bundles,

@@ -1,0 +1,191 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, SystemTime};
+
+use tessera_proto::clock::TokioClock;
+use tonic::Code;
+
+use super::*;
+use crate::datastore::memory::MemoryStore;
+use crate::oauth::clients::{ClientAuthError, authenticate_secret};
+
+fn service() -> (ClientsService<MemoryStore>, MemoryStore, TokioClock) {
+    let store = MemoryStore::default();
+    let clock = TokioClock::starting_at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000));
+    (
+        ClientsService::new(store.clone(), Arc::new(clock)),
+        store,
+        clock,
+    )
+}
+
+fn wire(id: &str) -> OAuthClient {
+    OAuthClient {
+        client_id: id.into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["read".into()],
+        // The server owns these: a caller's values are ignored on create.
+        enabled: false,
+        created_at: 5,
+        secret_rotated_at: 7,
+        ..Default::default()
+    }
+}
+
+async fn create(svc: &ClientsService<MemoryStore>, c: OAuthClient) -> CreateClientResponse {
+    svc.create_client(Request::new(CreateClientRequest { client: Some(c) }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_returns_the_secret_once_and_stores_only_its_hash() {
+    let (svc, store, clock) = service();
+    let reply = create(&svc, wire("svc")).await;
+    let secret = reply.client_secret;
+    assert_eq!(secret.len(), 43);
+    let client = reply.client.unwrap();
+    assert!(client.enabled);
+    assert_eq!(client.created_at, 1_000);
+    assert_eq!(client.secret_rotated_at, 0);
+
+    let record = store.get_client_secret("svc").await.unwrap().unwrap();
+    assert_ne!(record.current_hash, secret);
+    let got = svc
+        .get_client(Request::new(GetClientRequest {
+            client_id: "svc".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!format!("{got:?}").contains(&secret));
+    assert!(
+        authenticate_secret(&store, "svc", &secret, clock.now())
+            .await
+            .is_ok()
+    );
+
+    let dup = svc
+        .create_client(Request::new(CreateClientRequest {
+            client: Some(wire("svc")),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Code::AlreadyExists);
+    let mut bad = wire("other");
+    bad.grant_types.push("implicit".into());
+    let err = svc
+        .create_client(Request::new(CreateClientRequest { client: Some(bad) }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("grant_types:"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn rotation_honours_the_grace_period_then_drops_the_old_secret() {
+    let (svc, store, clock) = service();
+    let old = create(&svc, wire("svc")).await.client_secret;
+    let rotated = svc
+        .rotate_client_secret(Request::new(RotateClientSecretRequest {
+            client_id: "svc".into(),
+            grace_period: 60,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let new = rotated.client_secret;
+    assert_ne!(new, old);
+    assert_eq!(rotated.client.unwrap().secret_rotated_at, 1_000);
+    assert!(
+        authenticate_secret(&store, "svc", &old, clock.now())
+            .await
+            .is_ok()
+    );
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert!(matches!(
+        authenticate_secret(&store, "svc", &old, clock.now()).await,
+        Err(ClientAuthError::WrongSecret)
+    ));
+    assert!(
+        authenticate_secret(&store, "svc", &new, clock.now())
+            .await
+            .is_ok()
+    );
+
+    // Default grace: one hour.
+    let newer = svc
+        .rotate_client_secret(Request::new(RotateClientSecretRequest {
+            client_id: "svc".into(),
+            grace_period: 0,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .client_secret;
+    let record = store.get_client_secret("svc").await.unwrap().unwrap();
+    assert_eq!(record.previous_valid_until, 1_060 + 3_600);
+    assert!(
+        authenticate_secret(&store, "svc", &newer, clock.now())
+            .await
+            .is_ok()
+    );
+
+    let missing = svc
+        .rotate_client_secret(Request::new(RotateClientSecretRequest {
+            client_id: "ghost".into(),
+            grace_period: 0,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_keeps_server_timestamps_and_delete_removes_the_secret() {
+    let (svc, store, _clock) = service();
+    create(&svc, wire("svc")).await;
+    let mut change = wire("svc");
+    change.enabled = false;
+    change.created_at = 99;
+    change.scopes = vec!["write".into()];
+    let updated = svc
+        .update_client(Request::new(UpdateClientRequest {
+            client: Some(change),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .client
+        .unwrap();
+    assert_eq!(updated.created_at, 1_000);
+    assert_eq!(updated.secret_rotated_at, 0);
+    assert!(!updated.enabled);
+    assert_eq!(updated.scopes, ["write"]);
+    let missing = svc
+        .update_client(Request::new(UpdateClientRequest {
+            client: Some(wire("ghost")),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    svc.delete_client(Request::new(DeleteClientRequest {
+        client_id: "svc".into(),
+    }))
+    .await
+    .unwrap();
+    assert!(store.get_client_secret("svc").await.unwrap().is_none());
+    let again = svc
+        .delete_client(Request::new(DeleteClientRequest {
+            client_id: "svc".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+}

@@ -1,0 +1,281 @@
+//! OAuth clients on sled: prost-encoded `tessera.admin.v1.OAuthClient` keyed by `client_id`
+//! in one tree, JSON [`SecretRecord`]s (hashes only) under the same key in another. Writes
+//! touching both run in one multi-tree transaction.
+
+use std::ops::Bound;
+
+use prost::Message as _;
+use sled::Transactional as _;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use tessera_proto::wire::tessera::admin::v1::OAuthClient;
+
+use super::{SledStore, storage};
+use crate::datastore::{DatastoreError, OAuthClientStore, Page, SecretRecord};
+
+fn decode(bytes: &[u8]) -> Result<OAuthClient, DatastoreError> {
+    OAuthClient::decode(bytes).map_err(|e| DatastoreError::Corrupt(format!("oauth client: {e}")))
+}
+
+fn encode_secret(record: &SecretRecord) -> Result<Vec<u8>, DatastoreError> {
+    serde_json::to_vec(record)
+        .map_err(|e| DatastoreError::Corrupt(format!("encoding a client secret record: {e}")))
+}
+
+fn decode_secret(client_id: &str, bytes: &[u8]) -> Result<SecretRecord, DatastoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| DatastoreError::Corrupt(format!("secret record of client {client_id}: {e}")))
+}
+
+fn finish<T>(result: Result<T, TransactionError<DatastoreError>>) -> Result<T, DatastoreError> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(TransactionError::Abort(e)) => Err(e),
+        Err(TransactionError::Storage(e)) => Err(storage(e)),
+    }
+}
+
+fn abort(e: DatastoreError) -> ConflictableTransactionError<DatastoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+impl OAuthClientStore for SledStore {
+    async fn create_oauth_client(
+        &self,
+        client: &OAuthClient,
+        secret: Option<&SecretRecord>,
+    ) -> Result<(), DatastoreError> {
+        let key = client.client_id.as_bytes();
+        let value = client.encode_to_vec();
+        let secret = secret.map(encode_secret).transpose()?;
+        let result =
+            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
+                if clients.get(key)?.is_some() {
+                    return Err(abort(DatastoreError::AlreadyExists(format!(
+                        "OAuth client {} already exists",
+                        client.client_id
+                    ))));
+                }
+                clients.insert(key, value.as_slice())?;
+                match &secret {
+                    Some(s) => secrets.insert(key, s.as_slice())?,
+                    None => secrets.remove(key)?,
+                };
+                Ok(())
+            });
+        finish(result)?;
+        self.flush().await
+    }
+
+    async fn get_oauth_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<OAuthClient>, DatastoreError> {
+        self.oauth_clients
+            .get(client_id.as_bytes())
+            .map_err(storage)?
+            .map(|v| decode(&v))
+            .transpose()
+    }
+
+    async fn list_oauth_clients(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> Result<Page<OAuthClient>, DatastoreError> {
+        // The page token is the last client ID of the previous page: resume after it.
+        let start = if page_token.is_empty() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded(page_token.as_bytes())
+        };
+        let size = page_size.max(1);
+        let mut items = Vec::with_capacity(size.min(128));
+        let mut more = false;
+        for kv in self
+            .oauth_clients
+            .range::<&[u8], _>((start, Bound::Unbounded))
+        {
+            let (_, v) = kv.map_err(storage)?;
+            if items.len() == size {
+                more = true;
+                break;
+            }
+            items.push(decode(&v)?);
+        }
+        let next_page_token = match items.last() {
+            Some(last) if more => last.client_id.clone(),
+            _ => String::new(),
+        };
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn update_oauth_client(&self, client: &OAuthClient) -> Result<(), DatastoreError> {
+        let key = client.client_id.as_bytes();
+        let value = client.encode_to_vec();
+        let result = self.oauth_clients.transaction(|clients| {
+            if clients.get(key)?.is_none() {
+                return Err(abort(DatastoreError::NotFound(format!(
+                    "no OAuth client {}",
+                    client.client_id
+                ))));
+            }
+            clients.insert(key, value.as_slice())?;
+            Ok(())
+        });
+        finish(result)?;
+        self.flush().await
+    }
+
+    async fn delete_oauth_client(&self, client_id: &str) -> Result<bool, DatastoreError> {
+        let key = client_id.as_bytes();
+        let result =
+            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
+                secrets.remove(key)?;
+                Ok(clients.remove(key)?.is_some())
+            });
+        let existed = finish(result)?;
+        self.flush().await?;
+        Ok(existed)
+    }
+
+    async fn get_client_secret(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<SecretRecord>, DatastoreError> {
+        self.oauth_client_secrets
+            .get(client_id.as_bytes())
+            .map_err(storage)?
+            .map(|v| decode_secret(client_id, &v))
+            .transpose()
+    }
+
+    async fn put_client_secret(
+        &self,
+        client: &OAuthClient,
+        secret: &SecretRecord,
+    ) -> Result<(), DatastoreError> {
+        let key = client.client_id.as_bytes();
+        let value = client.encode_to_vec();
+        let secret = encode_secret(secret)?;
+        let result =
+            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
+                if clients.get(key)?.is_none() {
+                    return Err(abort(DatastoreError::NotFound(format!(
+                        "no OAuth client {}",
+                        client.client_id
+                    ))));
+                }
+                clients.insert(key, value.as_slice())?;
+                secrets.insert(key, secret.as_slice())?;
+                Ok(())
+            });
+        finish(result)?;
+        self.flush().await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn client(id: &str) -> OAuthClient {
+        OAuthClient {
+            client_id: id.into(),
+            name: format!("client {id}"),
+            grant_types: vec!["client_credentials".into()],
+            enabled: true,
+            ..Default::default()
+        }
+    }
+
+    fn secret(hash: &str) -> SecretRecord {
+        SecretRecord {
+            current_hash: hash.into(),
+            previous_hash: None,
+            previous_valid_until: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_get_update_page_delete_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(store.get_oauth_client("a").await.unwrap().is_none());
+        store
+            .create_oauth_client(&client("b"), Some(&secret("bb")))
+            .await
+            .unwrap();
+        for id in ["c", "a", "e", "d"] {
+            store.create_oauth_client(&client(id), None).await.unwrap();
+        }
+        let dup = store
+            .create_oauth_client(&client("b"), Some(&secret("other")))
+            .await;
+        assert!(
+            matches!(dup, Err(DatastoreError::AlreadyExists(_))),
+            "{dup:?}"
+        );
+        assert_eq!(
+            store.get_client_secret("b").await.unwrap(),
+            Some(secret("bb")),
+            "a refused duplicate writes nothing"
+        );
+        assert_eq!(store.get_client_secret("a").await.unwrap(), None);
+
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = store.list_oauth_clients(&token, 2).await.unwrap();
+            assert!(page.items.len() <= 2);
+            seen.extend(page.items.into_iter().map(|c| c.client_id));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+
+        let mut renamed = client("c");
+        renamed.name = "renamed".into();
+        store.update_oauth_client(&renamed).await.unwrap();
+        assert_eq!(store.get_oauth_client("c").await.unwrap(), Some(renamed));
+        assert!(matches!(
+            store.update_oauth_client(&client("zz")).await,
+            Err(DatastoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.put_client_secret(&client("zz"), &secret("x")).await,
+            Err(DatastoreError::NotFound(_))
+        ));
+        let mut rotated = client("b");
+        rotated.secret_rotated_at = 42;
+        let record = SecretRecord {
+            current_hash: "new".into(),
+            previous_hash: Some("bb".into()),
+            previous_valid_until: 99,
+        };
+        store.put_client_secret(&rotated, &record).await.unwrap();
+
+        assert!(store.delete_oauth_client("a").await.unwrap());
+        assert!(!store.delete_oauth_client("a").await.unwrap());
+        drop(store);
+        let reopened = SledStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.get_oauth_client("b").await.unwrap(), Some(rotated));
+        assert_eq!(reopened.get_client_secret("b").await.unwrap(), Some(record));
+        assert!(reopened.delete_oauth_client("b").await.unwrap());
+        assert_eq!(reopened.get_client_secret("b").await.unwrap(), None);
+        assert_eq!(
+            reopened
+                .list_oauth_clients("", 100)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            3
+        );
+    }
+}
