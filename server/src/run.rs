@@ -14,6 +14,9 @@ use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
 use crate::datastore::SledStore;
+use crate::oauth::authenticator::StoreClientAuthenticator;
+use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
+use crate::oauth::signer::CaTokenSigner;
 
 /// How long running parts get to stop after shutdown is signalled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -119,6 +122,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         clock.clone(),
         config.agent_ttl,
     );
+    let oauth = oauth_server(&config, &ca, &store, &clock).await?;
 
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
@@ -166,6 +170,18 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
                 message: e.to_string(),
             })
     });
+    if let Some((server, listener)) = oauth {
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            server
+                .run(listener, token)
+                .await
+                .map_err(|e| RunError::Part {
+                    part: "OAuth server",
+                    message: e.to_string(),
+                })
+        });
+    }
     tracing::info!(
         trust_domain = %config.trust_domain,
         agent_api = %config.bind_address,
@@ -199,6 +215,37 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
             message: format!("parts still running after {SHUTDOWN_GRACE:?}"),
         }),
     }
+}
+
+/// The OAuth authorization server and its bound listener, when `[oauth]` is configured.
+async fn oauth_server(
+    config: &ServerConfig,
+    ca: &Arc<CaManager<SledStore>>,
+    store: &SledStore,
+    clock: &Arc<dyn Clock>,
+) -> Result<
+    Option<(
+        OAuthServer<StoreClientAuthenticator<SledStore>, CaTokenSigner<SledStore>>,
+        TcpListener,
+    )>,
+    RunError,
+> {
+    let Some(section) = &config.oauth else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(section.bind_address)
+        .await
+        .map_err(|e| startup(&format!("oauth.bind_address {}", section.bind_address))(&e))?;
+    let mut http = OAuthHttpConfig::new(section.issuer.clone());
+    http.access_token_ttl = section.access_token_ttl;
+    let server = OAuthServer::new(
+        http,
+        StoreClientAuthenticator::new(store.clone()),
+        CaTokenSigner::new(ca.clone()),
+        clock.clone(),
+    );
+    tracing::info!(issuer = %section.issuer, address = %section.bind_address, "OAuth server listening");
+    Ok(Some((server, listener)))
 }
 
 fn flatten(done: Result<Result<(), RunError>, tokio::task::JoinError>) -> Result<(), RunError> {

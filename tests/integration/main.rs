@@ -3,5 +3,6 @@
 
 mod agent;
 mod k8s_standin;
+mod oauth;
 mod server;
 mod workload;

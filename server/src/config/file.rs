@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// Node attestation.
     #[serde(default)]
     pub node_attestors: super::NodeAttestorsSection,
+    /// The OAuth 2.0 authorization server; off when absent.
+    #[serde(default)]
+    pub oauth: Option<super::OAuthSection>,
 }
 
 /// `[ca]`.
@@ -133,6 +136,9 @@ impl ServerConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
         self.validate_values()
             .map_err(|(k, m)| (k.to_string(), m))?;
+        if let Some(oauth) = &self.oauth {
+            oauth.validate()?;
+        }
         self.node_attestors.validate()
     }
 

@@ -3,9 +3,11 @@
 
 mod attestors;
 mod file;
+mod oauth;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
+pub use oauth::OAuthSection;
 
 use std::path::Path;
 

@@ -1,0 +1,57 @@
+//! `[oauth]`: the OAuth 2.0 authorization server (off when the section is absent).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tessera_proto::duration::serde_str;
+
+/// `[oauth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSection {
+    /// Where the OAuth endpoints listen. Plain HTTP is served on loopback only.
+    pub bind_address: SocketAddr,
+    /// The issuer URL (`iss` of every token; base of the endpoints in discovery).
+    pub issuer: String,
+    /// Default access token lifetime.
+    #[serde(default = "default_access_token_ttl", with = "serde_str")]
+    pub access_token_ttl: Duration,
+}
+
+fn default_access_token_ttl() -> Duration {
+    Duration::from_secs(600)
+}
+
+impl OAuthSection {
+    /// Checks the values; returns the offending key and why.
+    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        let issuer = &self.issuer;
+        let ok = (issuer.starts_with("https://") || issuer.starts_with("http://"))
+            && !issuer.contains('?')
+            && !issuer.contains('#')
+            && !issuer.ends_with('/');
+        if !ok {
+            return Err((
+                "oauth.issuer".into(),
+                format!(
+                    "{issuer:?} must be an http(s) URL without query, fragment or trailing slash"
+                ),
+            ));
+        }
+        if self.access_token_ttl < Duration::from_secs(1) {
+            return Err((
+                "oauth.access_token_ttl".into(),
+                "must be at least 1s".into(),
+            ));
+        }
+        if !self.bind_address.ip().is_loopback() {
+            return Err((
+                "oauth.bind_address".into(),
+                "plain HTTP is served on loopback only (TLS for other addresses is not built yet)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
