@@ -48,6 +48,26 @@ impl Inner {
     }
 }
 
+/// Keyset paging over a map: up to `page_size` (at least 1) values after `page_token`.
+fn page_map<T: Clone>(map: &BTreeMap<String, T>, page_token: &str, page_size: usize) -> Page<T> {
+    use std::ops::Bound;
+    let start = if page_token.is_empty() {
+        Bound::Unbounded
+    } else {
+        Bound::Excluded(page_token)
+    };
+    let mut rest = map.range::<str, _>((start, Bound::Unbounded));
+    let taken: Vec<(&String, &T)> = rest.by_ref().take(page_size.max(1)).collect();
+    let next_page_token = match taken.last() {
+        Some((key, _)) if rest.next().is_some() => (*key).clone(),
+        _ => String::new(),
+    };
+    Page {
+        items: taken.into_iter().map(|(_, v)| v.clone()).collect(),
+        next_page_token,
+    }
+}
+
 fn conflict(what: &str) -> DatastoreError {
     DatastoreError::Conflict(what.to_string())
 }
@@ -148,27 +168,7 @@ impl AgentStore for MemoryStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<AttestedAgent>, DatastoreError> {
-        use std::ops::Bound;
-        let inner = self.lock();
-        let start = if page_token.is_empty() {
-            Bound::Unbounded
-        } else {
-            Bound::Excluded(page_token)
-        };
-        let size = page_size.max(1);
-        let mut rest = inner
-            .agents
-            .range::<str, _>((start, Bound::Unbounded))
-            .map(|(_, a)| a.clone());
-        let items: Vec<AttestedAgent> = rest.by_ref().take(size).collect();
-        let next_page_token = match items.last() {
-            Some(last) if rest.next().is_some() => last.spiffe_id.clone(),
-            _ => String::new(),
-        };
-        Ok(Page {
-            items,
-            next_page_token,
-        })
+        Ok(page_map(&self.lock().agents, page_token, page_size))
     }
 }
 
@@ -324,26 +324,7 @@ impl OAuthClientStore for MemoryStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<OAuthClient>, DatastoreError> {
-        use std::ops::Bound;
-        let inner = self.lock();
-        let start = if page_token.is_empty() {
-            Bound::Unbounded
-        } else {
-            Bound::Excluded(page_token)
-        };
-        let mut rest = inner
-            .oauth_clients
-            .range::<str, _>((start, Bound::Unbounded))
-            .map(|(_, c)| c.clone());
-        let items: Vec<OAuthClient> = rest.by_ref().take(page_size.max(1)).collect();
-        let next_page_token = match items.last() {
-            Some(last) if rest.next().is_some() => last.client_id.clone(),
-            _ => String::new(),
-        };
-        Ok(Page {
-            items,
-            next_page_token,
-        })
+        Ok(page_map(&self.lock().oauth_clients, page_token, page_size))
     }
 
     async fn update_oauth_client(&self, client: &OAuthClient) -> Result<(), DatastoreError> {

@@ -1,7 +1,5 @@
 //! Agents on sled: prost-encoded `tessera.types.v1.AttestedAgent` keyed by SPIFFE ID.
 
-use std::ops::Bound;
-
 use prost::Message as _;
 use tessera_proto::wire::tessera::types::v1::AttestedAgent;
 
@@ -43,31 +41,7 @@ impl AgentStore for SledStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<AttestedAgent>, DatastoreError> {
-        // The page token is the last SPIFFE ID of the previous page: resume after it.
-        let start = if page_token.is_empty() {
-            Bound::Unbounded
-        } else {
-            Bound::Excluded(page_token.as_bytes())
-        };
-        let size = page_size.max(1);
-        let mut items = Vec::with_capacity(size.min(128));
-        let mut more = false;
-        for kv in self.agents.range::<&[u8], _>((start, Bound::Unbounded)) {
-            let (_, v) = kv.map_err(storage)?;
-            if items.len() == size {
-                more = true;
-                break;
-            }
-            items.push(decode(&v)?);
-        }
-        let next_page_token = match items.last() {
-            Some(last) if more => last.spiffe_id.clone(),
-            _ => String::new(),
-        };
-        Ok(Page {
-            items,
-            next_page_token,
-        })
+        super::paging::page(&self.agents, page_token, page_size, decode)
     }
 }
 

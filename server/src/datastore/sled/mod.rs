@@ -6,6 +6,7 @@ mod entries;
 mod join_tokens;
 mod journal;
 mod oauth_clients;
+mod paging;
 
 use std::path::Path;
 

@@ -2,8 +2,6 @@
 //! in one tree, JSON [`SecretRecord`]s (hashes only) under the same key in another. Writes
 //! touching both run in one multi-tree transaction.
 
-use std::ops::Bound;
-
 use prost::Message as _;
 use sled::Transactional as _;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -82,34 +80,7 @@ impl OAuthClientStore for SledStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<OAuthClient>, DatastoreError> {
-        // The page token is the last client ID of the previous page: resume after it.
-        let start = if page_token.is_empty() {
-            Bound::Unbounded
-        } else {
-            Bound::Excluded(page_token.as_bytes())
-        };
-        let size = page_size.max(1);
-        let mut items = Vec::with_capacity(size.min(128));
-        let mut more = false;
-        for kv in self
-            .oauth_clients
-            .range::<&[u8], _>((start, Bound::Unbounded))
-        {
-            let (_, v) = kv.map_err(storage)?;
-            if items.len() == size {
-                more = true;
-                break;
-            }
-            items.push(decode(&v)?);
-        }
-        let next_page_token = match items.last() {
-            Some(last) if more => last.client_id.clone(),
-            _ => String::new(),
-        };
-        Ok(Page {
-            items,
-            next_page_token,
-        })
+        super::paging::page(&self.oauth_clients, page_token, page_size, decode)
     }
 
     async fn update_oauth_client(&self, client: &OAuthClient) -> Result<(), DatastoreError> {
