@@ -28,3 +28,28 @@ impl AgentConfig {
             .map_err(|(key, message)| (key.to_string(), message))
     }
 }
+
+/// Helpers shared by the config tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod test_support {
+    use std::path::Path;
+
+    use super::{AgentConfig, ConfigError};
+
+    /// The smallest valid head of an `agent.toml` (a node attestor must still be added).
+    pub const BASE: &str = "trust_domain = \"example.org\"\nserver_address = \"tessera:8081\"\n";
+
+    /// Parses config text named `agent.toml`.
+    pub fn parse(text: &str) -> Result<AgentConfig, ConfigError> {
+        AgentConfig::parse(text, Path::new("agent.toml"))
+    }
+
+    /// The key path a refused config names.
+    pub fn key_of(text: &str) -> String {
+        match parse(text).unwrap_err() {
+            ConfigError::Invalid { key, .. } => key,
+            other => panic!("unexpected {other}"),
+        }
+    }
+}

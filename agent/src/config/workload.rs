@@ -167,21 +167,8 @@ fn default_poll_interval() -> Duration {
 mod tests {
     use std::path::Path;
 
-    use super::super::{AgentConfig, ConfigError};
+    use super::super::test_support::{BASE, key_of, parse};
     use super::*;
-
-    fn parse(text: &str) -> Result<AgentConfig, ConfigError> {
-        AgentConfig::parse(text, Path::new("agent.toml"))
-    }
-
-    fn key_of(text: &str) -> String {
-        match parse(text).unwrap_err() {
-            ConfigError::Invalid { key, .. } => key,
-            other => panic!("unexpected {other}"),
-        }
-    }
-
-    const BASE: &str = "trust_domain = \"example.org\"\nserver_address = \"tessera:8081\"\n";
 
     #[test]
     fn workload_attestor_keys() {

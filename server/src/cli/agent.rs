@@ -9,7 +9,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 };
 use tessera_proto::wire::tessera::types::v1::AttestedAgent;
 
-use super::output::{Output, OutputArg};
+use super::output::{Output, OutputArg, print_records};
 use super::{CliError, SocketArg, connect};
 
 /// The `--spiffe-id` option naming an agent.
@@ -111,20 +111,14 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                 }
                 page_token = page.next_page_token;
             }
-            match output.format {
-                Output::Json => {
-                    let list: Vec<Value> = agents.iter().map(to_json).collect();
-                    println!("{}", json!({ "agents": list }));
-                }
-                Output::Pretty => {
-                    let n = agents.len();
-                    println!("Found {n} attested agent{}", if n == 1 { "" } else { "s" });
-                    for a in &agents {
-                        println!();
-                        print_pretty(a);
-                    }
-                }
-            }
+            print_records(
+                &agents,
+                output.format,
+                "agents",
+                "attested agent",
+                to_json,
+                print_pretty,
+            );
         }
         AgentCommand::Show { id, output, .. } => {
             let agent = client

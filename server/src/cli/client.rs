@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera_proto::duration::parse_duration;
 use tessera_proto::wire::tessera::admin::v1::clients_client::ClientsClient;
 use tessera_proto::wire::tessera::admin::v1::{
@@ -12,7 +12,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 };
 
 use super::client_output::{print_pretty, to_json};
-use super::output::{Output, OutputArg};
+use super::output::{Output, OutputArg, print_records};
 use super::{CliError, SocketArg, connect};
 
 const AUTH_METHODS: [&str; 6] = [
@@ -280,20 +280,14 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
                 }
                 page_token = page.next_page_token;
             }
-            match output.format {
-                Output::Json => {
-                    let list: Vec<Value> = clients.iter().map(to_json).collect();
-                    println!("{}", json!({ "clients": list }));
-                }
-                Output::Pretty => {
-                    let n = clients.len();
-                    println!("Found {n} client{}", if n == 1 { "" } else { "s" });
-                    for c in &clients {
-                        println!();
-                        print_pretty(c);
-                    }
-                }
-            }
+            print_records(
+                &clients,
+                output.format,
+                "clients",
+                "client",
+                to_json,
+                print_pretty,
+            );
             Ok(())
         }
         ClientCommand::Update {

@@ -27,9 +27,7 @@ use tonic::service::Routes;
 
 use crate::attestation::JoinTokens;
 use crate::ca::CaManager;
-use crate::datastore::{
-    AgentStore, BundleStore, CaJournalStore, EntryStore, JoinTokenStore, OAuthClientStore,
-};
+use crate::datastore::Datastore;
 use crate::registration::Policy;
 
 pub use clients::{ClientsService, MAX_CLIENT_PAGE};
@@ -59,16 +57,7 @@ pub struct AdminApi<S> {
     store: S,
 }
 
-impl<
-    S: CaJournalStore
-        + BundleStore
-        + EntryStore
-        + AgentStore
-        + JoinTokenStore
-        + OAuthClientStore
-        + Clone,
-> AdminApi<S>
-{
+impl<S: Datastore + Clone> AdminApi<S> {
     /// An admin API on `socket` over the CA and the datastore.
     pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S) -> Self {
         Self { socket, ca, store }
@@ -96,16 +85,7 @@ pub struct BoundAdminApi<S> {
     listener: tokio::net::UnixListener,
 }
 
-impl<
-    S: CaJournalStore
-        + BundleStore
-        + EntryStore
-        + AgentStore
-        + JoinTokenStore
-        + OAuthClientStore
-        + Clone,
-> BoundAdminApi<S>
-{
+impl<S: Datastore + Clone> BoundAdminApi<S> {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
         let AdminApi { socket, ca, store } = self.api;
@@ -124,13 +104,7 @@ impl<
 /// Every admin service, for the Unix socket and (behind [`AdminGate`]) the mTLS listener.
 pub fn routes<S>(ca: Arc<CaManager<S>>, store: S) -> Routes
 where
-    S: CaJournalStore
-        + BundleStore
-        + EntryStore
-        + AgentStore
-        + JoinTokenStore
-        + OAuthClientStore
-        + Clone,
+    S: Datastore + Clone,
 {
     let trust_domain = ca.config().trust_domain.to_string();
     let join_tokens = join_tokens::JoinTokensService::new(
