@@ -15,6 +15,13 @@ use super::DatastoreError;
 /// How long [`SledStore::open`] waits for a lock released by a store just dropped.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// sled 0.34 reports a held database lock as `ErrorKind::Other` with the OS error
+/// (`WouldBlock`) only in its message, so the message is what identifies it.
+fn lock_held(e: &::sled::Error) -> bool {
+    matches!(e, ::sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
+        || io.to_string().starts_with("could not acquire lock"))
+}
+
 const JOURNALS: &str = "ca_journals";
 const BUNDLES: &str = "bundles";
 const META: &str = "meta";
@@ -61,13 +68,10 @@ impl SledStore {
         let db = loop {
             match ::sled::Config::new().path(dir).open() {
                 Ok(db) => break db,
-                Err(::sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        && started.elapsed() < LOCK_WAIT =>
-                {
+                Err(e) if lock_held(&e) && started.elapsed() < LOCK_WAIT => {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                Err(::sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(e) if lock_held(&e) => {
                     return Err(DatastoreError::Storage(format!(
                         "{} is locked by another process (is another tessera-server running on it?)",
                         dir.display()
@@ -116,4 +120,35 @@ impl SledStore {
 
 fn storage(e: ::sled::Error) -> DatastoreError {
     DatastoreError::Storage(e.to_string())
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::SledStore;
+
+    #[test]
+    fn a_lock_released_shortly_after_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = SledStore::open(dir.path()).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let reopened = SledStore::open(dir.path());
+        release.join().unwrap();
+        assert!(reopened.is_ok(), "{:?}", reopened.err());
+    }
+
+    #[test]
+    fn a_lock_held_longer_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = SledStore::open(dir.path()).unwrap();
+        let err = SledStore::open(dir.path())
+            .err()
+            .expect("second open must fail");
+        assert!(
+            err.to_string().contains("is locked by another process"),
+            "{err}"
+        );
+    }
 }
