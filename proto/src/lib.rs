@@ -3,6 +3,7 @@
 //! - [`wire`]: generated gRPC code (SPIFFE Workload API, `tessera.agent.v1`, `tessera.admin.v1`).
 //! - [`identity`]: `TrustDomain`, `SpiffeId`, `Selector` with every rule of the SPIFFE ID spec.
 //! - [`bundle`]: the SPIFFE bundle document (a JWKS with `spiffe_sequence`).
+//! - [`jwt_svid`]: JWT-SVID validation against own and federated bundles.
 //! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
 //! - [`clock`]: time as an input.
 //! - [`config_file`]: TOML config files with key-path errors.
@@ -13,5 +14,6 @@ pub mod clock;
 pub mod config_file;
 pub mod duration;
 pub mod identity;
+pub mod jwt_svid;
 pub mod telemetry;
 pub mod wire;

@@ -238,6 +238,8 @@ async fn oauth_server(
         .map_err(|e| startup(&format!("oauth.bind_address {}", section.bind_address))(&e))?;
     let mut http = OAuthHttpConfig::new(section.issuer.clone());
     http.access_token_ttl = section.access_token_ttl;
+    http.rate_per_second = section.rate_limit_per_second;
+    http.burst = section.rate_limit_burst;
     let server = OAuthServer::new(
         http,
         StoreClientAuthenticator::new(store.clone()),

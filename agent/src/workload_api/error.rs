@@ -3,9 +3,9 @@
 
 use tonic::Status;
 
-use super::validate::TokenError;
 use crate::attestor::workload::WorkloadAttestError;
 use crate::client::ClientError;
+use tessera_proto::jwt_svid::TokenError;
 
 /// Why a Workload API call failed. Each variant documents the gRPC code it maps to; internal
 /// detail (attestor and server errors) is logged by [`RpcError::into_status`], never sent.

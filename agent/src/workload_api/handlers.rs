@@ -17,7 +17,7 @@ use super::jwt_cache::JwtKey;
 use super::ports::{CallerSelectors, JwtMinter};
 use super::responses::{jwt_bundles_response, x509_bundles_response, x509_svid_response};
 use super::stream;
-use super::validate::validate_jwt_svid;
+use tessera_proto::jwt_svid::validate_jwt_svid;
 
 /// One JWT-SVID to hand out: the entry it is minted for.
 struct Target {

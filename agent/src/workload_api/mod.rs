@@ -5,7 +5,7 @@
 //!   generic over [`CallerSelectors`] (workload attestation) and [`JwtMinter`].
 //! - [`WorkloadConn`] / [`WorkloadConnInfo`] — a connection and its caller (peer
 //!   credentials), visible to handlers through request extensions.
-//! - [`validate_jwt_svid`] — the pure JWT-SVID check behind `ValidateJWTSVID`.
+//! - `ValidateJWTSVID` uses [`tessera_proto::jwt_svid::validate_jwt_svid`].
 //!
 //! Behaviour, every RPC: the `workload.spiffe.io: true` header first (`InvalidArgument`),
 //! then the state (`Unavailable` before the first sync), then the caller from the socket's
@@ -41,7 +41,6 @@ mod ports;
 mod responses;
 mod socket;
 mod stream;
-mod validate;
 
 pub use api::{SECURITY_HEADER, StateRx, WorkloadApi};
 pub use claims::{to_proto_struct, to_proto_value};
@@ -55,7 +54,7 @@ pub use responses::{
     jwt_bundles_response, jwt_document, x509_bundles_response, x509_svid_response,
 };
 pub use socket::{BoundSocket, SocketFile, accept_conn, incoming, peer_caller};
-pub use validate::{TokenError, ValidatedJwt, validate_jwt_svid};
+pub use tessera_proto::jwt_svid::{TokenError, ValidatedJwt, validate_jwt_svid};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use tessera_proto::bundle::{BundleDocument, JwtAuthority, PublicJwk};
 use tessera_proto::identity::TrustDomain;
+use tessera_proto::jwt_svid::bundle_trust_domain;
 use tessera_proto::wire::tessera::types::v1::Bundle;
 use tessera_proto::wire::workload::{
     JwtBundlesResponse, X509BundlesResponse, X509svid, X509svidResponse,
@@ -89,11 +90,6 @@ fn jwks(td: TrustDomain, bundle: &Bundle) -> Option<Vec<u8>> {
             None
         }
     }
-}
-
-/// The trust domain of a bundle (names are stored bare; a `spiffe://` form is tolerated).
-pub fn bundle_trust_domain(bundle: &Bundle) -> Option<TrustDomain> {
-    TrustDomain::from_id_or_name(&bundle.trust_domain).ok()
 }
 
 /// Own bundle first, then the federated ones the caller's entries need.

@@ -17,6 +17,21 @@ pub struct OAuthSection {
     /// Default access token lifetime.
     #[serde(default = "default_access_token_ttl", with = "serde_str")]
     pub access_token_ttl: Duration,
+    /// Sustained requests per second per client at the token, introspection and revocation
+    /// endpoints (`0` disables the limit). Beyond it: `429` with `Retry-After`.
+    #[serde(default = "default_rate_limit_per_second")]
+    pub rate_limit_per_second: u32,
+    /// Burst allowance per client on top of the sustained rate.
+    #[serde(default = "default_rate_limit_burst")]
+    pub rate_limit_burst: u32,
+}
+
+fn default_rate_limit_per_second() -> u32 {
+    50
+}
+
+fn default_rate_limit_burst() -> u32 {
+    100
 }
 
 fn default_access_token_ttl() -> Duration {

@@ -1,9 +1,9 @@
 //! The client store as the token endpoint's client authenticator.
 
-use std::time::SystemTime;
-
 use super::clients::{ClientAuthError, authenticate_secret};
-use super::http::{AuthenticatedClient, ClientAuthFailure, ClientAuthenticator};
+use super::http::{
+    AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, PresentedCredentials,
+};
 use crate::datastore::OAuthClientStore;
 
 /// Authenticates `client_secret_basic` / `client_secret_post` callers against the store.
@@ -20,19 +20,22 @@ impl<S> StoreClientAuthenticator<S> {
 }
 
 impl<S: OAuthClientStore + Clone> ClientAuthenticator for StoreClientAuthenticator<S> {
-    async fn authenticate_secret(
+    async fn authenticate(
         &self,
-        client_id: &str,
-        secret: &str,
-        now: SystemTime,
+        presented: &PresentedCredentials,
+        context: &AuthContext<'_>,
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
-        match authenticate_secret(&self.store, client_id, secret, now).await {
+        let PresentedCredentials::Secret { client_id, secret } = presented else {
+            return Err(ClientAuthFailure::Invalid);
+        };
+        match authenticate_secret(&self.store, client_id, secret, context.now).await {
             Ok(client) => Ok(AuthenticatedClient {
                 client_id: client.client_id,
                 scopes: client.scopes,
                 audiences: client.audiences,
                 grant_types: client.grant_types,
                 access_token_ttl: client.access_token_ttl,
+                certificate_thumbprint: None,
             }),
             Err(ClientAuthError::Datastore(e)) => {
                 Err(ClientAuthFailure::Unavailable(e.to_string()))

@@ -2,9 +2,11 @@
 //!
 //! - [`clients`]: OAuth clients (secrets stored as SHA-256, rotation with a grace period).
 //! - [`http`]: the HTTP surface (discovery, JWKS, token, introspection, revocation).
-//! - [`signer`] / [`authenticator`]: the CA's OAuth keys and the client store behind it.
+//! - [`signer`] / [`authenticator`] / [`trust`]: the CA's OAuth keys, the client store and
+//!   the trust bundles behind it.
 
 pub mod authenticator;
 pub mod clients;
 pub mod http;
 pub mod signer;
+pub mod trust;

@@ -123,6 +123,7 @@ fn storage(e: ::sled::Error) -> DatastoreError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod lock_tests {
     use super::SledStore;
 
@@ -143,9 +144,9 @@ mod lock_tests {
     fn a_lock_held_longer_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let _held = SledStore::open(dir.path()).unwrap();
-        let err = SledStore::open(dir.path())
-            .err()
-            .expect("second open must fail");
+        let Err(err) = SledStore::open(dir.path()) else {
+            panic!("second open must fail");
+        };
         assert!(
             err.to_string().contains("is locked by another process"),
             "{err}"

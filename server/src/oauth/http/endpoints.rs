@@ -6,8 +6,10 @@ use std::time::SystemTime;
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_proto::clock::from_unix_seconds;
@@ -15,7 +17,8 @@ use tessera_proto::clock::from_unix_seconds;
 use super::error::{ErrorCode, OAuthError};
 use super::grant::{self, GrantRequest};
 use super::ports::{
-    AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, SignFailure, TokenSigner,
+    AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
+    SignFailure, TokenSigner,
 };
 use super::request::{self, Form};
 use super::server::Shared;
@@ -24,18 +27,26 @@ use super::verify::{Claims, verify_access_token};
 /// Audit target for every OAuth decision.
 const AUDIT: &str = "tessera::audit";
 
-/// Authenticates the caller (exactly one secret method) and applies its rate limit.
+/// Authenticates the caller (exactly one method) and applies its rate limit.
 async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
     shared: &Shared<A, S>,
     headers: &HeaderMap,
+    extensions: &Extensions,
     form: &Form,
     now: SystemTime,
 ) -> Result<AuthenticatedClient, (OAuthError, Option<String>)> {
-    let creds = request::credentials(headers, form).map_err(|e| (e, None))?;
-    let claimed = Some(creds.client_id.clone());
+    let presented = request::credentials(headers, form).map_err(|e| (e, None))?;
+    let claimed = presented.claimed_client_id().map(str::to_owned);
+    let token_endpoint = shared.config.url("/oauth2/token");
+    let context = AuthContext {
+        now,
+        issuer: &shared.config.issuer,
+        token_endpoint: &token_endpoint,
+        peer_certificate: extensions.get::<ClientCertificate>(),
+    };
     let client = match shared
         .authenticator
-        .authenticate_secret(&creds.client_id, &creds.secret, now)
+        .authenticate(&presented, &context)
         .await
     {
         Ok(client) => client,
@@ -82,19 +93,19 @@ fn no_store(mut response: Response) -> Response {
 /// `POST /oauth2/token` (client_credentials).
 pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_token_refused";
     let now = shared.clock.now();
-    let form = match request::read_form(&headers, body, shared.config.max_body_bytes).await {
+    let form = match request::read_form(&parts.headers, body, shared.config.max_body_bytes).await {
         Ok(form) => form,
         Err(e) => return refuse(EVENT, e, None),
     };
     if let Err(e) = grant::check_grant_type(form.get("grant_type")) {
         return refuse(EVENT, e, None);
     }
-    let client = match authenticate(&shared, &headers, &form, now).await {
+    let client = match authenticate(&shared, &parts.headers, &parts.extensions, &form, now).await {
         Ok(client) => client,
         Err((e, claimed)) => return refuse(EVENT, e, claimed.as_deref()),
     };
@@ -166,14 +177,14 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
 async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     shared: &Shared<A, S>,
     event: &'static str,
-    headers: &HeaderMap,
+    parts: &Parts,
     body: Body,
     now: SystemTime,
 ) -> Result<(AuthenticatedClient, Option<Claims>), Response> {
-    let form = request::read_form(headers, body, shared.config.max_body_bytes)
+    let form = request::read_form(&parts.headers, body, shared.config.max_body_bytes)
         .await
         .map_err(|e| refuse(event, e, None))?;
-    let client = authenticate(shared, headers, &form, now)
+    let client = authenticate(shared, &parts.headers, &parts.extensions, &form, now)
         .await
         .map_err(|(e, claimed)| refuse(event, e, claimed.as_deref()))?;
     let token = form.get("token").ok_or_else(|| {
@@ -195,12 +206,12 @@ fn jti_of(claims: &Claims) -> &str {
 /// `POST /oauth2/introspect` (RFC 7662).
 pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_introspect";
     let now = shared.clock.now();
-    let (client, claims) = match token_operation(&shared, EVENT, &headers, body, now).await {
+    let (client, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -218,6 +229,7 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
                 "exp",
                 "iat",
                 "jti",
+                "cnf",
             ] {
                 if let Some(v) = c.get(name) {
                     answer.insert(name.into(), v.clone());
@@ -241,12 +253,12 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
 /// `POST /oauth2/revoke` (RFC 7009): 200 whatever the token; only its own client revokes it.
 pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_revoke";
     let now = shared.clock.now();
-    let (client, claims) = match token_operation(&shared, EVENT, &headers, body, now).await {
+    let (client, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
         Ok(found) => found,
         Err(response) => return response,
     };

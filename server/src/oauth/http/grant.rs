@@ -16,7 +16,8 @@ pub(crate) const CLIENT_CREDENTIALS: &str = "client_credentials";
 /// What the token endpoint decided to issue (before signing).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Issuance {
-    /// The RFC 9068 claims, exactly `iss, sub, aud, exp, iat, jti, client_id, scope`.
+    /// The RFC 9068 claims, exactly `iss, sub, aud, exp, iat, jti, client_id, scope`, plus
+    /// `cnf` for certificate-bound tokens (RFC 8705).
     pub(crate) claims: Map<String, Value>,
     /// Granted scope (space separated).
     pub(crate) scope: String,
@@ -94,6 +95,9 @@ pub(crate) fn decide(
     claims.insert("jti".into(), json!(request.jti));
     claims.insert("client_id".into(), json!(client.client_id));
     claims.insert("scope".into(), json!(scope));
+    if let Some(thumbprint) = &client.certificate_thumbprint {
+        claims.insert("cnf".into(), json!({ "x5t#S256": thumbprint }));
+    }
     Ok(Issuance {
         claims,
         scope,
@@ -176,6 +180,7 @@ mod tests {
             audiences: vec![],
             grant_types: vec![CLIENT_CREDENTIALS.into()],
             access_token_ttl: Some(Duration::from_secs(300)),
+            certificate_thumbprint: None,
         }
     }
 

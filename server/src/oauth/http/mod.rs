@@ -24,6 +24,7 @@ pub use config::OAuthHttpConfig;
 pub use discovery::metadata_document;
 pub use error::{ErrorCode, OAuthError, OAuthHttpError};
 pub use ports::{
-    AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, SignFailure, TokenSigner,
+    AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
+    JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, TokenSigner, TrustBundles,
 };
 pub use server::OAuthServer;

@@ -4,7 +4,12 @@
 //! behind these; tests use in-memory fakes.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use rustls::pki_types::CertificateDer;
+use tessera_proto::wire::tessera::types::v1::Bundle;
+use zeroize::Zeroizing;
 
 /// A client whose credentials were verified, with what it may ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +24,85 @@ pub struct AuthenticatedClient {
     pub grant_types: Vec<String>,
     /// Per-client access-token lifetime; `None` uses the server default.
     pub access_token_ttl: Option<Duration>,
+    /// For clients authenticated by mutual TLS (RFC 8705): the base64url SHA-256 thumbprint
+    /// of the client certificate, which becomes `cnf.x5t#S256` of every token issued.
+    pub certificate_thumbprint: Option<String>,
+}
+
+/// `client_assertion_type` for JWT client assertions (RFC 7523 §2.2).
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The credentials a request presented (exactly one method per request, RFC 6749 §2.3).
+pub enum PresentedCredentials {
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret {
+        /// The claimed client id.
+        client_id: String,
+        /// The presented secret.
+        secret: Zeroizing<String>,
+    },
+    /// A JWT client assertion (`private_key_jwt`, or a JWT-SVID for `spiffe_jwt`).
+    Assertion {
+        /// The `client_id` parameter, when sent (it must then match the assertion).
+        client_id: Option<String>,
+        /// The compact JWS.
+        assertion: Zeroizing<String>,
+    },
+    /// Only a `client_id`: the TLS client certificate is the credential (`tls_client_auth`).
+    Certificate {
+        /// The claimed client id.
+        client_id: String,
+    },
+}
+
+impl std::fmt::Debug for PresentedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Secret { client_id, .. } => f
+                .debug_struct("Secret")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+            Self::Assertion { client_id, .. } => f
+                .debug_struct("Assertion")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+            Self::Certificate { client_id } => f
+                .debug_struct("Certificate")
+                .field("client_id", client_id)
+                .finish(),
+        }
+    }
+}
+
+impl PresentedCredentials {
+    /// The client id the caller claims, if it can be told without verifying anything.
+    pub fn claimed_client_id(&self) -> Option<&str> {
+        match self {
+            Self::Secret { client_id, .. } | Self::Certificate { client_id } => Some(client_id),
+            Self::Assertion { client_id, .. } => client_id.as_deref(),
+        }
+    }
+}
+
+/// The TLS client certificate chain of the connection a request came on (leaf first).
+///
+/// The TLS listener inserts it as a request extension; the handshake proved possession of
+/// the leaf's key but did **not** check the chain: client authentication does that against
+/// the trust bundles.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate(pub Arc<Vec<CertificateDer<'static>>>);
+
+/// What client authentication needs to know besides the credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthContext<'a> {
+    /// The time of the request.
+    pub now: SystemTime,
+    /// The issuer URL (an accepted assertion audience).
+    pub issuer: &'a str,
+    /// The token endpoint URL (an accepted assertion audience).
+    pub token_endpoint: &'a str,
+    /// The connection's client certificate, if TLS with a client certificate was used.
+    pub peer_certificate: Option<&'a ClientCertificate>,
 }
 
 /// Why client authentication did not succeed.
@@ -33,15 +117,21 @@ pub enum ClientAuthFailure {
     Unavailable(String),
 }
 
-/// Verifies client secrets (`client_secret_basic` / `client_secret_post`).
+/// Verifies presented client credentials (every registered auth method).
 pub trait ClientAuthenticator: Send + Sync + 'static {
-    /// Checks `secret` for `client_id` (constant time is the implementation's duty).
-    fn authenticate_secret(
+    /// Checks `presented` (constant-time secret comparison is the implementation's duty);
+    /// the method used must be the client's registered one.
+    fn authenticate(
         &self,
-        client_id: &str,
-        secret: &str,
-        now: SystemTime,
+        presented: &PresentedCredentials,
+        context: &AuthContext<'_>,
     ) -> impl Future<Output = Result<AuthenticatedClient, ClientAuthFailure>> + Send;
+}
+
+/// The trust bundles the server trusts: its own and every federated one.
+pub trait TrustBundles: Send + Sync + 'static {
+    /// Own bundle first, then the federated bundles. The string is logged, never sent.
+    fn bundles(&self) -> impl Future<Output = Result<Vec<Bundle>, String>> + Send;
 }
 
 /// Why a token could not be signed.

@@ -10,6 +10,7 @@ use tokio_stream::StreamExt as _;
 use zeroize::Zeroizing;
 
 use super::error::{ErrorCode, OAuthError};
+use super::ports::{JWT_BEARER_ASSERTION, PresentedCredentials};
 
 /// Parameters that may legitimately repeat (RFC 8707 `resource`, token exchange `audience`).
 const REPEATABLE: &[&str] = &["resource", "audience"];
@@ -115,63 +116,79 @@ pub(crate) fn parse_form(bytes: &[u8]) -> Result<Form, OAuthError> {
     Ok(form)
 }
 
-/// Client credentials presented with a request.
-pub(crate) struct Credentials {
-    /// The claimed client id.
-    pub(crate) client_id: String,
-    /// The presented secret.
-    pub(crate) secret: Zeroizing<String>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("client_id", &self.client_id)
-            .field("secret", &"<redacted>")
-            .finish()
-    }
-}
-
 const BAD_CLIENT: OAuthError =
     OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
 
-/// Extracts `client_secret_basic` or `client_secret_post` credentials (exactly one method).
-pub(crate) fn credentials(headers: &HeaderMap, form: &Form) -> Result<Credentials, OAuthError> {
+const TWO_METHODS: OAuthError = OAuthError::new(
+    ErrorCode::InvalidRequest,
+    "more than one client authentication method used",
+);
+
+/// Extracts the presented client credentials: `client_secret_basic`, `client_secret_post`,
+/// a JWT client assertion (RFC 7523) or, with only a `client_id`, the TLS client certificate
+/// (RFC 8705). More than one method is `invalid_request`; none is `invalid_client`.
+pub(crate) fn credentials(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<PresentedCredentials, OAuthError> {
     let basic = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(value) => Some(parse_basic(value.to_str().map_err(|_| BAD_CLIENT)?)?),
     };
     let post_secret = form.get("client_secret");
-    match (basic, post_secret) {
-        (Some(_), Some(_)) => Err(OAuthError::new(
+    let assertion = form.get("client_assertion");
+    let assertion_type = form.get("client_assertion_type");
+    let form_client_id = form.get("client_id");
+    let methods = usize::from(basic.is_some())
+        + usize::from(post_secret.is_some())
+        + usize::from(assertion.is_some());
+    if methods > 1 {
+        return Err(TWO_METHODS);
+    }
+    if let Some((client_id, secret)) = basic {
+        if form_client_id.is_some_and(|id| id != client_id) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "client_id does not match the Authorization header",
+            ));
+        }
+        return Ok(PresentedCredentials::Secret { client_id, secret });
+    }
+    if let Some(secret) = post_secret {
+        let client_id = form_client_id.ok_or(BAD_CLIENT)?;
+        return Ok(PresentedCredentials::Secret {
+            client_id: client_id.to_owned(),
+            secret: Zeroizing::new(secret.to_owned()),
+        });
+    }
+    if let Some(assertion) = assertion {
+        if assertion_type != Some(JWT_BEARER_ASSERTION) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                "unsupported client_assertion_type",
+            ));
+        }
+        return Ok(PresentedCredentials::Assertion {
+            client_id: form_client_id.map(str::to_owned),
+            assertion: Zeroizing::new(assertion.to_owned()),
+        });
+    }
+    if assertion_type.is_some() {
+        return Err(OAuthError::new(
             ErrorCode::InvalidRequest,
-            "more than one client authentication method used",
-        )),
-        (Some(basic), None) => {
-            if form
-                .get("client_id")
-                .is_some_and(|id| id != basic.client_id)
-            {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidRequest,
-                    "client_id does not match the Authorization header",
-                ));
-            }
-            Ok(basic)
-        }
-        (None, Some(secret)) => {
-            let client_id = form.get("client_id").ok_or(BAD_CLIENT)?;
-            Ok(Credentials {
-                client_id: client_id.to_owned(),
-                secret: Zeroizing::new(secret.to_owned()),
-            })
-        }
-        (None, None) => Err(BAD_CLIENT),
+            "client_assertion_type without client_assertion",
+        ));
+    }
+    match form_client_id {
+        Some(client_id) => Ok(PresentedCredentials::Certificate {
+            client_id: client_id.to_owned(),
+        }),
+        None => Err(BAD_CLIENT),
     }
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn parse_basic(value: &str) -> Result<Credentials, OAuthError> {
+fn parse_basic(value: &str) -> Result<(String, Zeroizing<String>), OAuthError> {
     let (scheme, encoded) = value.trim().split_once(' ').ok_or(BAD_CLIENT)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(BAD_CLIENT);
@@ -184,7 +201,7 @@ fn parse_basic(value: &str) -> Result<Credentials, OAuthError> {
     if client_id.is_empty() || secret.is_empty() {
         return Err(BAD_CLIENT);
     }
-    Ok(Credentials { client_id, secret })
+    Ok((client_id, secret))
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).

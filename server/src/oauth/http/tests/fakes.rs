@@ -16,8 +16,8 @@ use tessera_proto::clock::Clock;
 use tower::ServiceExt as _;
 
 use crate::oauth::http::{
-    AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, OAuthHttpConfig, OAuthServer,
-    SignFailure, TokenSigner,
+    AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, OAuthHttpConfig,
+    OAuthServer, PresentedCredentials, SignFailure, TokenSigner,
 };
 
 pub(super) const ISSUER: &str = "https://auth.example.test";
@@ -45,12 +45,15 @@ impl Clock for ManualClock {
 pub(super) struct FakeClients(pub(super) HashMap<String, (String, AuthenticatedClient)>);
 
 impl ClientAuthenticator for FakeClients {
-    async fn authenticate_secret(
+    async fn authenticate(
         &self,
-        client_id: &str,
-        secret: &str,
-        _now: SystemTime,
+        presented: &PresentedCredentials,
+        _context: &AuthContext<'_>,
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
+        let PresentedCredentials::Secret { client_id, secret } = presented else {
+            return Err(ClientAuthFailure::Invalid);
+        };
+        let (client_id, secret) = (client_id.as_str(), secret.as_str());
         if client_id == "broken-store" {
             return Err(ClientAuthFailure::Unavailable("db down".into()));
         }
@@ -124,6 +127,7 @@ pub(super) fn client(id: &str, scopes: &[&str], audiences: &[&str]) -> Authentic
         audiences: audiences.iter().map(|s| (*s).to_owned()).collect(),
         grant_types: vec!["client_credentials".into()],
         access_token_ttl: None,
+        certificate_thumbprint: None,
     }
 }
 

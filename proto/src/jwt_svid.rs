@@ -1,19 +1,24 @@
-//! `ValidateJWTSVID`: a pure check of a JWT-SVID against the JWT authorities the agent holds,
-//! at a given `now`. Error messages say what is wrong, never echo the token.
+//! JWT-SVID validation: a pure check of a token against the JWT authorities of a set of
+//! bundles (own and federated) at a given `now`. Used by the agent's `ValidateJWTSVID` and
+//! by the server wherever a JWT-SVID is presented (OAuth client assertions, token exchange).
+//! Error messages say what is wrong, never echo the token.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
 
+use crate::bundle::{EcCurve, PublicJwk};
+use crate::clock::unix_seconds;
+use crate::identity::{SpiffeId, TrustDomain};
+use crate::wire::tessera::types::v1::Bundle;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
-use tessera_proto::bundle::{EcCurve, PublicJwk};
-use tessera_proto::clock::unix_seconds;
-use tessera_proto::identity::SpiffeId;
-use tessera_proto::wire::tessera::types::v1::Bundle;
 
-use super::responses::bundle_trust_domain;
+/// The trust domain a bundle belongs to (`trust_domain` holds a name or a `spiffe://` ID).
+pub fn bundle_trust_domain(bundle: &Bundle) -> Option<TrustDomain> {
+    TrustDomain::from_id_or_name(&bundle.trust_domain).ok()
+}
 
 /// Longest excerpt of a token-supplied value (`alg`, `kid`) put in an error.
 const EXCERPT: usize = 40;
