@@ -1,17 +1,19 @@
-//! The OAuth HTTP server: shared state, router, `run(self, listener, shutdown)`.
+//! The OAuth HTTP server: shared state, router, `run(self, listener, shutdown)` (plain
+//! HTTP, loopback) and `run_tls(self, listener, tls, shutdown)`.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
 use tessera_proto::clock::Clock;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::config::OAuthHttpConfig;
 use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
-use super::{discovery, endpoints};
+use super::{discovery, endpoints, tls};
 
 /// State shared by all handlers.
 pub(crate) struct Shared<A, S> {
@@ -86,7 +88,9 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         let router = self.router();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth http listening");
-            if !addr.ip().is_loopback() {
+            if addr.ip().is_loopback() {
+                tracing::warn!(%addr, "oauth served over plain HTTP (loopback only): configure TLS for anything but local use");
+            } else {
                 tracing::warn!(%addr, "oauth served over plain HTTP on a non-loopback address");
             }
         }
@@ -94,5 +98,21 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await?;
         Ok(())
+    }
+
+    /// Serves HTTPS on `listener` until `shutdown` is cancelled, then drains. Each
+    /// connection is handshaken with the configuration `tls` holds at accept time; a
+    /// client certificate, when presented, reaches the handlers as a
+    /// [`super::ClientCertificate`] extension.
+    pub async fn run_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: watch::Receiver<Arc<rustls::ServerConfig>>,
+        shutdown: CancellationToken,
+    ) -> Result<(), OAuthHttpError> {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth https listening");
+        }
+        tls::serve(listener, self.router(), tls, shutdown).await
     }
 }
