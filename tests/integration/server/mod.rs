@@ -6,6 +6,7 @@ mod bad_input;
 mod bundle;
 mod client;
 mod entry;
+mod federation;
 mod token;
 
 /// A minimal config for a server in a temporary directory (relative data_dir), with its
