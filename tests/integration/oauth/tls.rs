@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine as _;
-use tessera_tests::{AgentProcess, ServerProcess, free_port, run_cli};
+use tessera_tests::{AgentProcess, ServerProcess, bin, free_port};
 
 use crate::agent::{agent_config, join_token, write_bundle};
 use crate::workload::{Node, WAIT, my_uid};
@@ -117,7 +117,13 @@ fn tls_start_up_errors_name_the_key() {
     for (i, (oauth, needle)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("server-{i}.toml"));
         std::fs::write(&path, format!("{base}{oauth}")).unwrap();
-        let out = run_cli(&["run", "--config", path.to_str().unwrap()]);
+        // In the temporary directory: the relative data_dir must not land in the repo.
+        let out = Command::new(bin("tessera-server"))
+            .args(["run", "--config", path.to_str().unwrap()])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{oauth} started");
         assert!(stderr.contains(needle), "{needle} not in: {stderr}");
