@@ -15,8 +15,8 @@ use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
-use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
+use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
 

@@ -63,9 +63,9 @@ impl ExchangeError {
 impl From<SubjectError> for ExchangeError {
     fn from(e: SubjectError) -> Self {
         match e {
-            SubjectError::UnsupportedType => {
-                Self::BadRequest("unsupported subject_token_type (use urn:ietf:params:oauth:token-type:jwt)")
-            }
+            SubjectError::UnsupportedType => Self::BadRequest(
+                "unsupported subject_token_type (use urn:ietf:params:oauth:token-type:jwt)",
+            ),
             SubjectError::Unavailable(detail) => Self::Unavailable(detail),
             other => Self::Subject(other),
         }

@@ -113,7 +113,9 @@ pub fn check_review(
         .iter()
         .any(|a| cluster.audiences.contains(a))
     {
-        return Err(refuse("token carries none of the configured audiences".into()));
+        return Err(refuse(
+            "token carries none of the configured audiences".into(),
+        ));
     }
     let username = status.username.as_str();
     let valid_sa = username

@@ -59,9 +59,14 @@ impl SubjectPattern {
     pub fn matches(&self, subject: &str) -> bool {
         match self {
             Self::Exact(exact) => subject == exact,
-            Self::Below(prefix) => subject.strip_prefix(prefix.as_str()).is_some_and(|rest| {
-                !rest.is_empty() && !(prefix.starts_with(SERVICE_ACCOUNT_PREFIX) && rest.contains(':'))
-            }),
+            Self::Below(prefix) => {
+                let service_accounts = prefix.starts_with(SERVICE_ACCOUNT_PREFIX);
+                subject.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+                    // `NS:*` covers names in NS, never a longer `NS:a:b`.
+                    let crosses_namespace = service_accounts && rest.contains(':');
+                    !rest.is_empty() && !crosses_namespace
+                })
+            }
         }
     }
 }
@@ -70,7 +75,8 @@ impl SubjectPattern {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

@@ -40,12 +40,7 @@ impl TokenExchange {
         bundles: B,
         reviewer: R,
     ) -> Result<Self, String> {
-        let subjects = SubjectTokens::new(
-            issuer.to_owned(),
-            clusters(section),
-            bundles,
-            reviewer,
-        );
+        let subjects = SubjectTokens::new(issuer.to_owned(), clusters(section), bundles, reviewer);
         Ok(Self::new(subjects, policies(section)?))
     }
 }

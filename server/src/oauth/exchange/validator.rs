@@ -33,6 +33,12 @@ impl<B: TrustBundles, R: SubjectTokenReviewer> SubjectTokens<B, R> {
         }
     }
 
+    /// The TokenReview port (tests inspect their fake through it).
+    #[cfg(test)]
+    pub(crate) fn reviewer(&self) -> &R {
+        &self.reviewer
+    }
+
     /// The subject `token` (of `token_type`) proves at `now`.
     pub async fn validate(
         &self,
@@ -63,14 +69,19 @@ impl<B: TrustBundles, R: SubjectTokenReviewer> SubjectTokens<B, R> {
 }
 
 /// A boxed future of a subject.
-pub type SubjectFuture<'a> = Pin<Box<dyn Future<Output = Result<Subject, SubjectError>> + Send + 'a>>;
+pub type SubjectFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Subject, SubjectError>> + Send + 'a>>;
 
 /// The object-safe face of [`SubjectTokens`], so the HTTP server holds it without more
 /// generic parameters.
 pub trait ValidateSubject: Send + Sync + 'static {
     /// See [`SubjectTokens::validate`].
-    fn validate<'a>(&'a self, token: &'a str, token_type: &'a str, now: SystemTime)
-    -> SubjectFuture<'a>;
+    fn validate<'a>(
+        &'a self,
+        token: &'a str,
+        token_type: &'a str,
+        now: SystemTime,
+    ) -> SubjectFuture<'a>;
 }
 
 impl<B: TrustBundles, R: SubjectTokenReviewer> ValidateSubject for SubjectTokens<B, R> {
