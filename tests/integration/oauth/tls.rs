@@ -97,6 +97,30 @@ fn serve_svid_discovery_over_https_verifies_with_the_bundle_as_ca() {
 }
 
 #[test]
+fn serve_svid_with_an_ip_issuer_carries_an_ip_san() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = format!(
+        "{}{}",
+        crate::server::config(),
+        oauth_svid_section("127.0.0.1", port)
+    );
+    let server = ServerProcess::start(dir.path(), &config);
+    let bundle = dir.path().join("bundle.pem");
+    std::fs::write(&bundle, server.ok(&["bundle", "show", "--format", "pem"])).unwrap();
+    // curl checks the IP address against the certificate's IP SANs.
+    let metadata = stdout_json(&curl(&[
+        "--cacert",
+        bundle.to_str().unwrap(),
+        &format!("https://127.0.0.1:{port}/.well-known/oauth-authorization-server"),
+    ]));
+    assert_eq!(
+        metadata["issuer"],
+        format!("https://127.0.0.1:{port}").as_str()
+    );
+}
+
+#[test]
 fn tls_start_up_errors_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let base = crate::server::config();
