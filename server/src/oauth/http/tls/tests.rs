@@ -326,3 +326,28 @@ fn file_errors_name_the_key_and_path_without_key_material() {
         "{no_cert}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_finishes_the_handshake_is_dropped_after_the_deadline() {
+    let pki = pki();
+    let tls = server_config(pki.chain.clone(), private(&pki.key)).unwrap();
+    let (listener, addr) = listener().await;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(serve(
+        listener,
+        whoami_router(),
+        watch::channel(tls).1,
+        shutdown.clone(),
+    ));
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    // Paused time: the runtime jumps to the next timer when idle, so the server's
+    // handshake deadline fires first (well before this bound).
+    let mut buf = [0u8; 1];
+    let read = tokio::time::timeout(super::HANDSHAKE_TIMEOUT * 6, idle.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "the idle connection was not closed: {read:?}"
+    );
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
