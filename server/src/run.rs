@@ -17,6 +17,7 @@ use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
 use crate::oauth::signer::CaTokenSigner;
+use crate::oauth::trust::CaTrustBundles;
 
 /// How long running parts get to stop after shutdown is signalled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -225,7 +226,10 @@ async fn oauth_server(
     clock: &Arc<dyn Clock>,
 ) -> Result<
     Option<(
-        OAuthServer<StoreClientAuthenticator<SledStore>, CaTokenSigner<SledStore>>,
+        OAuthServer<
+            StoreClientAuthenticator<SledStore, CaTrustBundles<SledStore>>,
+            CaTokenSigner<SledStore>,
+        >,
         TcpListener,
     )>,
     RunError,
@@ -242,7 +246,10 @@ async fn oauth_server(
     http.burst = section.rate_limit_burst;
     let server = OAuthServer::new(
         http,
-        StoreClientAuthenticator::new(store.clone()),
+        StoreClientAuthenticator::new(
+            store.clone(),
+            CaTrustBundles::new(ca.clone(), store.clone()),
+        ),
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
     );
