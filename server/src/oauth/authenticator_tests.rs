@@ -7,12 +7,11 @@ use std::time::{Duration, SystemTime};
 use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
-use tessera_proto::wire::tessera::types::v1::Bundle;
 use zeroize::Zeroizing;
 
 use super::*;
 use crate::datastore::memory::MemoryStore;
-use crate::oauth::clients::test_support::{Ca, EcKey, bundle, jwks};
+use crate::oauth::clients::test_support::{Ca, EcKey, FixedBundles, bundle, jwks};
 use crate::oauth::clients::{ClientSecret, ReplayCache, new_secret_record};
 use crate::oauth::http::ClientCertificate;
 
@@ -20,17 +19,6 @@ const ISSUER: &str = "https://auth.example.test";
 const TOKEN_ENDPOINT: &str = "https://auth.example.test/oauth2/token";
 const NOW: u64 = 1_800_000_000;
 const SVC_ID: &str = "spiffe://example.org/svc";
-
-pub(crate) struct FixedBundles(pub(crate) Vec<Bundle>);
-
-impl TrustBundles for FixedBundles {
-    async fn bundles(&self) -> Result<Vec<Bundle>, String> {
-        if self.0.is_empty() {
-            return Err("bundle store down".into());
-        }
-        Ok(self.0.clone())
-    }
-}
 
 struct World {
     auth: StoreClientAuthenticator<MemoryStore, FixedBundles>,

@@ -83,7 +83,7 @@ fn alg_none_is_refused() {
 fn hs256_keyed_with_the_public_key_is_refused() {
     let key = EcKey::generate();
     let jwk = key.jwk(Some("k1"), None);
-    let set = jwks(&[jwk.clone()]);
+    let set = jwks(std::slice::from_ref(&jwk));
     // The classic confusion attack: HMAC keyed with the public key material.
     for secret in [jwk.to_string().into_bytes(), key.spki()] {
         let forged = sign_hs256(&secret, &json!({"alg": "HS256", "kid": "k1"}), &claims());

@@ -102,6 +102,19 @@ fn normalise(dn: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `dn` reads as RFC 4514 `type=value` attributes separated by `,` or `+`.
+pub fn is_well_formed(dn: &str) -> bool {
+    split_unescaped(dn, &[',', '+']).iter().all(|attr| {
+        attr.split_once('=').is_some_and(|(kind, _)| {
+            let kind = kind.trim();
+            !kind.is_empty()
+                && kind
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        })
+    })
+}
+
 /// Whether a certificate subject (RFC 4514 string) matches a registered DN.
 pub fn dn_matches(subject: &str, registered: &str) -> bool {
     let registered = normalise(registered);
@@ -150,6 +163,10 @@ mod tests {
         assert!(!dn_matches(subject, "CN=svc,O=Example,C=DE"));
         assert!(!dn_matches(subject, "C=DE,O=Example\\, Inc.,CN=svc"));
         assert!(!dn_matches("", ""));
+        assert!(is_well_formed(r"CN=svc, O=Example\, Inc.+OU=x,2.5.4.5=7"));
+        for bad in ["", "CN", "CN=a,,O=b", "=a", "C N=a"] {
+            assert!(!is_well_formed(bad), "{bad}");
+        }
     }
 
     #[test]

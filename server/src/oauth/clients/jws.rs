@@ -60,10 +60,11 @@ pub enum AssertionError {
     WrongSpiffeId,
 }
 
+/// A JSON object (a JOSE header or a claims set).
+pub(super) type Object = Map<String, Value>;
+
 /// The header and claims of a compact JWS, unverified.
-pub(super) fn split(
-    token: &str,
-) -> Result<(Map<String, Value>, Map<String, Value>), AssertionError> {
+pub(super) fn split(token: &str) -> Result<(Object, Object), AssertionError> {
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

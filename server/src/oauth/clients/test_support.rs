@@ -187,3 +187,16 @@ impl Ca {
         CertificateDer::from(params.signed_by(&key, &issuer).unwrap().der().to_vec())
     }
 }
+
+/// Trust bundles fixed at construction; an empty list behaves like an unavailable store.
+#[derive(Debug)]
+pub(crate) struct FixedBundles(pub(crate) Vec<Bundle>);
+
+impl crate::oauth::http::TrustBundles for FixedBundles {
+    async fn bundles(&self) -> Result<Vec<Bundle>, String> {
+        if self.0.is_empty() {
+            return Err("bundle store down".into());
+        }
+        Ok(self.0.clone())
+    }
+}
