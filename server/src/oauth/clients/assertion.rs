@@ -2,9 +2,12 @@
 //! by a key in the client's registered JWK set, with `iss = sub = client_id`, an audience
 //! naming this server, a short lifetime and a `jti` (made single-use by [`super::replay`]).
 //!
-//! Bounds (documented in the README): the lifetime left (`exp - now`) is at most
-//! [`MAX_ASSERTION_LIFETIME`]; `exp`, `nbf` and `iat` are judged with [`LEEWAY`] of clock
-//! skew. Errors say what is wrong and never echo the assertion.
+//! Acceptance window (documented in the README): an assertion is accepted until its `exp`,
+//! and at most [`MAX_ASSERTION_AGE`] after its `iat`; without `iat`, its `exp` may be at most
+//! [`MAX_ASSERTION_AGE`] ahead. So the replay cache keeps each `jti` for at most about five
+//! minutes even when clients sign long-lived assertions (authlib's default `exp` is one hour
+//! after `iat`). `exp`, `nbf` and `iat` are judged with [`LEEWAY`] of clock skew. Errors say
+//! what is wrong and never echo the assertion.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
@@ -16,8 +19,9 @@ use tessera_proto::clock::{from_unix_seconds, unix_seconds};
 
 use super::jws::{self, AssertionError, excerpt};
 
-/// The longest time an assertion may still be valid when presented (`exp - now`).
-pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
+/// How long after its `iat` an assertion is accepted (or, without `iat`, the most its `exp`
+/// may lie ahead).
+pub const MAX_ASSERTION_AGE: Duration = Duration::from_secs(300);
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY: Duration = Duration::from_secs(30);
 /// The longest accepted `jti`.
@@ -33,7 +37,8 @@ pub const ASSERTION_ALGORITHMS: [&str; 9] = [
 pub struct VerifiedAssertion {
     /// The assertion's `jti`, when it has one.
     pub jti: Option<String>,
-    /// When the assertion stops being acceptable (its `exp` plus [`LEEWAY`]).
+    /// When the assertion stops being acceptable (the end of its window plus [`LEEWAY`]):
+    /// its `jti` must be remembered until then.
     pub replay_until: SystemTime,
 }
 
@@ -169,26 +174,43 @@ fn check_claims(
     }
     let now_s = unix_seconds(now);
     let leeway = LEEWAY.as_secs() as i64;
-    let exp = claims
-        .get("exp")
-        .and_then(jws::numeric_date)
-        .ok_or(AssertionError::MissingExpiry)?;
-    if now_s >= exp.saturating_add(leeway) {
+    let max_age = MAX_ASSERTION_AGE.as_secs() as i64;
+    let date = |name: &str| -> Result<Option<i64>, AssertionError> {
+        claims
+            .get(name)
+            .filter(|v| !v.is_null())
+            .map(|v| {
+                jws::numeric_date(v).ok_or(AssertionError::Malformed("a date is not a number"))
+            })
+            .transpose()
+    };
+    let exp = date("exp")?.ok_or(AssertionError::MissingExpiry)?;
+    let iat = date("iat")?;
+    if let Some(nbf) = date("nbf")?
+        && nbf > now_s.saturating_add(leeway)
+    {
+        return Err(AssertionError::NotYetValid);
+    }
+    let exp_deadline = exp.saturating_add(leeway);
+    if now_s >= exp_deadline {
         return Err(AssertionError::Expired);
     }
-    let max = MAX_ASSERTION_LIFETIME.as_secs() as i64;
-    if exp.saturating_sub(now_s) > max.saturating_add(leeway) {
-        return Err(AssertionError::LifetimeTooLong);
-    }
-    for name in ["nbf", "iat"] {
-        if let Some(v) = claims.get(name) {
-            let t =
-                jws::numeric_date(v).ok_or(AssertionError::Malformed("nbf/iat not a number"))?;
-            if t > now_s.saturating_add(leeway) {
-                return Err(AssertionError::NotYetValid);
-            }
+    let deadline = match iat {
+        Some(iat) if iat > now_s.saturating_add(leeway) => {
+            return Err(AssertionError::NotYetValid);
         }
-    }
+        Some(iat) => {
+            let age_deadline = iat.saturating_add(max_age).saturating_add(leeway);
+            if now_s >= age_deadline {
+                return Err(AssertionError::TooOld);
+            }
+            exp_deadline.min(age_deadline)
+        }
+        None if exp.saturating_sub(now_s) > max_age.saturating_add(leeway) => {
+            return Err(AssertionError::LifetimeTooLong);
+        }
+        None => exp_deadline,
+    };
     let jti = claims
         .get("jti")
         .and_then(Value::as_str)
@@ -196,7 +218,7 @@ fn check_claims(
         .ok_or(AssertionError::MissingJti)?;
     Ok(VerifiedAssertion {
         jti: Some(jti.to_owned()),
-        replay_until: from_unix_seconds(exp.saturating_add(leeway)),
+        replay_until: from_unix_seconds(deadline),
     })
 }
 

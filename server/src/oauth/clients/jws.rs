@@ -43,9 +43,12 @@ pub enum AssertionError {
     /// `exp` has passed.
     #[error("assertion has expired")]
     Expired,
-    /// `exp` is further in the future than the accepted lifetime.
-    #[error("assertion lifetime is too long")]
+    /// Without `iat`, `exp` is further ahead than the accepted window.
+    #[error("assertion without iat has too long a lifetime")]
     LifetimeTooLong,
+    /// `iat` is older than the accepted window.
+    #[error("assertion was issued too long ago")]
+    TooOld,
     /// `nbf` or `iat` lies in the future.
     #[error("assertion is not valid yet")]
     NotYetValid,

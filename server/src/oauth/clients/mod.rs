@@ -18,7 +18,7 @@ mod validate;
 pub(crate) mod test_support;
 
 pub use assertion::{
-    ASSERTION_ALGORITHMS, LEEWAY, MAX_ASSERTION_LIFETIME, MAX_JTI_LEN, VerifiedAssertion,
+    ASSERTION_ALGORITHMS, LEEWAY, MAX_ASSERTION_AGE, MAX_JTI_LEN, VerifiedAssertion,
     unverified_client_id, verify_private_key_jwt,
 };
 pub use authenticate::{ClientAuthError, authenticate_secret, get_client};
