@@ -2,6 +2,7 @@
 //! (python `authlib` + PyJWT's `PyJWKClient`).
 
 mod client_auth;
+mod exchange;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,6 +3,7 @@
 mod audit;
 mod client_auth;
 mod discovery;
+mod exchange;
 mod fakes;
 mod introspect;
 mod limits;
