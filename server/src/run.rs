@@ -240,7 +240,10 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
 
 /// The OAuth server, its bound listener and its transport.
 struct OAuthPart {
-    server: OAuthServer<StoreClientAuthenticator<SledStore>, CaTokenSigner<SledStore>>,
+    server: OAuthServer<
+        StoreClientAuthenticator<SledStore, CaTrustBundles<SledStore>>,
+        CaTokenSigner<SledStore>,
+    >,
     listener: TcpListener,
     /// `None`: plain HTTP (loopback only, checked by the config).
     tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
@@ -302,7 +305,10 @@ async fn oauth_server(
     );
     let server = OAuthServer::new(
         http,
-        StoreClientAuthenticator::new(store.clone()),
+        StoreClientAuthenticator::new(
+            store.clone(),
+            CaTrustBundles::new(ca.clone(), store.clone()),
+        ),
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
     )

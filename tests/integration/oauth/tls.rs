@@ -181,7 +181,6 @@ fn node_with_oauth(dir: &Path, oauth_port: u16) -> Node {
 }
 
 #[test]
-#[ignore = "needs tls_client_auth (feat-clientauth)"]
 fn a_workload_svid_gets_a_certificate_bound_token_over_mtls_without_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
