@@ -298,4 +298,4 @@ impl Passwords {
 
 #[cfg(test)]
 #[path = "password_tests.rs"]
-mod tests;
+pub(crate) mod tests;
