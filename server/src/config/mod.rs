@@ -4,10 +4,12 @@
 mod attestors;
 mod file;
 mod oauth;
+mod users;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;
+pub use users::UsersSection;
 
 use std::path::Path;
 
