@@ -50,9 +50,7 @@ fn bounded<'de, D: Deserializer<'de>>(d: D, min: u32, max: u32) -> Result<u32, D
     u32::try_from(value)
         .ok()
         .filter(|v| (min..=max).contains(v))
-        .ok_or_else(|| {
-            serde::de::Error::custom(format!("{value} is not between {min} and {max}"))
-        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{value} is not between {min} and {max}")))
 }
 
 fn memory_kib<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -104,7 +102,9 @@ mod tests {
             ("bogus = 1", "users.bogus"),
         ] {
             match parse(&format!("[users]\n{text}")).unwrap_err() {
-                ConfigError::Invalid { key: k, message, .. } => {
+                ConfigError::Invalid {
+                    key: k, message, ..
+                } => {
                     assert_eq!(k, key, "{text}: {message}");
                 }
                 other => panic!("{other}"),

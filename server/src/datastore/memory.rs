@@ -8,8 +8,7 @@ use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 use super::{
     AgentStore, BundleStore, BundleWrite, CaJournalStore, DatastoreError, EntryFilter, EntryStore,
-    JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord,
-    UserRecord,
+    JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord, UserRecord,
 };
 
 mod users;

@@ -10,9 +10,9 @@ mod error;
 #[cfg(test)]
 pub mod memory;
 mod sled;
+mod user_record;
 #[cfg(test)]
 pub mod user_store_tests;
-mod user_record;
 
 pub use error::DatastoreError;
 pub use sled::SledStore;

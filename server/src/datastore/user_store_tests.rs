@@ -30,7 +30,12 @@ pub async fn exercise(store: &impl UserStore) {
     assert!(store.get_user_by_username("alice").await.unwrap().is_none());
     let alice = store.create_user(&record("u2", "Alice")).await.unwrap();
     assert_eq!(alice.revision, 1);
-    for (id, name) in [("u1", "bob"), ("u4", "carol"), ("u3", "dave"), ("u5", "erin")] {
+    for (id, name) in [
+        ("u1", "bob"),
+        ("u4", "carol"),
+        ("u3", "dave"),
+        ("u5", "erin"),
+    ] {
         store.create_user(&record(id, name)).await.unwrap();
     }
     let dup = store.create_user(&record("u9", "ALICE")).await;
@@ -38,7 +43,10 @@ pub async fn exercise(store: &impl UserStore) {
         matches!(&dup, Err(DatastoreError::AlreadyExists(m)) if m.contains("ALICE")),
         "{dup:?}"
     );
-    assert!(store.get_user("u9").await.unwrap().is_none(), "nothing written");
+    assert!(
+        store.get_user("u9").await.unwrap().is_none(),
+        "nothing written"
+    );
     let dup_id = store.create_user(&record("u1", "frank")).await;
     assert!(matches!(dup_id, Err(DatastoreError::AlreadyExists(_))));
     assert!(store.get_user_by_username("frank").await.unwrap().is_none());
@@ -69,12 +77,20 @@ pub async fn exercise(store: &impl UserStore) {
     assert_eq!(renamed.revision, 2);
     assert!(store.get_user_by_username("alice").await.unwrap().is_none());
     assert_eq!(
-        store.get_user_by_username("alicia").await.unwrap().unwrap().id,
+        store
+            .get_user_by_username("alicia")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         "u2"
     );
     // A stale revision loses.
     let stale = store.update_user(&alice).await;
-    assert!(matches!(stale, Err(DatastoreError::Conflict(_))), "{stale:?}");
+    assert!(
+        matches!(stale, Err(DatastoreError::Conflict(_))),
+        "{stale:?}"
+    );
     // Taking another account's username is refused, and the index is unchanged.
     let mut steal = renamed.clone();
     steal.username = "Bob".into();
@@ -93,7 +109,13 @@ pub async fn exercise(store: &impl UserStore) {
     let deleted = store.delete_user("u2").await.unwrap().unwrap();
     assert_eq!(deleted.username, "Alicia");
     assert!(store.delete_user("u2").await.unwrap().is_none());
-    assert!(store.get_user_by_username("alicia").await.unwrap().is_none());
+    assert!(
+        store
+            .get_user_by_username("alicia")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The freed username can be taken again.
     store.create_user(&record("u6", "alicia")).await.unwrap();
 }

@@ -129,7 +129,11 @@ impl<S: UserStore> Accounts<S> {
     }
 
     /// One page of accounts, ordered by ID.
-    pub async fn list(&self, page_token: &str, page_size: usize) -> Result<Page<UserRecord>, UserError> {
+    pub async fn list(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> Result<Page<UserRecord>, UserError> {
         Ok(self.store.list_users(page_token, page_size).await?)
     }
 
@@ -190,7 +194,11 @@ impl<S: UserStore> Accounts<S> {
     }
 
     /// Replaces the password of `user`; also lifts a login lock-out.
-    pub async fn set_password(&self, user: &str, password: Password) -> Result<UserRecord, UserError> {
+    pub async fn set_password(
+        &self,
+        user: &str,
+        password: Password,
+    ) -> Result<UserRecord, UserError> {
         let id = self.find(user).await?.id;
         let hash = self.passwords.hash(Arc::new(password)).await?;
         self.modify(&id, |u| {
@@ -203,7 +211,10 @@ impl<S: UserStore> Accounts<S> {
 
     /// Gives `user` a new TOTP secret (replacing any previous one) and returns the
     /// `otpauth://` provisioning URI: the only time the secret leaves the server.
-    pub async fn enable_totp(&self, user: &str) -> Result<(UserRecord, Zeroizing<String>), UserError> {
+    pub async fn enable_totp(
+        &self,
+        user: &str,
+    ) -> Result<(UserRecord, Zeroizing<String>), UserError> {
         let found = self.find(user).await?;
         let secret = TotpSecret::generate()?;
         let sealed = self

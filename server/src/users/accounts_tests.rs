@@ -34,10 +34,22 @@ struct Fixture<S> {
     _dir: tempfile::TempDir,
 }
 
-fn fixture_on<S: UserStore>(store: S, dir: tempfile::TempDir, settings: Argon2Settings) -> Fixture<S> {
-    let clock = Arc::new(TestClock(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000))));
+fn fixture_on<S: UserStore>(
+    store: S,
+    dir: tempfile::TempDir,
+    settings: Argon2Settings,
+) -> Fixture<S> {
+    let clock = Arc::new(TestClock(Mutex::new(
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    )));
     let sealer = Arc::new(Sealer::open(&dir.path().join("seal.key"), true).unwrap());
-    let accounts = Accounts::new(store, sealer, settings, LoginGuard::default(), clock.clone());
+    let accounts = Accounts::new(
+        store,
+        sealer,
+        settings,
+        LoginGuard::default(),
+        clock.clone(),
+    );
     Fixture {
         accounts,
         clock,
@@ -78,11 +90,22 @@ async fn fields_are_checked_before_hashing_and_usernames_are_unique_ignoring_cas
         email: "not-an-address".into(),
         ..alice()
     };
-    let err = f.accounts.create(bad, pw("correct horse")).await.unwrap_err();
-    assert!(matches!(err, UserError::Invalid { field: "email", .. }), "{err}");
+    let err = f
+        .accounts
+        .create(bad, pw("correct horse"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, UserError::Invalid { field: "email", .. }),
+        "{err}"
+    );
     assert_eq!(hashes(&f), 0, "nothing hashed for an invalid request");
 
-    let created = f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    let created = f
+        .accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     assert_eq!(created.id.len(), 22);
     assert_eq!(created.username_key, "alice");
     assert!(created.password_hash.starts_with("$argon2id$"));
@@ -90,20 +113,37 @@ async fn fields_are_checked_before_hashing_and_usernames_are_unique_ignoring_cas
         username: "ALICE".into(),
         ..alice()
     };
-    let err = f.accounts.create(dup, pw("correct horse")).await.unwrap_err();
-    assert!(matches!(err, UserError::AlreadyExists(ref m) if m.contains("ALICE")), "{err}");
+    let err = f
+        .accounts
+        .create(dup, pw("correct horse"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, UserError::AlreadyExists(ref m) if m.contains("ALICE")),
+        "{err}"
+    );
 
     for reference in [created.id.as_str(), "alice", "aLiCe"] {
         assert_eq!(f.accounts.find(reference).await.unwrap().id, created.id);
     }
-    assert!(matches!(f.accounts.find("bob").await, Err(UserError::NotFound(_))));
-    assert!(matches!(f.accounts.find("").await, Err(UserError::Invalid { field: "user", .. })));
+    assert!(matches!(
+        f.accounts.find("bob").await,
+        Err(UserError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.accounts.find("").await,
+        Err(UserError::Invalid { field: "user", .. })
+    ));
 }
 
 #[tokio::test]
 async fn update_disable_password_and_delete() {
     let f = fixture();
-    let created = f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    let created = f
+        .accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     f.clock.advance(10);
     let changes = UserChanges {
         username: "alice2".into(),
@@ -121,54 +161,99 @@ async fn update_disable_password_and_delete() {
     assert!(!enabled.disabled);
 
     let old_hash = enabled.password_hash.clone();
-    let changed = f.accounts.set_password("alice2", pw("new password!")).await.unwrap();
+    let changed = f
+        .accounts
+        .set_password("alice2", pw("new password!"))
+        .await
+        .unwrap();
     assert_ne!(changed.password_hash, old_hash);
-    assert!(f.accounts.authenticate("alice2", raw("new password!"), SRC).await.is_ok());
+    assert!(
+        f.accounts
+            .authenticate("alice2", raw("new password!"), SRC)
+            .await
+            .is_ok()
+    );
 
     let deleted = f.accounts.delete(&created.id).await.unwrap();
     assert_eq!(deleted.id, created.id);
-    assert!(matches!(f.accounts.find("alice2").await, Err(UserError::NotFound(_))));
+    assert!(matches!(
+        f.accounts.find("alice2").await,
+        Err(UserError::NotFound(_))
+    ));
 }
 
 #[tokio::test]
 async fn sign_in_refusals_look_alike_and_unknown_users_cost_one_verification() {
     let f = fixture();
-    f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    f.accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     let before = hashes(&f);
-    let ok = f.accounts.authenticate("ALICE", raw("correct horse"), SRC).await.unwrap();
+    let ok = f
+        .accounts
+        .authenticate("ALICE", raw("correct horse"), SRC)
+        .await
+        .unwrap();
     assert!(!ok.totp_required);
     assert_eq!(hashes(&f) - before, 1);
 
     let before = hashes(&f);
-    let wrong = f.accounts.authenticate("alice", raw("wrong horse"), SRC).await;
+    let wrong = f
+        .accounts
+        .authenticate("alice", raw("wrong horse"), SRC)
+        .await;
     assert!(matches!(wrong, Err(LoginError::InvalidCredentials)));
-    assert_eq!(hashes(&f) - before, 1, "a known user costs one verification");
+    assert_eq!(
+        hashes(&f) - before,
+        1,
+        "a known user costs one verification"
+    );
 
     // Removing the dummy verification makes this fail.
     let before = hashes(&f);
-    let unknown = f.accounts.authenticate("mallory", raw("wrong horse"), SRC).await;
+    let unknown = f
+        .accounts
+        .authenticate("mallory", raw("wrong horse"), SRC)
+        .await;
     assert!(matches!(unknown, Err(LoginError::InvalidCredentials)));
-    assert_eq!(hashes(&f) - before, 1, "an unknown user costs one verification too");
+    assert_eq!(
+        hashes(&f) - before,
+        1,
+        "an unknown user costs one verification too"
+    );
 
     f.accounts.set_disabled("alice", true).await.unwrap();
-    let disabled = f.accounts.authenticate("alice", raw("correct horse"), SRC).await;
+    let disabled = f
+        .accounts
+        .authenticate("alice", raw("correct horse"), SRC)
+        .await;
     assert!(matches!(disabled, Err(LoginError::InvalidCredentials)));
 }
 
 #[tokio::test]
 async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
     let f = fixture();
-    f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    f.accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     for n in 0..6u8 {
         let src = IpAddr::from([198, 51, 100, n]);
         for name in ["alice", "nobody"] {
             let r = f.accounts.authenticate(name, raw("wrong horse"), src).await;
-            assert!(matches!(r, Err(LoginError::InvalidCredentials)), "{name} {n}: {r:?}");
+            assert!(
+                matches!(r, Err(LoginError::InvalidCredentials)),
+                "{name} {n}: {r:?}"
+            );
         }
     }
     let src = IpAddr::from([198, 51, 100, 99]);
     for name in ["alice", "nobody"] {
-        let r = f.accounts.authenticate(name, raw("correct horse"), src).await;
+        let r = f
+            .accounts
+            .authenticate(name, raw("correct horse"), src)
+            .await;
         assert!(
             matches!(r, Err(LoginError::Throttled(RetryAfter { seconds: 1 }))),
             "{name}: {r:?}"
@@ -177,15 +262,25 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
     let stored = f.accounts.find("alice").await.unwrap();
     assert_eq!(stored.login.failures, 6, "counters persisted in the record");
     f.clock.advance(1);
-    f.accounts.authenticate("alice", raw("correct horse"), src).await.unwrap();
+    f.accounts
+        .authenticate("alice", raw("correct horse"), src)
+        .await
+        .unwrap();
     let stored = f.accounts.find("alice").await.unwrap();
-    assert_eq!(stored.login, LoginCounters::default(), "success clears them");
+    assert_eq!(
+        stored.login,
+        LoginCounters::default(),
+        "success clears them"
+    );
 }
 
 #[tokio::test]
 async fn a_match_under_old_parameters_is_rehashed_transparently() {
     let f = fixture();
-    f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    f.accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     let stronger = Argon2Settings {
         memory_kib: 128,
         iterations: 2,
@@ -198,27 +293,56 @@ async fn a_match_under_old_parameters_is_rehashed_transparently() {
         LoginGuard::default(),
         f.clock.clone(),
     );
-    accounts.authenticate("alice", raw("correct horse"), SRC).await.unwrap();
+    accounts
+        .authenticate("alice", raw("correct horse"), SRC)
+        .await
+        .unwrap();
     let stored = accounts.find("alice").await.unwrap();
-    assert!(stored.password_hash.starts_with("$argon2id$v=19$m=128,t=2,p=1$"), "{}", stored.password_hash);
-    accounts.authenticate("alice", raw("correct horse"), SRC).await.unwrap();
+    assert!(
+        stored
+            .password_hash
+            .starts_with("$argon2id$v=19$m=128,t=2,p=1$"),
+        "{}",
+        stored.password_hash
+    );
+    accounts
+        .authenticate("alice", raw("correct horse"), SRC)
+        .await
+        .unwrap();
 }
 
 fn secret_of(uri: &str) -> Vec<u8> {
-    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let b32 = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
     data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap()
 }
 
 #[tokio::test]
 async fn totp_is_a_second_factor_used_once() {
     let f = fixture();
-    f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    f.accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     let (user, uri) = f.accounts.enable_totp("alice").await.unwrap();
-    assert!(uri.starts_with("otpauth://totp/Tessera:Alice?secret="), "{}", uri.as_str());
+    assert!(
+        uri.starts_with("otpauth://totp/Tessera:Alice?secret="),
+        "{}",
+        uri.as_str()
+    );
     let secret = secret_of(&uri);
     assert_eq!(secret.len(), 20);
 
-    let first = f.accounts.authenticate("alice", raw("correct horse"), SRC).await.unwrap();
+    let first = f
+        .accounts
+        .authenticate("alice", raw("correct horse"), SRC)
+        .await
+        .unwrap();
     assert!(first.totp_required);
     let now = unix_seconds(f.clock.now());
     let code = format!("{:06}", hotp(&secret, step_of(now), 6));
@@ -227,7 +351,10 @@ async fn totp_is_a_second_factor_used_once() {
         f.accounts.verify_second_factor(&user.id, &wrong, SRC).await,
         Err(LoginError::InvalidCredentials)
     ));
-    f.accounts.verify_second_factor(&user.id, &code, SRC).await.unwrap();
+    f.accounts
+        .verify_second_factor(&user.id, &code, SRC)
+        .await
+        .unwrap();
     assert!(
         matches!(
             f.accounts.verify_second_factor(&user.id, &code, SRC).await,
@@ -243,7 +370,13 @@ async fn totp_is_a_second_factor_used_once() {
     };
     let off = f.accounts.update(&user.id, changes).await.unwrap();
     assert!(off.totp.is_none());
-    assert!(!f.accounts.authenticate("alice", raw("correct horse"), SRC).await.unwrap().totp_required);
+    assert!(
+        !f.accounts
+            .authenticate("alice", raw("correct horse"), SRC)
+            .await
+            .unwrap()
+            .totp_required
+    );
 }
 
 /// The TOTP secret is stored sealed: neither its bytes, nor its base32 or hex form appear
@@ -253,7 +386,11 @@ async fn the_totp_secret_is_sealed_at_rest() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(&dir.path().join("db")).unwrap();
     let f = fixture_on(store.clone(), dir, CHEAP);
-    let created = f.accounts.create(alice(), pw("correct horse")).await.unwrap();
+    let created = f
+        .accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
     let (user, uri) = f.accounts.enable_totp("alice").await.unwrap();
     let secret = secret_of(&uri);
     let b32 = data_encoding::BASE32_NOPAD.encode(&secret);
@@ -269,14 +406,21 @@ async fn the_totp_secret_is_sealed_at_rest() {
         }
         let bytes = std::fs::read(&path).unwrap();
         scanned += bytes.len();
-        for needle in [secret.as_slice(), b32.as_bytes(), hex::encode(&secret).as_bytes()] {
+        for needle in [
+            secret.as_slice(),
+            b32.as_bytes(),
+            hex::encode(&secret).as_bytes(),
+        ] {
             assert!(
                 !bytes.windows(needle.len()).any(|w| w == needle),
                 "secret in plaintext in {}",
                 path.display()
             );
         }
-        assert!(!bytes.windows(11).any(|w| w == b"correct hor"), "password on disk");
+        assert!(
+            !bytes.windows(11).any(|w| w == b"correct hor"),
+            "password on disk"
+        );
     }
     assert!(scanned > 0);
 
@@ -284,7 +428,13 @@ async fn the_totp_secret_is_sealed_at_rest() {
     let stored = reopened.get_user(&created.id).await.unwrap().unwrap();
     let sealer = Sealer::open(&f._dir.path().join("seal.key"), false).unwrap();
     let sealed = stored.totp.clone().unwrap();
-    let opened = sealer.unseal(&sealed, &super::totp_context(&user.id)).unwrap();
+    let opened = sealer
+        .unseal(&sealed, &super::totp_context(&user.id))
+        .unwrap();
     assert_eq!(opened.as_slice(), secret.as_slice());
-    assert!(sealer.unseal(&sealed, &super::totp_context("someone-else")).is_err());
+    assert!(
+        sealer
+            .unseal(&sealed, &super::totp_context("someone-else"))
+            .is_err()
+    );
 }

@@ -58,7 +58,10 @@ impl<S: UserStore> Accounts<S> {
         let verified = match Password::new(password) {
             Ok(candidate) => Some(
                 self.passwords
-                    .verify(user.as_ref().map(|u| u.password_hash.clone()), Arc::new(candidate))
+                    .verify(
+                        user.as_ref().map(|u| u.password_hash.clone()),
+                        Arc::new(candidate),
+                    )
                     .await
                     .map_err(internal)?,
             ),
@@ -166,7 +169,8 @@ impl<S: UserStore> Accounts<S> {
             tracing::info!(target: "tessera::audit", event = "login_failed", known_user = false, source = %source);
             return;
         };
-        self.guard.record_failure(key, Some(&user.login), source, now);
+        self.guard
+            .record_failure(key, Some(&user.login), source, now);
         let policy = *self.guard.policy();
         let at = unix_seconds(now);
         let result = self

@@ -11,11 +11,11 @@ mod validate;
 
 pub use accounts::{Accounts, NewUser, UserChanges};
 pub use error::{LoginError, UserError};
+pub use login::Authenticated;
 pub use password::{
     Argon2Settings, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, Passwords, Verified,
     hash_password, verify_password,
 };
-pub use login::Authenticated;
 pub use throttle::{LoginGuard, LoginPermit, RetryAfter, ThrottlePolicy};
 pub use totp::{TotpSecret, hotp, step_of, verify_totp};
 pub use validate::{display_name, email, new_user_id, username_key};

@@ -101,7 +101,10 @@ impl Argon2Settings {
     /// an unknown username is verified against, so it costs one real hash.
     fn dummy_hash(&self) -> String {
         let (m, t, p) = (self.memory_kib, self.iterations, self.parallelism);
-        format!("$argon2id$v=19$m={m},t={t},p={p}$AAAAAAAAAAAAAAAAAAAAAA${}", "A".repeat(43))
+        format!(
+            "$argon2id$v=19$m={m},t={t},p={p}$AAAAAAAAAAAAAAAAAAAAAA${}",
+            "A".repeat(43)
+        )
     }
 }
 
@@ -273,9 +276,11 @@ impl Passwords {
     pub async fn hash(&self, password: Arc<Password>) -> Result<String, UserError> {
         let settings = self.settings.clone();
         let counter = self.counter();
-        tokio::task::spawn_blocking(move || counted(&counter, || hash_password(&password, &settings)))
-            .await
-            .map_err(|e| UserError::Internal(format!("hashing task: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            counted(&counter, || hash_password(&password, &settings))
+        })
+        .await
+        .map_err(|e| UserError::Internal(format!("hashing task: {e}")))?
     }
 
     /// [`verify_password`] on the blocking pool.

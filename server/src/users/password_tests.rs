@@ -27,7 +27,10 @@ fn length_limits_are_checked_without_echoing() {
         let err = Password::new(Zeroizing::new(text.to_string())).unwrap_err();
         assert!(err.to_string().starts_with("password: "), "{err}");
         assert!(err.to_string().contains(why), "{err}");
-        assert!(!err.to_string().contains(text), "the password is not echoed");
+        assert!(
+            !err.to_string().contains(text),
+            "the password is not echoed"
+        );
         assert_eq!(hashes(), before, "nothing hashed");
     }
     // Limits: 8 characters (not bytes) minimum, 1024 bytes maximum.
@@ -67,10 +70,22 @@ fn a_match_with_old_parameters_is_rehashed_with_the_configured_ones() {
     assert!(verified.ok);
     let new = verified.rehash.expect("re-hashed");
     assert!(new.starts_with("$argon2id$v=19$m=128,t=2,p=1$"), "{new}");
-    assert!(verify_password(Some(&new), &pw("correct horse"), &stronger) == Verified { ok: true, rehash: None });
+    assert!(
+        verify_password(Some(&new), &pw("correct horse"), &stronger)
+            == Verified {
+                ok: true,
+                rehash: None
+            }
+    );
     // A wrong password is never re-hashed.
     let wrong = verify_password(Some(&old), &pw("wrong horse"), &stronger);
-    assert_eq!(wrong, Verified { ok: false, rehash: None });
+    assert_eq!(
+        wrong,
+        Verified {
+            ok: false,
+            rehash: None
+        }
+    );
 }
 
 #[test]
@@ -86,7 +101,11 @@ fn unknown_users_and_unusable_hashes_cost_one_verification_and_fail() {
         let before = hashes();
         let v = verify_password(stored, &pw("wrong horse"), &CHEAP);
         assert!(!v.ok, "{stored:?}");
-        assert_eq!(hashes() - before, 1, "exactly one Argon2 run for {stored:?}");
+        assert_eq!(
+            hashes() - before,
+            1,
+            "exactly one Argon2 run for {stored:?}"
+        );
     }
     // The dummy hash never matches, whatever is typed.
     assert!(!verify_password(None, &pw("AAAAAAAAAAAA"), &CHEAP).ok);
@@ -95,10 +114,7 @@ fn unknown_users_and_unusable_hashes_cost_one_verification_and_fail() {
 #[tokio::test]
 async fn the_async_boundary_counts_per_instance() {
     let passwords = Passwords::new(CHEAP);
-    let hash = passwords
-        .hash(Arc::new(pw("correct horse")))
-        .await
-        .unwrap();
+    let hash = passwords.hash(Arc::new(pw("correct horse"))).await.unwrap();
     let v = passwords
         .verify(Some(hash), Arc::new(pw("correct horse")))
         .await
@@ -109,7 +125,10 @@ async fn the_async_boundary_counts_per_instance() {
         .await
         .unwrap();
     assert!(!v.ok);
-    assert_eq!(passwords.hashes.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(
+        passwords.hashes.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
 }
 
 /// Prints the cost of candidate parameters (run in release with `--ignored --nocapture`);

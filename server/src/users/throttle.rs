@@ -176,7 +176,9 @@ impl LoginGuard {
             let bucket = bucket.refilled(&self.policy, now);
             if bucket.tokens == 0 {
                 let next = bucket.at + self.policy.source_refill_secs.max(1);
-                return Err(retry_after(next, now).err().unwrap_or(RetryAfter { seconds: 1 }));
+                return Err(retry_after(next, now)
+                    .err()
+                    .unwrap_or(RetryAfter { seconds: 1 }));
             }
         }
         let counters = match account {
@@ -250,7 +252,10 @@ impl LoginGuard {
         }
         for map_len in [state.sources.len(), state.unknown.len()] {
             if map_len > MAX_TRACKED {
-                tracing::warn!(entries = map_len, "login throttling state is full; forgetting it");
+                tracing::warn!(
+                    entries = map_len,
+                    "login throttling state is full; forgetting it"
+                );
             }
         }
         if state.sources.len() > MAX_TRACKED {

@@ -18,7 +18,9 @@ fn backoff_is_free_then_doubles_up_to_the_cap() {
     let delays: Vec<i64> = (1..=17).map(|n| p.delay_after(n)).collect();
     assert_eq!(
         delays,
-        [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+        [
+            0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900
+        ]
     );
     assert_eq!(p.delay_after(u32::MAX), 900);
 }
@@ -40,17 +42,29 @@ fn an_account_is_locked_after_the_free_failures_and_cleared_by_success() {
         .record_failure("alice", Some(&counters), ip(9), at(t))
         .unwrap();
     assert_eq!(counters.failures, 6);
-    let refused = guard.check("alice", Some(&counters), ip(10), at(t)).unwrap_err();
+    let refused = guard
+        .check("alice", Some(&counters), ip(10), at(t))
+        .unwrap_err();
     assert_eq!(refused, RetryAfter { seconds: 1 });
-    drop(guard.check("alice", Some(&counters), ip(10), at(t + 1)).unwrap());
+    drop(
+        guard
+            .check("alice", Some(&counters), ip(10), at(t + 1))
+            .unwrap(),
+    );
     counters = guard
         .record_failure("alice", Some(&counters), ip(10), at(t + 1))
         .unwrap();
     assert_eq!(
-        guard.check("alice", Some(&counters), ip(11), at(t + 2)).unwrap_err(),
+        guard
+            .check("alice", Some(&counters), ip(11), at(t + 2))
+            .unwrap_err(),
         RetryAfter { seconds: 1 }
     );
-    assert!(guard.check("alice", Some(&counters), ip(11), at(t + 3)).is_ok());
+    assert!(
+        guard
+            .check("alice", Some(&counters), ip(11), at(t + 3))
+            .is_ok()
+    );
     assert_eq!(guard.record_success(), LoginCounters::default());
 }
 
@@ -90,14 +104,20 @@ fn a_source_runs_out_of_tries_across_usernames_and_earns_them_back() {
     }
     let refused = guard.check("fresh", None, ip(1), at(t)).unwrap_err();
     assert_eq!(refused, RetryAfter { seconds: 6 });
-    assert!(guard.check("fresh", None, ip(2), at(t)).is_ok(), "other sources unaffected");
+    assert!(
+        guard.check("fresh", None, ip(2), at(t)).is_ok(),
+        "other sources unaffected"
+    );
     assert_eq!(
         guard.check("fresh", None, ip(1), at(t + 5)).unwrap_err(),
         RetryAfter { seconds: 1 }
     );
     drop(guard.check("fresh", None, ip(1), at(t + 6)).unwrap());
     guard.record_failure("fresh", None, ip(1), at(t + 6));
-    assert!(guard.check("other", None, ip(1), at(t + 6)).is_err(), "the earned try is used");
+    assert!(
+        guard.check("other", None, ip(1), at(t + 6)).is_err(),
+        "the earned try is used"
+    );
     assert!(guard.check("other", None, ip(1), at(t + 6 + 120)).is_ok());
 }
 

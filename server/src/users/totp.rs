@@ -93,9 +93,13 @@ pub fn step_of(unix_seconds: i64) -> u64 {
 /// Checks a 6-digit `code` at `unix_seconds`: the current step or one either side, and
 /// only a step after `last_step`. Returns the accepted step (store it as the new
 /// `last_step`). Every candidate step is computed and compared in constant time.
-pub fn verify_totp(secret: &TotpSecret, code: &str, unix_seconds: i64, last_step: u64) -> Option<u64> {
-    let well_formed =
-        code.len() == DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit());
+pub fn verify_totp(
+    secret: &TotpSecret,
+    code: &str,
+    unix_seconds: i64,
+    last_step: u64,
+) -> Option<u64> {
+    let well_formed = code.len() == DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit());
     let now = step_of(unix_seconds);
     let mut accepted = None;
     for step in now.saturating_sub(WINDOW)..=now.saturating_add(WINDOW) {

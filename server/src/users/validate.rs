@@ -31,10 +31,7 @@ pub fn username_key(username: &str) -> Result<String, UserError> {
         return Err(invalid(field, "required"));
     }
     if username.chars().count() > MAX_USERNAME {
-        return Err(invalid(
-            field,
-            format!("at most {MAX_USERNAME} characters"),
-        ));
+        return Err(invalid(field, format!("at most {MAX_USERNAME} characters")));
     }
     if let Some(c) = username
         .chars()
@@ -62,7 +59,10 @@ pub fn email(email: &str) -> Result<(), UserError> {
         return Err(invalid(field, format!("at most {MAX_EMAIL} bytes")));
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid(field, "must not contain spaces or control characters"));
+        return Err(invalid(
+            field,
+            "must not contain spaces or control characters",
+        ));
     }
     let ok = match email.split_once('@') {
         Some((local, domain)) => {
@@ -76,7 +76,10 @@ pub fn email(email: &str) -> Result<(), UserError> {
         None => false,
     };
     if !ok {
-        return Err(invalid(field, format!("{email:?} is not an address like name@example.org")));
+        return Err(invalid(
+            field,
+            format!("{email:?} is not an address like name@example.org"),
+        ));
     }
     Ok(())
 }
@@ -119,13 +122,28 @@ mod tests {
 
     #[test]
     fn usernames_are_checked_and_lowercased() {
-        assert_eq!(username_key("Alice.Smith-2@corp").unwrap(), "alice.smith-2@corp");
+        assert_eq!(
+            username_key("Alice.Smith-2@corp").unwrap(),
+            "alice.smith-2@corp"
+        );
         assert_eq!(username_key(&"a".repeat(64)).unwrap().len(), 64);
-        for bad in ["", " alice", "alice smith", "_alice", "ålice", "a/b", "a\0", "a:b"] {
+        for bad in [
+            "",
+            " alice",
+            "alice smith",
+            "_alice",
+            "ålice",
+            "a/b",
+            "a\0",
+            "a:b",
+        ] {
             let err = username_key(bad).unwrap_err();
             assert!(err.to_string().starts_with("username: "), "{bad:?}: {err}");
         }
-        assert_eq!(field_of(username_key(&"a".repeat(65)).unwrap_err()), "username");
+        assert_eq!(
+            field_of(username_key(&"a".repeat(65)).unwrap_err()),
+            "username"
+        );
     }
 
     #[test]
@@ -162,6 +180,9 @@ mod tests {
         let b = new_user_id().unwrap();
         assert_eq!(a.len(), 22);
         assert_ne!(a, b);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
     }
 }

@@ -96,7 +96,11 @@ impl<S: UserStore + Clone> Users for UsersService<S> {
             display_name: wire.display_name,
             email: wire.email,
         };
-        let created = self.accounts.create(new, secret).await.map_err(user_status)?;
+        let created = self
+            .accounts
+            .create(new, secret)
+            .await
+            .map_err(user_status)?;
         audit("user_created", &created);
         Ok(reply(&created))
     }
@@ -169,7 +173,14 @@ impl<S: UserStore + Clone> Users for UsersService<S> {
             .map_err(user_status)?;
         audit("user_updated", &after);
         if before.disabled != after.disabled {
-            audit(if after.disabled { "user_disabled" } else { "user_enabled" }, &after);
+            audit(
+                if after.disabled {
+                    "user_disabled"
+                } else {
+                    "user_enabled"
+                },
+                &after,
+            );
         }
         if before.totp.is_some() && after.totp.is_none() {
             audit("user_totp_disabled", &after);

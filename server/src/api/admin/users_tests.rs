@@ -92,7 +92,12 @@ async fn create_get_and_precise_refusals() {
     assert!(dup.message().contains("already taken"), "{}", dup.message());
 
     for (u, password, code, prefix) in [
-        (Some(user("bad name")), PASSWORD, Code::InvalidArgument, "username: "),
+        (
+            Some(user("bad name")),
+            PASSWORD,
+            Code::InvalidArgument,
+            "username: ",
+        ),
         (
             Some(User {
                 email: "nope".into(),
@@ -102,7 +107,12 @@ async fn create_get_and_precise_refusals() {
             Code::InvalidArgument,
             "email: ",
         ),
-        (Some(user("bob")), "short", Code::InvalidArgument, "password: "),
+        (
+            Some(user("bob")),
+            "short",
+            Code::InvalidArgument,
+            "password: ",
+        ),
         (None, PASSWORD, Code::InvalidArgument, "user: required"),
     ] {
         let err = f
@@ -115,7 +125,10 @@ async fn create_get_and_precise_refusals() {
             .unwrap_err();
         assert_eq!(err.code(), code);
         assert!(err.message().starts_with(prefix), "{}", err.message());
-        assert!(!err.message().contains(password), "the password is not echoed");
+        assert!(
+            !err.message().contains(password),
+            "the password is not echoed"
+        );
     }
     let long = "x".repeat(1025);
     let err = create(&f, user("bob"), &long).await.unwrap_err();
@@ -154,7 +167,10 @@ async fn list_pages_and_never_shows_secrets() {
     }
     assert_eq!(seen.len(), 3);
     let printed = format!("{seen:?}");
-    assert!(!printed.contains("argon2"), "no hash on the wire: {printed}");
+    assert!(
+        !printed.contains("argon2"),
+        "no hash on the wire: {printed}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -178,14 +194,21 @@ async fn update_disable_enable_password_totp_delete() {
     })
     .await
     .unwrap_err();
-    assert_eq!((err.code(), err.message()), (Code::InvalidArgument, "user.id: required"));
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::InvalidArgument, "user.id: required")
+    );
     let err = update(User {
         totp_enabled: true,
         ..renamed.clone()
     })
     .await
     .unwrap_err();
-    assert!(err.message().starts_with("user.totp_enabled"), "{}", err.message());
+    assert!(
+        err.message().starts_with("user.totp_enabled"),
+        "{}",
+        err.message()
+    );
     let err = update(User {
         id: "nope".into(),
         ..renamed.clone()
@@ -245,7 +268,10 @@ async fn update_disable_enable_password_totp_delete() {
         .unwrap()
         .into_inner()
         .provisioning_uri;
-    assert!(uri.starts_with("otpauth://totp/Tessera:Alicia?secret="), "{uri}");
+    assert!(
+        uri.starts_with("otpauth://totp/Tessera:Alicia?secret="),
+        "{uri}"
+    );
     assert!(uri.contains("&issuer=Tessera"));
     assert!(get(&f, "alicia").await.unwrap().totp_enabled);
 

@@ -109,7 +109,10 @@ impl UserStore for SledStore {
             };
             let old = decode(&old).map_err(abort)?;
             if old.revision != user.revision {
-                return Err(abort(DatastoreError::Conflict(format!("user {}", stored.id))));
+                return Err(abort(DatastoreError::Conflict(format!(
+                    "user {}",
+                    stored.id
+                ))));
             }
             if old.username_key != stored.username_key {
                 if names.get(name)?.is_some() {

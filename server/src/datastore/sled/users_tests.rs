@@ -20,7 +20,10 @@ async fn users_and_the_username_index_survive_a_reopen() {
     let changed = store.update_user(&changed).await.unwrap();
     drop(store);
     let reopened = SledStore::open(dir.path()).unwrap();
-    assert_eq!(reopened.get_user("id1").await.unwrap(), Some(changed.clone()));
+    assert_eq!(
+        reopened.get_user("id1").await.unwrap(),
+        Some(changed.clone())
+    );
     assert_eq!(
         reopened.get_user_by_username("zoe").await.unwrap(),
         Some(changed)
