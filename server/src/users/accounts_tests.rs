@@ -259,6 +259,7 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
             "{name}: {r:?}"
         );
     }
+    settle().await;
     let stored = f.accounts.find("alice").await.unwrap();
     assert_eq!(stored.login.failures, 6, "counters persisted in the record");
     f.clock.advance(1);
@@ -272,6 +273,48 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
         LoginCounters::default(),
         "success clears them"
     );
+}
+
+/// Lets the background writes of failed sign-ins run (single-threaded test runtime).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A failure answers before the account's counters are written, so a known username does
+/// not take a datastore write longer than an unknown one. Writing them inline before
+/// answering makes this fail.
+#[tokio::test]
+async fn a_failure_answers_without_waiting_for_the_counter_write() {
+    let f = fixture();
+    let created = f
+        .accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
+    let r = f
+        .accounts
+        .authenticate("alice", raw("wrong horse"), SRC)
+        .await;
+    assert!(matches!(r, Err(LoginError::InvalidCredentials)));
+    let right_after = f
+        .accounts
+        .store
+        .get_user(&created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(right_after.login.failures, 0);
+    settle().await;
+    let later = f
+        .accounts
+        .store
+        .get_user(&created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.login.failures, 1);
 }
 
 #[tokio::test]

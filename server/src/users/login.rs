@@ -8,12 +8,13 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tessera_proto::clock::unix_seconds;
 use zeroize::Zeroizing;
 
 use super::{Accounts, LoginError, Password, UserError, username_key, verify_totp};
-use crate::datastore::{LoginCounters, UserRecord, UserStore};
+use crate::datastore::{UserRecord, UserStore};
 
 /// A password sign-in that succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,7 @@ fn internal(e: UserError) -> LoginError {
     LoginError::Internal(e.to_string())
 }
 
-impl<S: UserStore> Accounts<S> {
+impl<S: UserStore + Clone> Accounts<S> {
     /// Checks `username` + `password` from `source`.
     pub async fn authenticate(
         &self,
@@ -72,22 +73,24 @@ impl<S: UserStore> Accounts<S> {
         let user = match user {
             Some(u) if ok && !u.disabled => u,
             other => {
-                self.failed(&key, other, source, now).await;
+                self.failed(&key, other, source, now);
                 return Err(LoginError::InvalidCredentials);
             }
         };
         let rehash = verified.and_then(|v| v.rehash);
         let totp_required = user.totp.is_some();
-        if rehash.is_some() || (!totp_required && user.login != LoginCounters::default()) {
-            let cleared = self.guard.record_success();
+        let cleared = if totp_required {
+            user.login
+        } else {
+            self.guard.record_success(&key)
+        };
+        if rehash.is_some() || cleared != user.login {
             let result = self
                 .modify(&user.id, |u| {
                     if let Some(h) = &rehash {
                         u.password_hash.clone_from(h);
                     }
-                    if !totp_required {
-                        u.login = cleared;
-                    }
+                    u.login = cleared;
                     Ok(())
                 })
                 .await;
@@ -127,10 +130,10 @@ impl<S: UserStore> Accounts<S> {
             .and_then(|s| verify_totp(s, code, unix_seconds(now), user.totp_last_step));
         let Some(step) = step.filter(|_| !user.disabled) else {
             let key = user.username_key.clone();
-            self.failed(&key, Some(user), source, now).await;
+            self.failed(&key, Some(user), source, now);
             return Err(LoginError::InvalidCredentials);
         };
-        let cleared = self.guard.record_success();
+        let cleared = self.guard.record_success(&user.username_key);
         let stored = self
             .modify(&user.id, |u| {
                 // A concurrent sign-in may have used this step meanwhile.
@@ -155,41 +158,42 @@ impl<S: UserStore> Accounts<S> {
         }
     }
 
-    /// Records a failure: the source's bucket, and the account's stored counters (an
-    /// unknown username's are kept by the guard).
-    async fn failed(
-        &self,
-        key: &str,
-        user: Option<UserRecord>,
-        source: IpAddr,
-        now: std::time::SystemTime,
-    ) {
+    /// Records a failure with the guard (the source's bucket, the username's counters).
+    /// An existing account's new counters are stored in the background: the answer does
+    /// not wait for a datastore write an unknown username would not make, so timing does
+    /// not tell them apart.
+    fn failed(&self, key: &str, user: Option<UserRecord>, source: IpAddr, now: SystemTime) {
+        let counters = self
+            .guard
+            .record_failure(key, user.as_ref().map(|u| &u.login), source, now);
         let Some(user) = user else {
-            self.guard.record_failure(key, None, source, now);
-            tracing::info!(target: "tessera::audit", event = "login_failed", known_user = false, source = %source);
+            tracing::info!(target: "tessera::audit", event = "login_failed", known_user = false, %source);
             return;
         };
-        self.guard
-            .record_failure(key, Some(&user.login), source, now);
-        let policy = *self.guard.policy();
-        let at = unix_seconds(now);
-        let result = self
-            .modify(&user.id, |u| {
-                u.login = policy.failed(&u.login, at);
-                Ok(())
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, user_id = %user.id, "recording a failed sign-in");
-        }
         tracing::info!(
             target: "tessera::audit",
             event = "login_failed",
             known_user = true,
             user_id = %user.id,
-            failures = user.login.failures.saturating_add(1),
-            source = %source,
+            failures = counters.failures,
+            %source,
         );
+        let accounts = self.clone();
+        tokio::spawn(async move {
+            let result = accounts
+                .modify(&user.id, |u| {
+                    if (counters.failures, counters.locked_until)
+                        > (u.login.failures, u.login.locked_until)
+                    {
+                        u.login = counters;
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, user_id = %user.id, "storing failed sign-in counters");
+            }
+        });
     }
 }
 

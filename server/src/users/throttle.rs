@@ -1,10 +1,12 @@
 //! Login throttling as pure functions of `now`: per-account exponential backoff after a
 //! few free failures, and per-source token buckets of failures (in memory).
 //!
-//! Known accounts keep their counters in the stored record; usernames that do not exist
-//! get the same counters in memory, so the answers (and when they change) are the same
-//! whether or not an account exists. One attempt per username runs at a time: concurrent
-//! guesses cannot all pass the check before the first failure is recorded.
+//! Every username's counters are kept here in memory, whether or not the account exists,
+//! so the decisions (and when they change) are the same for both; existing accounts also
+//! persist theirs in the stored record (written after the answer, so a failure costs the
+//! same time for both), and the stored counters are merged in on every check (restarts,
+//! other replicas). One attempt per username runs at a time: concurrent guesses cannot all
+//! pass the check before the first failure is recorded.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -118,11 +120,12 @@ impl Bucket {
 #[derive(Debug, Default)]
 struct State {
     sources: HashMap<IpAddr, Bucket>,
-    unknown: HashMap<String, LoginCounters>,
+    /// Counters of recently failing usernames, existing or not.
+    accounts: HashMap<String, LoginCounters>,
     in_flight: HashSet<String>,
 }
 
-/// The in-memory side of login throttling (sources, unknown usernames, attempts running).
+/// The in-memory side of login throttling (sources, usernames, attempts running).
 #[derive(Debug, Clone, Default)]
 pub struct LoginGuard {
     policy: ThrottlePolicy,
@@ -160,13 +163,13 @@ impl LoginGuard {
         &self.policy
     }
 
-    /// May `source` try to sign in as `username_key` at `now`? `account` holds the stored
-    /// counters of an existing account, `None` for a username that does not exist (its
-    /// counters are then kept here): the answer has the same shape either way.
+    /// May `source` try to sign in as `username_key` at `now`? `stored` holds the stored
+    /// counters of an existing account (`None` for a username that does not exist): the
+    /// answer has the same shape either way.
     pub fn check(
         &self,
         username_key: &str,
-        account: Option<&LoginCounters>,
+        stored: Option<&LoginCounters>,
         source: IpAddr,
         now: SystemTime,
     ) -> Result<LoginPermit, RetryAfter> {
@@ -181,10 +184,7 @@ impl LoginGuard {
                     .unwrap_or(RetryAfter { seconds: 1 }));
             }
         }
-        let counters = match account {
-            Some(c) => *c,
-            None => state.unknown.get(username_key).copied().unwrap_or_default(),
-        };
+        let counters = merged(state.accounts.get(username_key), stored);
         self.policy.check_account(&counters, now)?;
         if !state.in_flight.insert(username_key.to_string()) {
             return Err(RetryAfter { seconds: 1 });
@@ -195,16 +195,16 @@ impl LoginGuard {
         })
     }
 
-    /// Records a failed attempt at `now`: takes a token from `source`, and returns the new
-    /// counters of an existing account (`account`; the caller stores them) or keeps those
-    /// of an unknown username here.
+    /// Records a failed attempt at `now`: takes a token from `source` and counts the
+    /// failure for `username_key` (from the later of its counters here and `stored`).
+    /// Returns the new counters (an existing account stores them).
     pub fn record_failure(
         &self,
         username_key: &str,
-        account: Option<&LoginCounters>,
+        stored: Option<&LoginCounters>,
         source: IpAddr,
         now: SystemTime,
-    ) -> Option<LoginCounters> {
+    ) -> LoginCounters {
         let now = unix_seconds(now);
         let mut state = lock(&self.state);
         let full = Bucket {
@@ -215,23 +215,18 @@ impl LoginGuard {
         let mut bucket = bucket.refilled(&self.policy, now);
         bucket.tokens = bucket.tokens.saturating_sub(1);
         state.sources.insert(source, bucket);
-        let updated = match account {
-            Some(c) => Some(self.policy.failed(c, now)),
-            None => {
-                let old = state.unknown.get(username_key).copied().unwrap_or_default();
-                state
-                    .unknown
-                    .insert(username_key.to_string(), self.policy.failed(&old, now));
-                None
-            }
-        };
+        let old = merged(state.accounts.get(username_key), stored);
+        let updated = self.policy.failed(&old, now);
+        state.accounts.insert(username_key.to_string(), updated);
         self.prune(&mut state, now);
         updated
     }
 
-    /// The counters of an account after a successful sign-in: cleared. (A source's bucket
-    /// is not refilled by a success: one valid account must not buy more guesses.)
-    pub fn record_success(&self) -> LoginCounters {
+    /// Clears the counters of `username_key` after a successful sign-in and returns the
+    /// cleared counters to store. (A source's bucket is not refilled by a success: one
+    /// valid account must not buy more guesses.)
+    pub fn record_success(&self, username_key: &str) -> LoginCounters {
+        lock(&self.state).accounts.remove(username_key);
         LoginCounters::default()
     }
 
@@ -244,13 +239,13 @@ impl LoginGuard {
                 .sources
                 .retain(|_, b| b.refilled(&policy, now).tokens < policy.source_burst);
         }
-        if state.unknown.len() > MAX_TRACKED {
+        if state.accounts.len() > MAX_TRACKED {
             let idle = now - policy.max_delay_secs;
             state
-                .unknown
+                .accounts
                 .retain(|_, c| c.locked_until > now || c.last_failure_at > idle);
         }
-        for map_len in [state.sources.len(), state.unknown.len()] {
+        for map_len in [state.sources.len(), state.accounts.len()] {
             if map_len > MAX_TRACKED {
                 tracing::warn!(
                     entries = map_len,
@@ -261,9 +256,24 @@ impl LoginGuard {
         if state.sources.len() > MAX_TRACKED {
             state.sources.clear();
         }
-        if state.unknown.len() > MAX_TRACKED {
-            state.unknown.clear();
+        if state.accounts.len() > MAX_TRACKED {
+            state.accounts.clear();
         }
+    }
+}
+
+/// The further advanced of two sets of counters (more failures, or a later lock).
+fn merged(memory: Option<&LoginCounters>, stored: Option<&LoginCounters>) -> LoginCounters {
+    match (memory, stored) {
+        (Some(a), Some(b)) => {
+            if (b.failures, b.locked_until) > (a.failures, a.locked_until) {
+                *b
+            } else {
+                *a
+            }
+        }
+        (Some(c), None) | (None, Some(c)) => *c,
+        (None, None) => LoginCounters::default(),
     }
 }
 

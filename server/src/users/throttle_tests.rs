@@ -32,15 +32,11 @@ fn an_account_is_locked_after_the_free_failures_and_cleared_by_success() {
     let t = 1_000_000;
     for n in 0..5 {
         drop(guard.check("alice", Some(&counters), ip(n), at(t)).unwrap());
-        counters = guard
-            .record_failure("alice", Some(&counters), ip(n), at(t))
-            .unwrap();
+        counters = guard.record_failure("alice", Some(&counters), ip(n), at(t));
     }
     // Fifth failure: still free. Sixth: a 1 s lock.
     drop(guard.check("alice", Some(&counters), ip(9), at(t)).unwrap());
-    counters = guard
-        .record_failure("alice", Some(&counters), ip(9), at(t))
-        .unwrap();
+    counters = guard.record_failure("alice", Some(&counters), ip(9), at(t));
     assert_eq!(counters.failures, 6);
     let refused = guard
         .check("alice", Some(&counters), ip(10), at(t))
@@ -51,9 +47,7 @@ fn an_account_is_locked_after_the_free_failures_and_cleared_by_success() {
             .check("alice", Some(&counters), ip(10), at(t + 1))
             .unwrap(),
     );
-    counters = guard
-        .record_failure("alice", Some(&counters), ip(10), at(t + 1))
-        .unwrap();
+    counters = guard.record_failure("alice", Some(&counters), ip(10), at(t + 1));
     assert_eq!(
         guard
             .check("alice", Some(&counters), ip(11), at(t + 2))
@@ -65,11 +59,28 @@ fn an_account_is_locked_after_the_free_failures_and_cleared_by_success() {
             .check("alice", Some(&counters), ip(11), at(t + 3))
             .is_ok()
     );
-    assert_eq!(guard.record_success(), LoginCounters::default());
+    assert_eq!(guard.record_success("alice"), LoginCounters::default());
+    // The stored counters still lock (e.g. written by another replica)...
+    assert!(
+        guard
+            .check("alice", Some(&counters), ip(11), at(t + 2))
+            .is_err()
+    );
+    // ...and so do the ones kept here when the stored ones lag behind.
+    let stale = LoginCounters::default();
+    for _ in 0..6 {
+        guard.record_failure("alice", Some(&stale), ip(12), at(t + 10));
+    }
+    assert!(
+        guard
+            .check("alice", Some(&stale), ip(13), at(t + 10))
+            .is_err()
+    );
 }
 
 /// Removing the in-memory counters of unknown usernames makes this fail: an attacker
-/// could tell accounts apart by which ones ever answer "retry later".
+/// could tell accounts apart by which ones ever answer "retry later". (The "exists" side
+/// passes its stored counters as an existing account does.)
 #[test]
 fn unknown_usernames_get_answers_of_the_same_shape_at_the_same_moments() {
     let guard = LoginGuard::default();
@@ -82,10 +93,9 @@ fn unknown_usernames_get_answers_of_the_same_shape_at_the_same_moments() {
         let b = guard.check("ghost", None, src, now).map(drop);
         assert_eq!(a, b, "attempt {i}");
         if a.is_ok() {
-            known = guard
-                .record_failure("exists", Some(&known), src, now)
-                .unwrap();
-            assert!(guard.record_failure("ghost", None, src, now).is_none());
+            known = guard.record_failure("exists", Some(&known), src, now);
+            let ghost = guard.record_failure("ghost", None, src, now);
+            assert_eq!(ghost, known);
         }
     }
     assert_eq!(known.failures, 7);
