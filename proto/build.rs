@@ -7,19 +7,9 @@ const PROTOS: &[&str] = &[
     "protos/tessera/admin/v1/admin.proto",
 ];
 
-/// Messages whose derived `Debug` would print a secret.
-const REDACTED: [&str; 3] = [
-    "tessera.admin.v1.CreateUserRequest",
-    "tessera.admin.v1.SetPasswordRequest",
-    "tessera.admin.v1.EnableTotpResponse",
-];
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=protos");
     let fds = protox::compile(PROTOS, ["protos"])?;
-    tonic_prost_build::configure()
-        // Messages carrying a password or a TOTP secret get a redacting Debug (wire.rs).
-        .skip_debug(REDACTED)
-        .compile_fds(fds)?;
+    tonic_prost_build::configure().compile_fds(fds)?;
     Ok(())
 }
