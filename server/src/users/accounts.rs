@@ -199,14 +199,18 @@ impl<S: UserStore> Accounts<S> {
         user: &str,
         password: Password,
     ) -> Result<UserRecord, UserError> {
-        let id = self.find(user).await?.id;
+        let found = self.find(user).await?;
         let hash = self.passwords.hash(Arc::new(password)).await?;
-        self.modify(&id, |u| {
-            u.password_hash.clone_from(&hash);
-            u.login = LoginCounters::default();
-            Ok(())
-        })
-        .await
+        let changed = self
+            .modify(&found.id, |u| {
+                u.password_hash.clone_from(&hash);
+                u.login = LoginCounters::default();
+                Ok(())
+            })
+            .await?;
+        self.guard.record_success(&found.username_key);
+        self.guard.record_success(&changed.username_key);
+        Ok(changed)
     }
 
     /// Gives `user` a new TOTP secret (replacing any previous one) and returns the

@@ -275,6 +275,37 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
     );
 }
 
+#[tokio::test]
+async fn a_new_password_lifts_a_lock_out() {
+    let f = fixture();
+    f.accounts
+        .create(alice(), pw("correct horse"))
+        .await
+        .unwrap();
+    for n in 0..6u8 {
+        let src = IpAddr::from([203, 0, 113, n]);
+        let r = f
+            .accounts
+            .authenticate("alice", raw("wrong horse"), src)
+            .await;
+        assert!(matches!(r, Err(LoginError::InvalidCredentials)));
+    }
+    settle().await;
+    let r = f
+        .accounts
+        .authenticate("alice", raw("correct horse"), SRC)
+        .await;
+    assert!(matches!(r, Err(LoginError::Throttled(_))), "{r:?}");
+    f.accounts
+        .set_password("alice", pw("brand new pw"))
+        .await
+        .unwrap();
+    f.accounts
+        .authenticate("alice", raw("brand new pw"), SRC)
+        .await
+        .unwrap();
+}
+
 /// Lets the background writes of failed sign-ins run (single-threaded test runtime).
 async fn settle() {
     for _ in 0..20 {
