@@ -11,3 +11,4 @@ pub mod registration;
 pub mod run;
 pub mod telemetry;
 pub mod tls;
+pub mod users;

@@ -106,10 +106,22 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     // Ready for the agent API (node attestation).
     let attestors = Arc::new(node_attestors(&config, store.clone()).await?);
     tracing::info!(node_attestors = ?attestors.enabled(), "node attestation ready");
-    let admin = AdminApi::new(config.admin_socket(), ca.clone(), store.clone())
-        .bind()
-        .await
-        .map_err(|e| startup("admin API")(&e))?;
+    let accounts = crate::users::Accounts::new(
+        store.clone(),
+        ca.sealer(),
+        config.users.argon2(),
+        Default::default(),
+        clock.clone(),
+    );
+    let admin = AdminApi::new(
+        config.admin_socket(),
+        ca.clone(),
+        store.clone(),
+        accounts.clone(),
+    )
+    .bind()
+    .await
+    .map_err(|e| startup("admin API")(&e))?;
     let (tls, tls_config) =
         TlsPublisher::new(ca.clone(), clock.clone(), SvidTlsProfile::agent_api())
             .map_err(|e| startup("agent API TLS")(&e))?;
@@ -117,7 +129,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
     let admin_mtls = (
-        admin::routes(ca.clone(), store.clone()),
+        admin::routes(ca.clone(), store.clone(), accounts),
         AdminGateLayer::new(store.clone(), clock.clone()),
     );
     let agent_api = AgentService::new(

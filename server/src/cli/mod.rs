@@ -11,6 +11,8 @@ mod federated_bundle;
 mod healthcheck;
 mod output;
 mod token;
+mod user;
+mod user_output;
 
 use std::path::PathBuf;
 
@@ -68,6 +70,9 @@ pub enum Command {
     /// OAuth client commands.
     #[command(subcommand)]
     Client(Box<client::ClientCommand>),
+    /// User account commands.
+    #[command(subcommand)]
+    User(Box<user::UserCommand>),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -107,5 +112,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Agent(cmd) => agent::run(cmd).await,
         Command::Entry(cmd) => entry::run(*cmd).await,
         Command::Client(cmd) => client::run(*cmd).await,
+        Command::User(cmd) => user::run(*cmd).await,
     }
 }

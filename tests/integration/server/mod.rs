@@ -8,6 +8,7 @@ mod client;
 mod entry;
 mod federation;
 mod token;
+mod users;
 
 /// A minimal config for a server in a temporary directory (relative data_dir), with its
 /// agent API on a free loopback port so tests run in parallel.
