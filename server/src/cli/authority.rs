@@ -29,7 +29,8 @@ pub enum AuthorityKindCommand {
 #[derive(Debug, clap::Args)]
 pub struct AuthorityIdArg {
     /// The authority ID (X.509: subject key ID in hex; JWT, OAuth: key ID), from `show`.
-    #[arg(long)]
+    /// Random key IDs may begin with `-`; they are taken as values, not flags.
+    #[arg(long, allow_hyphen_values = true)]
     pub authority_id: String,
 }
 

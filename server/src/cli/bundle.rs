@@ -140,3 +140,38 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod hyphen_id_tests {
+    use clap::Parser as _;
+
+    use crate::cli::Cli;
+
+    /// Random base64url IDs (authority key IDs, user IDs) can begin with `-`.
+    #[test]
+    fn ids_beginning_with_a_hyphen_are_values() {
+        for args in [
+            &[
+                "tessera-server",
+                "authority",
+                "jwt",
+                "taint",
+                "--authority-id",
+                "-Xy_1",
+            ][..],
+            &[
+                "tessera-server",
+                "authority",
+                "oauth",
+                "revoke",
+                "--authority-id",
+                "-k",
+            ][..],
+            &["tessera-server", "user", "show", "--id", "-S66abc"][..],
+        ] {
+            let parsed = Cli::try_parse_from(args);
+            assert!(parsed.is_ok(), "{args:?}: {:?}", parsed.err());
+        }
+    }
+}
