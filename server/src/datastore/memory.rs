@@ -11,6 +11,7 @@ use super::{
     JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord, UserRecord,
 };
 
+mod grants;
 mod users;
 
 /// Journals, bundles, agents and join tokens in maps.
@@ -32,6 +33,9 @@ struct Inner {
     users: BTreeMap<String, UserRecord>,
     /// `username_key` → user ID.
     user_names: BTreeMap<String, String>,
+    grants: BTreeMap<String, super::GrantRecord>,
+    /// Refresh-token hash → its record.
+    refresh_tokens: BTreeMap<String, super::RefreshTokenRecord>,
 }
 
 /// The uniqueness key of an entry.

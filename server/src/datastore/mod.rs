@@ -7,6 +7,9 @@ mod entry_filter;
 #[cfg(test)]
 pub mod entry_store_tests;
 mod error;
+mod grant_record;
+#[cfg(test)]
+pub mod grant_store_tests;
 #[cfg(test)]
 pub mod memory;
 mod sled;
@@ -15,6 +18,7 @@ mod user_record;
 pub mod user_store_tests;
 
 pub use error::DatastoreError;
+pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
 pub use sled::SledStore;
 pub use user_record::{LoginCounters, UserRecord};
 
@@ -332,6 +336,63 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<UserRecord>, DatastoreError>> + Send;
 }
 
+/// Grants (refresh-token families): records keyed by ID, refresh tokens by hash only, and
+/// by-user and by-client indexes. Every write is durable before it returns.
+pub trait GrantStore: Send + Sync + 'static {
+    /// Stores a new grant, the hash of its first refresh token (generation
+    /// `grant.generation`) and its index entries in one transaction.
+    /// [`DatastoreError::AlreadyExists`] when the ID or the hash exists (nothing is written).
+    fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// The refresh token with this hash, and its grant (`None` once the grant is gone).
+    fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<
+        Output = Result<Option<(RefreshTokenRecord, Option<GrantRecord>)>, DatastoreError>,
+    > + Send;
+
+    /// One grant.
+    fn get_grant(
+        &self,
+        grant_id: &str,
+    ) -> impl Future<Output = Result<Option<GrantRecord>, DatastoreError>> + Send;
+
+    /// Compare-and-swap in one transaction over the grant and token records: when the grant
+    /// exists, its generation is still `expected_generation` and `old_hash` is that
+    /// generation's token, stores `new_hash` as generation + 1 (the old hash stays, for
+    /// reuse detection) and returns the updated grant; otherwise writes nothing and returns
+    /// `None` (another rotation or a revocation came first). Of concurrent rotations of one
+    /// token exactly one succeeds.
+    fn rotate_refresh_token(
+        &self,
+        rotation: &Rotation<'_>,
+    ) -> impl Future<Output = Result<Option<GrantRecord>, DatastoreError>> + Send;
+
+    /// Deletes a grant with every token hash of its family and its index entries; `false`
+    /// when absent.
+    fn delete_grant(
+        &self,
+        grant_id: &str,
+    ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+
+    /// Deletes every grant of a user (by-user index); returns how many.
+    fn delete_user_grants(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+
+    /// Deletes every grant of a client (by-client index); returns how many.
+    fn delete_client_grants(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+}
+
 /// Everything a server needs from its datastore.
 pub trait Datastore:
     CaJournalStore
@@ -341,6 +402,7 @@ pub trait Datastore:
     + JoinTokenStore
     + OAuthClientStore
     + UserStore
+    + GrantStore
 {
 }
 
@@ -351,7 +413,8 @@ impl<
         + AgentStore
         + JoinTokenStore
         + OAuthClientStore
-        + UserStore,
+        + UserStore
+        + GrantStore,
 > Datastore for T
 {
 }

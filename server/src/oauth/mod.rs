@@ -9,6 +9,7 @@
 pub mod authenticator;
 pub mod clients;
 pub mod exchange;
+pub mod grants;
 pub mod http;
 pub mod signer;
 pub mod trust;

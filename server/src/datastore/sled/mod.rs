@@ -3,6 +3,7 @@
 mod agents;
 mod bundles;
 mod entries;
+mod grants;
 mod join_tokens;
 mod journal;
 mod oauth_clients;
@@ -35,6 +36,11 @@ const OAUTH_CLIENTS: &str = "oauth_clients";
 const OAUTH_CLIENT_SECRETS: &str = "oauth_client_secrets";
 const USERS: &str = "users";
 const USER_NAMES: &str = "user_names";
+const GRANTS: &str = "grants";
+const REFRESH_TOKENS: &str = "refresh_tokens";
+const GRANT_TOKENS: &str = "grant_tokens";
+const GRANTS_BY_USER: &str = "grants_by_user";
+const GRANTS_BY_CLIENT: &str = "grants_by_client";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -62,6 +68,16 @@ pub struct SledStore {
     users: ::sled::Tree,
     /// Lowercase username → user ID: the unique username index.
     user_names: ::sled::Tree,
+    /// Grant ID → JSON `GrantRecord` (a refresh-token family).
+    grants: ::sled::Tree,
+    /// Refresh-token SHA-256 (hex) → JSON `RefreshTokenRecord` (never the token).
+    refresh_tokens: ::sled::Tree,
+    /// `grant_id \0 generation` → token hash: every hash of a family.
+    grant_tokens: ::sled::Tree,
+    /// `user_id \0 grant_id` → empty: the by-user index.
+    grants_by_user: ::sled::Tree,
+    /// `client_id \0 grant_id` → empty: the by-client index.
+    grants_by_client: ::sled::Tree,
 }
 
 impl SledStore {
@@ -106,6 +122,11 @@ impl SledStore {
             oauth_client_secrets: tree(OAUTH_CLIENT_SECRETS)?,
             users: tree(USERS)?,
             user_names: tree(USER_NAMES)?,
+            grants: tree(GRANTS)?,
+            refresh_tokens: tree(REFRESH_TOKENS)?,
+            grant_tokens: tree(GRANT_TOKENS)?,
+            grants_by_user: tree(GRANTS_BY_USER)?,
+            grants_by_client: tree(GRANTS_BY_CLIENT)?,
             db,
             journals,
             bundles,
