@@ -23,6 +23,7 @@ use super::ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
     SignFailure, TokenSigner,
 };
+use super::refresh;
 use super::request::{self, Form};
 use super::server::Shared;
 use super::verify::{Claims, verify_access_token};
@@ -74,7 +75,7 @@ async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
 }
 
 /// Logs a refusal as an audit event and turns it into the response.
-fn refuse(event: &'static str, error: OAuthError, client_id: Option<&str>) -> Response {
+pub(super) fn refuse(event: &'static str, error: OAuthError, client_id: Option<&str>) -> Response {
     tracing::info!(
         target: AUDIT,
         event,
@@ -118,6 +119,12 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
             None => refuse(EVENT, grant::EXCHANGE_OFF, Some(&client.client_id)),
         };
     }
+    if form.get("grant_type") == Some(grant::REFRESH_TOKEN) {
+        return match shared.grants() {
+            Some(g) => refresh::refresh_token(&shared, g, &client, &form, now).await,
+            None => refuse(EVENT, refresh::REFRESH_OFF, Some(&client.client_id)),
+        };
+    }
     let id = client.client_id.as_str();
     let jti = match grant::new_jti() {
         Ok(jti) => jti,
@@ -145,20 +152,9 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
         Ok(issuance) => issuance,
         Err(e) => return refuse(EVENT, e, Some(id)),
     };
-    let access_token = match shared.signer.sign(now, &issuance.claims, "at+jwt") {
+    let access_token = match sign_access_token(&shared.signer, &issuance, now) {
         Ok(token) => token,
-        Err(failure) => {
-            tracing::error!(error = %failure, "oauth token signing failed");
-            let code = match failure {
-                SignFailure::Unavailable(_) => ErrorCode::Unavailable,
-                SignFailure::Failed(_) => ErrorCode::Internal,
-            };
-            return refuse(
-                EVENT,
-                OAuthError::new(code, "could not issue a token"),
-                Some(id),
-            );
-        }
+        Err(e) => return refuse(EVENT, e, Some(id)),
     };
     tracing::info!(
         target: AUDIT,
@@ -182,6 +178,24 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     )
 }
 
+/// Signs an access token (`typ: at+jwt`); a failure is logged and becomes a 503 / 500.
+pub(super) fn sign_access_token<S: TokenSigner>(
+    signer: &S,
+    issuance: &grant::Issuance,
+    now: SystemTime,
+) -> Result<String, OAuthError> {
+    signer
+        .sign(now, &issuance.claims, "at+jwt")
+        .map_err(|failure| {
+            tracing::error!(error = %failure, "oauth token signing failed");
+            let code = match failure {
+                SignFailure::Unavailable(_) => ErrorCode::Unavailable,
+                SignFailure::Failed(_) => ErrorCode::Internal,
+            };
+            OAuthError::new(code, "could not issue a token")
+        })
+}
+
 /// Reads the form, authenticates the caller and returns its `token` parameter's claims.
 async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     shared: &Shared<A, S>,
@@ -189,7 +203,7 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     parts: &Parts,
     body: Body,
     now: SystemTime,
-) -> Result<(AuthenticatedClient, Option<Claims>), Response> {
+) -> Result<(AuthenticatedClient, Form, Option<Claims>), Response> {
     let form = request::read_form(&parts.headers, body, shared.config.max_body_bytes)
         .await
         .map_err(|e| refuse(event, e, None))?;
@@ -202,7 +216,7 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     })?;
     let jwks = shared.signer.jwks();
     let claims = verify_access_token(token, &jwks, &shared.config.issuer, now);
-    Ok((client, claims))
+    Ok((client, form, claims))
 }
 
 fn jti_of(claims: &Claims) -> &str {
@@ -220,10 +234,15 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
     let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_introspect";
     let now = shared.clock.now();
-    let (client, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
+    let (client, form, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
         Ok(found) => found,
         Err(response) => return response,
     };
+    if claims.is_none()
+        && let Some(answer) = refresh::introspect_refresh(&shared, &client, &form, now).await
+    {
+        return answer;
+    }
     let active = claims.filter(|c| !shared.denylist.contains(jti_of(c), now));
     let (reason, answer) = match active {
         Some(c) => {
@@ -267,12 +286,15 @@ pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
     let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_revoke";
     let now = shared.clock.now();
-    let (client, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
+    let (client, form, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     let reason = match claims {
-        None => "unknown_token",
+        None => match refresh::revoke_refresh(&shared, &client, &form, now).await {
+            Ok(reason) => reason,
+            Err(response) => return response,
+        },
         Some(c) if c.get("client_id").and_then(Value::as_str) != Some(&client.client_id) => {
             "other_client"
         }

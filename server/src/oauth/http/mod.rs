@@ -13,6 +13,7 @@ mod exchange;
 mod grant;
 mod limits;
 pub mod ports;
+mod refresh;
 mod request;
 mod server;
 pub mod tls;

@@ -15,6 +15,7 @@ use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::{discovery, endpoints, tls};
 use crate::oauth::exchange::TokenExchange;
+use crate::oauth::grants::GrantService;
 
 /// State shared by all handlers.
 pub(crate) struct Shared<A, S> {
@@ -26,6 +27,15 @@ pub(crate) struct Shared<A, S> {
     pub(crate) limiter: RateLimiter,
     /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
     pub(crate) exchange: OnceLock<TokenExchange>,
+    /// Grants and refresh tokens, when enabled ([`OAuthServer::with_grants`]).
+    pub(crate) grants: OnceLock<Arc<dyn GrantService>>,
+}
+
+impl<A, S> Shared<A, S> {
+    /// The grants service (refresh tokens), when the server was built with one.
+    pub(crate) fn grants(&self) -> Option<&dyn GrantService> {
+        self.grants.get().map(|g| g.as_ref())
+    }
 }
 
 /// The OAuth 2.0 authorization server's HTTP surface (discovery, JWKS, token,
@@ -61,6 +71,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 denylist: Denylist::default(),
                 limiter,
                 exchange: OnceLock::new(),
+                grants: OnceLock::new(),
             }),
         }
     }
@@ -70,6 +81,19 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     pub fn with_token_exchange(self, exchange: TokenExchange) -> Self {
         let _ = self.shared.exchange.set(exchange);
         self
+    }
+
+    /// Enables grants: the `refresh_token` grant, and refresh tokens at the revocation and
+    /// introspection endpoints. Set once: a second call is ignored. Without it,
+    /// `refresh_token` requests get `unsupported_grant_type`.
+    pub fn with_grants(self, grants: Arc<dyn GrantService>) -> Self {
+        let _ = self.shared.grants.set(grants);
+        self
+    }
+
+    /// The grants service, when enabled (the browser flows start grants through it).
+    pub fn grants(&self) -> Option<&dyn GrantService> {
+        self.shared.grants()
     }
 
     /// The axum router (all endpoints), sharing this server's state.
