@@ -17,6 +17,7 @@ use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
+use crate::oauth::grants::{GrantLifetimes, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
@@ -324,7 +325,14 @@ async fn oauth_server(
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
     )
-    .with_token_exchange(exchange);
+    .with_token_exchange(exchange)
+    .with_grants(Arc::new(Grants::new(
+        store.clone(),
+        GrantLifetimes {
+            idle: section.refresh_token_idle_ttl,
+            absolute: section.refresh_token_absolute_ttl,
+        },
+    )));
     tracing::info!(
         issuer = %section.issuer,
         address = %section.bind_address,

@@ -18,6 +18,13 @@ pub struct OAuthSection {
     /// Default access token lifetime.
     #[serde(default = "default_access_token_ttl", with = "serde_str")]
     pub access_token_ttl: Duration,
+    /// A refresh token expires this long after it was issued unless used (and so rotated).
+    #[serde(default = "default_refresh_token_idle_ttl", with = "serde_str")]
+    pub refresh_token_idle_ttl: Duration,
+    /// A grant's refresh tokens stop working this long after the user signed in, however
+    /// often they are used. At least `refresh_token_idle_ttl`.
+    #[serde(default = "default_refresh_token_absolute_ttl", with = "serde_str")]
+    pub refresh_token_absolute_ttl: Duration,
     /// Sustained requests per second per client at the token, introspection and revocation
     /// endpoints (`0` disables the limit). Beyond it: `429` with `Retry-After`.
     #[serde(default = "default_rate_limit_per_second")]
@@ -50,6 +57,14 @@ fn default_rate_limit_burst() -> u32 {
     100
 }
 
+fn default_refresh_token_idle_ttl() -> Duration {
+    Duration::from_secs(14 * 86_400)
+}
+
+fn default_refresh_token_absolute_ttl() -> Duration {
+    Duration::from_secs(90 * 86_400)
+}
+
 fn default_access_token_ttl() -> Duration {
     Duration::from_secs(600)
 }
@@ -77,6 +92,57 @@ impl OAuthSection {
                 "must be at least 1s".into(),
             ));
         }
+        if self.refresh_token_idle_ttl < Duration::from_secs(1) {
+            return Err((
+                "oauth.refresh_token_idle_ttl".into(),
+                "must be at least 1s".into(),
+            ));
+        }
+        if self.refresh_token_idle_ttl > self.refresh_token_absolute_ttl {
+            return Err((
+                "oauth.refresh_token_idle_ttl".into(),
+                "must not exceed oauth.refresh_token_absolute_ttl".into(),
+            ));
+        }
         self.validate_tls()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::config::ServerConfig;
+
+    fn parse(extra: &str) -> Result<ServerConfig, String> {
+        let text = format!(
+            "trust_domain = \"example.org\"\n[oauth]\nbind_address = \"127.0.0.1:8443\"\nissuer = \"http://127.0.0.1:8443\"\n{extra}"
+        );
+        ServerConfig::parse(&text, Path::new("server.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn refresh_token_lifetimes_default_parse_and_are_ordered() {
+        let d = parse("").unwrap().oauth.unwrap();
+        assert_eq!(d.refresh_token_idle_ttl, Duration::from_secs(14 * 86_400));
+        assert_eq!(
+            d.refresh_token_absolute_ttl,
+            Duration::from_secs(90 * 86_400)
+        );
+        let c = parse("refresh_token_idle_ttl = \"1h\"\nrefresh_token_absolute_ttl = \"2d\"\n")
+            .unwrap()
+            .oauth
+            .unwrap();
+        assert_eq!(c.refresh_token_idle_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            c.refresh_token_absolute_ttl,
+            Duration::from_secs(2 * 86_400)
+        );
+        let e = parse("refresh_token_idle_ttl = \"100d\"\n").unwrap_err();
+        assert!(e.contains("oauth.refresh_token_idle_ttl"), "{e}");
+        let e = parse("refresh_token_absolute_ttl = \"forever\"\n").unwrap_err();
+        assert!(e.contains("refresh_token_absolute_ttl"), "{e}");
     }
 }

@@ -252,7 +252,10 @@ async fn a_public_client_is_identified_by_client_id_alone_and_nothing_else_is() 
     assert_eq!(client.certificate_thumbprint, None);
     // Only without a client certificate on the connection.
     let chain = ClientCertificate(Arc::new(vec![w.ca.leaf(&[SVC_ID], "svc", true)]));
-    let with_cert = w.auth.authenticate(&only_id("spa"), &context(Some(&chain))).await;
+    let with_cert = w
+        .auth
+        .authenticate(&only_id("spa"), &context(Some(&chain)))
+        .await;
     assert_eq!(with_cert, Err(ClientAuthFailure::Invalid));
     // Every other registered method still needs its credential.
     for id in ["sec", "pk", "sj", "mtls"] {

@@ -83,6 +83,11 @@ impl<S: UserStore> Accounts<S> {
         }
     }
 
+    /// The datastore (e.g. to end an account's grants when it is disabled or deleted).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     /// Creates an account. Every field (and the password's length) is checked before the
     /// password is hashed.
     pub async fn create(&self, new: NewUser, password: Password) -> Result<UserRecord, UserError> {

@@ -15,7 +15,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::api::{client_status, datastore_status};
-use crate::datastore::OAuthClientStore;
+use crate::datastore::{GrantStore, OAuthClientStore};
 use crate::oauth::clients::{
     Client, ClientSecret, DEFAULT_GRACE_PERIOD, new_secret_record, rotate_secret_record,
 };
@@ -45,6 +45,14 @@ fn not_found(id: &str) -> Status {
     Status::not_found(format!("no OAuth client {id:?}"))
 }
 
+/// Ends every grant (refresh-token family) of a disabled or deleted client. A failure is
+/// logged, not returned: the client change is done, and refreshes check the client live.
+async fn end_grants<S: GrantStore>(store: &S, client_id: &str) {
+    if let Err(e) = crate::oauth::grants::revoke_client_grants(store, client_id).await {
+        tracing::error!(client_id, error = %e, "could not revoke the client's grants");
+    }
+}
+
 fn generate() -> Result<ClientSecret, Status> {
     ClientSecret::generate().map_err(|_| {
         tracing::error!("the system random generator failed");
@@ -65,7 +73,7 @@ impl<S: OAuthClientStore> ClientsService<S> {
 }
 
 #[tonic::async_trait]
-impl<S: OAuthClientStore> Clients for ClientsService<S> {
+impl<S: OAuthClientStore + GrantStore> Clients for ClientsService<S> {
     async fn create_client(
         &self,
         request: Request<CreateClientRequest>,
@@ -152,6 +160,9 @@ impl<S: OAuthClientStore> Clients for ClientsService<S> {
             .update_oauth_client(&stored)
             .await
             .map_err(datastore_status)?;
+        if !client.enabled {
+            end_grants(&self.store, &client.client_id).await;
+        }
         tracing::info!(
             target: "tessera::audit",
             event = "oauth_client_updated",
@@ -184,6 +195,7 @@ impl<S: OAuthClientStore> Clients for ClientsService<S> {
         if !existed {
             return Err(not_found(&id));
         }
+        end_grants(&self.store, &id).await;
         tracing::info!(
             target: "tessera::audit",
             event = "oauth_client_deleted",

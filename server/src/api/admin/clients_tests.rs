@@ -189,3 +189,56 @@ async fn update_keeps_server_timestamps_and_delete_removes_the_secret() {
         .unwrap_err();
     assert_eq!(again.code(), Code::NotFound);
 }
+
+fn grant_of(id: &str, client_id: &str) -> crate::datastore::GrantRecord {
+    crate::datastore::GrantRecord {
+        grant_id: id.into(),
+        user_id: "u".into(),
+        client_id: client_id.into(),
+        scopes: vec![],
+        auth_time: 0,
+        amr: vec![],
+        created_at: 0,
+        expires_at: i64::MAX,
+        generation: 0,
+        rotated_at: 0,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn disabling_or_deleting_a_client_ends_its_grants() {
+    use crate::datastore::GrantStore;
+    let (svc, store, _clock) = service();
+    let a = create(&svc, wire("a")).await.client.unwrap();
+    create(&svc, wire("b")).await;
+    store
+        .create_grant(&grant_of("g1", "a"), "h1")
+        .await
+        .unwrap();
+    store
+        .create_grant(&grant_of("g2", "b"), "h2")
+        .await
+        .unwrap();
+    // An update that keeps the client enabled keeps its grants.
+    svc.update_client(Request::new(UpdateClientRequest {
+        client: Some(a.clone()),
+    }))
+    .await
+    .unwrap();
+    assert!(store.get_grant("g1").await.unwrap().is_some());
+    let mut disabled = a;
+    disabled.enabled = false;
+    svc.update_client(Request::new(UpdateClientRequest {
+        client: Some(disabled),
+    }))
+    .await
+    .unwrap();
+    assert!(store.get_grant("g1").await.unwrap().is_none());
+    assert!(store.get_grant("g2").await.unwrap().is_some());
+    svc.delete_client(Request::new(DeleteClientRequest {
+        client_id: "b".into(),
+    }))
+    .await
+    .unwrap();
+    assert!(store.get_grant("g2").await.unwrap().is_none());
+}

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use zeroize::Zeroizing;
 
 use crate::api::datastore_status;
-use crate::datastore::{UserRecord, UserStore};
+use crate::datastore::{GrantStore, UserRecord, UserStore};
 use crate::users::{Accounts, NewUser, Password, UserChanges, UserError};
 
 /// The largest page `ListUsers` returns (also the size of a page when none is asked).
@@ -70,6 +70,14 @@ fn password(text: String) -> Result<Password, Status> {
     Password::new(Zeroizing::new(text)).map_err(user_status)
 }
 
+/// Ends every grant (refresh-token family) of a disabled or deleted account. A failure is
+/// logged, not returned: the account change is done, and refreshes check the account live.
+async fn end_grants<S: GrantStore>(store: &S, user_id: &str) {
+    if let Err(e) = crate::oauth::grants::revoke_user_grants(store, user_id).await {
+        tracing::error!(user_id, error = %e, "could not revoke the account's grants");
+    }
+}
+
 fn audit(event: &'static str, u: &UserRecord) {
     tracing::info!(
         target: "tessera::audit",
@@ -81,7 +89,7 @@ fn audit(event: &'static str, u: &UserRecord) {
 }
 
 #[tonic::async_trait]
-impl<S: UserStore + Clone> Users for UsersService<S> {
+impl<S: UserStore + GrantStore + Clone> Users for UsersService<S> {
     async fn create_user(
         &self,
         request: Request<CreateUserRequest>,
@@ -172,6 +180,9 @@ impl<S: UserStore + Clone> Users for UsersService<S> {
             .await
             .map_err(user_status)?;
         audit("user_updated", &after);
+        if after.disabled {
+            end_grants(self.accounts.store(), &after.id).await;
+        }
         if before.disabled != after.disabled {
             audit(
                 if after.disabled {
@@ -198,6 +209,7 @@ impl<S: UserStore + Clone> Users for UsersService<S> {
             .await
             .map_err(user_status)?;
         audit("user_deleted", &deleted);
+        end_grants(self.accounts.store(), &deleted.id).await;
         Ok(Response::new(DeleteUserResponse {}))
     }
 
@@ -241,6 +253,7 @@ impl<S: UserStore + Clone> Users for UsersService<S> {
             .await
             .map_err(user_status)?;
         audit("user_disabled", &user);
+        end_grants(self.accounts.store(), &user.id).await;
         Ok(reply(&user))
     }
 }

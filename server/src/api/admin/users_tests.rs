@@ -291,3 +291,54 @@ async fn update_disable_enable_password_totp_delete() {
         .unwrap_err();
     assert_eq!(again.code(), Code::NotFound);
 }
+
+fn grant_of(id: &str, user_id: &str) -> crate::datastore::GrantRecord {
+    crate::datastore::GrantRecord {
+        grant_id: id.into(),
+        user_id: user_id.into(),
+        client_id: "app".into(),
+        scopes: vec![],
+        auth_time: 0,
+        amr: vec![],
+        created_at: 0,
+        expires_at: i64::MAX,
+        generation: 0,
+        rotated_at: 0,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn disabling_or_deleting_an_account_ends_its_grants() {
+    use crate::datastore::GrantStore;
+    let f = fixture();
+    let ann = create(&f, user("ann"), PASSWORD).await.unwrap();
+    let bob = create(&f, user("bob"), PASSWORD).await.unwrap();
+    f.store
+        .create_grant(&grant_of("g1", &ann.id), "h1")
+        .await
+        .unwrap();
+    f.store
+        .create_grant(&grant_of("g2", &bob.id), "h2")
+        .await
+        .unwrap();
+    f.store
+        .create_grant(&grant_of("g3", &bob.id), "h3")
+        .await
+        .unwrap();
+    f.svc
+        .disable_user(Request::new(DisableUserRequest {
+            user: ann.id.clone(),
+        }))
+        .await
+        .unwrap();
+    assert!(f.store.get_grant("g1").await.unwrap().is_none());
+    assert!(f.store.get_grant("g2").await.unwrap().is_some());
+    f.svc
+        .delete_user(Request::new(DeleteUserRequest {
+            user: bob.id.clone(),
+        }))
+        .await
+        .unwrap();
+    assert!(f.store.get_grant("g2").await.unwrap().is_none());
+    assert!(f.store.get_grant("g3").await.unwrap().is_none());
+}
