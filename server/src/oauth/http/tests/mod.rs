@@ -7,4 +7,5 @@ mod exchange;
 mod fakes;
 mod introspect;
 mod limits;
+mod refresh;
 mod token;
