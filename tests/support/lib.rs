@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod agent_api;
 pub mod k8s;
+pub mod load;
 pub mod process;
 
 pub use agent::{AgentProcess, free_port};
