@@ -4,6 +4,7 @@ mod agents;
 mod bundles;
 mod entries;
 mod grants;
+mod group_flush;
 mod join_tokens;
 mod journal;
 mod oauth_clients;
@@ -46,6 +47,8 @@ const GRANTS_BY_CLIENT: &str = "grants_by_client";
 #[derive(Debug, Clone)]
 pub struct SledStore {
     db: ::sled::Db,
+    /// Group commit: concurrent writers share flushes.
+    flusher: std::sync::Arc<group_flush::GroupFlush>,
     journals: ::sled::Tree,
     bundles: ::sled::Tree,
     /// Counters (e.g. the entries revision).
@@ -128,23 +131,15 @@ impl SledStore {
             grants_by_user: tree(GRANTS_BY_USER)?,
             grants_by_client: tree(GRANTS_BY_CLIENT)?,
             db,
+            flusher: std::sync::Arc::default(),
             journals,
             bundles,
         })
     }
 
-    /// Makes every acknowledged write durable.
-    ///
-    /// A blocking `flush` on tokio's blocking pool, not sled's `flush_async`: concurrent
-    /// `flush_async` calls can hang forever in sled 0.34 (spacejam/sled#1308, fixed only on
-    /// its unreleased main branch); concurrent creates hit it at once.
+    /// Makes every acknowledged write durable (group commit: see [`group_flush`]).
     async fn flush(&self) -> Result<(), DatastoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| DatastoreError::Storage(format!("flush task: {e}")))?
-            .map(drop)
-            .map_err(storage)
+        self.flusher.flush(&self.db).await
     }
 }
 
