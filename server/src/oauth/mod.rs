@@ -8,6 +8,7 @@
 
 pub mod authenticator;
 pub mod clients;
+pub mod codes;
 pub mod exchange;
 pub mod http;
 pub mod signer;
