@@ -14,6 +14,7 @@ use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::{discovery, endpoints, tls};
+use crate::oauth::codes::{AuthorizationCodes, MAX_CODE_TTL};
 use crate::oauth::exchange::TokenExchange;
 
 /// State shared by all handlers.
@@ -26,6 +27,8 @@ pub(crate) struct Shared<A, S> {
     pub(crate) limiter: RateLimiter,
     /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
     pub(crate) exchange: OnceLock<TokenExchange>,
+    /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
+    pub(crate) codes: AuthorizationCodes,
 }
 
 /// The OAuth 2.0 authorization server's HTTP surface (discovery, JWKS, token,
@@ -61,6 +64,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 denylist: Denylist::default(),
                 limiter,
                 exchange: OnceLock::new(),
+                codes: AuthorizationCodes::new(MAX_CODE_TTL),
             }),
         }
     }
