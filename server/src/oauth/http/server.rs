@@ -28,6 +28,7 @@ pub(crate) struct Shared<A, S> {
     /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
     pub(crate) exchange: OnceLock<TokenExchange>,
     /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
+    #[allow(dead_code)] // until the authorization_code grant lands (feat-codegrant)
     pub(crate) codes: AuthorizationCodes,
 }
 
