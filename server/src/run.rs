@@ -18,6 +18,7 @@ use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
+use crate::oauth::profiles::StoreUserProfiles;
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
 use crate::tls::{SvidTlsProfile, TlsPublisher};
@@ -324,7 +325,8 @@ async fn oauth_server(
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
     )
-    .with_token_exchange(exchange);
+    .with_token_exchange(exchange)
+    .with_user_profiles(StoreUserProfiles::new(store.clone()));
     tracing::info!(
         issuer = %section.issuer,
         address = %section.bind_address,

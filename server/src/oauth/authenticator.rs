@@ -12,6 +12,9 @@
 //!   are then bound to it (`cnf.x5t#S256`). A secret client presenting a certificate is
 //!   not bound (RFC 8705 §3 allows it; kept simple).
 //!
+//! - `none` (public clients): the `client_id` alone; they may only use grants that need no
+//!   client secret (the authorization code with PKCE, refresh tokens).
+//!
 //! The method used must be the registered one; disabled and unknown clients are refused.
 //! Assertion `jti`s are single use through an in-memory, per-process [`ReplayCache`].
 
@@ -125,13 +128,17 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
         Ok(client)
     }
 
-    /// `tls_client_auth`: returns the client and its certificate thumbprint.
+    /// `tls_client_auth`: returns the client and its certificate thumbprint; a public
+    /// client (`none`) is identified by its `client_id` alone (no thumbprint).
     async fn by_certificate(
         &self,
         client_id: &str,
         context: &AuthContext<'_>,
-    ) -> Result<(Client, String), ClientAuthError> {
+    ) -> Result<(Client, Option<String>), ClientAuthError> {
         let client = self.client(client_id).await?;
+        if client.auth_method == AuthMethod::None {
+            return Ok((client, None));
+        }
         if client.auth_method != AuthMethod::TlsClientAuth {
             return Err(mismatch(&client, "tls_client_auth"));
         }
@@ -144,7 +151,7 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
             &bundles,
             context.now,
         )?;
-        Ok((client, thumbprint))
+        Ok((client, Some(thumbprint)))
     }
 }
 
@@ -176,9 +183,7 @@ where
             ),
             PresentedCredentials::Certificate { client_id } => (
                 "tls_client_auth",
-                self.by_certificate(client_id, context)
-                    .await
-                    .map(|(c, t)| (c, Some(t))),
+                self.by_certificate(client_id, context).await,
             ),
         };
         match result {

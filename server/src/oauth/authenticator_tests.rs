@@ -236,3 +236,42 @@ async fn unavailable_bundles_or_a_full_replay_cache_are_server_errors() {
         .await;
     assert!(matches!(full, Err(ClientAuthFailure::Unavailable(_))));
 }
+
+#[tokio::test]
+async fn public_clients_are_identified_by_client_id_alone_and_only_they() {
+    let w = world().await;
+    let mut public = wire("spa", "none");
+    public.grant_types = vec!["authorization_code".into()];
+    public.public = true;
+    w.store.create_oauth_client(&public, None).await.unwrap();
+    let only_id = |id: &str| PresentedCredentials::Certificate {
+        client_id: id.into(),
+    };
+    let client = run(&w, &only_id("spa")).await.unwrap();
+    assert_eq!(client.client_id, "spa");
+    assert_eq!(client.certificate_thumbprint, None);
+    // A confidential client cannot drop to `none` by sending only its client_id.
+    for confidential in ["sec", "pk", "sj", "mtls"] {
+        assert_eq!(
+            run(&w, &only_id(confidential)).await,
+            Err(ClientAuthFailure::Invalid),
+            "{confidential}"
+        );
+    }
+    // Nor can a public client be authenticated with a secret.
+    let secret = PresentedCredentials::Secret {
+        client_id: "spa".into(),
+        secret: Zeroizing::new(w.secret.expose().to_owned()),
+    };
+    assert_eq!(run(&w, &secret).await, Err(ClientAuthFailure::Invalid));
+    // Disabled public clients are refused.
+    let mut disabled = wire("spa2", "none");
+    disabled.grant_types = vec!["authorization_code".into()];
+    disabled.public = true;
+    disabled.enabled = false;
+    w.store.create_oauth_client(&disabled, None).await.unwrap();
+    assert_eq!(
+        run(&w, &only_id("spa2")).await,
+        Err(ClientAuthFailure::Invalid)
+    );
+}

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     UnauthorizedClient,
     /// Grant type not supported by this server (400).
     UnsupportedGrantType,
+    /// The grant (authorization code, refresh token) is invalid, expired, spent or another
+    /// client's (400).
+    InvalidGrant,
     /// Requested scope exceeds the client's (400).
     InvalidScope,
     /// Requested resource / audience not allowed (400, RFC 8707).
@@ -61,6 +64,7 @@ impl OAuthError {
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::RateLimited { .. } => "temporarily_unavailable",

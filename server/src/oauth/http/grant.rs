@@ -1,4 +1,5 @@
-//! The `client_credentials` grant as a plain function of the request and `now`.
+//! The `client_credentials` grant as a plain function of the request and `now`, and the
+//! RFC 9068 claim building every grant shares ([`issuance`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -7,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tessera_proto::clock::unix_seconds;
 
+use super::code::AUTHORIZATION_CODE;
 use super::error::{ErrorCode, OAuthError};
 use super::ports::AuthenticatedClient;
 use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
@@ -39,10 +41,10 @@ pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthErro
             ErrorCode::InvalidRequest,
             "grant_type is required",
         )),
-        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT) => Ok(()),
+        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT | AUTHORIZATION_CODE) => Ok(()),
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "only client_credentials and token exchange are supported",
+            "only client_credentials, authorization_code and token exchange are supported",
         )),
     }
 }
@@ -75,11 +77,57 @@ pub(crate) fn decide(
     }
     let scopes = granted_scopes(client, request.scope)?;
     let audiences = granted_audiences(client, &request.targets, issuer)?;
+    let token = AccessToken {
+        subject: &client.client_id,
+        client,
+        scopes,
+        audiences,
+        jti: &request.jti,
+    };
+    let at = IssueAt {
+        issuer,
+        default_ttl,
+        signing_deadline,
+        now,
+    };
+    issuance(&token, &at)
+}
 
-    let iat = unix_seconds(now);
-    let ttl = client.access_token_ttl.unwrap_or(default_ttl);
+/// What an access token is about (input of [`issuance`]).
+#[derive(Debug)]
+pub(crate) struct AccessToken<'a> {
+    /// `sub`: the client itself, or the user it acts for.
+    pub(crate) subject: &'a str,
+    /// The client the token is issued to (`client_id`, TTL, certificate binding).
+    pub(crate) client: &'a AuthenticatedClient,
+    /// Granted scopes.
+    pub(crate) scopes: Vec<String>,
+    /// Granted audiences (at least one).
+    pub(crate) audiences: Vec<String>,
+    /// A random token id.
+    pub(crate) jti: &'a str,
+}
+
+/// Where and when a token is issued (input of [`issuance`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IssueAt<'a> {
+    /// `iss`.
+    pub(crate) issuer: &'a str,
+    /// Lifetime for clients without their own.
+    pub(crate) default_ttl: Duration,
+    /// The signing key's retirement, if any (tokens never outlive it).
+    pub(crate) signing_deadline: Option<SystemTime>,
+    /// The time of the request.
+    pub(crate) now: SystemTime,
+}
+
+/// The RFC 9068 claims of `token` issued at `at` (`exp` capped by the signing deadline).
+pub(crate) fn issuance(token: &AccessToken<'_>, at: &IssueAt<'_>) -> Result<Issuance, OAuthError> {
+    let client = token.client;
+    let iat = unix_seconds(at.now);
+    let ttl = client.access_token_ttl.unwrap_or(at.default_ttl);
     let mut exp = iat.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
-    if let Some(deadline) = signing_deadline {
+    if let Some(deadline) = at.signing_deadline {
         exp = exp.min(unix_seconds(deadline));
     }
     if exp <= iat {
@@ -88,18 +136,18 @@ pub(crate) fn decide(
             "no signing key can cover a token now",
         ));
     }
-    let scope = scopes.join(" ");
-    let aud = match audiences.as_slice() {
+    let scope = token.scopes.join(" ");
+    let aud = match token.audiences.as_slice() {
         [one] => json!(one),
         many => json!(many),
     };
     let mut claims = Map::new();
-    claims.insert("iss".into(), json!(issuer));
-    claims.insert("sub".into(), json!(client.client_id));
+    claims.insert("iss".into(), json!(at.issuer));
+    claims.insert("sub".into(), json!(token.subject));
     claims.insert("aud".into(), aud);
     claims.insert("exp".into(), json!(exp));
     claims.insert("iat".into(), json!(iat));
-    claims.insert("jti".into(), json!(request.jti));
+    claims.insert("jti".into(), json!(token.jti));
     claims.insert("client_id".into(), json!(client.client_id));
     claims.insert("scope".into(), json!(scope));
     if let Some(thumbprint) = &client.certificate_thumbprint {
@@ -140,7 +188,7 @@ fn granted_scopes(
 
 /// Each requested target must be an allowed audience (else `invalid_target`);
 /// none requested means all allowed, or the issuer when the client has none.
-fn granted_audiences(
+pub(crate) fn granted_audiences(
     client: &AuthenticatedClient,
     targets: &[&str],
     issuer: &str,
