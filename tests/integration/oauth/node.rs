@@ -68,7 +68,10 @@ fn create_client(server: &ServerProcess, id: &str, extra: &[&str]) -> Value {
 fn assert_round(v: &Value, method: &str, client_id: &str, issuer: &str) {
     let r = &v[method];
     assert_eq!(r["issuer"], issuer, "{v}");
-    assert_eq!(r["token_type"], "bearer", "openid-client lowercases it: {v}");
+    assert_eq!(
+        r["token_type"], "bearer",
+        "openid-client lowercases it: {v}"
+    );
     assert_eq!(r["typ"], "at+jwt", "{v}");
     assert_eq!(r["alg"], "ES256", "{v}");
     assert_eq!(r["scope"], "read", "{v}");
