@@ -5,12 +5,16 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
 use hyper::client::conn::http1;
+use hyper::header::HeaderValue;
 use hyper::{Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
+
+use super::cpu::{Cores, Usage};
 
 /// One POST to repeat.
 #[derive(Debug, Clone)]
@@ -19,6 +23,45 @@ pub struct Target {
     pub path: String,
     pub authorization: String,
     pub body: String,
+}
+
+/// A [`Target`] as ready-made request parts (cloning them is a reference-count bump).
+#[derive(Clone)]
+struct Prepared {
+    addr: SocketAddr,
+    uri: hyper::Uri,
+    host: HeaderValue,
+    authorization: HeaderValue,
+    form: HeaderValue,
+    json: HeaderValue,
+    body: Bytes,
+}
+
+impl Prepared {
+    fn new(target: &Target) -> Self {
+        let value = |s: String| HeaderValue::from_maybe_shared(Bytes::from(s)).unwrap();
+        Self {
+            addr: target.addr,
+            uri: target.path.parse().unwrap(),
+            host: value(target.addr.to_string()),
+            authorization: value(target.authorization.clone()),
+            form: HeaderValue::from_static("application/x-www-form-urlencoded"),
+            json: HeaderValue::from_static("application/json"),
+            body: Bytes::from(target.body.clone()),
+        }
+    }
+
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = hyper::Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, self.host.clone());
+        headers.insert(header::AUTHORIZATION, self.authorization.clone());
+        headers.insert(header::CONTENT_TYPE, self.form.clone());
+        headers.insert(header::ACCEPT, self.json.clone());
+        request
+    }
 }
 
 /// What one load run measured (inside the window only).
@@ -31,11 +74,23 @@ pub struct Outcome {
     /// The first few distinct failure descriptions.
     pub error_kinds: Vec<String>,
     pub window: Duration,
+    /// CPU use during the window.
+    pub cores: Cores,
 }
 
 impl Outcome {
     pub fn per_second(&self) -> f64 {
         self.latencies_us.len() as f64 / self.window.as_secs_f64()
+    }
+
+    /// Server CPU microseconds per successful token.
+    pub fn server_us_per_token(&self) -> f64 {
+        self.cores.server_seconds * 1e6 / (self.latencies_us.len().max(1) as f64)
+    }
+
+    /// Load-generator CPU microseconds per successful token.
+    pub fn load_generator_us_per_token(&self) -> f64 {
+        self.cores.load_generator_seconds * 1e6 / (self.latencies_us.len().max(1) as f64)
     }
 
     /// The `q` quantile (0..=1) of the successful latencies.
@@ -58,9 +113,11 @@ impl Outcome {
     }
 }
 
-/// Runs `connections` closed-loop connections against `target`: `warmup`, then `window`.
+/// Runs `connections` closed-loop connections against `target` (served by process
+/// `server_pid`): `warmup`, then `window`.
 pub async fn run(
     target: &Target,
+    server_pid: u32,
     connections: usize,
     warmup: Duration,
     window: Duration,
@@ -68,11 +125,18 @@ pub async fn run(
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + warmup;
     let end = measure_from + window;
+    let prepared = Prepared::new(target);
     let mut tasks = JoinSet::new();
     for _ in 0..connections {
-        let target = target.clone();
-        tasks.spawn(async move { connection(target, measure_from, end).await });
+        let prepared = prepared.clone();
+        tasks.spawn(async move { connection(prepared, measure_from, end).await });
     }
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let first = Usage::now(server_pid);
+        tokio::time::sleep_until(end.into()).await;
+        Usage::now(server_pid).since(first)
+    });
     let mut all = Outcome {
         window,
         ..Outcome::default()
@@ -85,6 +149,7 @@ pub async fn run(
         }));
     }
     all.latencies_us.sort_unstable();
+    all.cores = sampler.await.unwrap_or_default();
     all
 }
 
@@ -94,12 +159,12 @@ pub async fn one(target: &Target) -> String {
         let stream = TcpStream::connect(target.addr)
             .await
             .map_err(|e| e.to_string())?;
-        let (mut sender, conn) = http1::handshake::<_, String>(TokioIo::new(stream))
+        let (mut sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
         let response = sender
-            .send_request(request(target))
+            .send_request(Prepared::new(target).request())
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status();
@@ -114,16 +179,6 @@ pub async fn one(target: &Target) -> String {
     attempt.await.unwrap_or_else(|e| format!("failed: {e}"))
 }
 
-fn request(target: &Target) -> Request<String> {
-    Request::post(target.path.as_str())
-        .header(header::HOST, target.addr.to_string())
-        .header(header::AUTHORIZATION, target.authorization.as_str())
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(target.body.clone())
-        .unwrap_or_default()
-}
-
 fn note(out: &mut Outcome, counted: bool, kind: String) {
     if counted {
         out.errors += 1;
@@ -134,7 +189,7 @@ fn note(out: &mut Outcome, counted: bool, kind: String) {
 }
 
 /// One keep-alive connection (reconnecting after a transport failure) until `end`.
-async fn connection(target: Target, measure_from: Instant, end: Instant) -> Outcome {
+async fn connection(target: Prepared, measure_from: Instant, end: Instant) -> Outcome {
     let mut out = Outcome::default();
     'connect: while Instant::now() < end {
         let stream = match TcpStream::connect(target.addr).await {
@@ -150,20 +205,21 @@ async fn connection(target: Target, measure_from: Instant, end: Instant) -> Outc
             }
         };
         let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = match http1::handshake::<_, String>(TokioIo::new(stream)).await {
-            Ok(pair) => pair,
-            Err(e) => {
-                note(
-                    &mut out,
-                    Instant::now() >= measure_from,
-                    format!("handshake: {e}"),
-                );
-                continue;
-            }
-        };
+        let (mut sender, conn) =
+            match http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await {
+                Ok(pair) => pair,
+                Err(e) => {
+                    note(
+                        &mut out,
+                        Instant::now() >= measure_from,
+                        format!("handshake: {e}"),
+                    );
+                    continue;
+                }
+            };
         tokio::spawn(conn);
         while Instant::now() < end {
-            let request = request(&target);
+            let request = target.request();
             if sender.ready().await.is_err() {
                 continue 'connect;
             }

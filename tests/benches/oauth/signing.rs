@@ -8,6 +8,8 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::cpu;
+
 /// A signing input the size of Tessera's access tokens (header + claims, base64url).
 fn jwt_signing_input() -> String {
     let header = r#"{"alg":"ES256","typ":"at+jwt","kid":"oauth-0123456789abcdef0123456789abcdef"}"#;
@@ -19,12 +21,26 @@ fn jwt_signing_input() -> String {
     )
 }
 
-/// Signatures per second over `threads` threads for `window`.
-pub fn es256_rate(threads: usize, window: Duration) -> f64 {
+/// What the signing run measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    /// Signatures per wall-clock second over every thread.
+    pub per_second: f64,
+    /// CPU microseconds per signature.
+    pub cpu_us_per_signature: f64,
+    /// Cores other processes used meanwhile.
+    pub others: f64,
+}
+
+/// Signs on `threads` threads for `window`.
+pub fn es256_rate(threads: usize, window: Duration) -> Bound {
     let rng = SystemRandom::new();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
     let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
     let input = jwt_signing_input();
+    let me = std::process::id();
+    let cpu_before = cpu::process_seconds(me);
+    let machine_before = cpu::machine_busy_seconds();
     let start = Instant::now();
     let signed: u64 = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -45,5 +61,12 @@ pub fn es256_rate(threads: usize, window: Duration) -> f64 {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).sum()
     });
-    signed as f64 / start.elapsed().as_secs_f64()
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu::process_seconds(me) - cpu_before;
+    let machine = cpu::machine_busy_seconds() - machine_before;
+    Bound {
+        per_second: signed as f64 / wall,
+        cpu_us_per_signature: cpu * 1e6 / (signed.max(1) as f64),
+        others: ((machine - cpu) / wall).max(0.0),
+    }
 }
