@@ -15,8 +15,10 @@ use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::ServerConfig;
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
+use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
 use crate::oauth::signer::CaTokenSigner;
+use crate::oauth::trust::CaTrustBundles;
 
 /// How long running parts get to stop after shutdown is signalled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -240,12 +242,29 @@ async fn oauth_server(
     http.access_token_ttl = section.access_token_ttl;
     http.rate_per_second = section.rate_limit_per_second;
     http.burst = section.rate_limit_burst;
+    let exchange_section = &section.token_exchange;
+    let reviewers = KubeReviewers::connect(&exchange::service::clusters(exchange_section))
+        .await
+        .map_err(|e| startup("oauth.token_exchange.k8s_clusters")(&e))?;
+    let exchange = TokenExchange::from_config(
+        exchange_section,
+        &http.issuer,
+        CaTrustBundles::new(ca.clone(), store.clone()),
+        reviewers,
+    )
+    .map_err(|e| startup("oauth.token_exchange")(&e))?;
+    tracing::info!(
+        policies = exchange_section.policy.len(),
+        k8s_clusters = exchange_section.k8s_clusters.len(),
+        "OAuth token exchange ready (default deny)"
+    );
     let server = OAuthServer::new(
         http,
         StoreClientAuthenticator::new(store.clone()),
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
-    );
+    )
+    .with_token_exchange(exchange);
     tracing::info!(issuer = %section.issuer, address = %section.bind_address, "OAuth server listening");
     Ok(Some((server, listener)))
 }

@@ -4,10 +4,12 @@
 mod attestors;
 mod file;
 mod oauth;
+mod oauth_exchange;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;
+pub use oauth_exchange::{ExchangeK8sCluster, ExchangePolicySection, TokenExchangeSection};
 
 use std::path::Path;
 

@@ -24,6 +24,10 @@ pub struct OAuthSection {
     /// Burst allowance per client on top of the sustained rate.
     #[serde(default = "default_rate_limit_burst")]
     pub rate_limit_burst: u32,
+    /// `[oauth.token_exchange]`: RFC 8693 clusters and policies (absent: every exchange is
+    /// denied).
+    #[serde(default)]
+    pub token_exchange: super::TokenExchangeSection,
 }
 
 fn default_rate_limit_per_second() -> u32 {
@@ -41,6 +45,7 @@ fn default_access_token_ttl() -> Duration {
 impl OAuthSection {
     /// Checks the values; returns the offending key and why.
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        self.token_exchange.validate()?;
         let issuer = &self.issuer;
         let ok = (issuer.starts_with("https://") || issuer.starts_with("http://"))
             && !issuer.contains('?')

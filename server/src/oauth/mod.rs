@@ -1,12 +1,14 @@
 //! OAuth 2.0 authorization server for callers outside the mesh.
 //!
 //! - [`clients`]: OAuth clients (secrets stored as SHA-256, rotation with a grace period).
+//! - [`exchange`]: token exchange (RFC 8693) of JWT-SVIDs and service-account tokens.
 //! - [`http`]: the HTTP surface (discovery, JWKS, token, introspection, revocation).
 //! - [`signer`] / [`authenticator`] / [`trust`]: the CA's OAuth keys, the client store and
 //!   the trust bundles behind it.
 
 pub mod authenticator;
 pub mod clients;
+pub mod exchange;
 pub mod http;
 pub mod signer;
 pub mod trust;

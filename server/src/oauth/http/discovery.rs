@@ -19,7 +19,7 @@ pub fn metadata_document(config: &OAuthHttpConfig) -> Value {
         "introspection_endpoint": config.url("/oauth2/introspect"),
         "revocation_endpoint": config.url("/oauth2/revoke"),
         "jwks_uri": config.url("/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": auth_methods,

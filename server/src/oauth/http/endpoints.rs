@@ -14,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_proto::clock::from_unix_seconds;
 
+use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
+
 use super::error::{ErrorCode, OAuthError};
+use super::exchange;
 use super::grant::{self, GrantRequest};
 use super::ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
@@ -25,7 +28,7 @@ use super::server::Shared;
 use super::verify::{Claims, verify_access_token};
 
 /// Audit target for every OAuth decision.
-const AUDIT: &str = "tessera::audit";
+pub(super) const AUDIT: &str = "tessera::audit";
 
 /// Authenticates the caller (exactly one method) and applies its rate limit.
 async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
@@ -83,14 +86,14 @@ fn refuse(event: &'static str, error: OAuthError, client_id: Option<&str>) -> Re
     error.into_response()
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(super) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
 }
 
-/// `POST /oauth2/token` (client_credentials).
+/// `POST /oauth2/token` (client_credentials; token exchange in [`super::exchange`]).
 pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
     request: Request,
@@ -109,6 +112,12 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
         Ok(client) => client,
         Err((e, claimed)) => return refuse(EVENT, e, claimed.as_deref()),
     };
+    if form.get("grant_type") == Some(TOKEN_EXCHANGE_GRANT) {
+        return match shared.exchange.get() {
+            Some(x) => exchange::exchange_token(&shared, x, &client, &form, now).await,
+            None => refuse(EVENT, grant::EXCHANGE_OFF, Some(&client.client_id)),
+        };
+    }
     let id = client.client_id.as_str();
     let jti = match grant::new_jti() {
         Ok(jti) => jti,

@@ -9,6 +9,7 @@ use tessera_proto::clock::unix_seconds;
 
 use super::error::{ErrorCode, OAuthError};
 use super::ports::AuthenticatedClient;
+use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
 
 /// The grant type this server issues tokens for.
 pub(crate) const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -25,6 +26,12 @@ pub(crate) struct Issuance {
     pub(crate) expires_in: i64,
 }
 
+/// Token exchange on a server built without it (see `OAuthServer::with_token_exchange`).
+pub(crate) const EXCHANGE_OFF: OAuthError = OAuthError::new(
+    ErrorCode::UnsupportedGrantType,
+    "token exchange is not enabled",
+);
+
 /// Checks that `grant_type` is one we support.
 pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthError> {
     match grant_type {
@@ -32,10 +39,10 @@ pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthErro
             ErrorCode::InvalidRequest,
             "grant_type is required",
         )),
-        Some(CLIENT_CREDENTIALS) => Ok(()),
+        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT) => Ok(()),
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "only client_credentials is supported",
+            "only client_credentials and token exchange are supported",
         )),
     }
 }

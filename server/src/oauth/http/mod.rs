@@ -9,6 +9,7 @@ mod config;
 mod discovery;
 mod endpoints;
 mod error;
+mod exchange;
 mod grant;
 mod limits;
 pub mod ports;

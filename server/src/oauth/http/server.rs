@@ -1,6 +1,6 @@
 //! The OAuth HTTP server: shared state, router, `run(self, listener, shutdown)`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -12,6 +12,7 @@ use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::{discovery, endpoints};
+use crate::oauth::exchange::TokenExchange;
 
 /// State shared by all handlers.
 pub(crate) struct Shared<A, S> {
@@ -21,6 +22,8 @@ pub(crate) struct Shared<A, S> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) denylist: Denylist,
     pub(crate) limiter: RateLimiter,
+    /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
+    pub(crate) exchange: OnceLock<TokenExchange>,
 }
 
 /// The OAuth 2.0 authorization server's HTTP surface (discovery, JWKS, token,
@@ -55,8 +58,16 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 clock,
                 denylist: Denylist::default(),
                 limiter,
+                exchange: OnceLock::new(),
             }),
         }
+    }
+
+    /// Enables token exchange (RFC 8693) at the token endpoint. Set once: a second call is
+    /// ignored. Without it, token-exchange requests get `unsupported_grant_type`.
+    pub fn with_token_exchange(self, exchange: TokenExchange) -> Self {
+        let _ = self.shared.exchange.set(exchange);
+        self
     }
 
     /// The axum router (all endpoints), sharing this server's state.

@@ -27,7 +27,13 @@ async fn discovery_documents_list_every_endpoint_and_capability() {
             format!("{ISSUER}/oauth2/revoke")
         );
         assert_eq!(doc["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
-        assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!([
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            ])
+        );
         let methods = json!(["client_secret_basic", "client_secret_post"]);
         assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
         assert_eq!(

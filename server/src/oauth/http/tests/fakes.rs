@@ -25,7 +25,7 @@ pub(super) const KID: &str = "oauth-k1";
 
 /// A clock tests move by hand.
 #[derive(Debug)]
-pub(super) struct ManualClock(Mutex<SystemTime>);
+pub(super) struct ManualClock(pub(super) Mutex<SystemTime>);
 
 impl ManualClock {
     pub(super) fn advance(&self, by: Duration) {

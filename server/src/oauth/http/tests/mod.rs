@@ -2,6 +2,7 @@
 
 mod audit;
 mod discovery;
+mod exchange;
 mod fakes;
 mod introspect;
 mod limits;

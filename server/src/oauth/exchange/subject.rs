@@ -1,0 +1,98 @@
+//! The subject of an exchange: who the presented `subject_token` proves the caller acts for.
+
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use tessera_proto::clock::from_unix_seconds;
+use tessera_proto::jwt_svid::{TokenError, ValidatedJwt};
+
+/// `subject_token_type` of JWTs: JWT-SVIDs and Kubernetes service-account tokens alike.
+pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// What kind of identity the subject is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectKind {
+    /// A SPIFFE ID proven by a JWT-SVID (own or federated trust domain).
+    Spiffe,
+    /// A Kubernetes service account proven by TokenReview in the named cluster.
+    ServiceAccount {
+        /// The configured cluster's name.
+        cluster: String,
+    },
+}
+
+/// A validated subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// The SPIFFE ID or `system:serviceaccount:NS:NAME`: `sub` of the issued token.
+    pub id: String,
+    /// Which kind.
+    pub kind: SubjectKind,
+    /// The subject token's `exp`: the issued token never outlives it.
+    pub expires_at: SystemTime,
+}
+
+/// Why a subject token was not accepted. Messages never quote the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubjectError {
+    /// `subject_token_type` is not one we accept.
+    #[error("unsupported subject_token_type")]
+    UnsupportedType,
+    /// Not a JWT with a JSON claims part.
+    #[error("subject token is not a JWT")]
+    Malformed,
+    /// The JWT-SVID did not validate (signature, trust domain, audience, expiry, …).
+    #[error("JWT-SVID: {0}")]
+    JwtSvid(#[from] TokenError),
+    /// TokenReview did not authenticate the token, or its result is unacceptable.
+    #[error("kubernetes cluster {cluster}: {reason}")]
+    Kubernetes {
+        /// The cluster's name.
+        cluster: String,
+        /// Why (from our checks or the API server's `status.error`, shortened).
+        reason: String,
+    },
+    /// Bundles or the cluster's API could not be consulted (answered 503).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The claims of a JWT without verifying anything: only for routing (`iss`) and, after
+/// TokenReview authenticated the token, for its `exp`.
+pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, SubjectError> {
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(SubjectError::Malformed);
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| SubjectError::Malformed)?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(claims)) => Ok(claims),
+        _ => Err(SubjectError::Malformed),
+    }
+}
+
+/// A claim holding a NumericDate (integer seconds; fractions are truncated).
+pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Option<SystemTime> {
+    let v = claims.get(name)?;
+    let secs = v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))?;
+    Some(from_unix_seconds(secs))
+}
+
+impl Subject {
+    /// The subject of a validated JWT-SVID (`validate_jwt_svid` already required `exp`).
+    pub fn from_jwt_svid(jwt: &ValidatedJwt) -> Result<Self, SubjectError> {
+        let expires_at = numeric_date(&jwt.claims, "exp")
+            .ok_or(SubjectError::JwtSvid(TokenError::MissingExpiry))?;
+        Ok(Self {
+            id: jwt.spiffe_id.as_str().to_owned(),
+            kind: SubjectKind::Spiffe,
+            expires_at,
+        })
+    }
+}
