@@ -10,3 +10,4 @@ pub mod oauth;
 pub mod registration;
 pub mod run;
 pub mod telemetry;
+pub mod users;

@@ -104,17 +104,29 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     // Ready for the agent API (node attestation).
     let attestors = Arc::new(node_attestors(&config, store.clone()).await?);
     tracing::info!(node_attestors = ?attestors.enabled(), "node attestation ready");
-    let admin = AdminApi::new(config.admin_socket(), ca.clone(), store.clone())
-        .bind()
-        .await
-        .map_err(|e| startup("admin API")(&e))?;
+    let accounts = crate::users::Accounts::new(
+        store.clone(),
+        ca.sealer(),
+        config.users.argon2(),
+        Default::default(),
+        clock.clone(),
+    );
+    let admin = AdminApi::new(
+        config.admin_socket(),
+        ca.clone(),
+        store.clone(),
+        accounts.clone(),
+    )
+    .bind()
+    .await
+    .map_err(|e| startup("admin API")(&e))?;
     let (tls, tls_config) =
         TlsPublisher::new(ca.clone(), clock.clone()).map_err(|e| startup("agent API TLS")(&e))?;
     let agent_listener = TcpListener::bind(config.bind_address)
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
     let admin_mtls = (
-        admin::routes(ca.clone(), store.clone()),
+        admin::routes(ca.clone(), store.clone(), accounts),
         AdminGateLayer::new(store.clone(), clock.clone()),
     );
     let agent_api = AgentService::new(
@@ -227,7 +239,10 @@ async fn oauth_server(
     clock: &Arc<dyn Clock>,
 ) -> Result<
     Option<(
-        OAuthServer<StoreClientAuthenticator<SledStore>, CaTokenSigner<SledStore>>,
+        OAuthServer<
+            StoreClientAuthenticator<SledStore, CaTrustBundles<SledStore>>,
+            CaTokenSigner<SledStore>,
+        >,
         TcpListener,
     )>,
     RunError,
@@ -260,7 +275,10 @@ async fn oauth_server(
     );
     let server = OAuthServer::new(
         http,
-        StoreClientAuthenticator::new(store.clone()),
+        StoreClientAuthenticator::new(
+            store.clone(),
+            CaTrustBundles::new(ca.clone(), store.clone()),
+        ),
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
     )

@@ -59,7 +59,7 @@ pub struct CaManager<S> {
     cfg: CaConfig,
     store: S,
     clock: Arc<dyn Clock>,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     upstream: Option<UpstreamAuthority>,
     state: Mutex<State>,
     publisher: watch::Sender<Arc<CaSnapshot>>,
@@ -93,7 +93,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         upstream: Option<UpstreamAuthority>,
     ) -> Result<Arc<Self>, CaError> {
         let blob = store.load_journal(&cfg.server_id).await?;
-        let sealer = Sealer::open(seal_key_file, blob.is_none())?;
+        let sealer = Arc::new(Sealer::open(seal_key_file, blob.is_none())?);
         let (revision, encoded, journal) = match blob {
             Some(b) => {
                 let journal = Journal::decode(&b.data, &sealer)?;
@@ -129,6 +129,11 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         });
         manager.rotate().await?;
         Ok(manager)
+    }
+
+    /// The seal key that protects secrets at rest (CA keys; also users' TOTP secrets).
+    pub fn sealer(&self) -> Arc<Sealer> {
+        self.sealer.clone()
     }
 
     /// The current published state.

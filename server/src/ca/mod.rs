@@ -27,6 +27,7 @@ pub use error::CaError;
 pub use key::{KeyType, PrivateKey};
 pub use manager::{CaConfig, CaManager};
 pub use rotator::Rotator;
+pub use seal::{SealedKey, Sealer};
 pub use slots::SlotState;
 pub use snapshot::{AuthorityInfo, CaSnapshot, IssuedJwtSvid, IssuedX509Svid, X509SvidRequest};
 pub use upstream::UpstreamAuthority;

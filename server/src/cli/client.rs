@@ -60,7 +60,8 @@ pub struct ClientFields {
     /// A file holding the client's JWK set (for private_key_jwt).
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
-    /// The certificate subject DN for tls_client_auth.
+    /// The certificate subject DN for tls_client_auth, RFC 4514 form
+    /// (e.g. `CN=payments,O=Example Corp,C=DE`).
     #[arg(long)]
     pub tls_subject_dn: Option<String>,
     /// Access-token lifetime: seconds (`600`) or a duration (`10m`).

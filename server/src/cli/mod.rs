@@ -10,6 +10,8 @@ mod entry_output;
 mod healthcheck;
 mod output;
 mod token;
+mod user;
+mod user_output;
 
 use std::path::PathBuf;
 
@@ -67,6 +69,9 @@ pub enum Command {
     /// OAuth client commands.
     #[command(subcommand)]
     Client(Box<client::ClientCommand>),
+    /// User account commands.
+    #[command(subcommand)]
+    User(Box<user::UserCommand>),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -106,5 +111,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Agent(cmd) => agent::run(cmd).await,
         Command::Entry(cmd) => entry::run(*cmd).await,
         Command::Client(cmd) => client::run(*cmd).await,
+        Command::User(cmd) => user::run(*cmd).await,
     }
 }

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// The OAuth 2.0 authorization server; off when absent.
     #[serde(default)]
     pub oauth: Option<super::OAuthSection>,
+    /// User accounts (Argon2id cost).
+    #[serde(default)]
+    pub users: super::UsersSection,
 }
 
 /// `[ca]`.

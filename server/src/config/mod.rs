@@ -5,11 +5,13 @@ mod attestors;
 mod file;
 mod oauth;
 mod oauth_exchange;
+mod users;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;
 pub use oauth_exchange::{ExchangeK8sCluster, ExchangePolicySection, TokenExchangeSection};
+pub use users::UsersSection;
 
 use std::path::Path;
 

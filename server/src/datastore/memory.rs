@@ -8,8 +8,10 @@ use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 use super::{
     AgentStore, BundleStore, BundleWrite, CaJournalStore, DatastoreError, EntryFilter, EntryStore,
-    JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord,
+    JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord, UserRecord,
 };
+
+mod users;
 
 /// Journals, bundles, agents and join tokens in maps.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,9 @@ struct Inner {
     entries_revision: u64,
     oauth_clients: BTreeMap<String, OAuthClient>,
     client_secrets: BTreeMap<String, SecretRecord>,
+    users: BTreeMap<String, UserRecord>,
+    /// `username_key` → user ID.
+    user_names: BTreeMap<String, String>,
 }
 
 /// The uniqueness key of an entry.

@@ -10,9 +10,13 @@ mod error;
 #[cfg(test)]
 pub mod memory;
 mod sled;
+mod user_record;
+#[cfg(test)]
+pub mod user_store_tests;
 
 pub use error::DatastoreError;
 pub use sled::SledStore;
+pub use user_record::{LoginCounters, UserRecord};
 
 use std::future::Future;
 
@@ -282,13 +286,72 @@ pub trait OAuthClientStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
 }
 
+/// User accounts ([`UserRecord`]s keyed by `id`) with a unique index on `username_key`.
+pub trait UserStore: Send + Sync + 'static {
+    /// Stores a new account (its `revision` set to 1 here) and its username index entry in
+    /// one transaction. [`DatastoreError::AlreadyExists`] when the ID or the `username_key`
+    /// is taken (nothing is written).
+    fn create_user(
+        &self,
+        user: &UserRecord,
+    ) -> impl Future<Output = Result<UserRecord, DatastoreError>> + Send;
+
+    /// One account by ID.
+    fn get_user(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, DatastoreError>> + Send;
+
+    /// One account by its lowercase `username_key`.
+    fn get_user_by_username(
+        &self,
+        username_key: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, DatastoreError>> + Send;
+
+    /// Accounts ordered by ID, `page_size` at most per page.
+    fn list_users(
+        &self,
+        page_token: &str,
+        page_size: usize,
+    ) -> impl Future<Output = Result<Page<UserRecord>, DatastoreError>> + Send;
+
+    /// Replaces an account if the stored one still has `user.revision` (optimistic
+    /// concurrency: [`DatastoreError::Conflict`] otherwise), moving its username index entry
+    /// when the username changed. Returns the record with its new revision.
+    /// [`DatastoreError::NotFound`] when absent, [`DatastoreError::AlreadyExists`] when the
+    /// new username belongs to another account.
+    fn update_user(
+        &self,
+        user: &UserRecord,
+    ) -> impl Future<Output = Result<UserRecord, DatastoreError>> + Send;
+
+    /// Deletes an account and its index entry; returns it, or `None` when absent.
+    fn delete_user(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, DatastoreError>> + Send;
+}
+
 /// Everything a server needs from its datastore.
 pub trait Datastore:
-    CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + OAuthClientStore
+    CaJournalStore
+    + BundleStore
+    + EntryStore
+    + AgentStore
+    + JoinTokenStore
+    + OAuthClientStore
+    + UserStore
 {
 }
 
-impl<T: CaJournalStore + BundleStore + EntryStore + AgentStore + JoinTokenStore + OAuthClientStore>
-    Datastore for T
+impl<
+    T: CaJournalStore
+        + BundleStore
+        + EntryStore
+        + AgentStore
+        + JoinTokenStore
+        + OAuthClientStore
+        + UserStore,
+> Datastore for T
 {
 }

@@ -1,46 +1,213 @@
-//! The client store as the token endpoint's client authenticator.
+//! The client store as the token endpoint's client authenticator, for every registered
+//! method:
+//!
+//! - `client_secret_basic` / `client_secret_post`: interchangeable for a secret client (as in
+//!   Hydra and most servers: both carry the same secret; only the transport differs).
+//! - `private_key_jwt`: RFC 7523 assertion verified with the client's JWK set; the client is
+//!   the `client_id` parameter or, without it, the assertion's `iss` = `sub`.
+//! - `spiffe_jwt`: a JWT-SVID for the client's SPIFFE ID, checked against the trust bundles
+//!   (own and federated); the `client_id` parameter is **required** (a SPIFFE ID is not a
+//!   client ID, and there is no index from SPIFFE IDs to clients).
+//! - `tls_client_auth`: the connection's client certificate chain (RFC 8705 §2.1); tokens
+//!   are then bound to it (`cnf.x5t#S256`). A secret client presenting a certificate is
+//!   not bound (RFC 8705 §3 allows it; kept simple).
+//!
+//! The method used must be the registered one; disabled and unknown clients are refused.
+//! Assertion `jti`s are single use through an in-memory, per-process [`ReplayCache`].
 
-use super::clients::{ClientAuthError, authenticate_secret};
+use std::sync::Arc;
+
+use super::clients::{
+    AssertionError, AuthMethod, CertificateError, Client, ClientAuthError, ReplayCache,
+    authenticate_secret, get_client, unverified_client_id, verify_client_certificate,
+    verify_private_key_jwt, verify_spiffe_jwt,
+};
 use super::http::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, PresentedCredentials,
+    TrustBundles,
 };
 use crate::datastore::OAuthClientStore;
 
-/// Authenticates `client_secret_basic` / `client_secret_post` callers against the store.
-#[derive(Debug, Clone)]
-pub struct StoreClientAuthenticator<S> {
+/// Audit target for client-authentication failures (the reason, never a credential).
+const AUDIT: &str = "tessera::audit";
+
+/// Authenticates callers against the client store, the trust bundles and the replay cache.
+#[derive(Debug)]
+pub struct StoreClientAuthenticator<S, B> {
     store: S,
+    bundles: B,
+    replay: Arc<ReplayCache>,
 }
 
-impl<S> StoreClientAuthenticator<S> {
-    /// An authenticator over `store`.
-    pub fn new(store: S) -> Self {
-        Self { store }
+impl<S, B> StoreClientAuthenticator<S, B> {
+    /// An authenticator over `store` and `bundles` with its own replay cache.
+    pub fn new(store: S, bundles: B) -> Self {
+        Self::with_replay_cache(store, bundles, Arc::new(ReplayCache::default()))
+    }
+
+    /// An authenticator sharing `replay` (e.g. with tests that inspect it).
+    pub fn with_replay_cache(store: S, bundles: B, replay: Arc<ReplayCache>) -> Self {
+        Self {
+            store,
+            bundles,
+            replay,
+        }
     }
 }
 
-impl<S: OAuthClientStore + Clone> ClientAuthenticator for StoreClientAuthenticator<S> {
+fn mismatch(client: &Client, used: &'static str) -> ClientAuthError {
+    ClientAuthError::MethodMismatch {
+        registered: client.auth_method,
+        used,
+    }
+}
+
+impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
+    async fn client(&self, client_id: &str) -> Result<Client, ClientAuthError> {
+        let client = get_client(&self.store, client_id)
+            .await?
+            .ok_or(ClientAuthError::UnknownClient)?;
+        if !client.enabled {
+            return Err(ClientAuthError::Disabled);
+        }
+        Ok(client)
+    }
+
+    async fn bundles(
+        &self,
+    ) -> Result<Vec<tessera_proto::wire::tessera::types::v1::Bundle>, ClientAuthError> {
+        self.bundles
+            .bundles()
+            .await
+            .map_err(ClientAuthError::Bundles)
+    }
+
+    /// `private_key_jwt` or `spiffe_jwt`, by the client's registration.
+    async fn by_assertion(
+        &self,
+        client_id: Option<&str>,
+        assertion: &str,
+        context: &AuthContext<'_>,
+    ) -> Result<Client, ClientAuthError> {
+        let id = match client_id {
+            Some(id) => id.to_owned(),
+            None => unverified_client_id(assertion).ok_or(ClientAuthError::UnknownClient)?,
+        };
+        let client = self.client(&id).await?;
+        let verified = match client.auth_method {
+            AuthMethod::PrivateKeyJwt => {
+                let jwks = client.jwks.as_deref().ok_or(AssertionError::BadJwks)?;
+                let audiences = [context.token_endpoint, context.issuer];
+                verify_private_key_jwt(assertion, &client.client_id, jwks, &audiences, context.now)?
+            }
+            AuthMethod::SpiffeJwt => {
+                if client_id.is_none() {
+                    return Err(ClientAuthError::MissingClientId);
+                }
+                let spiffe_id = client
+                    .spiffe_id
+                    .as_ref()
+                    .ok_or_else(|| mismatch(&client, "spiffe_jwt"))?;
+                let bundles = self.bundles().await?;
+                let audiences = [context.issuer, context.token_endpoint];
+                verify_spiffe_jwt(assertion, spiffe_id, &bundles, &audiences, context.now)?
+            }
+            _ => return Err(mismatch(&client, "a client assertion")),
+        };
+        if let Some(jti) = &verified.jti {
+            self.replay.check_and_remember(
+                &client.client_id,
+                jti,
+                verified.replay_until,
+                context.now,
+            )?;
+        }
+        Ok(client)
+    }
+
+    /// `tls_client_auth`: returns the client and its certificate thumbprint.
+    async fn by_certificate(
+        &self,
+        client_id: &str,
+        context: &AuthContext<'_>,
+    ) -> Result<(Client, String), ClientAuthError> {
+        let client = self.client(client_id).await?;
+        if client.auth_method != AuthMethod::TlsClientAuth {
+            return Err(mismatch(&client, "tls_client_auth"));
+        }
+        let chain = context.peer_certificate.ok_or(CertificateError::Missing)?;
+        let bundles = self.bundles().await?;
+        let thumbprint = verify_client_certificate(
+            &chain.0,
+            client.spiffe_id.as_ref(),
+            client.tls_subject_dn.as_deref(),
+            &bundles,
+            context.now,
+        )?;
+        Ok((client, thumbprint))
+    }
+}
+
+impl<S, B> ClientAuthenticator for StoreClientAuthenticator<S, B>
+where
+    S: OAuthClientStore + Clone,
+    B: TrustBundles,
+{
     async fn authenticate(
         &self,
         presented: &PresentedCredentials,
         context: &AuthContext<'_>,
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
-        let PresentedCredentials::Secret { client_id, secret } = presented else {
-            return Err(ClientAuthFailure::Invalid);
+        let (method, result) = match presented {
+            PresentedCredentials::Secret { client_id, secret } => (
+                "client_secret",
+                authenticate_secret(&self.store, client_id, secret, context.now)
+                    .await
+                    .map(|c| (c, None)),
+            ),
+            PresentedCredentials::Assertion {
+                client_id,
+                assertion,
+            } => (
+                "client_assertion",
+                self.by_assertion(client_id.as_deref(), assertion, context)
+                    .await
+                    .map(|c| (c, None)),
+            ),
+            PresentedCredentials::Certificate { client_id } => (
+                "tls_client_auth",
+                self.by_certificate(client_id, context)
+                    .await
+                    .map(|(c, t)| (c, Some(t))),
+            ),
         };
-        match authenticate_secret(&self.store, client_id, secret, context.now).await {
-            Ok(client) => Ok(AuthenticatedClient {
+        match result {
+            Ok((client, certificate_thumbprint)) => Ok(AuthenticatedClient {
                 client_id: client.client_id,
                 scopes: client.scopes,
                 audiences: client.audiences,
                 grant_types: client.grant_types,
                 access_token_ttl: client.access_token_ttl,
-                certificate_thumbprint: None,
+                certificate_thumbprint,
             }),
-            Err(ClientAuthError::Datastore(e)) => {
-                Err(ClientAuthFailure::Unavailable(e.to_string()))
+            Err(e) => {
+                tracing::info!(
+                    target: AUDIT,
+                    event = "oauth_client_auth_failed",
+                    client_id = presented.claimed_client_id().unwrap_or("-"),
+                    method,
+                    detail = %e,
+                );
+                if e.is_unavailable() {
+                    Err(ClientAuthFailure::Unavailable(e.to_string()))
+                } else {
+                    Err(ClientAuthFailure::Invalid)
+                }
             }
-            Err(_) => Err(ClientAuthFailure::Invalid),
         }
     }
 }
+
+#[cfg(test)]
+#[path = "authenticator_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@ mod bundle;
 mod client;
 mod entry;
 mod token;
+mod users;
 
 /// A minimal config for a server in a temporary directory (relative data_dir), with its
 /// agent API on a free loopback port so tests run in parallel.

@@ -8,6 +8,7 @@ mod entries;
 mod health;
 mod join_tokens;
 mod mtls;
+mod users;
 
 pub use mtls::{AdminGate, AdminGateLayer};
 
@@ -21,6 +22,7 @@ use tessera_proto::wire::tessera::admin::v1::clients_server::ClientsServer;
 use tessera_proto::wire::tessera::admin::v1::entries_server::EntriesServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
+use tessera_proto::wire::tessera::admin::v1::users_server::UsersServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
@@ -29,9 +31,11 @@ use crate::attestation::JoinTokens;
 use crate::ca::CaManager;
 use crate::datastore::Datastore;
 use crate::registration::Policy;
+use crate::users::Accounts;
 
 pub use clients::{ClientsService, MAX_CLIENT_PAGE};
 pub use entries::{EntriesService, MAX_BATCH, MAX_PAGE_SIZE};
+pub use users::{MAX_USER_PAGE, UsersService};
 
 /// Errors of the admin API task.
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +59,18 @@ pub struct AdminApi<S> {
     socket: PathBuf,
     ca: Arc<CaManager<S>>,
     store: S,
+    accounts: Accounts<S>,
 }
 
 impl<S: Datastore + Clone> AdminApi<S> {
-    /// An admin API on `socket` over the CA and the datastore.
-    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S) -> Self {
-        Self { socket, ca, store }
+    /// An admin API on `socket` over the CA, the datastore and the user accounts.
+    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S, accounts: Accounts<S>) -> Self {
+        Self {
+            socket,
+            ca,
+            store,
+            accounts,
+        }
     }
 
     /// Binds the socket now, so callers know it is ready when this returns.
@@ -88,9 +98,14 @@ pub struct BoundAdminApi<S> {
 impl<S: Datastore + Clone> BoundAdminApi<S> {
     /// Serves until `shutdown`, then removes the socket file.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AdminApiError> {
-        let AdminApi { socket, ca, store } = self.api;
+        let AdminApi {
+            socket,
+            ca,
+            store,
+            accounts,
+        } = self.api;
         let result = tonic::transport::Server::builder()
-            .add_routes(routes(ca, store))
+            .add_routes(routes(ca, store, accounts))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),
@@ -102,7 +117,7 @@ impl<S: Datastore + Clone> BoundAdminApi<S> {
 }
 
 /// Every admin service, for the Unix socket and (behind [`AdminGate`]) the mTLS listener.
-pub fn routes<S>(ca: Arc<CaManager<S>>, store: S) -> Routes
+pub fn routes<S>(ca: Arc<CaManager<S>>, store: S, accounts: Accounts<S>) -> Routes
 where
     S: Datastore + Clone,
 {
@@ -124,6 +139,7 @@ where
         .add_service(JoinTokensServer::new(join_tokens))
         .add_service(EntriesServer::new(entries))
         .add_service(ClientsServer::new(clients))
+        .add_service(UsersServer::new(UsersService::new(accounts)))
         .clone()
         .routes()
 }

@@ -7,6 +7,7 @@ mod join_tokens;
 mod journal;
 mod oauth_clients;
 mod paging;
+mod users;
 
 use std::path::Path;
 
@@ -32,6 +33,8 @@ const AGENTS: &str = "agents";
 const JOIN_TOKENS: &str = "join_tokens";
 const OAUTH_CLIENTS: &str = "oauth_clients";
 const OAUTH_CLIENT_SECRETS: &str = "oauth_client_secrets";
+const USERS: &str = "users";
+const USER_NAMES: &str = "user_names";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -55,6 +58,10 @@ pub struct SledStore {
     oauth_clients: ::sled::Tree,
     /// OAuth `client_id` → JSON `SecretRecord` (hashes only).
     oauth_client_secrets: ::sled::Tree,
+    /// User ID → JSON `UserRecord` (password hash, sealed TOTP secret).
+    users: ::sled::Tree,
+    /// Lowercase username → user ID: the unique username index.
+    user_names: ::sled::Tree,
 }
 
 impl SledStore {
@@ -97,6 +104,8 @@ impl SledStore {
             join_tokens: tree(JOIN_TOKENS)?,
             oauth_clients: tree(OAUTH_CLIENTS)?,
             oauth_client_secrets: tree(OAUTH_CLIENT_SECRETS)?,
+            users: tree(USERS)?,
+            user_names: tree(USER_NAMES)?,
             db,
             journals,
             bundles,

@@ -2,12 +2,16 @@
 
 use std::time::SystemTime;
 
-use super::model::Client;
+use super::certificate::CertificateError;
+use super::jws::AssertionError;
+use super::model::{AuthMethod, Client};
+use super::replay::ReplayError;
 use super::secret::verify_secret;
 use crate::datastore::{DatastoreError, OAuthClientStore};
 
-/// Why secret authentication failed. Every variant but [`Self::Datastore`] is answered as
-/// `invalid_client`; the variants exist for the log and the audit trail only.
+/// Why client authentication failed. Every variant but [`Self::Datastore`],
+/// [`Self::Bundles`] and a full replay cache is answered as `invalid_client`; the variants
+/// exist for the log and the audit trail only.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientAuthError {
     /// No client has this ID.
@@ -22,6 +26,30 @@ pub enum ClientAuthError {
     /// The client does not authenticate with a secret (e.g. `private_key_jwt`).
     #[error("client does not use a client secret")]
     NotSecretClient,
+    /// The client is registered for another method than the one used (e.g. a secret for a
+    /// `private_key_jwt` client, a JWT-SVID for a `tls_client_auth` client).
+    #[error("client is registered for {registered}, not {used}")]
+    MethodMismatch {
+        /// The registered method.
+        registered: AuthMethod,
+        /// The method the request used.
+        used: &'static str,
+    },
+    /// A `spiffe_jwt` assertion came without the `client_id` parameter.
+    #[error("a JWT-SVID assertion needs the client_id parameter")]
+    MissingClientId,
+    /// The client assertion was refused.
+    #[error(transparent)]
+    Assertion(#[from] AssertionError),
+    /// The client certificate was refused.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// The assertion's `jti` was already used (or the replay cache is full).
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The trust bundles could not be read.
+    #[error("trust bundles unavailable: {0}")]
+    Bundles(String),
     /// The datastore failed.
     #[error(transparent)]
     Datastore(#[from] DatastoreError),
@@ -30,10 +58,20 @@ pub enum ClientAuthError {
 impl ClientAuthError {
     /// The RFC 6749 §5.2 error code to answer with.
     pub fn oauth_error(&self) -> &'static str {
-        match self {
-            Self::Datastore(_) => "server_error",
-            _ => "invalid_client",
+        if self.is_unavailable() {
+            "server_error"
+        } else {
+            "invalid_client"
         }
+    }
+
+    /// Whether the failure is the server's (store, bundles, full replay cache), not the
+    /// client's credentials.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Datastore(_) | Self::Bundles(_) | Self::Replay(ReplayError::Full)
+        )
     }
 }
 

@@ -120,6 +120,12 @@ fn check_jwks(jwks: &str) -> Result<(), ClientError> {
         if k.get("d").is_some() {
             return Err(invalid("jwks", format!("key {i} is a private key")));
         }
+        if k.get("kty").and_then(serde_json::Value::as_str) == Some("oct") || k.get("k").is_some() {
+            return Err(invalid(
+                "jwks",
+                format!("key {i} is a symmetric key (only public keys are accepted)"),
+            ));
+        }
     }
     Ok(())
 }
@@ -172,6 +178,14 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
         None => {}
     }
     let tls_subject_dn = Client::optional(&c.tls_subject_dn);
+    if let Some(dn) = &tls_subject_dn
+        && !super::dn::is_well_formed(dn)
+    {
+        return Err(invalid(
+            "tls_subject_dn",
+            "not an RFC 4514 DN (e.g. CN=payments,O=Example Corp,C=DE)",
+        ));
+    }
     if auth_method == AuthMethod::TlsClientAuth && tls_subject_dn.is_none() && spiffe_id.is_none() {
         return Err(invalid(
             "tls_subject_dn",
@@ -305,6 +319,7 @@ mod tests {
             r#"{"keys":[]}"#,
             r#"{"keys":[{"x":"1"}]}"#,
             r#"{"keys":[{"kty":"EC","d":"secret"}]}"#,
+            r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#,
         ] {
             c.jwks = bad.into();
             assert_eq!(field_of(c.clone()), "jwks", "{bad}");
@@ -330,6 +345,8 @@ mod tests {
         assert_eq!(field_of(c), "auth_method");
         let mut c = base();
         c.auth_method = "tls_client_auth".into();
+        assert_eq!(field_of(c.clone()), "tls_subject_dn");
+        c.tls_subject_dn = "partner".into();
         assert_eq!(field_of(c.clone()), "tls_subject_dn");
         c.tls_subject_dn = "CN=partner,O=Acme".into();
         assert!(validate(c).is_ok());

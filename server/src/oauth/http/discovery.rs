@@ -10,9 +10,22 @@ use super::config::OAuthHttpConfig;
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::server::Shared;
 
+/// The client authentication methods of the token, introspection and revocation endpoints
+/// (`spiffe_jwt` is ours: a JWT-SVID as the client assertion).
+pub const AUTH_METHODS: [&str; 5] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "tls_client_auth",
+    "spiffe_jwt",
+];
+
+/// The algorithms accepted for JWT client assertions (never `none` or HMAC).
+pub const ASSERTION_ALGORITHMS: [&str; 9] = crate::oauth::clients::ASSERTION_ALGORITHMS;
+
 /// The authorization server metadata document for `config`.
 pub fn metadata_document(config: &OAuthHttpConfig) -> Value {
-    let auth_methods = json!(["client_secret_basic", "client_secret_post"]);
+    let auth_methods = json!(AUTH_METHODS);
     json!({
         "issuer": config.issuer,
         "token_endpoint": config.url("/oauth2/token"),
@@ -23,7 +36,9 @@ pub fn metadata_document(config: &OAuthHttpConfig) -> Value {
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],

@@ -30,6 +30,9 @@ async fn audit_events_name_the_decision_and_never_the_secret_or_token() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test thread may have registered these callsites while this subscriber was being
+    // created, caching "never interested": re-evaluate them against it.
+    tracing::callsite::rebuild_interest_cache();
 
     let h = harness();
     let (status, _, body) = issue(&h, &[]).await;

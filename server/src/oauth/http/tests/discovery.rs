@@ -34,7 +34,13 @@ async fn discovery_documents_list_every_endpoint_and_capability() {
                 "urn:ietf:params:oauth:grant-type:token-exchange"
             ])
         );
-        let methods = json!(["client_secret_basic", "client_secret_post"]);
+        let methods = json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "tls_client_auth",
+            "spiffe_jwt"
+        ]);
         assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
         assert_eq!(
             doc["introspection_endpoint_auth_methods_supported"],
@@ -44,10 +50,13 @@ async fn discovery_documents_list_every_endpoint_and_capability() {
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["tls_client_certificate_bound_access_tokens"], true);
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-        assert_eq!(
-            doc["token_endpoint_auth_signing_alg_values_supported"],
-            json!(["ES256", "ES384", "RS256"])
-        );
+        let algs = json!([
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"
+        ]);
+        for endpoint in ["token", "introspection", "revocation"] {
+            let key = format!("{endpoint}_endpoint_auth_signing_alg_values_supported");
+            assert_eq!(doc[&key], algs, "{key}");
+        }
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],

@@ -1,0 +1,142 @@
+//! `tls_client_auth` (RFC 8705 §2.1): the TLS client certificate chain, whose key the
+//! handshake proved, is verified here against the trust bundles and matched to the client.
+//!
+//! - Registered `spiffe_id`: the leaf has exactly one URI SAN (an X.509-SVID) and it equals
+//!   the registered ID; the chain must lead to an X.509 authority **of that ID's trust
+//!   domain** (a federated trust domain's CA cannot vouch for another trust domain's IDs).
+//! - Registered `tls_subject_dn`: the leaf's subject in RFC 4514 form (see [`super::dn`])
+//!   matches; the chain may lead to any X.509 authority the server trusts (own or federated).
+//!
+//! The chain is checked with rustls-webpki at `now` for the client-authentication EKU
+//! (required when the leaf lists EKUs). Success yields the certificate thumbprint that
+//! binds issued tokens (`cnf.x5t#S256`, RFC 8705 §3.1).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use tessera_proto::identity::SpiffeId;
+use tessera_proto::jwt_svid::bundle_trust_domain;
+use tessera_proto::wire::tessera::types::v1::Bundle;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer as _, X509Certificate};
+
+use super::dn::{dn_matches, rfc4514};
+
+/// Why a client certificate was refused. Answered `invalid_client`; messages never contain
+/// certificate bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// The connection carried no client certificate.
+    #[error("no TLS client certificate was presented")]
+    Missing,
+    /// The leaf is not a parsable X.509 certificate.
+    #[error("the client certificate does not parse")]
+    Unparsable,
+    /// The client has neither a SPIFFE ID nor a subject DN registered.
+    #[error("the client has no certificate identity registered")]
+    NothingRegistered,
+    /// The leaf names neither the registered SPIFFE ID nor the registered subject DN.
+    #[error("the client certificate is not the client's (SPIFFE ID / subject DN mismatch)")]
+    Mismatch,
+    /// The chain does not lead to a trusted authority at `now` (or is not for client auth).
+    #[error("the client certificate chain is not trusted: {0}")]
+    Untrusted(String),
+}
+
+/// `base64url(SHA-256(DER))`: the `x5t#S256` of a certificate.
+pub fn certificate_thumbprint(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, der).as_ref())
+}
+
+/// The URI SANs of a parsed certificate.
+fn uri_sans<'a>(cert: &'a X509Certificate<'_>) -> Vec<&'a str> {
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::URI(u) => Some(*u),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Verifies `chain` (leaf first) for a client registered with `spiffe_id` and/or
+/// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint.
+pub fn verify_client_certificate(
+    chain: &[CertificateDer<'_>],
+    spiffe_id: Option<&SpiffeId>,
+    subject_dn: Option<&str>,
+    bundles: &[Bundle],
+    now: SystemTime,
+) -> Result<String, CertificateError> {
+    let leaf = chain.first().ok_or(CertificateError::Missing)?;
+    if spiffe_id.is_none() && subject_dn.is_none() {
+        return Err(CertificateError::NothingRegistered);
+    }
+    let (_, parsed) =
+        X509Certificate::from_der(leaf.as_ref()).map_err(|_| CertificateError::Unparsable)?;
+    let anchors_for: Vec<&Bundle> = match spiffe_id {
+        Some(id) if uri_sans(&parsed) == [id.as_str()] => bundles
+            .iter()
+            .filter(|b| bundle_trust_domain(b).as_ref() == Some(id.trust_domain()))
+            .collect(),
+        _ => match (subject_dn, rfc4514(parsed.subject())) {
+            (Some(registered), Some(subject)) if dn_matches(&subject, registered) => {
+                bundles.iter().collect()
+            }
+            _ => return Err(CertificateError::Mismatch),
+        },
+    };
+    verify_chain(chain, &anchors_for, now)?;
+    Ok(certificate_thumbprint(leaf.as_ref()))
+}
+
+/// Checks the chain with webpki against the X.509 authorities of `bundles`.
+fn verify_chain(
+    chain: &[CertificateDer<'_>],
+    bundles: &[&Bundle],
+    now: SystemTime,
+) -> Result<(), CertificateError> {
+    let untrusted = |e: webpki::Error| CertificateError::Untrusted(format!("{e:?}"));
+    let roots: Vec<CertificateDer<'_>> = bundles
+        .iter()
+        .flat_map(|b| b.x509_authorities.iter())
+        .map(|a| CertificateDer::from(a.asn1.as_slice()))
+        .collect();
+    let anchors: Vec<_> = roots
+        .iter()
+        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
+        .collect();
+    if anchors.is_empty() {
+        return Err(CertificateError::Untrusted(
+            "no X.509 authority for this client".into(),
+        ));
+    }
+    let (leaf, intermediates) = chain.split_first().ok_or(CertificateError::Missing)?;
+    let end_entity = webpki::EndEntityCert::try_from(leaf).map_err(untrusted)?;
+    let since_epoch = now
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| CertificateError::Untrusted("time before 1970".into()))?;
+    end_entity
+        .verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            intermediates,
+            UnixTime::since_unix_epoch(since_epoch),
+            webpki::KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .map_err(untrusted)?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "certificate_tests.rs"]
+mod tests;

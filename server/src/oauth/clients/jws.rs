@@ -1,0 +1,119 @@
+//! What both client assertion methods share: reading a compact JWS without trusting it,
+//! audience and NumericDate helpers, and the error enum of assertion checks.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use tessera_proto::jwt_svid::TokenError;
+
+/// Longest excerpt of an assertion-supplied value (`alg`, `kid`) put in an error.
+const EXCERPT: usize = 40;
+
+/// Why a client assertion (`private_key_jwt` or `spiffe_jwt`) was refused. Every variant is
+/// answered `invalid_client`; messages never contain the assertion.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssertionError {
+    /// Not a compact JWS with JSON header and claims.
+    #[error("malformed assertion: {0}")]
+    Malformed(&'static str),
+    /// `alg` is absent, `none`, HMAC or otherwise not allowed.
+    #[error("assertion algorithm {0:?} is not allowed")]
+    UnsupportedAlgorithm(String),
+    /// The registered JWK set is unreadable.
+    #[error("the client's registered JWK set is unusable")]
+    BadJwks,
+    /// The header's `kid` names no registered key.
+    #[error("no registered key with kid {0:?}")]
+    UnknownKey(String),
+    /// No registered key has the type, curve, `alg` and `use` the header needs.
+    #[error("no registered key fits the assertion's algorithm")]
+    NoUsableKey,
+    /// No candidate key verifies the signature.
+    #[error("assertion signature does not verify")]
+    BadSignature,
+    /// `iss` and `sub` are not both the client's ID.
+    #[error("assertion iss/sub is not the client")]
+    WrongIssuer,
+    /// `aud` names neither the token endpoint nor the issuer.
+    #[error("assertion audience is neither the token endpoint nor the issuer")]
+    AudienceMismatch,
+    /// No numeric `exp`.
+    #[error("assertion has no expiry")]
+    MissingExpiry,
+    /// `exp` has passed.
+    #[error("assertion has expired")]
+    Expired,
+    /// Without `iat`, `exp` is further ahead than the accepted window.
+    #[error("assertion without iat has too long a lifetime")]
+    LifetimeTooLong,
+    /// `iat` is older than the accepted window.
+    #[error("assertion was issued too long ago")]
+    TooOld,
+    /// `nbf` or `iat` lies in the future.
+    #[error("assertion is not valid yet")]
+    NotYetValid,
+    /// No usable `jti` (required, at most 256 bytes).
+    #[error("assertion has no usable jti")]
+    MissingJti,
+    /// The JWT-SVID is invalid (wrong trust domain, audience, signature, expiry, …).
+    #[error("JWT-SVID refused: {0}")]
+    Svid(#[from] TokenError),
+    /// The JWT-SVID's SPIFFE ID is not the client's registered one.
+    #[error("JWT-SVID subject is not the client's registered SPIFFE ID")]
+    WrongSpiffeId,
+}
+
+/// A JSON object (a JOSE header or a claims set).
+pub(super) type Object = Map<String, Value>;
+
+/// The header and claims of a compact JWS, unverified.
+pub(super) fn split(token: &str) -> Result<(Object, Object), AssertionError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(claims), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AssertionError::Malformed(
+            "expected three dot-separated parts",
+        ));
+    };
+    Ok((json_part(header)?, json_part(claims)?))
+}
+
+fn json_part(part: &str) -> Result<Map<String, Value>, AssertionError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AssertionError::Malformed("a part is not base64url"))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(AssertionError::Malformed("a part is not a JSON object")),
+    }
+}
+
+/// Whether `aud` (a string or an array) contains one of `accepted`.
+pub(super) fn audience_contains(claims: &Map<String, Value>, accepted: &[&str]) -> bool {
+    match claims.get("aud") {
+        Some(Value::String(a)) => accepted.contains(&a.as_str()),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| accepted.contains(&a)),
+        _ => false,
+    }
+}
+
+/// A JWT NumericDate (integer or fractional seconds), floored.
+pub(super) fn numeric_date(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite() && f.abs() < 1e15)
+            .map(|f| f.floor() as i64)
+    })
+}
+
+/// A short, printable excerpt of an assertion-supplied value.
+pub(super) fn excerpt(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(EXCERPT)
+        .collect()
+}

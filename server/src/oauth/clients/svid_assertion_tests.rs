@@ -1,0 +1,142 @@
+//! `spiffe_jwt` verification against own and federated bundles.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use tessera_proto::identity::SpiffeId;
+use tessera_proto::jwt_svid::TokenError;
+
+use super::super::test_support::{EcKey, bundle};
+use super::*;
+
+const ISSUER: &str = "https://auth.example.test";
+const TOKEN_ENDPOINT: &str = "https://auth.example.test/oauth2/token";
+const NOW: u64 = 1_800_000_000;
+
+fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+fn id(s: &str) -> SpiffeId {
+    SpiffeId::parse(s).unwrap()
+}
+
+fn svid(key: &EcKey, kid: &str, sub: &str, aud: Value) -> String {
+    key.sign(
+        &json!({"alg": "ES256", "kid": kid, "typ": "JWT"}),
+        &json!({"sub": sub, "aud": aud, "exp": NOW + 300, "iat": NOW}),
+    )
+}
+
+struct World {
+    own: EcKey,
+    partner: EcKey,
+    bundles: Vec<Bundle>,
+}
+
+fn world() -> World {
+    let own = EcKey::generate();
+    let partner = EcKey::generate();
+    let bundles = vec![
+        bundle("example.org", Some(("own-1", &own)), &[]),
+        bundle("partner.test", Some(("partner-1", &partner)), &[]),
+    ];
+    World {
+        own,
+        partner,
+        bundles,
+    }
+}
+
+fn verify(w: &World, token: &str, registered: &str) -> Result<VerifiedAssertion, AssertionError> {
+    verify_spiffe_jwt(
+        token,
+        &id(registered),
+        &w.bundles,
+        &[ISSUER, TOKEN_ENDPOINT],
+        now(),
+    )
+}
+
+#[test]
+fn a_jwt_svid_for_the_issuer_authenticates_its_registered_spiffe_id() {
+    let w = world();
+    let me = "spiffe://example.org/billing";
+    let v = verify(&w, &svid(&w.own, "own-1", me, json!([ISSUER])), me).unwrap();
+    assert_eq!(v.jti, None, "Tessera JWT-SVIDs have no jti: no single use");
+    assert_eq!(v.replay_until, now() + Duration::from_secs(300));
+    let to_endpoint = svid(&w.own, "own-1", me, json!(TOKEN_ENDPOINT));
+    assert!(verify(&w, &to_endpoint, me).is_ok());
+}
+
+#[test]
+fn a_jwt_svid_for_another_audience_is_refused() {
+    let w = world();
+    let me = "spiffe://example.org/billing";
+    let token = svid(&w.own, "own-1", me, json!(["https://api.example.test"]));
+    assert_eq!(
+        verify(&w, &token, me),
+        Err(AssertionError::Svid(TokenError::AudienceMismatch))
+    );
+}
+
+#[test]
+fn a_jwt_svid_of_another_spiffe_id_is_refused() {
+    let w = world();
+    let token = svid(&w.own, "own-1", "spiffe://example.org/other", json!(ISSUER));
+    assert_eq!(
+        verify(&w, &token, "spiffe://example.org/billing"),
+        Err(AssertionError::WrongSpiffeId)
+    );
+}
+
+#[test]
+fn a_jwt_svid_from_a_trust_domain_without_bundle_is_refused() {
+    let w = world();
+    let stranger = EcKey::generate();
+    let me = "spiffe://stranger.test/svc";
+    let token = svid(&stranger, "s-1", me, json!(ISSUER));
+    assert_eq!(
+        verify(&w, &token, me),
+        Err(AssertionError::Svid(TokenError::UnknownTrustDomain(
+            "stranger.test".into()
+        )))
+    );
+}
+
+#[test]
+fn a_federated_jwt_svid_is_accepted_only_with_its_bundle() {
+    let mut w = world();
+    let me = "spiffe://partner.test/reports";
+    let token = svid(&w.partner, "partner-1", me, json!(ISSUER));
+    assert!(verify(&w, &token, me).is_ok());
+    // A federated key cannot vouch for the own trust domain.
+    let spoof = svid(
+        &w.partner,
+        "partner-1",
+        "spiffe://example.org/x",
+        json!(ISSUER),
+    );
+    assert!(matches!(
+        verify(&w, &spoof, "spiffe://example.org/x"),
+        Err(AssertionError::Svid(TokenError::UnknownKey { .. }))
+    ));
+    w.bundles.truncate(1);
+    assert!(matches!(
+        verify(&w, &token, me),
+        Err(AssertionError::Svid(TokenError::UnknownTrustDomain(_)))
+    ));
+}
+
+#[test]
+fn a_jwt_svid_jti_is_reported_for_single_use() {
+    let w = world();
+    let me = "spiffe://example.org/billing";
+    let token = w.own.sign(
+        &json!({"alg": "ES256", "kid": "own-1"}),
+        &json!({"sub": me, "aud": ISSUER, "exp": NOW + 60, "jti": "once"}),
+    );
+    assert_eq!(verify(&w, &token, me).unwrap().jti.as_deref(), Some("once"));
+}

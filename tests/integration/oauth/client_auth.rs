@@ -1,0 +1,250 @@
+//! Client authentication without secrets, end to end through the real binaries:
+//! `private_key_jwt` driven by python `authlib` (with a replay of its assertion), and
+//! `spiffe_jwt` with a JWT-SVID a real agent issued to this test's uid.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use tessera_tests::{AgentProcess, free_port};
+
+use crate::agent::{agent_config, join_token, write_bundle};
+use crate::workload::{Node, WAIT, my_uid};
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("interop/python")
+        .join(name)
+}
+
+fn run_python(args: &[&str]) -> Vec<u8> {
+    let out = Command::new(super::python()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// POSTs a form to `issuer` + `path` over plain HTTP/1.1; returns the status and JSON body.
+fn post_form(issuer: &str, path: &str, pairs: &[(&str, &str)]) -> (u16, Value) {
+    let host = issuer.trim_start_matches("http://");
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let body = body.join("&");
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[test]
+fn authlib_private_key_jwt_gets_a_token_and_its_assertion_cannot_be_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, issuer) = super::server(dir.path());
+    let private = dir.path().join("client.jwk");
+    let public = dir.path().join("client.jwks");
+    let keygen = script("private_key_jwt.py");
+    run_python(&[
+        keygen.to_str().unwrap(),
+        "keygen",
+        private.to_str().unwrap(),
+        public.to_str().unwrap(),
+    ]);
+    let created: Value = serde_json::from_str(&server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "partner-jwt",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "read",
+        "--audience",
+        "https://api.example.org",
+        "--auth-method",
+        "private_key_jwt",
+        "--jwks-file",
+        public.to_str().unwrap(),
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert!(
+        created["client_secret"].is_null(),
+        "no secret for a private_key_jwt client: {created}"
+    );
+
+    let out = run_python(&[
+        keygen.to_str().unwrap(),
+        "fetch",
+        &issuer,
+        "partner-jwt",
+        private.to_str().unwrap(),
+        "https://api.example.org",
+    ]);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["typ"], "at+jwt", "{v}");
+    assert_eq!(v["claims"]["sub"], "partner-jwt", "{v}");
+    assert_eq!(v["claims"]["client_id"], "partner-jwt", "{v}");
+    assert_eq!(v["claims"]["scope"], "read", "{v}");
+    assert_eq!(v["assertion_header"]["alg"], "ES256", "{v}");
+    assert!(v["assertion_header"]["kid"].is_string(), "{v}");
+    assert_eq!(
+        v["assertion_lifetime"], 3600,
+        "authlib's default one-hour assertion is accepted: {v}"
+    );
+    assert!(
+        v["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "private_key_jwt"),
+        "{v}"
+    );
+    assert_eq!(
+        v["replay_status"], 401,
+        "a replayed assertion is refused: {v}"
+    );
+    assert_eq!(v["replay_error"], "invalid_client", "{v}");
+    let log = server.log();
+    assert!(log.contains("assertion jti was already used"), "{log}");
+}
+
+/// A node (server with `[oauth]` + attested agent) and the OAuth issuer URL.
+fn oauth_node(dir: &std::path::Path) -> (Node, String) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let extra = format!("[oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"{issuer}\"\n");
+    let (server, address) = crate::agent::server(dir, &extra);
+    let bundle = dir.join("bundle.pem");
+    write_bundle(&server, &bundle);
+    let token = join_token(&server);
+    let socket = dir.join("agent/public/api.sock");
+    let config = format!(
+        "{}socket_path = \"{}\"\n",
+        agent_config(&address, &bundle, &token),
+        socket.display()
+    );
+    let mut agent = AgentProcess::spawn(&dir.join("agent"), &config);
+    let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{token}");
+    agent.wait_for_log(&format!("attested as {agent_id}"), WAIT);
+    let node = Node {
+        server,
+        agent,
+        agent_id,
+        socket,
+        dir: dir.to_path_buf(),
+    };
+    (node, issuer)
+}
+
+fn fetch_jwt_svid(node: &Node, audience: &str) -> String {
+    let out = node.agent_cli(my_uid(), &["api", "fetch", "jwt", "--audience", audience]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().nth(1).unwrap().trim().to_owned()
+}
+
+#[test]
+fn a_workload_authenticates_with_its_jwt_svid_and_other_audiences_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut node, issuer) = oauth_node(dir.path());
+    let spiffe_id = "spiffe://example.org/billing";
+    node.register(spiffe_id, my_uid(), &[]);
+    node.server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "billing",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "read",
+        "--auth-method",
+        "spiffe_jwt",
+        "--spiffe-id",
+        spiffe_id,
+    ]);
+
+    let svid = fetch_jwt_svid(&node, &issuer);
+    let request = |client_id: Option<&str>, assertion: &str| {
+        let mut pairs = vec![
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ];
+        if let Some(id) = client_id {
+            pairs.push(("client_id", id));
+        }
+        post_form(&issuer, "/oauth2/token", &pairs)
+    };
+    let (status, body) = request(Some("billing"), &svid);
+    assert_eq!(status, 200, "{body}");
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], "billing");
+    assert_eq!(claims["client_id"], "billing");
+    assert_eq!(claims["scope"], "read");
+
+    // Tessera's JWT-SVIDs carry no jti: the workload may reuse its cached SVID until expiry.
+    assert_eq!(request(Some("billing"), &svid).0, 200);
+    // The client_id parameter is required for spiffe_jwt.
+    let (status, body) = request(None, &svid);
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &Value::from("invalid_client"))
+    );
+    // A JWT-SVID minted for another audience is refused.
+    let elsewhere = fetch_jwt_svid(&node, "https://api.example.org");
+    let (status, body) = request(Some("billing"), &elsewhere);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+
+    let log = node.server.log();
+    let signature = svid.rsplit('.').next().unwrap();
+    assert!(
+        !log.contains(signature),
+        "the JWT-SVID reached the server log"
+    );
+    assert!(log.contains("oauth_client_auth_failed"), "{log}");
+}
