@@ -136,7 +136,6 @@ fn client_key(dir: &Path, kid: &str) -> (PathBuf, PathBuf) {
 }
 
 #[test]
-#[ignore = "needs private_key_jwt (feat-clientauth)"]
 fn openid_client_gets_introspects_and_revokes_tokens_with_private_key_jwt() {
     let dir = tempfile::tempdir().unwrap();
     let (server, issuer) = super::server(dir.path());
