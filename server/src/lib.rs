@@ -10,4 +10,5 @@ pub mod oauth;
 pub mod registration;
 pub mod run;
 pub mod telemetry;
+pub mod tls;
 pub mod users;

@@ -5,20 +5,22 @@ use std::time::Duration;
 
 use tessera_proto::clock::{Clock, SystemClock};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::{self, AdminApi, AdminGateLayer};
-use crate::api::agent::{self, AgentService, TlsPublisher};
+use crate::api::agent::{self, AgentService};
 use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
-use crate::config::ServerConfig;
+use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
-use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
+use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
+use crate::tls::{SvidTlsProfile, TlsPublisher};
 
 /// How long running parts get to stop after shutdown is signalled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -121,7 +123,8 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     .await
     .map_err(|e| startup("admin API")(&e))?;
     let (tls, tls_config) =
-        TlsPublisher::new(ca.clone(), clock.clone()).map_err(|e| startup("agent API TLS")(&e))?;
+        TlsPublisher::new(ca.clone(), clock.clone(), SvidTlsProfile::agent_api())
+            .map_err(|e| startup("agent API TLS")(&e))?;
     let agent_listener = TcpListener::bind(config.bind_address)
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
@@ -184,16 +187,32 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
                 message: e.to_string(),
             })
     });
-    if let Some((server, listener)) = oauth {
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            server
-                .run(listener, token)
-                .await
-                .map_err(|e| RunError::Part {
-                    part: "OAuth server",
+    if let Some(oauth) = oauth {
+        if let Some(publisher) = oauth.publisher {
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                publisher.run(token).await.map_err(|e| RunError::Part {
+                    part: "OAuth server TLS",
                     message: e.to_string(),
                 })
+            });
+        }
+        let token = shutdown.clone();
+        let OAuthPart {
+            server,
+            listener,
+            tls,
+            ..
+        } = oauth;
+        tasks.spawn(async move {
+            let served = match tls {
+                Some(tls) => server.run_tls(listener, tls, token).await,
+                None => server.run(listener, token).await,
+            };
+            served.map_err(|e| RunError::Part {
+                part: "OAuth server",
+                message: e.to_string(),
+            })
         });
     }
     tracing::info!(
@@ -231,24 +250,47 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     }
 }
 
+/// The OAuth server, its bound listener and its transport.
+struct OAuthPart {
+    server: OAuthServer<
+        StoreClientAuthenticator<SledStore, CaTrustBundles<SledStore>>,
+        CaTokenSigner<SledStore>,
+    >,
+    listener: TcpListener,
+    /// `None`: plain HTTP (loopback only, checked by the config).
+    tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
+    /// With `serve_svid`: keeps the server SVID configuration current.
+    publisher: Option<TlsPublisher<SledStore>>,
+}
+
 /// The OAuth authorization server and its bound listener, when `[oauth]` is configured.
 async fn oauth_server(
     config: &ServerConfig,
     ca: &Arc<CaManager<SledStore>>,
     store: &SledStore,
     clock: &Arc<dyn Clock>,
-) -> Result<
-    Option<(
-        OAuthServer<
-            StoreClientAuthenticator<SledStore, CaTrustBundles<SledStore>>,
-            CaTokenSigner<SledStore>,
-        >,
-        TcpListener,
-    )>,
-    RunError,
-> {
+) -> Result<Option<OAuthPart>, RunError> {
     let Some(section) = &config.oauth else {
         return Ok(None);
+    };
+    let (tls, publisher) = match section.tls() {
+        OAuthTls::None => (None, None),
+        OAuthTls::Files { cert, key } => {
+            let config = oauth_tls::config_from_pem_files(&cert, &key)
+                .map_err(|e| RunError::Startup(e.to_string()))?;
+            // Read once at start: nothing replaces it, the receiver keeps the last value.
+            (Some(watch::channel(config).1), None)
+        }
+        OAuthTls::Svid(host) => {
+            let (dns, ip) = match host {
+                IssuerHost::Dns(name) => (vec![name], Vec::new()),
+                IssuerHost::Ip(ip) => (Vec::new(), vec![ip]),
+            };
+            let (publisher, rx) =
+                TlsPublisher::new(ca.clone(), clock.clone(), oauth_tls::svid_profile(dns, ip))
+                    .map_err(|e| startup("oauth.serve_svid")(&e))?;
+            (Some(rx), Some(publisher))
+        }
     };
     let listener = TcpListener::bind(section.bind_address)
         .await
@@ -283,8 +325,18 @@ async fn oauth_server(
         clock.clone(),
     )
     .with_token_exchange(exchange);
-    tracing::info!(issuer = %section.issuer, address = %section.bind_address, "OAuth server listening");
-    Ok(Some((server, listener)))
+    tracing::info!(
+        issuer = %section.issuer,
+        address = %section.bind_address,
+        tls = tls.is_some(),
+        "OAuth server listening"
+    );
+    Ok(Some(OAuthPart {
+        server,
+        listener,
+        tls,
+        publisher,
+    }))
 }
 
 fn flatten(done: Result<Result<(), RunError>, tokio::task::JoinError>) -> Result<(), RunError> {

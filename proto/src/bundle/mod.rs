@@ -7,6 +7,7 @@ mod error;
 mod jwk;
 mod parse;
 mod spki;
+mod spki_der;
 #[cfg(test)]
 mod test_certs;
 

@@ -94,6 +94,8 @@ pub struct X509SvidRequest {
     pub public_key: Vec<u8>,
     /// Extra DNS SANs; the first one becomes the CN.
     pub dns_names: Vec<String>,
+    /// IP address SANs (e.g. a server reached by address rather than by name).
+    pub ip_addresses: Vec<std::net::IpAddr>,
     /// Requested TTL; `None` for the default. Capped to the CA's remaining life.
     pub ttl: Option<Duration>,
 }
@@ -217,6 +219,7 @@ impl CaSnapshot {
             &req.spiffe_id,
             &key,
             &req.dns_names,
+            &req.ip_addresses,
             &signer.issuer,
             not_before,
             not_after,

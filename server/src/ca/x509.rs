@@ -123,6 +123,7 @@ pub fn x509_svid(
     spiffe_id: &SpiffeId,
     public_key: &SpkiKey,
     dns_names: &[String],
+    ip_addresses: &[std::net::IpAddr],
     issuer: &Issuer<'_, impl SigningKey>,
     not_before: SystemTime,
     not_after: SystemTime,
@@ -155,6 +156,7 @@ pub fn x509_svid(
             .map_err(|_| CaError::InvalidRequest(format!("DNS name {name:?} is not valid")))?;
         sans.push(SanType::DnsName(dns));
     }
+    sans.extend(ip_addresses.iter().map(|ip| SanType::IpAddress(*ip)));
     params.subject_alt_names = sans;
     params.use_authority_key_identifier_extension = true;
     let cert = params

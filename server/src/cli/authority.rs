@@ -1,5 +1,5 @@
-//! `tessera-server authority x509|jwt show|prepare|activate|taint|revoke` (SPIRE's
-//! `localauthority`).
+//! `tessera-server authority x509|jwt|oauth show|prepare|activate|taint|revoke` (SPIRE's
+//! `localauthority`, plus the OAuth access-token signing keys).
 
 use clap::Subcommand;
 use tessera_proto::clock::from_unix_seconds;
@@ -20,13 +20,17 @@ pub enum AuthorityKindCommand {
     /// JWT-SVID signing keys.
     #[command(subcommand)]
     Jwt(AuthorityCommand),
+    /// OAuth access-token signing keys (`/.well-known/jwks.json`).
+    #[command(subcommand)]
+    Oauth(AuthorityCommand),
 }
 
 /// The `--authority-id` option.
 #[derive(Debug, clap::Args)]
 pub struct AuthorityIdArg {
-    /// The authority ID (X.509: subject key ID in hex; JWT: key ID), from `show`.
-    #[arg(long)]
+    /// The authority ID (X.509: subject key ID in hex; JWT, OAuth: key ID), from `show`.
+    /// Random key IDs may begin with `-`; they are taken as values, not flags.
+    #[arg(long, allow_hyphen_values = true)]
     pub authority_id: String,
 }
 
@@ -92,6 +96,7 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
     let (kind, command) = match command {
         AuthorityKindCommand::X509(c) => (AuthorityKind::X509 as i32, c),
         AuthorityKindCommand::Jwt(c) => (AuthorityKind::Jwt as i32, c),
+        AuthorityKindCommand::Oauth(c) => (AuthorityKind::Oauth as i32, c),
     };
     let socket = match &command {
         AuthorityCommand::Show { socket }

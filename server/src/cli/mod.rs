@@ -7,6 +7,7 @@ mod client;
 mod client_output;
 mod entry;
 mod entry_output;
+mod federated_bundle;
 mod healthcheck;
 mod output;
 mod token;
@@ -54,7 +55,7 @@ pub enum Command {
     /// Trust bundle commands.
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
-    /// Local authority commands: X.509 CAs and JWT keys.
+    /// Local authority commands: X.509 CAs, JWT-SVID keys and OAuth signing keys.
     #[command(subcommand, alias = "localauthority")]
     Authority(authority::AuthorityKindCommand),
     /// Join tokens for agent attestation.

@@ -24,8 +24,8 @@ use super::{CliError, SocketArg, connect};
 #[derive(Debug, Clone, clap::Args)]
 #[group(required = true, multiple = false)]
 pub struct UserRef {
-    /// The user's ID.
-    #[arg(long)]
+    /// The user's ID (IDs may begin with `-`; taken as a value, not a flag).
+    #[arg(long, allow_hyphen_values = true)]
     pub id: Option<String>,
     /// The user's username.
     #[arg(long)]

@@ -5,12 +5,14 @@ mod attestors;
 mod file;
 mod oauth;
 mod oauth_exchange;
+mod oauth_tls;
 mod users;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;
 pub use oauth_exchange::{ExchangeK8sCluster, ExchangePolicySection, TokenExchangeSection};
+pub use oauth_tls::{IssuerHost, OAuthTls};
 pub use users::UsersSection;
 
 use std::path::Path;

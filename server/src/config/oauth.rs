@@ -1,6 +1,7 @@
 //! `[oauth]`: the OAuth 2.0 authorization server (off when the section is absent).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -28,6 +29,17 @@ pub struct OAuthSection {
     /// denied).
     #[serde(default)]
     pub token_exchange: super::TokenExchangeSection,
+    // ---- TLS (see `oauth_tls.rs`): certificate files, or the server's own X.509-SVID.
+    /// PEM certificate chain (leaf first) for HTTPS; requires `tls_key_file`.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, SEC1 or PKCS#1) of `tls_cert_file`'s leaf.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+    /// Serve HTTPS with the server's own X.509-SVID (renewed automatically), with the
+    /// issuer URL's host as a DNS (or IP) SAN. Exclusive with `tls_cert_file`.
+    #[serde(default)]
+    pub serve_svid: bool,
 }
 
 fn default_rate_limit_per_second() -> u32 {
@@ -65,13 +77,6 @@ impl OAuthSection {
                 "must be at least 1s".into(),
             ));
         }
-        if !self.bind_address.ip().is_loopback() {
-            return Err((
-                "oauth.bind_address".into(),
-                "plain HTTP is served on loopback only (TLS for other addresses is not built yet)"
-                    .into(),
-            ));
-        }
-        Ok(())
+        self.validate_tls()
     }
 }

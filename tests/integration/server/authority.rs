@@ -96,3 +96,117 @@ fn jwt_keys_follow_the_same_story_and_unknown_ids_are_not_found() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("NotFound"), "{err}");
 }
+
+/// `curl` a URL and parse its JSON body.
+fn curl_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn jwks_kids(issuer: &str) -> Vec<String> {
+    let jwks = curl_json(&[&format!("{issuer}/.well-known/jwks.json")]);
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn oauth_signing_keys_rotate_and_a_revoked_key_leaves_the_jwks() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let port = tessera_tests::free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let server = ServerProcess::start(
+        dir.path(),
+        &format!(
+            "{}[oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"{issuer}\"\n",
+            config()
+        ),
+    );
+    let created: serde_json::Value = serde_json::from_str(&server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "rotating",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "read",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    let token_kid = || {
+        let reply = curl_json(&[
+            "-u",
+            &format!("rotating:{secret}"),
+            "-d",
+            "grant_type=client_credentials",
+            &format!("{issuer}/oauth2/token"),
+        ]);
+        let token = reply["access_token"].as_str().unwrap().to_string();
+        let header = token.split('.').next().unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_string()
+    };
+
+    let shown = ids(&server.ok(&["authority", "oauth", "show"]));
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let (old, state) = shown[0].clone();
+    assert_eq!(state, "active");
+    assert_eq!(token_kid(), old);
+
+    let prepared = ids(&server.ok(&["authority", "oauth", "prepare"]));
+    let next = prepared[0].0.clone();
+    assert_eq!(prepared[0].1, "prepared");
+    assert!(
+        jwks_kids(&issuer).contains(&next),
+        "a prepared key is published before it signs"
+    );
+    assert_eq!(token_kid(), old, "the prepared key does not sign yet");
+
+    server.ok(&["authority", "oauth", "activate", "--authority-id", &next]);
+    assert_eq!(token_kid(), next, "new tokens carry the new kid");
+    let kids = jwks_kids(&issuer);
+    assert!(
+        kids.contains(&old) && kids.contains(&next),
+        "tokens of the old key still verify: {kids:?}"
+    );
+
+    // Revoking needs a taint first; after it the old key is gone from the JWKS.
+    let refused = server.cli(&["authority", "oauth", "revoke", "--authority-id", &old]);
+    assert!(!refused.status.success());
+    assert!(kids_still(&issuer, &old));
+    server.ok(&["authority", "oauth", "taint", "--authority-id", &old]);
+    server.ok(&["authority", "oauth", "revoke", "--authority-id", &old]);
+    assert_eq!(jwks_kids(&issuer), vec![next.clone()]);
+    assert_eq!(token_kid(), next);
+    // The SPIFFE bundle never held OAuth keys.
+    let bundle = server.ok(&["bundle", "show", "--format", "spiffe"]);
+    assert!(
+        !bundle.contains(&next) && !bundle.contains(&old),
+        "{bundle}"
+    );
+}
+
+fn kids_still(issuer: &str, kid: &str) -> bool {
+    jwks_kids(issuer).iter().any(|k| k == kid)
+}

@@ -6,6 +6,7 @@ mod bad_input;
 mod bundle;
 mod client;
 mod entry;
+mod federation;
 mod token;
 mod users;
 

@@ -1,4 +1,5 @@
-//! `tessera.admin.v1.Authorities`: show, prepare, activate, taint, revoke.
+//! `tessera.admin.v1.Authorities`: show, prepare, activate, taint, revoke (X.509 CAs, JWT-SVID
+//! keys, OAuth access-token keys).
 
 use std::sync::Arc;
 
@@ -32,8 +33,9 @@ fn kind(raw: i32) -> Result<Kind, Status> {
     match AuthorityKind::try_from(raw) {
         Ok(AuthorityKind::X509) => Ok(Kind::X509),
         Ok(AuthorityKind::Jwt) => Ok(Kind::Jwt),
+        Ok(AuthorityKind::Oauth) => Ok(Kind::OAuth),
         _ => Err(Status::invalid_argument(
-            "kind must be AUTHORITY_KIND_X509 or AUTHORITY_KIND_JWT",
+            "kind must be AUTHORITY_KIND_X509, AUTHORITY_KIND_JWT or AUTHORITY_KIND_OAUTH",
         )),
     }
 }
@@ -51,9 +53,7 @@ fn to_wire(a: &AuthorityInfo) -> Authority {
         kind: match a.kind {
             Kind::X509 => AuthorityKind::X509,
             Kind::Jwt => AuthorityKind::Jwt,
-            // Not exposed by the admin API (its proto knows X.509 and JWT only); listing
-            // filters by an X.509 or JWT kind, so OAuth keys never get here.
-            Kind::OAuth => AuthorityKind::Unspecified,
+            Kind::OAuth => AuthorityKind::Oauth,
         } as i32,
         authority_id: a.id.clone(),
         state: match a.state {

@@ -5,6 +5,7 @@ mod authorities;
 mod bundles;
 mod clients;
 mod entries;
+mod federated_bundles;
 mod health;
 mod join_tokens;
 mod mtls;
@@ -20,6 +21,7 @@ use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServ
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
 use tessera_proto::wire::tessera::admin::v1::clients_server::ClientsServer;
 use tessera_proto::wire::tessera::admin::v1::entries_server::EntriesServer;
+use tessera_proto::wire::tessera::admin::v1::federated_bundles_server::FederatedBundlesServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
 use tessera_proto::wire::tessera::admin::v1::users_server::UsersServer;
@@ -132,6 +134,12 @@ where
     Routes::builder()
         .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
         .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
+        .add_service(FederatedBundlesServer::new(
+            federated_bundles::FederatedBundlesService::new(
+                store.clone(),
+                ca.config().trust_domain.clone(),
+            ),
+        ))
         .add_service(AuthoritiesServer::new(
             authorities::AuthoritiesService::new(ca.clone()),
         ))

@@ -6,11 +6,10 @@ mod csr;
 mod listener;
 mod service;
 mod sync;
-mod tls;
 
+pub use crate::tls::{TlsError, TlsPublisher};
 pub use caller::svid_identity;
 pub use service::{AgentService, MAX_BATCH};
-pub use tls::{TlsError, TlsPublisher};
 
 use std::sync::Arc;
 

@@ -84,6 +84,7 @@ impl<S: Datastore + Clone> AgentService<S> {
                     spiffe_id: id.clone(),
                     public_key,
                     dns_names: Vec::new(),
+                    ip_addresses: Vec::new(),
                     ttl: Some(self.agent_ttl),
                 },
             )
@@ -286,6 +287,7 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
                                 spiffe_id: id.clone(),
                                 public_key,
                                 dns_names: entry.dns_names.clone(),
+                                ip_addresses: Vec::new(),
                                 ttl: ttl(entry.x509_svid_ttl),
                             },
                         )

@@ -94,6 +94,7 @@ async fn an_upstream_authority_signs_each_replicas_own_intermediate() {
             spiffe_id: "spiffe://example.org/w".parse().unwrap(),
             public_key: key.public_key_der(),
             dns_names: vec![],
+            ip_addresses: Vec::new(),
             ttl: None,
         };
         let svid = snap

@@ -47,6 +47,7 @@ fn request(id: &str, dns_names: &[&str], ttl: Option<Duration>) -> X509SvidReque
         spiffe_id: id.parse().unwrap(),
         public_key: key.public_key_der(),
         dns_names: dns_names.iter().map(|s| s.to_string()).collect(),
+        ip_addresses: Vec::new(),
         ttl,
     }
 }

@@ -15,6 +15,7 @@ mod limits;
 pub mod ports;
 mod request;
 mod server;
+pub mod tls;
 mod verify;
 
 #[cfg(test)]

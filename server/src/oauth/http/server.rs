@@ -1,17 +1,20 @@
-//! The OAuth HTTP server: shared state, router, `run(self, listener, shutdown)`.
+//! The OAuth HTTP server: shared state, router, `run(self, listener, shutdown)` (plain
+//! HTTP, loopback) and `run_tls(self, listener, tls, shutdown)`.
 
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::routing::{get, post};
 use tessera_proto::clock::Clock;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::config::OAuthHttpConfig;
 use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
-use super::{discovery, endpoints};
+use super::{discovery, endpoints, tls};
+use crate::oauth::codes::{AuthorizationCodes, MAX_CODE_TTL};
 use crate::oauth::exchange::TokenExchange;
 
 /// State shared by all handlers.
@@ -24,6 +27,9 @@ pub(crate) struct Shared<A, S> {
     pub(crate) limiter: RateLimiter,
     /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
     pub(crate) exchange: OnceLock<TokenExchange>,
+    /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
+    #[allow(dead_code)] // until the authorization_code grant lands (feat-codegrant)
+    pub(crate) codes: AuthorizationCodes,
 }
 
 /// The OAuth 2.0 authorization server's HTTP surface (discovery, JWKS, token,
@@ -59,6 +65,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 denylist: Denylist::default(),
                 limiter,
                 exchange: OnceLock::new(),
+                codes: AuthorizationCodes::new(MAX_CODE_TTL),
             }),
         }
     }
@@ -97,7 +104,9 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         let router = self.router();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth http listening");
-            if !addr.ip().is_loopback() {
+            if addr.ip().is_loopback() {
+                tracing::warn!(%addr, "oauth served over plain HTTP (loopback only): configure TLS for anything but local use");
+            } else {
                 tracing::warn!(%addr, "oauth served over plain HTTP on a non-loopback address");
             }
         }
@@ -105,5 +114,21 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await?;
         Ok(())
+    }
+
+    /// Serves HTTPS on `listener` until `shutdown` is cancelled, then drains. Each
+    /// connection is handshaken with the configuration `tls` holds at accept time; a
+    /// client certificate, when presented, reaches the handlers as a
+    /// [`super::ClientCertificate`] extension.
+    pub async fn run_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: watch::Receiver<Arc<rustls::ServerConfig>>,
+        shutdown: CancellationToken,
+    ) -> Result<(), OAuthHttpError> {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth https listening");
+        }
+        tls::serve(listener, self.router(), tls, shutdown).await
     }
 }
