@@ -3,6 +3,7 @@
 
 mod client_auth;
 mod exchange;
+mod node;
 mod tls;
 
 use std::path::PathBuf;
