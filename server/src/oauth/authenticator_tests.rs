@@ -238,11 +238,11 @@ async fn unavailable_bundles_or_a_full_replay_cache_are_server_errors() {
 }
 
 #[tokio::test]
-async fn public_clients_are_identified_by_client_id_alone_and_only_they() {
+async fn a_public_client_is_identified_by_client_id_alone_and_nothing_else_is() {
     let w = world().await;
     let mut public = wire("spa", "none");
-    public.grant_types = vec!["authorization_code".into()];
     public.public = true;
+    public.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
     w.store.create_oauth_client(&public, None).await.unwrap();
     let only_id = |id: &str| PresentedCredentials::Certificate {
         client_id: id.into(),
@@ -250,28 +250,26 @@ async fn public_clients_are_identified_by_client_id_alone_and_only_they() {
     let client = run(&w, &only_id("spa")).await.unwrap();
     assert_eq!(client.client_id, "spa");
     assert_eq!(client.certificate_thumbprint, None);
-    // A confidential client cannot drop to `none` by sending only its client_id.
-    for confidential in ["sec", "pk", "sj", "mtls"] {
+    // Only without a client certificate on the connection.
+    let chain = ClientCertificate(Arc::new(vec![w.ca.leaf(&[SVC_ID], "svc", true)]));
+    let with_cert = w
+        .auth
+        .authenticate(&only_id("spa"), &context(Some(&chain)))
+        .await;
+    assert_eq!(with_cert, Err(ClientAuthFailure::Invalid));
+    // Every other registered method still needs its credential.
+    for id in ["sec", "pk", "sj", "mtls"] {
         assert_eq!(
-            run(&w, &only_id(confidential)).await,
+            run(&w, &only_id(id)).await,
             Err(ClientAuthFailure::Invalid),
-            "{confidential}"
+            "{id}"
         );
     }
-    // Nor can a public client be authenticated with a secret.
-    let secret = PresentedCredentials::Secret {
-        client_id: "spa".into(),
-        secret: Zeroizing::new(w.secret.expose().to_owned()),
-    };
-    assert_eq!(run(&w, &secret).await, Err(ClientAuthFailure::Invalid));
-    // Disabled public clients are refused.
-    let mut disabled = wire("spa2", "none");
-    disabled.grant_types = vec!["authorization_code".into()];
-    disabled.public = true;
-    disabled.enabled = false;
-    w.store.create_oauth_client(&disabled, None).await.unwrap();
+    // A disabled public client is refused like any other.
+    public.enabled = false;
+    w.store.update_oauth_client(&public).await.unwrap();
     assert_eq!(
-        run(&w, &only_id("spa2")).await,
+        run(&w, &only_id("spa")).await,
         Err(ClientAuthFailure::Invalid)
     );
 }

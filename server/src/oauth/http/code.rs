@@ -11,7 +11,7 @@ use tessera_proto::clock::from_unix_seconds;
 
 use super::endpoints::{AUDIT, no_store};
 use super::error::{ErrorCode, OAuthError};
-use super::grant::{self, AccessToken, IssueAt};
+use super::grant::{self, AccessToken};
 use super::id_token::{self, ID_TOKEN_TYP, OPENID};
 use super::pkce;
 use super::ports::{AuthenticatedClient, SignFailure, TokenSigner};
@@ -195,20 +195,21 @@ fn tokens<A, S: TokenSigner>(
     let audiences = grant::granted_audiences(client, &targets, &shared.config.issuer)
         .map_err(|e| refusal(e, "target_not_allowed"))?;
     let jti = grant::new_jti().map_err(|e| refusal(e, "no_randomness"))?;
-    let token = AccessToken {
+    let spec = AccessToken {
         subject: &grant.user_id,
         client,
-        scopes: grant.scopes.clone(),
         audiences,
+        scopes: grant.scopes.clone(),
         jti: &jti,
     };
-    let at = IssueAt {
-        issuer: &shared.config.issuer,
-        default_ttl: shared.config.access_token_ttl,
-        signing_deadline: shared.signer.signing_deadline(),
+    let issuance = grant::access_token_claims(
+        &spec,
+        &shared.config.issuer,
+        shared.config.access_token_ttl,
+        shared.signer.signing_deadline(),
         now,
-    };
-    let issuance = grant::issuance(&token, &at).map_err(|e| refusal(e, "no_signing_key"))?;
+    )
+    .map_err(|e| refusal(e, "no_signing_key"))?;
     let exp = issuance
         .claims
         .get("exp")

@@ -18,13 +18,13 @@ pub enum ErrorCode {
     InvalidRequest,
     /// Client authentication failed (401 + `WWW-Authenticate`).
     InvalidClient,
+    /// The grant (refresh token, code) is invalid, expired, revoked or another client's
+    /// (400).
+    InvalidGrant,
     /// The client may not use this grant type (400).
     UnauthorizedClient,
     /// Grant type not supported by this server (400).
     UnsupportedGrantType,
-    /// The grant (authorization code, refresh token) is invalid, expired, spent or another
-    /// client's (400).
-    InvalidGrant,
     /// Requested scope exceeds the client's (400).
     InvalidScope,
     /// Requested resource / audience not allowed (400, RFC 8707).
@@ -62,9 +62,9 @@ impl OAuthError {
         match self.code {
             ErrorCode::InvalidRequest | ErrorCode::PayloadTooLarge => "invalid_request",
             ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
-            ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::RateLimited { .. } => "temporarily_unavailable",
