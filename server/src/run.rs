@@ -19,6 +19,7 @@ use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::grants::{GrantLifetimes, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
+use crate::oauth::profiles::StoreUserProfiles;
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
 use crate::tls::{SvidTlsProfile, TlsPublisher};
@@ -326,6 +327,7 @@ async fn oauth_server(
         clock.clone(),
     )
     .with_token_exchange(exchange)
+    .with_user_profiles(StoreUserProfiles::new(store.clone()))
     .with_grants(Arc::new(Grants::new(
         store.clone(),
         GrantLifetimes {

@@ -1,8 +1,10 @@
 //! The OAuth 2.0 authorization server for machines, driven by clients nobody here wrote
 //! (python `authlib` + PyJWT's `PyJWKClient`).
 
+mod auth_code;
 mod client_auth;
 mod exchange;
+mod node;
 mod tls;
 
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tessera_proto::clock::unix_seconds;
 
+use super::code::AUTHORIZATION_CODE;
 use super::error::{ErrorCode, OAuthError};
 use super::ports::AuthenticatedClient;
 use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
@@ -41,7 +42,9 @@ pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthErro
             ErrorCode::InvalidRequest,
             "grant_type is required",
         )),
-        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT | REFRESH_TOKEN) => Ok(()),
+        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT | AUTHORIZATION_CODE | REFRESH_TOKEN) => {
+            Ok(())
+        }
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "the grant type is not supported",

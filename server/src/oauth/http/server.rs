@@ -13,7 +13,9 @@ use super::config::OAuthHttpConfig;
 use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
+use super::userinfo::{self, UserProfiles};
 use super::{discovery, endpoints, tls};
+use crate::oauth::codes::{AuthorizationCodes, MAX_CODE_TTL};
 use crate::oauth::exchange::TokenExchange;
 use crate::oauth::grants::GrantService;
 
@@ -27,6 +29,10 @@ pub(crate) struct Shared<A, S> {
     pub(crate) limiter: RateLimiter,
     /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
     pub(crate) exchange: OnceLock<TokenExchange>,
+    /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
+    pub(crate) codes: AuthorizationCodes,
+    /// Accounts for the UserInfo endpoint ([`OAuthServer::with_user_profiles`]).
+    pub(crate) users: OnceLock<Box<dyn UserProfiles>>,
     /// Grants and refresh tokens, when enabled ([`OAuthServer::with_grants`]).
     pub(crate) grants: OnceLock<Arc<dyn GrantService>>,
 }
@@ -71,6 +77,8 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 denylist: Denylist::default(),
                 limiter,
                 exchange: OnceLock::new(),
+                codes: AuthorizationCodes::new(MAX_CODE_TTL),
+                users: OnceLock::new(),
                 grants: OnceLock::new(),
             }),
         }
@@ -81,6 +89,19 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     pub fn with_token_exchange(self, exchange: TokenExchange) -> Self {
         let _ = self.shared.exchange.set(exchange);
         self
+    }
+
+    /// Reads accounts for `/oauth2/userinfo` from `users`. Set once: a second call is
+    /// ignored. Without it, UserInfo answers 503.
+    pub fn with_user_profiles(self, users: impl UserProfiles) -> Self {
+        let _ = self.shared.users.set(Box::new(users));
+        self
+    }
+
+    /// The authorization codes (tests seed them as the browser flow would).
+    #[cfg(test)]
+    pub(crate) fn codes(&self) -> &AuthorizationCodes {
+        &self.shared.codes
     }
 
     /// Enables grants: the `refresh_token` grant, and refresh tokens at the revocation and
@@ -111,6 +132,10 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .route("/oauth2/token", post(endpoints::token::<A, S>))
             .route("/oauth2/introspect", post(endpoints::introspect::<A, S>))
             .route("/oauth2/revoke", post(endpoints::revoke::<A, S>))
+            .route(
+                "/oauth2/userinfo",
+                get(userinfo::userinfo::<A, S>).post(userinfo::userinfo::<A, S>),
+            )
             .with_state(Arc::clone(&self.shared))
     }
 

@@ -2,6 +2,8 @@
 
 mod audit;
 mod client_auth;
+mod code;
+mod code_support;
 mod discovery;
 mod exchange;
 mod fakes;
@@ -9,3 +11,4 @@ mod introspect;
 mod limits;
 mod refresh;
 mod token;
+mod userinfo;

@@ -367,11 +367,15 @@ async fn introspection_of_refresh_tokens() {
         .as_secs()
         + 86_400;
     assert_eq!(body["exp"], exp);
-    // Another client learns nothing.
+    // Another client learns nothing (and public clients may not introspect at all).
     let (_, body) = w
-        .post_as("spa", "/oauth2/introspect", &[("token", &t0)])
+        .post_as("cc", "/oauth2/introspect", &[("token", &t0)])
         .await;
     assert_eq!(body, serde_json::json!({"active": false}));
+    let (status, _) = w
+        .post_as("spa", "/oauth2/introspect", &[("token", &t0)])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A rotated token is inactive, and introspecting it did not revoke the family.
     let (_, b1) = w.refresh("web", &t0, &[]).await;
     let (_, body) = w
