@@ -141,7 +141,7 @@ impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
     /// Whether the grant's user and client still exist and are enabled.
     async fn live(&self, grant: &GrantRecord) -> Result<Option<&'static str>, GrantError> {
         let user = self.store.get_user(&grant.user_id).await?;
-        if !user.is_some_and(|u| !u.disabled) {
+        if user.is_none_or(|u| u.disabled) {
             return Ok(Some("user_disabled_or_deleted"));
         }
         let client = self.store.get_oauth_client(&grant.client_id).await?;
