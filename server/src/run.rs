@@ -17,6 +17,7 @@ use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
+use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
@@ -129,7 +130,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
     let admin_mtls = (
-        admin::routes(ca.clone(), store.clone(), accounts),
+        admin::routes(ca.clone(), store.clone(), accounts.clone()),
         AdminGateLayer::new(store.clone(), clock.clone()),
     );
     let agent_api = AgentService::new(
@@ -139,7 +140,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         clock.clone(),
         config.agent_ttl,
     );
-    let oauth = oauth_server(&config, &ca, &store, &clock).await?;
+    let oauth = oauth_server(&config, &ca, &store, &clock, accounts).await?;
 
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
@@ -269,6 +270,7 @@ async fn oauth_server(
     ca: &Arc<CaManager<SledStore>>,
     store: &SledStore,
     clock: &Arc<dyn Clock>,
+    accounts: crate::users::Accounts<SledStore>,
 ) -> Result<Option<OAuthPart>, RunError> {
     let Some(section) = &config.oauth else {
         return Ok(None);
@@ -324,7 +326,15 @@ async fn oauth_server(
         CaTokenSigner::new(ca.clone()),
         clock.clone(),
     )
-    .with_token_exchange(exchange);
+    .with_token_exchange(exchange)
+    .with_browser(BrowserFlows::new(
+        accounts,
+        StoreClients(store.clone()),
+        BrowserConfig {
+            session_idle_ttl: section.session_idle_ttl,
+            session_absolute_ttl: section.session_absolute_ttl,
+        },
+    ));
     tracing::info!(
         issuer = %section.issuer,
         address = %section.bind_address,

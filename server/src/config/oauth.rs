@@ -40,6 +40,21 @@ pub struct OAuthSection {
     /// issuer URL's host as a DNS (or IP) SAN. Exclusive with `tls_cert_file`.
     #[serde(default)]
     pub serve_svid: bool,
+    // ---- Browser sign-in (`/oauth2/authorize`, login, consent): sessions live in memory.
+    /// A browser session unused this long ends.
+    #[serde(default = "default_session_idle_ttl", with = "serde_str")]
+    pub session_idle_ttl: Duration,
+    /// A browser session ends this long after sign-in, used or not.
+    #[serde(default = "default_session_absolute_ttl", with = "serde_str")]
+    pub session_absolute_ttl: Duration,
+}
+
+fn default_session_idle_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_session_absolute_ttl() -> Duration {
+    Duration::from_secs(12 * 3600)
 }
 
 fn default_rate_limit_per_second() -> u32 {
@@ -75,6 +90,14 @@ impl OAuthSection {
             return Err((
                 "oauth.access_token_ttl".into(),
                 "must be at least 1s".into(),
+            ));
+        }
+        if self.session_idle_ttl < Duration::from_secs(60)
+            || self.session_absolute_ttl < self.session_idle_ttl
+        {
+            return Err((
+                "oauth.session_idle_ttl".into(),
+                "must be at least 1m and at most session_absolute_ttl".into(),
             ));
         }
         self.validate_tls()
