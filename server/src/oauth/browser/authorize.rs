@@ -112,8 +112,7 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
 
 fn is_challenge(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 

@@ -39,7 +39,10 @@ pub(super) fn see_other(location: &str) -> Response {
             [
                 (header::LOCATION, v),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ),
             ],
         )
             .into_response(),
@@ -50,7 +53,10 @@ pub(super) fn see_other(location: &str) -> Response {
 /// An error response to the client's redirect URI.
 pub(super) fn error_redirect(issuer: &str, e: &ErrorRedirect) -> Response {
     tracing::info!(target: AUDIT, event = "oauth_authorize_refused", error = e.error, reason = %e.description);
-    let mut params = vec![("error", e.error), ("error_description", e.description.as_str())];
+    let mut params = vec![
+        ("error", e.error),
+        ("error_description", e.description.as_str()),
+    ];
     if let Some(state) = &e.state {
         params.push(("state", state));
     }

@@ -10,9 +10,7 @@ use tessera_proto::clock::unix_seconds;
 use zeroize::Zeroizing;
 
 use super::authorize::{self, AuthorizeError, Params};
-use super::flow::{
-    self, AUDIT, LOGIN, LOGOUT, TOTP, expired, form, proceed, with_session,
-};
+use super::flow::{self, AUDIT, LOGIN, LOGOUT, TOTP, expired, form, proceed, with_session};
 use super::pages;
 use super::session::{SessionCookie, SignedIn};
 use super::{BrowserFlows, BrowserHost, csrf};
@@ -179,7 +177,10 @@ fn complete<H: BrowserHost>(
         auth_time: unix_seconds(now),
         amr: amr.iter().map(|s| (*s).to_owned()).collect(),
     };
-    let new_id = match flows.sessions.sign_in(&posted.session_id, user.clone(), now) {
+    let new_id = match flows
+        .sessions
+        .sign_in(&posted.session_id, user.clone(), now)
+    {
         Ok(id) => id,
         Err(_) => return unavailable(),
     };
@@ -198,7 +199,13 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
         Ok(p) => p,
         Err(r) => return r,
     };
-    let request_id = posted.params.one("request_id").ok().flatten().unwrap_or_default().to_owned();
+    let request_id = posted
+        .params
+        .one("request_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         Some((s.pending(&request_id, now_s)?.clone(), s.csrf.clone()))
@@ -206,22 +213,46 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let Some((req, csrf)) = found.flatten() else {
         return expired();
     };
-    let username = posted.params.one("username").ok().flatten().unwrap_or_default().to_owned();
+    let username = posted
+        .params
+        .one("username")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
     let password = Zeroizing::new(posted.params.take("password").unwrap_or_default());
     let ctx = || form(LOGIN, &csrf, &request_id, &req);
-    match flows.users.authenticate(&username, password, posted.source).await {
+    match flows
+        .users
+        .authenticate(&username, password, posted.source)
+        .await
+    {
         Ok(a) if a.totp_required => {
             flows.sessions.with(&posted.session_id, now, |s| {
                 s.awaiting_totp = Some(a.user_id);
             });
             pages::totp(form(TOTP, &csrf, &request_id, &req), StatusCode::OK, None).into_response()
         }
-        Ok(a) => complete(host.as_ref(), flows, &posted, &request_id, a.user_id, &["pwd"], now),
+        Ok(a) => complete(
+            host.as_ref(),
+            flows,
+            &posted,
+            &request_id,
+            a.user_id,
+            &["pwd"],
+            now,
+        ),
         Err(LoginError::InvalidCredentials) => {
-            pages::login(ctx(), StatusCode::OK, Some("Invalid username or password.")).into_response()
+            pages::login(ctx(), StatusCode::OK, Some("Invalid username or password."))
+                .into_response()
         }
         Err(LoginError::Throttled(r)) => throttled(
-            pages::login(ctx(), StatusCode::OK, Some("Too many attempts. Try again later.")).into_response(),
+            pages::login(
+                ctx(),
+                StatusCode::OK,
+                Some("Too many attempts. Try again later."),
+            )
+            .into_response(),
             r.seconds,
         ),
         Err(LoginError::Internal(_)) => unavailable(),
@@ -238,7 +269,13 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         Ok(p) => p,
         Err(r) => return r,
     };
-    let request_id = posted.params.one("request_id").ok().flatten().unwrap_or_default().to_owned();
+    let request_id = posted
+        .params
+        .one("request_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         let req = s.pending(&request_id, now_s)?.clone();
@@ -247,15 +284,38 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     let Some((req, csrf, user_id)) = found.flatten() else {
         return expired();
     };
-    let code = posted.params.one("code").ok().flatten().unwrap_or_default().to_owned();
+    let code = posted
+        .params
+        .one("code")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
     let ctx = || form(TOTP, &csrf, &request_id, &req);
-    match flows.users.verify_second_factor(&user_id, &code, posted.source).await {
-        Ok(()) => complete(host.as_ref(), flows, &posted, &request_id, user_id, &["pwd", "otp"], now),
+    match flows
+        .users
+        .verify_second_factor(&user_id, &code, posted.source)
+        .await
+    {
+        Ok(()) => complete(
+            host.as_ref(),
+            flows,
+            &posted,
+            &request_id,
+            user_id,
+            &["pwd", "otp"],
+            now,
+        ),
         Err(LoginError::InvalidCredentials) => {
             pages::totp(ctx(), StatusCode::OK, Some("Invalid code.")).into_response()
         }
         Err(LoginError::Throttled(r)) => throttled(
-            pages::totp(ctx(), StatusCode::OK, Some("Too many attempts. Try again later.")).into_response(),
+            pages::totp(
+                ctx(),
+                StatusCode::OK,
+                Some("Too many attempts. Try again later."),
+            )
+            .into_response(),
             r.seconds,
         ),
         Err(LoginError::Internal(_)) => unavailable(),
@@ -263,7 +323,10 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
 }
 
 /// `POST /oauth2/consent`: approve or deny.
-pub async fn consent_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
+pub async fn consent_post<H: BrowserHost>(
+    State(host): State<Arc<H>>,
+    request: Request,
+) -> Response {
     let Some(flows) = host.browser() else {
         return not_enabled();
     };
@@ -272,7 +335,13 @@ pub async fn consent_post<H: BrowserHost>(State(host): State<Arc<H>>, request: R
         Ok(p) => p,
         Err(r) => return r,
     };
-    let request_id = posted.params.one("request_id").ok().flatten().unwrap_or_default().to_owned();
+    let request_id = posted
+        .params
+        .one("request_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         let user = s.user.clone()?;
@@ -290,14 +359,24 @@ pub async fn consent_post<H: BrowserHost>(State(host): State<Arc<H>>, request: R
         scope = %req.scopes.join(" "),
     );
     if !approved {
-        return flow::refuse(host.issuer(), &req, "access_denied", "the user denied the request");
+        return flow::refuse(
+            host.issuer(),
+            &req,
+            "access_denied",
+            "the user denied the request",
+        );
     }
-    flows.consents.remember(&user.user_id, &req.client_id, &req.scopes);
+    flows
+        .consents
+        .remember(&user.user_id, &req.client_id, &req.scopes);
     flow::issue(host.as_ref(), &req, &user, now)
 }
 
 /// `GET /oauth2/logout`: a confirmation form (signing out needs a POST with the token).
-pub async fn logout_get<H: BrowserHost>(State(host): State<Arc<H>>, headers: HeaderMap) -> Response {
+pub async fn logout_get<H: BrowserHost>(
+    State(host): State<Arc<H>>,
+    headers: HeaderMap,
+) -> Response {
     let Some(flows) = host.browser() else {
         return not_enabled();
     };
@@ -313,7 +392,10 @@ pub async fn logout_get<H: BrowserHost>(State(host): State<Arc<H>>, headers: Hea
 }
 
 /// `POST /oauth2/logout`: ends the session.
-pub async fn logout_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request<Body>) -> Response {
+pub async fn logout_post<H: BrowserHost>(
+    State(host): State<Arc<H>>,
+    request: Request<Body>,
+) -> Response {
     let Some(flows) = host.browser() else {
         return not_enabled();
     };
@@ -323,12 +405,17 @@ pub async fn logout_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
         Ok(p) => p,
         Err(r) => return r,
     };
-    let user = flows.sessions.with(&posted.session_id, now, |s| s.user.clone()).flatten();
+    let user = flows
+        .sessions
+        .with(&posted.session_id, now, |s| s.user.clone())
+        .flatten();
     flows.sessions.remove(&posted.session_id);
     if let Some(u) = user {
         tracing::info!(target: AUDIT, event = "browser_signed_out", user_id = %u.user_id);
     }
     let mut response = pages::signed_out().into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie.clear());
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie.clear());
     response
 }

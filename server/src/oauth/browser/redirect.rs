@@ -101,12 +101,21 @@ mod tests {
 
     #[test]
     fn loopback_port_may_vary() {
-        assert!(matches("http://127.0.0.1:8080/cb", "http://127.0.0.1:51234/cb"));
+        assert!(matches(
+            "http://127.0.0.1:8080/cb",
+            "http://127.0.0.1:51234/cb"
+        ));
         assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:9/cb"));
         assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
         assert!(!matches("http://127.0.0.1:1/cb", "http://127.0.0.1:2/cb/x"));
-        assert!(!matches("http://127.0.0.1:1/cb", "http://127.0.0.1.evil:2/cb"));
-        assert!(!matches("http://127.0.0.1:1/cb", "http://127.0.0.1:2@evil/cb"));
+        assert!(!matches(
+            "http://127.0.0.1:1/cb",
+            "http://127.0.0.1.evil:2/cb"
+        ));
+        assert!(!matches(
+            "http://127.0.0.1:1/cb",
+            "http://127.0.0.1:2@evil/cb"
+        ));
         assert!(!matches("http://127.0.0.1:1/cb", "http://[::1]:2/cb"));
         assert!(!matches("https://127.0.0.1:1/cb", "https://127.0.0.1:2/cb"));
     }
@@ -125,9 +134,18 @@ mod tests {
             with_params("https://a/cb", &[("code", "x y"), ("state", "&")]),
             "https://a/cb?code=x+y&state=%26"
         );
-        assert_eq!(with_params("https://a/cb?k=v", &[("a", "b")]), "https://a/cb?k=v&a=b");
-        assert_eq!(csp_source("https://a:8/cb?x").as_deref(), Some("https://a:8"));
-        assert_eq!(csp_source("com.example:/cb").as_deref(), Some("com.example:"));
+        assert_eq!(
+            with_params("https://a/cb?k=v", &[("a", "b")]),
+            "https://a/cb?k=v&a=b"
+        );
+        assert_eq!(
+            csp_source("https://a:8/cb?x").as_deref(),
+            Some("https://a:8")
+        );
+        assert_eq!(
+            csp_source("com.example:/cb").as_deref(),
+            Some("com.example:")
+        );
         assert_eq!(csp_source("https://a;b/cb"), None);
     }
 }

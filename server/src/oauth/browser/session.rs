@@ -164,7 +164,12 @@ impl SessionStore {
 
     /// Moves session `old` to a new id with a new CSRF token, signed in as `user` (the
     /// absolute lifetime restarts). The old id is gone afterwards.
-    pub fn sign_in(&self, old: &str, user: SignedIn, now: SystemTime) -> Result<String, SessionError> {
+    pub fn sign_in(
+        &self,
+        old: &str,
+        user: SignedIn,
+        now: SystemTime,
+    ) -> Result<String, SessionError> {
         let now = unix_seconds(now);
         let id = random_token().ok_or(SessionError::Random)?;
         let csrf = random_token().ok_or(SessionError::Random)?;

@@ -105,8 +105,14 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .route("/oauth2/revoke", post(endpoints::revoke::<A, S>))
             .route("/oauth2/authorize", get(browser::authorize::<Shared<A, S>>))
             .route("/oauth2/login", post(browser::login_post::<Shared<A, S>>))
-            .route("/oauth2/login/totp", post(browser::totp_post::<Shared<A, S>>))
-            .route("/oauth2/consent", post(browser::consent_post::<Shared<A, S>>))
+            .route(
+                "/oauth2/login/totp",
+                post(browser::totp_post::<Shared<A, S>>),
+            )
+            .route(
+                "/oauth2/consent",
+                post(browser::consent_post::<Shared<A, S>>),
+            )
             .route(
                 "/oauth2/logout",
                 get(browser::logout_get::<Shared<A, S>>).post(browser::logout_post::<Shared<A, S>>),
