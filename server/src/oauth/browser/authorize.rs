@@ -32,14 +32,18 @@ impl Params {
     }
 
     /// The one value of `name`: `Ok(None)` if absent or empty, `Err` if repeated.
-    pub fn one(&self, name: &str) -> Result<Option<&str>, ()> {
+    pub fn one(&self, name: &str) -> Result<Option<&str>, Repeated> {
         match self.0.get(name).map(Vec::as_slice) {
             None => Ok(None),
             Some([v]) => Ok((!v.is_empty()).then_some(v.as_str())),
-            Some(_) => Err(()),
+            Some(_) => Err(Repeated),
         }
     }
 }
+
+/// A parameter given more than once (RFC 6749 §3.1: parameters must not repeat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
 
 /// What `prompt` asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -106,7 +110,7 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     match params.one("client_id") {
         Ok(Some(id)) => Ok(id),
         Ok(None) => Err(page("The request has no client_id.")),
-        Err(()) => Err(page("The request repeats client_id.")),
+        Err(Repeated) => Err(page("The request repeats client_id.")),
     }
 }
 
@@ -127,7 +131,7 @@ pub fn validate(
     };
     let requested = params
         .one("redirect_uri")
-        .map_err(|()| page("The request repeats redirect_uri."))?;
+        .map_err(|Repeated| page("The request repeats redirect_uri."))?;
     let redirect_uri = redirect::resolve(&client.redirect_uris, requested)
         .ok_or_else(|| page("The redirect_uri is not registered for this client."))?;
     // From here on the redirect URI is trusted.
@@ -143,7 +147,7 @@ pub fn validate(
     let one = |name: &str| {
         params
             .one(name)
-            .map_err(|()| fail("invalid_request", &format!("{name} is repeated")))
+            .map_err(|Repeated| fail("invalid_request", &format!("{name} is repeated")))
     };
     let state_checked = one("state")?;
     if state_checked.is_some_and(|s| s.len() > MAX_ECHO) {

@@ -28,6 +28,7 @@ pub fn metadata_document(config: &OAuthHttpConfig) -> Value {
     let auth_methods = json!(AUTH_METHODS);
     json!({
         "issuer": config.issuer,
+        "authorization_endpoint": config.url("/oauth2/authorize"),
         "token_endpoint": config.url("/oauth2/token"),
         "introspection_endpoint": config.url("/oauth2/introspect"),
         "revocation_endpoint": config.url("/oauth2/revoke"),
