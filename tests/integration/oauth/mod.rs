@@ -4,6 +4,7 @@
 mod browser;
 mod client_auth;
 mod exchange;
+mod node;
 mod tls;
 
 use std::path::PathBuf;
