@@ -247,3 +247,82 @@ impl SessionCookie {
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    fn at(s: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
+    }
+
+    fn user() -> SignedIn {
+        SignedIn {
+            user_id: "u".into(),
+            auth_time: 0,
+            amr: vec!["pwd".into()],
+        }
+    }
+
+    #[test]
+    fn sessions_end_when_idle_or_too_old() {
+        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
+        let id = store.create(at(0)).unwrap();
+        assert!(store.with(&id, at(99), |_| ()).is_some());
+        assert!(
+            store.with(&id, at(198), |_| ()).is_some(),
+            "use keeps it alive"
+        );
+        assert!(store.with(&id, at(249), |_| ()).is_some());
+        assert!(
+            store.with(&id, at(250), |_| ()).is_none(),
+            "absolute lifetime"
+        );
+        let idle = store.create(at(0)).unwrap();
+        assert!(
+            store.with(&idle, at(100), |_| ()).is_none(),
+            "idle lifetime"
+        );
+    }
+
+    #[test]
+    fn signing_in_moves_the_session_to_a_new_id_and_token() {
+        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
+        let old = store.create(at(0)).unwrap();
+        let csrf = store.with(&old, at(1), |s| s.csrf.clone()).unwrap();
+        let new = store.sign_in(&old, user(), at(2)).unwrap();
+        assert_ne!(old, new);
+        assert!(store.with(&old, at(3), |_| ()).is_none());
+        let (csrf2, who) = store
+            .with(&new, at(3), |s| (s.csrf.clone(), s.user.clone()))
+            .unwrap();
+        assert_ne!(csrf, csrf2);
+        assert_eq!(who, Some(user()));
+        assert!(store.sign_in(&old, user(), at(4)).is_err());
+    }
+
+    #[test]
+    fn the_cookie_is_host_prefixed_and_secure_unless_the_issuer_is_plain_http() {
+        let https = SessionCookie::for_issuer("https://auth.example");
+        let set = https.set("abc").unwrap();
+        assert_eq!(
+            set,
+            "__Host-tessera-session=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
+        );
+        let http = SessionCookie::for_issuer("http://127.0.0.1:8443");
+        assert_eq!(
+            http.set("abc").unwrap(),
+            "tessera-session=abc; Path=/; HttpOnly; SameSite=Lax"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-tessera-session=xyz; b=2"),
+        );
+        assert_eq!(https.read(&headers).as_deref(), Some("xyz"));
+        assert_eq!(http.read(&headers), None);
+    }
+}
