@@ -6,7 +6,8 @@
 //! - [`session`]: server-side sessions behind a random-id cookie (in memory, per process).
 //! - [`csrf`], [`pages`]: CSRF tokens and the escaped HTML with its security headers.
 //! - [`consent`]: remembered consent (in memory, per process).
-//! - [`handlers`] / [`flow`]: the axum handlers, generic over the [`BrowserHost`].
+//! - `handlers`, `login`, `logout` (with `flow`, `post`): the axum handlers, generic
+//!   over the [`BrowserHost`].
 
 pub mod authorize;
 pub mod consent;
@@ -14,8 +15,11 @@ pub mod csrf;
 mod flow;
 mod handlers;
 mod host;
+mod login;
+mod logout;
 pub mod pages;
 mod ports;
+mod post;
 pub mod redirect;
 pub mod session;
 
@@ -26,8 +30,10 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use handlers::{authorize, consent_post, login_post, logout_get, logout_post, totp_post};
+pub use handlers::{authorize, consent_post};
 pub use host::BrowserHost;
+pub use login::{login_post, totp_post};
+pub use logout::{logout_get, logout_post};
 pub use ports::{BoxFuture, ClientDirectory, StoreClients, UserLogin};
 
 /// Settings of the browser flows.
