@@ -103,3 +103,32 @@ impl OAuthSection {
         self.validate_tls()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::config::ServerConfig;
+
+    fn parse(extra: &str) -> Result<ServerConfig, String> {
+        let text = format!(
+            "trust_domain = \"example.org\"\n[oauth]\nbind_address = \"127.0.0.1:9443\"\nissuer = \"http://127.0.0.1:9443\"\n{extra}"
+        );
+        ServerConfig::parse(&text, Path::new("server.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn browser_session_lifetimes() {
+        let c = parse("").unwrap();
+        let o = c.oauth.unwrap();
+        assert_eq!(o.session_idle_ttl, Duration::from_secs(3600));
+        assert_eq!(o.session_absolute_ttl, Duration::from_secs(12 * 3600));
+        let c = parse("session_idle_ttl = \"15m\"\nsession_absolute_ttl = \"8h\"\n").unwrap();
+        assert_eq!(c.oauth.unwrap().session_idle_ttl, Duration::from_secs(900));
+        let e = parse("session_idle_ttl = \"2h\"\nsession_absolute_ttl = \"1h\"\n").unwrap_err();
+        assert!(e.contains("session_idle_ttl"), "{e}");
+        assert!(parse("session_idle_ttl = \"10s\"\n").is_err());
+    }
+}
