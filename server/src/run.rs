@@ -19,6 +19,7 @@ use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
+use crate::oauth::profiles::StoreUserProfiles;
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
 use crate::tls::{SvidTlsProfile, TlsPublisher};
@@ -327,6 +328,7 @@ async fn oauth_server(
         clock.clone(),
     )
     .with_token_exchange(exchange)
+    .with_user_profiles(StoreUserProfiles::new(store.clone()))
     .with_browser(BrowserFlows::new(
         accounts,
         StoreClients(store.clone()),

@@ -11,6 +11,10 @@
 //! - `tls_client_auth`: the connection's client certificate chain (RFC 8705 §2.1); tokens
 //!   are then bound to it (`cnf.x5t#S256`). A secret client presenting a certificate is
 //!   not bound (RFC 8705 §3 allows it; kept simple).
+//! - `none`: a public client sends only its `client_id`, on a connection without a client
+//!   certificate; it is identified, not authenticated (RFC 6749 §2.1), so what it may do is
+//!   bounded by its registration (never `client_credentials`) and, for refresh tokens, by
+//!   the token being bound to it.
 //!
 //! The method used must be the registered one; disabled and unknown clients are refused.
 //! Assertion `jti`s are single use through an in-memory, per-process [`ReplayCache`].
@@ -125,13 +129,17 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
         Ok(client)
     }
 
-    /// `tls_client_auth`: returns the client and its certificate thumbprint.
+    /// `tls_client_auth`: returns the client and its certificate thumbprint; or, with no
+    /// certificate on the connection, a public client (`none`) without one.
     async fn by_certificate(
         &self,
         client_id: &str,
         context: &AuthContext<'_>,
-    ) -> Result<(Client, String), ClientAuthError> {
+    ) -> Result<(Client, Option<String>), ClientAuthError> {
         let client = self.client(client_id).await?;
+        if client.auth_method == AuthMethod::None && context.peer_certificate.is_none() {
+            return Ok((client, None));
+        }
         if client.auth_method != AuthMethod::TlsClientAuth {
             return Err(mismatch(&client, "tls_client_auth"));
         }
@@ -144,7 +152,7 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
             &bundles,
             context.now,
         )?;
-        Ok((client, thumbprint))
+        Ok((client, Some(thumbprint)))
     }
 }
 
@@ -176,9 +184,7 @@ where
             ),
             PresentedCredentials::Certificate { client_id } => (
                 "tls_client_auth",
-                self.by_certificate(client_id, context)
-                    .await
-                    .map(|(c, t)| (c, Some(t))),
+                self.by_certificate(client_id, context).await,
             ),
         };
         match result {

@@ -236,3 +236,40 @@ async fn unavailable_bundles_or_a_full_replay_cache_are_server_errors() {
         .await;
     assert!(matches!(full, Err(ClientAuthFailure::Unavailable(_))));
 }
+
+#[tokio::test]
+async fn a_public_client_is_identified_by_client_id_alone_and_nothing_else_is() {
+    let w = world().await;
+    let mut public = wire("spa", "none");
+    public.public = true;
+    public.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
+    w.store.create_oauth_client(&public, None).await.unwrap();
+    let only_id = |id: &str| PresentedCredentials::Certificate {
+        client_id: id.into(),
+    };
+    let client = run(&w, &only_id("spa")).await.unwrap();
+    assert_eq!(client.client_id, "spa");
+    assert_eq!(client.certificate_thumbprint, None);
+    // Only without a client certificate on the connection.
+    let chain = ClientCertificate(Arc::new(vec![w.ca.leaf(&[SVC_ID], "svc", true)]));
+    let with_cert = w
+        .auth
+        .authenticate(&only_id("spa"), &context(Some(&chain)))
+        .await;
+    assert_eq!(with_cert, Err(ClientAuthFailure::Invalid));
+    // Every other registered method still needs its credential.
+    for id in ["sec", "pk", "sj", "mtls"] {
+        assert_eq!(
+            run(&w, &only_id(id)).await,
+            Err(ClientAuthFailure::Invalid),
+            "{id}"
+        );
+    }
+    // A disabled public client is refused like any other.
+    public.enabled = false;
+    w.store.update_oauth_client(&public).await.unwrap();
+    assert_eq!(
+        run(&w, &only_id("spa")).await,
+        Err(ClientAuthFailure::Invalid)
+    );
+}

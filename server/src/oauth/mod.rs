@@ -4,9 +4,10 @@
 //! - [`clients`]: OAuth clients (secrets stored as SHA-256, rotation with a grace period).
 //! - [`codes`]: single-use authorization codes (hashed, ≤ 60 s, replay detection).
 //! - [`exchange`]: token exchange (RFC 8693) of JWT-SVIDs and service-account tokens.
-//! - [`http`]: the HTTP surface (discovery, JWKS, token, introspection, revocation).
-//! - [`signer`] / [`authenticator`] / [`trust`]: the CA's OAuth keys, the client store and
-//!   the trust bundles behind it.
+//! - [`http`]: the HTTP surface (discovery, JWKS, token, UserInfo, introspection,
+//!   revocation).
+//! - [`signer`] / [`authenticator`] / [`trust`] / [`profiles`]: the CA's OAuth keys, the
+//!   client store, the trust bundles and the users store behind it.
 
 pub mod authenticator;
 pub mod browser;
@@ -14,5 +15,6 @@ pub mod clients;
 pub mod codes;
 pub mod exchange;
 pub mod http;
+pub mod profiles;
 pub mod signer;
 pub mod trust;

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 authorization server for machines, driven by clients nobody here wrote
 //! (python `authlib` + PyJWT's `PyJWKClient`).
 
+mod auth_code;
 mod browser;
 mod client_auth;
 mod exchange;

@@ -17,15 +17,15 @@ use tessera_proto::clock::from_unix_seconds;
 use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
 
 use super::error::{ErrorCode, OAuthError};
-use super::exchange;
 use super::grant::{self, GrantRequest};
 use super::ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
-    SignFailure, TokenSigner,
+    PresentedCredentials, SignFailure, TokenSigner,
 };
 use super::request::{self, Form};
 use super::server::Shared;
 use super::verify::{Claims, verify_access_token};
+use super::{code, exchange};
 
 /// Audit target for every OAuth decision.
 pub(super) const AUDIT: &str = "tessera::audit";
@@ -93,7 +93,8 @@ pub(super) fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// `POST /oauth2/token` (client_credentials; token exchange in [`super::exchange`]).
+/// `POST /oauth2/token` (client_credentials; token exchange in [`super::exchange`],
+/// authorization codes in [`super::code`]).
 pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
     request: Request,
@@ -117,6 +118,9 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
             Some(x) => exchange::exchange_token(&shared, x, &client, &form, now).await,
             None => refuse(EVENT, grant::EXCHANGE_OFF, Some(&client.client_id)),
         };
+    }
+    if form.get("grant_type") == Some(code::AUTHORIZATION_CODE) {
+        return code::redeem(&shared, &client, &form, now).await;
     }
     let id = client.client_id.as_str();
     let jti = match grant::new_jti() {
@@ -193,6 +197,11 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     let form = request::read_form(&parts.headers, body, shared.config.max_body_bytes)
         .await
         .map_err(|e| refuse(event, e, None))?;
+    if event == INTROSPECT && is_public(&parts.headers, &parts.extensions, &form) {
+        // Public clients prove nothing: introspection would answer anyone.
+        let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+        return Err(refuse(event, e, None));
+    }
     let client = authenticate(shared, &parts.headers, &parts.extensions, &form, now)
         .await
         .map_err(|(e, claimed)| refuse(event, e, claimed.as_deref()))?;
@@ -203,6 +212,16 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     let jwks = shared.signer.jwks();
     let claims = verify_access_token(token, &jwks, &shared.config.issuer, now);
     Ok((client, claims))
+}
+
+const INTROSPECT: &str = "oauth_introspect";
+
+/// Only a `client_id` and no TLS client certificate: a public client (`none`), if any.
+fn is_public(headers: &HeaderMap, extensions: &Extensions, form: &Form) -> bool {
+    matches!(
+        request::credentials(headers, form),
+        Ok(PresentedCredentials::Certificate { .. })
+    ) && extensions.get::<ClientCertificate>().is_none()
 }
 
 fn jti_of(claims: &Claims) -> &str {
@@ -218,7 +237,7 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    const EVENT: &str = "oauth_introspect";
+    const EVENT: &str = INTROSPECT;
     let now = shared.clock.now();
     let (client, claims) = match token_operation(&shared, EVENT, &parts, body, now).await {
         Ok(found) => found,

@@ -18,6 +18,9 @@ pub enum ErrorCode {
     InvalidRequest,
     /// Client authentication failed (401 + `WWW-Authenticate`).
     InvalidClient,
+    /// The grant (refresh token, code) is invalid, expired, revoked or another client's
+    /// (400).
+    InvalidGrant,
     /// The client may not use this grant type (400).
     UnauthorizedClient,
     /// Grant type not supported by this server (400).
@@ -59,6 +62,7 @@ impl OAuthError {
         match self.code {
             ErrorCode::InvalidRequest | ErrorCode::PayloadTooLarge => "invalid_request",
             ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tessera_proto::clock::unix_seconds;
 
+use super::code::AUTHORIZATION_CODE;
 use super::error::{ErrorCode, OAuthError};
 use super::ports::AuthenticatedClient;
 use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
@@ -39,10 +40,10 @@ pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthErro
             ErrorCode::InvalidRequest,
             "grant_type is required",
         )),
-        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT) => Ok(()),
+        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT | AUTHORIZATION_CODE) => Ok(()),
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "only client_credentials and token exchange are supported",
+            "the grant type is not supported",
         )),
     }
 }
@@ -75,7 +76,43 @@ pub(crate) fn decide(
     }
     let scopes = granted_scopes(client, request.scope)?;
     let audiences = granted_audiences(client, &request.targets, issuer)?;
+    let spec = AccessToken {
+        subject: &client.client_id,
+        client,
+        audiences,
+        scopes,
+        jti: &request.jti,
+    };
+    access_token_claims(&spec, issuer, default_ttl, signing_deadline, now)
+}
 
+/// What an access token is issued for, whatever the grant.
+#[derive(Debug)]
+pub(crate) struct AccessToken<'a> {
+    /// `sub`: the client itself (`client_credentials`) or the user's opaque ID.
+    pub(crate) subject: &'a str,
+    /// The authenticated client (`client_id`, its access-token TTL, its certificate
+    /// thumbprint for `cnf`).
+    pub(crate) client: &'a AuthenticatedClient,
+    /// `aud` (see [`granted_audiences`]).
+    pub(crate) audiences: Vec<String>,
+    /// Granted scopes.
+    pub(crate) scopes: Vec<String>,
+    /// A random token id ([`new_jti`]).
+    pub(crate) jti: &'a str,
+}
+
+/// The RFC 9068 claims of an access token at `now`: `iss, sub, aud, exp, iat, jti,
+/// client_id, scope` (+ `cnf` for certificate-bound clients), `exp` capped by the signing
+/// key's deadline.
+pub(crate) fn access_token_claims(
+    spec: &AccessToken<'_>,
+    issuer: &str,
+    default_ttl: Duration,
+    signing_deadline: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<Issuance, OAuthError> {
+    let client = spec.client;
     let iat = unix_seconds(now);
     let ttl = client.access_token_ttl.unwrap_or(default_ttl);
     let mut exp = iat.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
@@ -88,18 +125,18 @@ pub(crate) fn decide(
             "no signing key can cover a token now",
         ));
     }
-    let scope = scopes.join(" ");
-    let aud = match audiences.as_slice() {
+    let scope = spec.scopes.join(" ");
+    let aud = match spec.audiences.as_slice() {
         [one] => json!(one),
         many => json!(many),
     };
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(issuer));
-    claims.insert("sub".into(), json!(client.client_id));
+    claims.insert("sub".into(), json!(spec.subject));
     claims.insert("aud".into(), aud);
     claims.insert("exp".into(), json!(exp));
     claims.insert("iat".into(), json!(iat));
-    claims.insert("jti".into(), json!(request.jti));
+    claims.insert("jti".into(), json!(spec.jti));
     claims.insert("client_id".into(), json!(client.client_id));
     claims.insert("scope".into(), json!(scope));
     if let Some(thumbprint) = &client.certificate_thumbprint {
@@ -112,23 +149,32 @@ pub(crate) fn decide(
     })
 }
 
-/// Requested ⊆ allowed (else `invalid_scope`); omitted means all allowed.
+/// Requested ⊆ the client's scopes (else `invalid_scope`); omitted means all of them.
 fn granted_scopes(
     client: &AuthenticatedClient,
     requested: Option<&str>,
 ) -> Result<Vec<String>, OAuthError> {
+    scopes_within(&client.scopes, requested)
+}
+
+/// Requested ⊆ `allowed` (else `invalid_scope`), deduplicated in request order; omitted
+/// means all of `allowed`.
+pub(crate) fn scopes_within(
+    allowed: &[String],
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
     let Some(requested) = requested else {
-        return Ok(client.scopes.clone());
+        return Ok(allowed.to_vec());
     };
     let mut granted: Vec<String> = Vec::new();
     for token in requested.split(' ').filter(|t| !t.is_empty()) {
         let valid_chars = token
             .bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-        if !valid_chars || !client.scopes.iter().any(|s| s == token) {
+        if !valid_chars || !allowed.iter().any(|s| s == token) {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
-                "requested scope is not allowed for this client",
+                "requested scope is not allowed",
             ));
         }
         if !granted.iter().any(|g| g == token) {
@@ -140,7 +186,7 @@ fn granted_scopes(
 
 /// Each requested target must be an allowed audience (else `invalid_target`);
 /// none requested means all allowed, or the issuer when the client has none.
-fn granted_audiences(
+pub(crate) fn granted_audiences(
     client: &AuthenticatedClient,
     targets: &[&str],
     issuer: &str,

@@ -1,21 +1,26 @@
-//! The OAuth 2.0 HTTP surface: discovery (RFC 8414), JWKS, `client_credentials` token
-//! endpoint (RFC 6749, RFC 9068 access tokens, RFC 8707 resources), introspection
-//! (RFC 7662) and revocation (RFC 7009).
+//! The OAuth 2.0 HTTP surface: discovery (RFC 8414), JWKS, token endpoint
+//! (`client_credentials`, `authorization_code` with PKCE and OpenID Connect ID tokens,
+//! token exchange; RFC 6749, RFC 9068 access tokens, RFC 8707 resources), UserInfo,
+//! introspection (RFC 7662) and revocation (RFC 7009).
 //!
 //! Depends only on the small traits in [`ports`]; the lead wires the client store and the
 //! CA's OAuth signing keys behind them.
 
+mod code;
 mod config;
 mod discovery;
 mod endpoints;
 mod error;
 mod exchange;
 mod grant;
+mod id_token;
 mod limits;
+mod pkce;
 pub mod ports;
 mod request;
 mod server;
 pub mod tls;
+mod userinfo;
 mod verify;
 
 #[cfg(test)]
@@ -30,3 +35,4 @@ pub use ports::{
     JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, TokenSigner, TrustBundles,
 };
 pub use server::OAuthServer;
+pub use userinfo::{ProfileFuture, UserProfile, UserProfiles};

@@ -13,6 +13,7 @@ use super::config::OAuthHttpConfig;
 use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
+use super::userinfo::{self, UserProfiles};
 use super::{discovery, endpoints, tls};
 use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
 use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
@@ -29,10 +30,11 @@ pub(crate) struct Shared<A, S> {
     /// RFC 8693 token exchange, when enabled ([`OAuthServer::with_token_exchange`]).
     pub(crate) exchange: OnceLock<TokenExchange>,
     /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
-    #[allow(dead_code)] // until the authorization_code grant lands (feat-codegrant)
     pub(crate) codes: AuthorizationCodes,
     /// The browser flows (authorize, login, consent), when enabled ([`OAuthServer::with_browser`]).
     pub(crate) browser: OnceLock<BrowserFlows>,
+    /// Accounts for the UserInfo endpoint ([`OAuthServer::with_user_profiles`]).
+    pub(crate) users: OnceLock<Box<dyn UserProfiles>>,
 }
 
 /// The OAuth 2.0 authorization server's HTTP surface (discovery, JWKS, token,
@@ -70,6 +72,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 exchange: OnceLock::new(),
                 codes: AuthorizationCodes::new(MAX_CODE_TTL),
                 browser: OnceLock::new(),
+                users: OnceLock::new(),
             }),
         }
     }
@@ -86,6 +89,19 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     pub fn with_browser(self, flows: BrowserFlows) -> Self {
         let _ = self.shared.browser.set(flows);
         self
+    }
+
+    /// Reads accounts for `/oauth2/userinfo` from `users`. Set once: a second call is
+    /// ignored. Without it, UserInfo answers 503.
+    pub fn with_user_profiles(self, users: impl UserProfiles) -> Self {
+        let _ = self.shared.users.set(Box::new(users));
+        self
+    }
+
+    /// The authorization codes (tests seed them as the browser flow would).
+    #[cfg(test)]
+    pub(crate) fn codes(&self) -> &AuthorizationCodes {
+        &self.shared.codes
     }
 
     /// The axum router (all endpoints), sharing this server's state.
@@ -116,6 +132,10 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .route(
                 "/oauth2/logout",
                 get(browser::logout_get::<Shared<A, S>>).post(browser::logout_post::<Shared<A, S>>),
+            )
+            .route(
+                "/oauth2/userinfo",
+                get(userinfo::userinfo::<A, S>).post(userinfo::userinfo::<A, S>),
             )
             .with_state(Arc::clone(&self.shared))
     }

@@ -30,9 +30,31 @@ async fn discovery_documents_list_every_endpoint_and_capability() {
         assert_eq!(
             doc["grant_types_supported"],
             json!([
+                "authorization_code",
+                "refresh_token",
                 "client_credentials",
                 "urn:ietf:params:oauth:grant-type:token-exchange"
             ])
+        );
+        assert_eq!(
+            doc["authorization_endpoint"],
+            format!("{ISSUER}/oauth2/authorize")
+        );
+        assert_eq!(
+            doc["userinfo_endpoint"],
+            format!("{ISSUER}/oauth2/userinfo")
+        );
+        assert_eq!(doc["response_types_supported"], json!(["code"]));
+        assert_eq!(doc["response_modes_supported"], json!(["query"]));
+        assert_eq!(
+            doc["scopes_supported"],
+            json!(["openid", "profile", "email"])
+        );
+        assert!(
+            doc["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("preferred_username"))
         );
         let methods = json!([
             "client_secret_basic",
@@ -41,7 +63,9 @@ async fn discovery_documents_list_every_endpoint_and_capability() {
             "tls_client_auth",
             "spiffe_jwt"
         ]);
-        assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
+        let mut token_methods = methods.clone();
+        token_methods.as_array_mut().unwrap().push(json!("none"));
+        assert_eq!(doc["token_endpoint_auth_methods_supported"], token_methods);
         assert_eq!(
             doc["introspection_endpoint_auth_methods_supported"],
             methods

@@ -2,9 +2,12 @@
 
 mod audit;
 mod client_auth;
+mod code;
+mod code_support;
 mod discovery;
 mod exchange;
 mod fakes;
 mod introspect;
 mod limits;
 mod token;
+mod userinfo;

@@ -180,7 +180,7 @@ async fn grant_type_errors() {
         "password",
         "implicit",
         "urn:example:unknown",
-        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:device_code",
     ] {
         let req = post(
             "/oauth2/token",

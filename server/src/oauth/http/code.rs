@@ -1,0 +1,235 @@
+//! The `authorization_code` grant of `POST /oauth2/token` (RFC 6749 §4.1.3, RFC 7636,
+//! RFC 9700 §4.2): single-use codes bound to client and redirect URI, PKCE S256 always,
+//! a replay revokes what the code issued; an ID token when `openid` was granted.
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use tessera_proto::clock::from_unix_seconds;
+
+use super::endpoints::{AUDIT, no_store};
+use super::error::{ErrorCode, OAuthError};
+use super::grant::{self, AccessToken};
+use super::id_token::{self, ID_TOKEN_TYP, OPENID};
+use super::pkce;
+use super::ports::{AuthenticatedClient, SignFailure, TokenSigner};
+use super::request::Form;
+use super::server::Shared;
+use crate::oauth::codes::{CodeGrant, Issued, Redemption};
+
+/// The grant type.
+pub(crate) const AUTHORIZATION_CODE: &str = "authorization_code";
+
+/// Audit event of every code redemption decision (never the code or a token).
+const EVENT: &str = "oauth_code";
+
+const BAD_CODE: OAuthError = OAuthError::new(
+    ErrorCode::InvalidGrant,
+    "the authorization code is invalid, expired or already used",
+);
+
+/// Why a redemption was refused: the answer and the audit reason.
+struct Refusal {
+    error: OAuthError,
+    reason: &'static str,
+}
+
+fn refusal(error: OAuthError, reason: &'static str) -> Refusal {
+    Refusal { error, reason }
+}
+
+/// What a successful redemption answers.
+struct Tokens {
+    access_token: String,
+    id_token: Option<String>,
+    scope: String,
+    expires_in: i64,
+    jti: String,
+    user_id: String,
+}
+
+/// Handles `grant_type=authorization_code` for an authenticated `client`.
+pub(super) async fn redeem<A, S: TokenSigner>(
+    shared: &Shared<A, S>,
+    client: &AuthenticatedClient,
+    form: &Form,
+    now: SystemTime,
+) -> Response {
+    let client_id = client.client_id.as_str();
+    match tokens(shared, client, form, now) {
+        Ok(t) => {
+            tracing::info!(
+                target: AUDIT,
+                event = EVENT,
+                client_id,
+                user_id = t.user_id.as_str(),
+                decision = "allow",
+                reason = "issued",
+                scope = %t.scope,
+                jti = %t.jti,
+                id_token = t.id_token.is_some(),
+                expires_in = t.expires_in,
+            );
+            let mut body = Map::new();
+            body.insert("access_token".into(), json!(t.access_token));
+            body.insert("token_type".into(), json!("Bearer"));
+            body.insert("expires_in".into(), json!(t.expires_in));
+            body.insert("scope".into(), json!(t.scope));
+            if let Some(id_token) = t.id_token {
+                body.insert("id_token".into(), json!(id_token));
+            }
+            no_store(Json(Value::Object(body)).into_response())
+        }
+        Err(Refusal { error, reason }) => {
+            tracing::info!(
+                target: AUDIT,
+                event = EVENT,
+                client_id,
+                decision = "deny",
+                reason,
+                detail = error.description,
+            );
+            error.into_response()
+        }
+    }
+}
+
+/// Revokes what a replayed code issued: its access tokens (denylist) and refresh family.
+fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
+    for (jti, exp) in &issued.access_tokens {
+        shared.denylist.insert(jti, from_unix_seconds(*exp), now);
+    }
+    // The refresh family (`issued.grant_id`) is revoked once refresh tokens are issued from
+    // codes (the refresh-token grants store); none is issued yet.
+    tracing::info!(
+        target: AUDIT,
+        event = EVENT,
+        client_id = issued.client_id.as_str(),
+        decision = "revoke",
+        reason = "replay",
+        access_tokens = issued.access_tokens.len(),
+        refresh_family = issued.grant_id.is_some(),
+    );
+}
+
+/// Redeems the code and checks it against the request (client, redirect URI, PKCE).
+fn redeem_checked<A, S>(
+    shared: &Shared<A, S>,
+    client: &AuthenticatedClient,
+    code: &str,
+    form: &Form,
+    now: SystemTime,
+) -> Result<CodeGrant, Refusal> {
+    let grant = match shared.codes.redeem(code, now) {
+        Redemption::Fresh(grant) => grant,
+        Redemption::Invalid => return Err(refusal(BAD_CODE, "unknown_or_expired_code")),
+        Redemption::Replayed(issued) => {
+            revoke_issued(shared, &issued, now);
+            return Err(refusal(BAD_CODE, "replayed_code"));
+        }
+    };
+    if grant.client_id != client.client_id {
+        return Err(refusal(BAD_CODE, "code_of_another_client"));
+    }
+    // RFC 6749 §4.1.3: the same redirect URI as in the authorization request (always sent).
+    if form.get("redirect_uri") != Some(grant.redirect_uri.as_str()) {
+        let e = OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "redirect_uri does not match the authorization request",
+        );
+        return Err(refusal(e, "redirect_uri_mismatch"));
+    }
+    let verified = form
+        .get("code_verifier")
+        .is_some_and(|verifier| pkce::verify_s256(verifier, &grant.code_challenge));
+    if !verified {
+        let e = OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "code_verifier is missing or does not match the code challenge",
+        );
+        return Err(refusal(e, "pkce_failed"));
+    }
+    Ok(grant)
+}
+
+fn sign<S: TokenSigner>(
+    signer: &S,
+    now: SystemTime,
+    claims: &Map<String, Value>,
+    typ: &str,
+) -> Result<String, Refusal> {
+    signer.sign(now, claims, typ).map_err(|failure| {
+        tracing::error!(error = %failure, "oauth token signing failed");
+        let code = match failure {
+            SignFailure::Unavailable(_) => ErrorCode::Unavailable,
+            SignFailure::Failed(_) => ErrorCode::Internal,
+        };
+        refusal(
+            OAuthError::new(code, "could not issue a token"),
+            "signing_failed",
+        )
+    })
+}
+
+fn tokens<A, S: TokenSigner>(
+    shared: &Shared<A, S>,
+    client: &AuthenticatedClient,
+    form: &Form,
+    now: SystemTime,
+) -> Result<Tokens, Refusal> {
+    if !client.grant_types.iter().any(|g| g == AUTHORIZATION_CODE) {
+        let e = OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use authorization_code",
+        );
+        return Err(refusal(e, "grant_not_allowed"));
+    }
+    let code = form.get("code").ok_or_else(|| {
+        let e = OAuthError::new(ErrorCode::InvalidRequest, "code is required");
+        refusal(e, "missing_code")
+    })?;
+    let grant = redeem_checked(shared, client, code, form, now)?;
+    let targets: Vec<&str> = form.all("resource").iter().map(String::as_str).collect();
+    let audiences = grant::granted_audiences(client, &targets, &shared.config.issuer)
+        .map_err(|e| refusal(e, "target_not_allowed"))?;
+    let jti = grant::new_jti().map_err(|e| refusal(e, "no_randomness"))?;
+    let spec = AccessToken {
+        subject: &grant.user_id,
+        client,
+        audiences,
+        scopes: grant.scopes.clone(),
+        jti: &jti,
+    };
+    let issuance = grant::access_token_claims(
+        &spec,
+        &shared.config.issuer,
+        shared.config.access_token_ttl,
+        shared.signer.signing_deadline(),
+        now,
+    )
+    .map_err(|e| refusal(e, "no_signing_key"))?;
+    let exp = issuance
+        .claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    // Recorded before signing: a replay racing this request still revokes the token.
+    shared.codes.record_issued(code, None, (jti.clone(), exp));
+    let access_token = sign(&shared.signer, now, &issuance.claims, "at+jwt")?;
+    let id_token = if grant.scopes.iter().any(|s| s == OPENID) {
+        let claims = id_token::claims(&grant, &issuance.claims, &access_token);
+        Some(sign(&shared.signer, now, &claims, ID_TOKEN_TYP)?)
+    } else {
+        None
+    };
+    Ok(Tokens {
+        access_token,
+        id_token,
+        scope: issuance.scope,
+        expires_in: issuance.expires_in,
+        jti,
+        user_id: grant.user_id,
+    })
+}

@@ -1,0 +1,160 @@
+//! The authorization code flow end to end through the real binary, driven by the unmodified
+//! npm `openid-client` v6 (`tests/interop/node/auth_code.mjs`): a user and a public client
+//! made with the CLI, PKCE + state + nonce, the login and consent pages, the code grant with
+//! an ID token openid-client verifies, UserInfo, and a code replay that revokes the token.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use tessera_tests::{bin, free_port};
+
+const PASSWORD: &str = "Auth-Code-Passw0rd";
+
+fn node_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/node")
+}
+
+/// Runs `node auth_code.mjs ARGS` with `stdin` and returns its JSON report.
+fn auth_code_flow(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value {
+    let dir = node_dir();
+    assert!(
+        dir.join("node_modules/openid-client").exists(),
+        "{}/node_modules is missing: run tests/run, which runs `npm ci` there",
+        dir.display()
+    );
+    let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
+    let mut child = Command::new(node)
+        .arg(dir.join("auth_code.mjs"))
+        .args(args)
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "openid-client failed: {stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        log()
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs the login pages (feat-browser)"]
+fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, issuer) = super::server(dir.path());
+    let mut create = Command::new(bin("tessera-server"))
+        .args(["user", "create", "--username", "dora"])
+        .args([
+            "--display-name",
+            "Dora Explorer",
+            "--email",
+            "dora@example.org",
+        ])
+        .args([
+            "--password-stdin",
+            "--socket",
+            server.socket.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    let out = create.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "node-spa",
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        &redirect,
+        "--scope",
+        "openid",
+        "--scope",
+        "profile",
+        "--scope",
+        "email",
+        "--public",
+    ]);
+
+    let v = auth_code_flow(&[&issuer, "node-spa", &redirect, "dora"], PASSWORD, || {
+        server.log()
+    });
+    assert_eq!(v["redirect_base"], redirect.as_str(), "{v}");
+    assert_eq!(v["iss_param"], issuer.as_str(), "{v}");
+    assert_eq!(
+        v["token_type"], "bearer",
+        "openid-client lowercases it: {v}"
+    );
+    assert_eq!(v["scope"], "openid profile email", "{v}");
+    assert!(v["expires_in"].as_u64().is_some_and(|s| s > 0), "{v}");
+    assert_eq!(
+        v["id_token_header"],
+        json!({"alg": "ES256", "typ": "JWT"}),
+        "{v}"
+    );
+    let id = &v["id_token"];
+    assert_eq!(id["iss"], issuer.as_str(), "{v}");
+    assert_eq!(id["aud"], "node-spa", "{v}");
+    assert_eq!(id["azp"], "node-spa", "{v}");
+    assert_eq!(id["nonce_ok"], true, "{v}");
+    assert_eq!(id["has_at_hash"], true, "{v}");
+    assert!(id["auth_time"].as_i64().is_some(), "{v}");
+    assert!(
+        id["amr"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("pwd"))),
+        "{v}"
+    );
+    let sub = id["sub"].as_str().unwrap();
+    assert_ne!(sub, "dora", "sub is the opaque user id, not the username");
+
+    let u = &v["userinfo"];
+    assert_eq!(u["sub"], sub, "{v}");
+    assert_eq!(u["preferred_username"], "dora", "{v}");
+    assert_eq!(u["name"], "Dora Explorer", "{v}");
+    assert_eq!(u["email"], "dora@example.org", "{v}");
+    assert_eq!(u["email_verified"], false, "{v}");
+
+    assert_eq!(v["replay"], "invalid_grant", "{v}");
+    assert_eq!(
+        v["after_replay"], "invalid_token",
+        "a replayed code must revoke its access token: {v}"
+    );
+
+    let log = server.log();
+    assert!(!log.contains(PASSWORD), "the password reached the log");
+    assert!(log.contains("oauth_code"), "audit events");
+    assert!(
+        log.contains("\"replay\"") || log.contains("replay"),
+        "replay audit"
+    );
+}

@@ -1,0 +1,178 @@
+// The authorization code flow with the unmodified npm `openid-client` v6 as a public client:
+// discovery, buildAuthorizationUrl with PKCE S256 + state + nonce, the login and consent
+// forms driven like a browser without JavaScript (cookies kept by hand), then
+// authorizationCodeGrant (ID token checked by openid-client: signature, iss, aud, nonce,
+// at_hash) and fetchUserInfo; finally the code is replayed and the first access token must
+// stop working at UserInfo.
+//
+// usage: node auth_code.mjs ISSUER CLIENT_ID REDIRECT_URI USERNAME   (password on stdin)
+// Prints one JSON report. A failure prints {"error": …} and exits 1.
+//
+// allowInsecureRequests is used only because the test server listens on loopback HTTP.
+
+import { readFileSync } from 'node:fs';
+import * as client from 'openid-client';
+
+const SCOPE = 'openid profile email';
+
+/** A minimal cookie jar: name → value, fed by every response's Set-Cookie headers. */
+class Jar {
+  constructor() {
+    this.cookies = new Map();
+  }
+  take(response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+  }
+  header() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+function unescape(s) {
+  return s
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
+}
+
+function field(page, name) {
+  const m = page.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  if (!m) throw new Error(`no ${name} field in page: ${page}`);
+  return unescape(m[1]);
+}
+
+function action(base, page) {
+  const m = page.match(/<form method="post" action="([^"]*)"/);
+  if (!m) throw new Error(`no form in page: ${page}`);
+  return new URL(unescape(m[1]), base);
+}
+
+async function browse(jar, url, form) {
+  const init = { redirect: 'manual', headers: { cookie: jar.header() } };
+  if (form) {
+    init.method = 'POST';
+    init.headers['content-type'] = 'application/x-www-form-urlencoded';
+    init.body = new URLSearchParams(form).toString();
+  }
+  const response = await fetch(url, init);
+  jar.take(response);
+  return response;
+}
+
+// The RFC 6749 §5.2 / RFC 6750 `error` of a failed openid-client call.
+async function errorCode(e) {
+  let error = e.error;
+  if (error === undefined && e.response) {
+    try {
+      error = (await e.response.clone().json()).error;
+    } catch {
+      // not JSON
+    }
+  }
+  return { error: error ?? e.code ?? e.name, status: e.status, message: String(e.message) };
+}
+
+async function main() {
+  const [issuer, clientId, redirectUri, username] = process.argv.slice(2);
+  const password = readFileSync(0, 'utf8').trim();
+  const config = await client.discovery(new URL(issuer), clientId, {}, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: SCOPE,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+
+  const jar = new Jar();
+  const login = await browse(jar, url);
+  const loginPage = await login.text();
+  if (login.status !== 200) throw new Error(`login page: ${login.status} ${loginPage}`);
+  const consent = await browse(jar, action(issuer, loginPage), {
+    csrf_token: field(loginPage, 'csrf_token'),
+    request_id: field(loginPage, 'request_id'),
+    username,
+    password,
+  });
+  const consentPage = await consent.text();
+  if (consent.status !== 200) throw new Error(`consent page: ${consent.status} ${consentPage}`);
+  const done = await browse(jar, action(issuer, consentPage), {
+    csrf_token: field(consentPage, 'csrf_token'),
+    request_id: field(consentPage, 'request_id'),
+    decision: 'approve',
+  });
+  const location = done.headers.get('location');
+  if (done.status !== 303 || !location) throw new Error(`consent answer: ${done.status}`);
+  const callback = new URL(location);
+
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
+  const idClaims = tokens.claims();
+  const idHeader = JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url').toString());
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
+
+  // Replay: the same callback again is refused, and what the code issued is revoked.
+  let replay;
+  try {
+    await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+    });
+    replay = 'accepted';
+  } catch (e) {
+    replay = (await errorCode(e)).error;
+  }
+  let afterReplay;
+  try {
+    await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
+    afterReplay = 'accepted';
+  } catch (e) {
+    const err = await errorCode(e);
+    afterReplay = err.error === undefined ? err.status : err.error;
+  }
+
+  const out = {
+    redirect_base: `${callback.origin}${callback.pathname}`,
+    iss_param: callback.searchParams.get('iss'),
+    token_type: tokens.token_type,
+    scope: tokens.scope,
+    expires_in: tokens.expiresIn(),
+    id_token_header: { alg: idHeader.alg, typ: idHeader.typ },
+    id_token: {
+      iss: idClaims.iss,
+      sub: idClaims.sub,
+      aud: idClaims.aud,
+      azp: idClaims.azp,
+      nonce_ok: idClaims.nonce === nonce,
+      auth_time: idClaims.auth_time,
+      amr: idClaims.amr,
+      has_at_hash: typeof idClaims.at_hash === 'string',
+    },
+    userinfo,
+    replay,
+    after_replay: afterReplay,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+main().catch(async (e) => {
+  process.stdout.write(`${JSON.stringify(await errorCode(e))}\n`);
+  process.exit(1);
+});
