@@ -16,6 +16,7 @@ use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
+use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::grants::{GrantLifetimes, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
@@ -131,7 +132,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
     let admin_mtls = (
-        admin::routes(ca.clone(), store.clone(), accounts),
+        admin::routes(ca.clone(), store.clone(), accounts.clone()),
         AdminGateLayer::new(store.clone(), clock.clone()),
     );
     let agent_api = AgentService::new(
@@ -141,7 +142,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         clock.clone(),
         config.agent_ttl,
     );
-    let oauth = oauth_server(&config, &ca, &store, &clock).await?;
+    let oauth = oauth_server(&config, &ca, &store, &clock, accounts).await?;
 
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
@@ -271,6 +272,7 @@ async fn oauth_server(
     ca: &Arc<CaManager<SledStore>>,
     store: &SledStore,
     clock: &Arc<dyn Clock>,
+    accounts: crate::users::Accounts<SledStore>,
 ) -> Result<Option<OAuthPart>, RunError> {
     let Some(section) = &config.oauth else {
         return Ok(None);
@@ -328,6 +330,14 @@ async fn oauth_server(
     )
     .with_token_exchange(exchange)
     .with_user_profiles(StoreUserProfiles::new(store.clone()))
+    .with_browser(BrowserFlows::new(
+        accounts,
+        StoreClients(store.clone()),
+        BrowserConfig {
+            session_idle_ttl: section.session_idle_ttl,
+            session_absolute_ttl: section.session_absolute_ttl,
+        },
+    ))
     .with_grants(Arc::new(Grants::new(
         store.clone(),
         GrantLifetimes {

@@ -131,6 +131,8 @@ mod tests {
                 .with_writer(move || writer.clone()),
         );
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Callsites another test thread registered meanwhile may have cached "never".
+        tracing::callsite::rebuild_interest_cache();
 
         let na = attestors();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);

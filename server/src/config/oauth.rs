@@ -47,6 +47,21 @@ pub struct OAuthSection {
     /// issuer URL's host as a DNS (or IP) SAN. Exclusive with `tls_cert_file`.
     #[serde(default)]
     pub serve_svid: bool,
+    // ---- Browser sign-in (`/oauth2/authorize`, login, consent): sessions live in memory.
+    /// A browser session unused this long ends.
+    #[serde(default = "default_session_idle_ttl", with = "serde_str")]
+    pub session_idle_ttl: Duration,
+    /// A browser session ends this long after sign-in, used or not.
+    #[serde(default = "default_session_absolute_ttl", with = "serde_str")]
+    pub session_absolute_ttl: Duration,
+}
+
+fn default_session_idle_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_session_absolute_ttl() -> Duration {
+    Duration::from_secs(12 * 3600)
 }
 
 fn default_rate_limit_per_second() -> u32 {
@@ -104,12 +119,20 @@ impl OAuthSection {
                 "must not exceed oauth.refresh_token_absolute_ttl".into(),
             ));
         }
+        if self.session_idle_ttl < Duration::from_secs(60)
+            || self.session_absolute_ttl < self.session_idle_ttl
+        {
+            return Err((
+                "oauth.session_idle_ttl".into(),
+                "must be at least 1m and at most session_absolute_ttl".into(),
+            ));
+        }
         self.validate_tls()
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use std::path::Path;
     use std::time::Duration;
@@ -118,9 +141,22 @@ mod tests {
 
     fn parse(extra: &str) -> Result<ServerConfig, String> {
         let text = format!(
-            "trust_domain = \"example.org\"\n[oauth]\nbind_address = \"127.0.0.1:8443\"\nissuer = \"http://127.0.0.1:8443\"\n{extra}"
+            "trust_domain = \"example.org\"\n[oauth]\nbind_address = \"127.0.0.1:9443\"\nissuer = \"http://127.0.0.1:9443\"\n{extra}"
         );
         ServerConfig::parse(&text, Path::new("server.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn browser_session_lifetimes() {
+        let c = parse("").unwrap();
+        let o = c.oauth.unwrap();
+        assert_eq!(o.session_idle_ttl, Duration::from_secs(3600));
+        assert_eq!(o.session_absolute_ttl, Duration::from_secs(12 * 3600));
+        let c = parse("session_idle_ttl = \"15m\"\nsession_absolute_ttl = \"8h\"\n").unwrap();
+        assert_eq!(c.oauth.unwrap().session_idle_ttl, Duration::from_secs(900));
+        let e = parse("session_idle_ttl = \"2h\"\nsession_absolute_ttl = \"1h\"\n").unwrap_err();
+        assert!(e.contains("session_idle_ttl"), "{e}");
+        assert!(parse("session_idle_ttl = \"10s\"\n").is_err());
     }
 
     #[test]

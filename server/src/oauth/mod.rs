@@ -1,5 +1,6 @@
 //! OAuth 2.0 authorization server for callers outside the mesh.
 //!
+//! - [`browser`]: the browser side of the code flow (authorize, login, consent, logout).
 //! - [`clients`]: OAuth clients (secrets stored as SHA-256, rotation with a grace period).
 //! - [`codes`]: single-use authorization codes (hashed, ≤ 60 s, replay detection).
 //! - [`exchange`]: token exchange (RFC 8693) of JWT-SVIDs and service-account tokens.
@@ -9,6 +10,7 @@
 //!   client store, the trust bundles and the users store behind it.
 
 pub mod authenticator;
+pub mod browser;
 pub mod clients;
 pub mod codes;
 pub mod exchange;

@@ -52,7 +52,6 @@ fn auth_code_flow(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value
 }
 
 #[test]
-#[ignore = "needs the login pages (feat-browser)"]
 fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
     let dir = tempfile::tempdir().unwrap();
     let (server, issuer) = super::server(dir.path());

@@ -2,6 +2,7 @@
 //! (python `authlib` + PyJWT's `PyJWKClient`).
 
 mod auth_code;
+mod browser;
 mod client_auth;
 mod exchange;
 mod node;

@@ -15,7 +15,8 @@ use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::userinfo::{self, UserProfiles};
 use super::{discovery, endpoints, tls};
-use crate::oauth::codes::{AuthorizationCodes, MAX_CODE_TTL};
+use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
+use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
 use crate::oauth::exchange::TokenExchange;
 use crate::oauth::grants::GrantService;
 
@@ -31,6 +32,8 @@ pub(crate) struct Shared<A, S> {
     pub(crate) exchange: OnceLock<TokenExchange>,
     /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
     pub(crate) codes: AuthorizationCodes,
+    /// The browser flows (authorize, login, consent), when enabled ([`OAuthServer::with_browser`]).
+    pub(crate) browser: OnceLock<BrowserFlows>,
     /// Accounts for the UserInfo endpoint ([`OAuthServer::with_user_profiles`]).
     pub(crate) users: OnceLock<Box<dyn UserProfiles>>,
     /// Grants and refresh tokens, when enabled ([`OAuthServer::with_grants`]).
@@ -78,6 +81,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 limiter,
                 exchange: OnceLock::new(),
                 codes: AuthorizationCodes::new(MAX_CODE_TTL),
+                browser: OnceLock::new(),
                 users: OnceLock::new(),
                 grants: OnceLock::new(),
             }),
@@ -88,6 +92,13 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     /// ignored. Without it, token-exchange requests get `unsupported_grant_type`.
     pub fn with_token_exchange(self, exchange: TokenExchange) -> Self {
         let _ = self.shared.exchange.set(exchange);
+        self
+    }
+
+    /// Enables the browser flows (`/oauth2/authorize`, login, consent, logout). Set once:
+    /// a second call is ignored. Without it those endpoints answer 404.
+    pub fn with_browser(self, flows: BrowserFlows) -> Self {
+        let _ = self.shared.browser.set(flows);
         self
     }
 
@@ -132,6 +143,20 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .route("/oauth2/token", post(endpoints::token::<A, S>))
             .route("/oauth2/introspect", post(endpoints::introspect::<A, S>))
             .route("/oauth2/revoke", post(endpoints::revoke::<A, S>))
+            .route("/oauth2/authorize", get(browser::authorize::<Shared<A, S>>))
+            .route("/oauth2/login", post(browser::login_post::<Shared<A, S>>))
+            .route(
+                "/oauth2/login/totp",
+                post(browser::totp_post::<Shared<A, S>>),
+            )
+            .route(
+                "/oauth2/consent",
+                post(browser::consent_post::<Shared<A, S>>),
+            )
+            .route(
+                "/oauth2/logout",
+                get(browser::logout_get::<Shared<A, S>>).post(browser::logout_post::<Shared<A, S>>),
+            )
             .route(
                 "/oauth2/userinfo",
                 get(userinfo::userinfo::<A, S>).post(userinfo::userinfo::<A, S>),
@@ -154,7 +179,8 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 tracing::warn!(%addr, "oauth served over plain HTTP on a non-loopback address");
             }
         }
-        axum::serve(listener, router)
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await?;
         Ok(())
@@ -174,5 +200,27 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth https listening");
         }
         tls::serve(listener, self.router(), tls, shutdown).await
+    }
+}
+
+impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
+    fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
+    fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+
+    fn browser(&self) -> Option<&BrowserFlows> {
+        self.browser.get()
+    }
+
+    fn issue_code(
+        &self,
+        grant: CodeGrant,
+        now: std::time::SystemTime,
+    ) -> Result<zeroize::Zeroizing<String>, CodeError> {
+        self.codes.issue(grant, now)
     }
 }

@@ -250,6 +250,8 @@ async fn exchanges_are_audited_with_subject_client_and_decision_but_no_token() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites another test thread registered meanwhile may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
     let x = server(true);
     let (status, body) = exchange(&x, ("gateway", "g"), &[("subject_token", WEB)]).await;
     assert_eq!(status, StatusCode::OK);

@@ -27,8 +27,12 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Adds the connection's client certificate (if any) to each request.
 fn with_certificate<B>(
     certificate: Option<ClientCertificate>,
+    peer: std::net::SocketAddr,
 ) -> impl FnMut(http::Request<B>) -> http::Request<B> + Clone {
     move |mut request| {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         if let Some(certificate) = &certificate {
             request.extensions_mut().insert(certificate.clone());
         }
@@ -89,7 +93,7 @@ pub async fn serve(
                     ))
                 });
             let service =
-                TowerToHyperService::new(router.map_request(with_certificate(certificate)));
+                TowerToHyperService::new(router.map_request(with_certificate(certificate, peer)));
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder.http1().timer(TokioTimer::new());
             builder.http2().timer(TokioTimer::new());

@@ -1,0 +1,206 @@
+//! The steps shared by the handlers: answering the client (code or error, always with
+//! `iss` and `state`), deciding between consent and code, and small request helpers.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::SystemTime;
+
+use axum::extract::ConnectInfo;
+use axum::http::{Extensions, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tessera_proto::clock::unix_seconds;
+
+use super::authorize::{AuthorizationRequest, ErrorRedirect};
+use super::pages::{self, FormContext};
+use super::session::{SessionCookie, SignedIn};
+use super::{BrowserFlows, BrowserHost, redirect};
+use crate::oauth::codes::CodeGrant;
+
+/// Audit target.
+pub(super) const AUDIT: &str = "tessera::audit";
+
+/// Paths of the forms.
+pub(super) const LOGIN: &str = "/oauth2/login";
+pub(super) const TOTP: &str = "/oauth2/login/totp";
+pub(super) const CONSENT: &str = "/oauth2/consent";
+pub(super) const LOGOUT: &str = "/oauth2/logout";
+
+/// The caller's address (unspecified when the transport did not record one).
+pub(super) fn source(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// `303 See Other` to `location`.
+pub(super) fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, v),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ),
+            ],
+        )
+            .into_response(),
+        Err(_) => pages::error(StatusCode::BAD_REQUEST, "Invalid redirect URI.").into_response(),
+    }
+}
+
+/// An error response to the client's redirect URI.
+pub(super) fn error_redirect(issuer: &str, e: &ErrorRedirect) -> Response {
+    tracing::info!(target: AUDIT, event = "oauth_authorize_refused", error = e.error, reason = %e.description);
+    let mut params = vec![
+        ("error", e.error),
+        ("error_description", e.description.as_str()),
+    ];
+    if let Some(state) = &e.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", issuer));
+    see_other(&redirect::with_params(&e.redirect_uri, &params))
+}
+
+/// The error for `request` with `error`.
+pub(super) fn refuse(
+    issuer: &str,
+    request: &AuthorizationRequest,
+    error: &'static str,
+    description: &str,
+) -> Response {
+    error_redirect(
+        issuer,
+        &ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            error,
+            description: description.to_owned(),
+            state: request.state.clone(),
+        },
+    )
+}
+
+/// Whether `user` must be asked before `request` gets a code.
+pub(super) fn needs_consent(
+    flows: &BrowserFlows,
+    request: &AuthorizationRequest,
+    user: &SignedIn,
+) -> bool {
+    !request.first_party
+        && (request.prompt.consent
+            || !flows
+                .consents
+                .covers(&user.user_id, &request.client_id, &request.scopes))
+}
+
+/// Issues the code for `request` and sends the browser back to the client.
+pub(super) fn issue<H: BrowserHost>(
+    host: &H,
+    request: &AuthorizationRequest,
+    user: &SignedIn,
+    now: SystemTime,
+) -> Response {
+    let grant = CodeGrant {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        user_id: user.user_id.clone(),
+        scopes: request.scopes.clone(),
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone(),
+        auth_time: user.auth_time,
+        amr: user.amr.clone(),
+    };
+    let code = match host.issue_code(grant, now) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = %e, "issuing an authorization code");
+            return refuse(
+                host.issuer(),
+                request,
+                "temporarily_unavailable",
+                "try again later",
+            );
+        }
+    };
+    tracing::info!(
+        target: AUDIT,
+        event = "oauth_code_issued",
+        client_id = %request.client_id,
+        user_id = %user.user_id,
+        scope = %request.scopes.join(" "),
+    );
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", host.issuer()));
+    see_other(&redirect::with_params(&request.redirect_uri, &params))
+}
+
+/// The form context for `request` in session with `csrf`.
+pub(super) fn form<'a>(
+    action: &'a str,
+    csrf: &'a str,
+    request_id: &'a str,
+    request: &'a AuthorizationRequest,
+) -> FormContext<'a> {
+    FormContext {
+        action,
+        csrf,
+        request_id,
+        client_name: if request.client_name.is_empty() {
+            &request.client_id
+        } else {
+            &request.client_name
+        },
+        form_target: redirect::csp_source(&request.redirect_uri),
+    }
+}
+
+/// For a signed-in `user` with pending request `request_id` in session `session_id`:
+/// the consent page, or the code.
+pub(super) fn proceed<H: BrowserHost>(
+    host: &H,
+    flows: &BrowserFlows,
+    session_id: &str,
+    request_id: &str,
+    user: &SignedIn,
+    now: SystemTime,
+) -> Response {
+    let now_s = unix_seconds(now);
+    let found = flows.sessions.with(session_id, now, |s| {
+        let request = s.pending(request_id, now_s)?.clone();
+        if needs_consent(flows, &request, user) {
+            return Some((request, Some(s.csrf.clone())));
+        }
+        s.take_pending(request_id, now_s);
+        Some((request, None))
+    });
+    match found.flatten() {
+        None => expired(),
+        Some((request, Some(csrf))) => {
+            pages::consent(form(CONSENT, &csrf, request_id, &request), &request.scopes)
+                .into_response()
+        }
+        Some((request, None)) => issue(host, &request, user, now),
+    }
+}
+
+/// The page for a missing or expired pending request.
+pub(super) fn expired() -> Response {
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        "This sign-in request expired or is unknown. Go back to the application and start again.",
+    )
+    .into_response()
+}
+
+/// `response` with `Set-Cookie` for session `id`.
+pub(super) fn with_session(mut response: Response, cookie: &SessionCookie, id: &str) -> Response {
+    if let Some(v) = cookie.set(id) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,142 @@
+//! `GET /oauth2/authorize` and `POST /oauth2/consent`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tessera_proto::clock::unix_seconds;
+
+use super::BrowserHost;
+use super::authorize::Params;
+use super::authorize::{self, AuthorizeError};
+use super::flow::{self, AUDIT, LOGIN, expired, form, proceed, with_session};
+use super::pages;
+use super::post::{not_enabled, page, posted, unavailable};
+use super::session::SessionCookie;
+
+/// `GET /oauth2/authorize`.
+pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
+    let Some(flows) = host.browser() else {
+        return not_enabled();
+    };
+    let now = host.now();
+    let issuer = host.issuer();
+    let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
+    let client = match authorize::client_id(&params) {
+        Ok(id) => flows.clients.client(id).await,
+        Err(AuthorizeError::Page(m)) => return page(StatusCode::BAD_REQUEST, &m),
+        Err(AuthorizeError::Redirect(r)) => return flow::error_redirect(issuer, &r),
+    };
+    let client = match client {
+        Ok(c) => c,
+        Err(detail) => {
+            tracing::error!(%detail, "client store unavailable");
+            return unavailable();
+        }
+    };
+    let req = match authorize::validate(&params, client.as_ref()) {
+        Ok(r) => r,
+        Err(AuthorizeError::Page(m)) => {
+            tracing::info!(target: AUDIT, event = "oauth_authorize_refused", reason = %m);
+            return page(StatusCode::BAD_REQUEST, &m);
+        }
+        Err(AuthorizeError::Redirect(r)) => return flow::error_redirect(issuer, &r),
+    };
+    let cookie = SessionCookie::for_issuer(issuer);
+    let existing = cookie.read(request.headers()).and_then(|id| {
+        let user = flows.sessions.with(&id, now, |s| s.user.clone())?;
+        Some((id, user))
+    });
+    let user = existing
+        .as_ref()
+        .and_then(|(_, u)| u.clone())
+        .filter(|_| !req.prompt.login);
+    if req.prompt.none {
+        return match user {
+            None => flow::refuse(issuer, &req, "login_required", "no signed-in session"),
+            Some(u) if flow::needs_consent(flows, &req, &u) => {
+                flow::refuse(issuer, &req, "consent_required", "consent is required")
+            }
+            Some(u) => flow::issue(host.as_ref(), &req, &u, now),
+        };
+    }
+    let (session_id, fresh) = match existing {
+        Some((id, _)) => (id, false),
+        None => match flows.sessions.create(now) {
+            Ok(id) => (id, true),
+            Err(e) => {
+                tracing::error!(error = %e, "creating a browser session");
+                return unavailable();
+            }
+        },
+    };
+    let now_s = unix_seconds(now);
+    let added = flows.sessions.with(&session_id, now, |s| {
+        let id = s.add_pending(req.clone(), now_s)?;
+        Some((id, s.csrf.clone()))
+    });
+    let Some((request_id, csrf)) = added.flatten() else {
+        return unavailable();
+    };
+    let response = match user {
+        Some(u) => proceed(host.as_ref(), flows, &session_id, &request_id, &u, now),
+        None => pages::login(form(LOGIN, &csrf, &request_id, &req), StatusCode::OK, None)
+            .into_response(),
+    };
+    if fresh {
+        with_session(response, &cookie, &session_id)
+    } else {
+        response
+    }
+}
+
+/// `POST /oauth2/consent`: approve or deny.
+pub async fn consent_post<H: BrowserHost>(
+    State(host): State<Arc<H>>,
+    request: Request,
+) -> Response {
+    let Some(flows) = host.browser() else {
+        return not_enabled();
+    };
+    let now = host.now();
+    let posted = match posted(flows, host.issuer(), request, now).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let request_id = posted
+        .params
+        .one("request_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let now_s = unix_seconds(now);
+    let found = flows.sessions.with(&posted.session_id, now, |s| {
+        let user = s.user.clone()?;
+        Some((s.take_pending(&request_id, now_s)?, user))
+    });
+    let Some((req, user)) = found.flatten() else {
+        return expired();
+    };
+    let approved = posted.params.one("decision") == Ok(Some("approve"));
+    tracing::info!(
+        target: AUDIT,
+        event = if approved { "oauth_consent_approved" } else { "oauth_consent_denied" },
+        client_id = %req.client_id,
+        user_id = %user.user_id,
+        scope = %req.scopes.join(" "),
+    );
+    if !approved {
+        return flow::refuse(
+            host.issuer(),
+            &req,
+            "access_denied",
+            "the user denied the request",
+        );
+    }
+    flows
+        .consents
+        .remember(&user.user_id, &req.client_id, &req.scopes);
+    flow::issue(host.as_ref(), &req, &user, now)
+}

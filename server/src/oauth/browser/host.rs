@@ -1,0 +1,21 @@
+//! What the browser handlers need from the HTTP server hosting them.
+
+use std::time::SystemTime;
+
+use zeroize::Zeroizing;
+
+use super::BrowserFlows;
+use crate::oauth::codes::{CodeError, CodeGrant};
+
+/// The server hosting the browser flows.
+pub trait BrowserHost: Send + Sync + 'static {
+    /// The issuer URL (no trailing slash).
+    fn issuer(&self) -> &str;
+    /// The current time (read once per request).
+    fn now(&self) -> SystemTime;
+    /// The flows, when enabled (otherwise the endpoints answer 404).
+    fn browser(&self) -> Option<&BrowserFlows>;
+    /// Issues an authorization code.
+    fn issue_code(&self, grant: CodeGrant, now: SystemTime)
+    -> Result<Zeroizing<String>, CodeError>;
+}

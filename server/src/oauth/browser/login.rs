@@ -1,0 +1,176 @@
+//! `POST /oauth2/login` (password) and `/oauth2/login/totp` (second factor).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tessera_proto::clock::unix_seconds;
+use zeroize::Zeroizing;
+
+use super::flow::{AUDIT, LOGIN, TOTP, expired, form, proceed, with_session};
+use super::pages;
+use super::post::{Posted, not_enabled, posted, throttled, unavailable};
+use super::session::{SessionCookie, SignedIn};
+use super::{BrowserFlows, BrowserHost};
+use crate::users::LoginError;
+
+/// Signs the session in (new id) and continues the flow.
+fn complete<H: BrowserHost>(
+    host: &H,
+    flows: &BrowserFlows,
+    posted: &Posted,
+    request_id: &str,
+    user_id: String,
+    amr: &[&str],
+    now: std::time::SystemTime,
+) -> Response {
+    let user = SignedIn {
+        user_id,
+        auth_time: unix_seconds(now),
+        amr: amr.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let new_id = match flows
+        .sessions
+        .sign_in(&posted.session_id, user.clone(), now)
+    {
+        Ok(id) => id,
+        Err(_) => return unavailable(),
+    };
+    tracing::info!(target: AUDIT, event = "browser_signed_in", user_id = %user.user_id, amr = %user.amr.join(" "), source = %posted.source);
+    let response = proceed(host, flows, &new_id, request_id, &user, now);
+    with_session(response, &SessionCookie::for_issuer(host.issuer()), &new_id)
+}
+
+/// `POST /oauth2/login`: username + password.
+pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
+    let Some(flows) = host.browser() else {
+        return not_enabled();
+    };
+    let now = host.now();
+    let mut posted = match posted(flows, host.issuer(), request, now).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let request_id = posted
+        .params
+        .one("request_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let now_s = unix_seconds(now);
+    let found = flows.sessions.with(&posted.session_id, now, |s| {
+        Some((s.pending(&request_id, now_s)?.clone(), s.csrf.clone()))
+    });
+    let Some((req, csrf)) = found.flatten() else {
+        return expired();
+    };
+    let username = posted
+        .params
+        .one("username")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let password = Zeroizing::new(posted.params.take("password").unwrap_or_default());
+    let ctx = || form(LOGIN, &csrf, &request_id, &req);
+    match flows
+        .users
+        .authenticate(&username, password, posted.source)
+        .await
+    {
+        Ok(a) if a.totp_required => {
+            flows.sessions.with(&posted.session_id, now, |s| {
+                s.awaiting_totp = Some(a.user_id);
+            });
+            pages::totp(form(TOTP, &csrf, &request_id, &req), StatusCode::OK, None).into_response()
+        }
+        Ok(a) => complete(
+            host.as_ref(),
+            flows,
+            &posted,
+            &request_id,
+            a.user_id,
+            &["pwd"],
+            now,
+        ),
+        Err(LoginError::InvalidCredentials) => {
+            pages::login(ctx(), StatusCode::OK, Some("Invalid username or password."))
+                .into_response()
+        }
+        Err(LoginError::Throttled(r)) => throttled(
+            pages::login(
+                ctx(),
+                StatusCode::OK,
+                Some("Too many attempts. Try again later."),
+            )
+            .into_response(),
+            r.seconds,
+        ),
+        Err(LoginError::Internal(_)) => unavailable(),
+    }
+}
+
+/// `POST /oauth2/login/totp`: the second factor.
+pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
+    let Some(flows) = host.browser() else {
+        return not_enabled();
+    };
+    let now = host.now();
+    let posted = match posted(flows, host.issuer(), request, now).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let request_id = posted
+        .params
+        .one("request_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let now_s = unix_seconds(now);
+    let found = flows.sessions.with(&posted.session_id, now, |s| {
+        let req = s.pending(&request_id, now_s)?.clone();
+        Some((req, s.csrf.clone(), s.awaiting_totp.clone()?))
+    });
+    let Some((req, csrf, user_id)) = found.flatten() else {
+        return expired();
+    };
+    let code = posted
+        .params
+        .one("code")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let ctx = || form(TOTP, &csrf, &request_id, &req);
+    match flows
+        .users
+        .verify_second_factor(&user_id, &code, posted.source)
+        .await
+    {
+        Ok(()) => complete(
+            host.as_ref(),
+            flows,
+            &posted,
+            &request_id,
+            user_id,
+            &["pwd", "otp"],
+            now,
+        ),
+        Err(LoginError::InvalidCredentials) => {
+            pages::totp(ctx(), StatusCode::OK, Some("Invalid code.")).into_response()
+        }
+        Err(LoginError::Throttled(r)) => throttled(
+            pages::totp(
+                ctx(),
+                StatusCode::OK,
+                Some("Too many attempts. Try again later."),
+            )
+            .into_response(),
+            r.seconds,
+        ),
+        Err(LoginError::Internal(_)) => unavailable(),
+    }
+}

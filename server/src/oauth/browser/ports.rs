@@ -1,0 +1,74 @@
+//! The small traits the browser flows need: signing users in and looking clients up.
+//! Object-safe (boxed futures) so [`super::BrowserFlows`] is not generic.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use zeroize::Zeroizing;
+
+use crate::datastore::{OAuthClientStore, UserStore};
+use crate::oauth::clients::{Client, get_client};
+use crate::users::{Accounts, Authenticated, LoginError};
+
+/// A boxed `Send` future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Signs users in (password, then TOTP); throttling is the implementation's duty.
+pub trait UserLogin: Send + Sync + 'static {
+    /// Checks `username` + `password` from `source`.
+    fn authenticate<'a>(
+        &'a self,
+        username: &'a str,
+        password: Zeroizing<String>,
+        source: IpAddr,
+    ) -> BoxFuture<'a, Result<Authenticated, LoginError>>;
+
+    /// Checks the TOTP `code` of `user_id` after a password match.
+    fn verify_second_factor<'a>(
+        &'a self,
+        user_id: &'a str,
+        code: &'a str,
+        source: IpAddr,
+    ) -> BoxFuture<'a, Result<(), LoginError>>;
+}
+
+impl<S: UserStore + Clone> UserLogin for Accounts<S> {
+    fn authenticate<'a>(
+        &'a self,
+        username: &'a str,
+        password: Zeroizing<String>,
+        source: IpAddr,
+    ) -> BoxFuture<'a, Result<Authenticated, LoginError>> {
+        Box::pin(Accounts::authenticate(self, username, password, source))
+    }
+
+    fn verify_second_factor<'a>(
+        &'a self,
+        user_id: &'a str,
+        code: &'a str,
+        source: IpAddr,
+    ) -> BoxFuture<'a, Result<(), LoginError>> {
+        Box::pin(Accounts::verify_second_factor(self, user_id, code, source))
+    }
+}
+
+/// Looks registered clients up. The error string is logged, never shown.
+pub trait ClientDirectory: Send + Sync + 'static {
+    /// The client `client_id`, if registered.
+    fn client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Client>, String>>;
+}
+
+/// A [`ClientDirectory`] over the datastore.
+#[derive(Debug, Clone)]
+pub struct StoreClients<S>(pub S);
+
+impl<S: OAuthClientStore> ClientDirectory for StoreClients<S> {
+    fn client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Client>, String>> {
+        Box::pin(async move {
+            get_client(&self.0, client_id)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}

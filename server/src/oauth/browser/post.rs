@@ -1,0 +1,82 @@
+//! What every form post shares: the error pages, and the session + CSRF check.
+
+use axum::body::to_bytes;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::authorize::Params;
+use super::flow::{self, AUDIT};
+use super::pages;
+use super::session::SessionCookie;
+use super::{BrowserFlows, csrf};
+
+/// Largest form body accepted.
+const MAX_FORM: usize = 16 * 1024;
+
+pub(super) fn page(status: StatusCode, message: &str) -> Response {
+    pages::error(status, message).into_response()
+}
+
+pub(super) fn not_enabled() -> Response {
+    page(StatusCode::NOT_FOUND, "Browser sign-in is not enabled.")
+}
+
+pub(super) fn forbidden() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "The form was not accepted (missing or wrong security token). Go back to the application and start again.",
+    )
+}
+
+pub(super) fn unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is temporarily unavailable. Try again later.",
+    )
+}
+
+/// A form post in a session: the session id, its CSRF token checked, the form.
+pub(super) struct Posted {
+    pub(super) session_id: String,
+    pub(super) params: Params,
+    pub(super) source: std::net::IpAddr,
+}
+
+pub(super) async fn posted(
+    flows: &BrowserFlows,
+    issuer: &str,
+    request: Request,
+    now: std::time::SystemTime,
+) -> Result<Posted, Response> {
+    let source = flow::source(request.extensions());
+    let cookie = SessionCookie::for_issuer(issuer);
+    let session_id = cookie.read(request.headers());
+    let body = to_bytes(request.into_body(), MAX_FORM)
+        .await
+        .map_err(|_| page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
+    let params = Params::parse(&body);
+    let presented = params.one("csrf_token").ok().flatten();
+    let session_id = session_id.ok_or_else(forbidden)?;
+    let ok = flows
+        .sessions
+        .with(&session_id, now, |s| csrf::verify(&s.csrf, presented))
+        .unwrap_or(false);
+    if !ok {
+        tracing::info!(target: AUDIT, event = "browser_csrf_refused", %source);
+        return Err(forbidden());
+    }
+    Ok(Posted {
+        session_id,
+        params,
+        source,
+    })
+}
+
+pub(super) fn throttled(mut response: Response, seconds: u64) -> Response {
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
