@@ -1,6 +1,7 @@
 //! The `authorization_code` grant of `POST /oauth2/token` (RFC 6749 §4.1.3, RFC 7636,
 //! RFC 9700 §4.2): single-use codes bound to client and redirect URI, PKCE S256 always,
-//! a replay revokes what the code issued; an ID token when `openid` was granted.
+//! a replay revokes what the code issued (access tokens and the refresh family); an ID token
+//! when `openid` was granted, a refresh token when the client may use `refresh_token`.
 
 use std::time::SystemTime;
 
@@ -18,6 +19,7 @@ use super::ports::{AuthenticatedClient, SignFailure, TokenSigner};
 use super::request::Form;
 use super::server::Shared;
 use crate::oauth::codes::{CodeGrant, Issued, Redemption};
+use crate::oauth::grants::{GrantStart, RefreshToken};
 
 /// The grant type.
 pub(crate) const AUTHORIZATION_CODE: &str = "authorization_code";
@@ -48,6 +50,7 @@ struct Tokens {
     expires_in: i64,
     jti: String,
     user_id: String,
+    refresh_token: Option<RefreshToken>,
 }
 
 /// Handles `grant_type=authorization_code` for an authenticated `client`.
@@ -58,7 +61,7 @@ pub(super) async fn redeem<A, S: TokenSigner>(
     now: SystemTime,
 ) -> Response {
     let client_id = client.client_id.as_str();
-    match tokens(shared, client, form, now) {
+    match tokens(shared, client, form, now).await {
         Ok(t) => {
             tracing::info!(
                 target: AUDIT,
@@ -70,6 +73,7 @@ pub(super) async fn redeem<A, S: TokenSigner>(
                 scope = %t.scope,
                 jti = %t.jti,
                 id_token = t.id_token.is_some(),
+                refresh_token = t.refresh_token.is_some(),
                 expires_in = t.expires_in,
             );
             let mut body = Map::new();
@@ -79,6 +83,9 @@ pub(super) async fn redeem<A, S: TokenSigner>(
             body.insert("scope".into(), json!(t.scope));
             if let Some(id_token) = t.id_token {
                 body.insert("id_token".into(), json!(id_token));
+            }
+            if let Some(refresh) = &t.refresh_token {
+                body.insert("refresh_token".into(), json!(refresh.expose()));
             }
             no_store(Json(Value::Object(body)).into_response())
         }
@@ -97,12 +104,15 @@ pub(super) async fn redeem<A, S: TokenSigner>(
 }
 
 /// Revokes what a replayed code issued: its access tokens (denylist) and refresh family.
-fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
+async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
     for (jti, exp) in &issued.access_tokens {
         shared.denylist.insert(jti, from_unix_seconds(*exp), now);
     }
-    // The refresh family (`issued.grant_id`) is revoked once refresh tokens are issued from
-    // codes (the refresh-token grants store); none is issued yet.
+    if let (Some(grant_id), Some(grants)) = (&issued.grant_id, shared.grants())
+        && let Err(e) = grants.revoke_grant(grant_id).await
+    {
+        tracing::error!(error = %e, "revoking the refresh family of a replayed code failed");
+    }
     tracing::info!(
         target: AUDIT,
         event = EVENT,
@@ -115,7 +125,7 @@ fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) 
 }
 
 /// Redeems the code and checks it against the request (client, redirect URI, PKCE).
-fn redeem_checked<A, S>(
+async fn redeem_checked<A, S>(
     shared: &Shared<A, S>,
     client: &AuthenticatedClient,
     code: &str,
@@ -126,7 +136,7 @@ fn redeem_checked<A, S>(
         Redemption::Fresh(grant) => grant,
         Redemption::Invalid => return Err(refusal(BAD_CODE, "unknown_or_expired_code")),
         Redemption::Replayed(issued) => {
-            revoke_issued(shared, &issued, now);
+            revoke_issued(shared, &issued, now).await;
             return Err(refusal(BAD_CODE, "replayed_code"));
         }
     };
@@ -173,7 +183,7 @@ fn sign<S: TokenSigner>(
     })
 }
 
-fn tokens<A, S: TokenSigner>(
+async fn tokens<A, S: TokenSigner>(
     shared: &Shared<A, S>,
     client: &AuthenticatedClient,
     form: &Form,
@@ -190,7 +200,7 @@ fn tokens<A, S: TokenSigner>(
         let e = OAuthError::new(ErrorCode::InvalidRequest, "code is required");
         refusal(e, "missing_code")
     })?;
-    let grant = redeem_checked(shared, client, code, form, now)?;
+    let grant = redeem_checked(shared, client, code, form, now).await?;
     let targets: Vec<&str> = form.all("resource").iter().map(String::as_str).collect();
     let audiences = grant::granted_audiences(client, &targets, &shared.config.issuer)
         .map_err(|e| refusal(e, "target_not_allowed"))?;
@@ -215,8 +225,12 @@ fn tokens<A, S: TokenSigner>(
         .get("exp")
         .and_then(Value::as_i64)
         .unwrap_or_default();
-    // Recorded before signing: a replay racing this request still revokes the token.
-    shared.codes.record_issued(code, None, (jti.clone(), exp));
+    let refresh = start_refresh_family(shared, client, &grant, now).await?;
+    // Recorded before signing: a replay racing this request still revokes the tokens.
+    let grant_id = refresh.as_ref().map(|(id, _)| id.clone());
+    shared
+        .codes
+        .record_issued(code, grant_id, (jti.clone(), exp));
     let access_token = sign(&shared.signer, now, &issuance.claims, "at+jwt")?;
     let id_token = if grant.scopes.iter().any(|s| s == OPENID) {
         let claims = id_token::claims(&grant, &issuance.claims, &access_token);
@@ -231,5 +245,35 @@ fn tokens<A, S: TokenSigner>(
         expires_in: issuance.expires_in,
         jti,
         user_id: grant.user_id,
+        refresh_token: refresh.map(|(_, token)| token),
+    })
+}
+
+/// Starts a refresh-token family when the client may use the `refresh_token` grant.
+async fn start_refresh_family<A, S>(
+    shared: &Shared<A, S>,
+    client: &AuthenticatedClient,
+    grant: &CodeGrant,
+    now: SystemTime,
+) -> Result<Option<(String, RefreshToken)>, Refusal> {
+    let Some(grants) = shared.grants() else {
+        return Ok(None);
+    };
+    if !client.grant_types.iter().any(|g| g == grant::REFRESH_TOKEN) {
+        return Ok(None);
+    }
+    let start = GrantStart {
+        user_id: grant.user_id.clone(),
+        client_id: grant.client_id.clone(),
+        scopes: grant.scopes.clone(),
+        auth_time: grant.auth_time,
+        amr: grant.amr.clone(),
+    };
+    grants.start(start, now).await.map(Some).map_err(|e| {
+        tracing::error!(error = %e, "starting a refresh-token family failed");
+        refusal(
+            OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable"),
+            "grants_unavailable",
+        )
     })
 }

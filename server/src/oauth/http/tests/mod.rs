@@ -3,6 +3,7 @@
 mod audit;
 mod client_auth;
 mod code;
+mod code_refresh;
 mod code_support;
 mod discovery;
 mod exchange;

@@ -19,8 +19,10 @@ use crate::oauth::clients::{ClientSecret, new_secret_record};
 use crate::oauth::grants::{GrantLifetimes, GrantService, GrantStart, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer};
 
-struct World {
-    router: Router,
+pub(super) struct World {
+    pub(super) router: Router,
+    /// The server behind `router` (to seed authorization codes).
+    pub(super) server: OAuthServer<StoreClientAuthenticator<SledStore, FixedBundles>, FakeSigner>,
     grants: Arc<Grants<SledStore>>,
     store: SledStore,
     clock: Arc<ManualClock>,
@@ -60,7 +62,7 @@ fn user(id: &str) -> UserRecord {
 
 /// Clients: `spa` (public), `web` (client_secret_basic, audience api), `cc` (secret, no
 /// refresh_token grant). User `u-alice`.
-async fn world() -> World {
+pub(super) async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     let rt = ["authorization_code", "refresh_token"];
@@ -94,6 +96,7 @@ async fn world() -> World {
     .with_grants(grants.clone());
     World {
         router: server.router(),
+        server,
         grants,
         store,
         clock,
@@ -122,7 +125,7 @@ impl World {
     }
 
     /// POSTs `pairs` to `path` as `client` (public: `client_id` in the form).
-    async fn post_as(
+    pub(super) async fn post_as(
         &self,
         client: &str,
         path: &str,
@@ -141,7 +144,7 @@ impl World {
         (status, body)
     }
 
-    async fn refresh(
+    pub(super) async fn refresh(
         &self,
         client: &str,
         token: &str,
@@ -158,7 +161,7 @@ fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-fn error_of(body: &Value) -> &str {
+pub(super) fn error_of(body: &Value) -> &str {
     body["error"].as_str().unwrap_or_default()
 }
 
