@@ -93,6 +93,8 @@ fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
         "node-spa",
         "--grant-type",
         "authorization_code",
+        "--grant-type",
+        "refresh_token",
         "--redirect-uri",
         &redirect,
         "--scope",
@@ -142,6 +144,15 @@ fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
     assert_eq!(u["name"], "Dora Explorer", "{v}");
     assert_eq!(u["email"], "dora@example.org", "{v}");
     assert_eq!(u["email_verified"], false, "{v}");
+
+    let r = &v["refresh"];
+    assert_eq!(r["issued"], true, "a refresh_token client gets one: {v}");
+    assert_eq!(r["rotated"], true, "every refresh rotates: {v}");
+    assert_eq!(r["reuse"], "invalid_grant", "a rotated token is refused: {v}");
+    assert_eq!(
+        r["newest_after_reuse"], "invalid_grant",
+        "reuse revokes the whole family: {v}"
+    );
 
     assert_eq!(v["replay"], "invalid_grant", "{v}");
     assert_eq!(

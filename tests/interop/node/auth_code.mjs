@@ -2,7 +2,7 @@
 // discovery, buildAuthorizationUrl with PKCE S256 + state + nonce, the login and consent
 // forms driven like a browser without JavaScript (cookies kept by hand), then
 // authorizationCodeGrant (ID token checked by openid-client: signature, iss, aud, nonce,
-// at_hash) and fetchUserInfo; finally the code is replayed and the first access token must
+// at_hash), fetchUserInfo, refreshTokenGrant twice then a reuse of the first refresh token; finally the code is replayed and the first access token must
 // stop working at UserInfo.
 //
 // usage: node auth_code.mjs ISSUER CLIENT_ID REDIRECT_URI USERNAME   (password on stdin)
@@ -127,6 +127,26 @@ async function main() {
   const idHeader = JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url').toString());
   const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
 
+  // Refresh rotation (RFC 9700): two refreshes rotate the token; presenting the first
+  // (already rotated) token again revokes the whole family, the newest token included.
+  const refreshed1 = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const refreshed2 = await client.refreshTokenGrant(config, refreshed1.refresh_token);
+  const grantError = async (token) => {
+    try {
+      await client.refreshTokenGrant(config, token);
+      return 'accepted';
+    } catch (e) {
+      return (await errorCode(e)).error;
+    }
+  };
+  const refresh = {
+    issued: typeof tokens.refresh_token === 'string',
+    rotated: refreshed1.refresh_token !== tokens.refresh_token
+      && refreshed2.refresh_token !== refreshed1.refresh_token,
+    reuse: await grantError(tokens.refresh_token),
+    newest_after_reuse: await grantError(refreshed2.refresh_token),
+  };
+
   // Replay: the same callback again is refused, and what the code issued is revoked.
   let replay;
   try {
@@ -166,6 +186,7 @@ async function main() {
       has_at_hash: typeof idClaims.at_hash === 'string',
     },
     userinfo,
+    refresh,
     replay,
     after_replay: afterReplay,
   };
