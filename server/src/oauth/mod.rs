@@ -3,6 +3,7 @@
 //! - [`browser`]: the browser side of the code flow (authorize, login, consent, logout).
 //! - [`clients`]: OAuth clients (secrets stored as SHA-256, rotation with a grace period).
 //! - [`codes`]: single-use authorization codes (hashed, ≤ 60 s, replay detection).
+//! - [`device`]: device authorization grant (RFC 8628) codes and polling decisions.
 //! - [`exchange`]: token exchange (RFC 8693) of JWT-SVIDs and service-account tokens.
 //! - [`http`]: the HTTP surface (discovery, JWKS, token, UserInfo, introspection,
 //!   revocation).
@@ -13,6 +14,7 @@ pub mod authenticator;
 pub mod browser;
 pub mod clients;
 pub mod codes;
+pub mod device;
 pub mod exchange;
 pub mod grants;
 pub mod http;
