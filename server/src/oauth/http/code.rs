@@ -33,17 +33,17 @@ const BAD_CODE: OAuthError = OAuthError::new(
 );
 
 /// Why a redemption was refused: the answer and the audit reason.
-struct Refusal {
-    error: OAuthError,
-    reason: &'static str,
+pub(super) struct Refusal {
+    pub(super) error: OAuthError,
+    pub(super) reason: &'static str,
 }
 
-fn refusal(error: OAuthError, reason: &'static str) -> Refusal {
+pub(super) fn refusal(error: OAuthError, reason: &'static str) -> Refusal {
     Refusal { error, reason }
 }
 
 /// What a successful redemption answers.
-struct Tokens {
+pub(super) struct Tokens {
     access_token: String,
     id_token: Option<String>,
     scope: String,
@@ -60,12 +60,22 @@ pub(super) async fn redeem<A, S: TokenSigner>(
     form: &Form,
     now: SystemTime,
 ) -> Response {
+    let result = tokens(shared, client, form, now).await;
+    answer(EVENT, client, result)
+}
+
+/// The token response (or error) for a user grant, audited as `event`.
+pub(super) fn answer(
+    event: &'static str,
+    client: &AuthenticatedClient,
+    result: Result<Tokens, Refusal>,
+) -> Response {
     let client_id = client.client_id.as_str();
-    match tokens(shared, client, form, now).await {
+    match result {
         Ok(t) => {
             tracing::info!(
                 target: AUDIT,
-                event = EVENT,
+                event,
                 client_id,
                 user_id = t.user_id.as_str(),
                 decision = "allow",
@@ -92,7 +102,7 @@ pub(super) async fn redeem<A, S: TokenSigner>(
         Err(Refusal { error, reason }) => {
             tracing::info!(
                 target: AUDIT,
-                event = EVENT,
+                event,
                 client_id,
                 decision = "deny",
                 reason,
@@ -202,7 +212,25 @@ async fn tokens<A, S: TokenSigner>(
     })?;
     let grant = redeem_checked(shared, client, code, form, now).await?;
     let targets: Vec<&str> = form.all("resource").iter().map(String::as_str).collect();
-    let audiences = grant::granted_audiences(client, &targets, &shared.config.issuer)
+    issue_user_tokens(shared, client, &grant, &targets, now, |grant_id, access| {
+        shared.codes.record_issued(code, grant_id, access);
+    })
+    .await
+}
+
+/// Issues the tokens of a user grant (authorization code or device code): an access token
+/// (`sub` = user), an ID token when `openid` was granted, a refresh token when the client may
+/// refresh. `record` sees the refresh family and the access token's (`jti`, `exp`) before
+/// anything is signed.
+pub(super) async fn issue_user_tokens<A, S: TokenSigner>(
+    shared: &Shared<A, S>,
+    client: &AuthenticatedClient,
+    grant: &CodeGrant,
+    targets: &[&str],
+    now: SystemTime,
+    record: impl FnOnce(Option<String>, (String, i64)),
+) -> Result<Tokens, Refusal> {
+    let audiences = grant::granted_audiences(client, targets, &shared.config.issuer)
         .map_err(|e| refusal(e, "target_not_allowed"))?;
     let jti = grant::new_jti().map_err(|e| refusal(e, "no_randomness"))?;
     let spec = AccessToken {
@@ -225,15 +253,13 @@ async fn tokens<A, S: TokenSigner>(
         .get("exp")
         .and_then(Value::as_i64)
         .unwrap_or_default();
-    let refresh = start_refresh_family(shared, client, &grant, now).await?;
+    let refresh = start_refresh_family(shared, client, grant, now).await?;
     // Recorded before signing: a replay racing this request still revokes the tokens.
     let grant_id = refresh.as_ref().map(|(id, _)| id.clone());
-    shared
-        .codes
-        .record_issued(code, grant_id, (jti.clone(), exp));
+    record(grant_id, (jti.clone(), exp));
     let access_token = sign(&shared.signer, now, &issuance.claims, "at+jwt")?;
     let id_token = if grant.scopes.iter().any(|s| s == OPENID) {
-        let claims = id_token::claims(&grant, &issuance.claims, &access_token);
+        let claims = id_token::claims(grant, &issuance.claims, &access_token);
         Some(sign(&shared.signer, now, &claims, ID_TOKEN_TYP)?)
     } else {
         None
@@ -244,7 +270,7 @@ async fn tokens<A, S: TokenSigner>(
         scope: issuance.scope,
         expires_in: issuance.expires_in,
         jti,
-        user_id: grant.user_id,
+        user_id: grant.user_id.clone(),
         refresh_token: refresh.map(|(_, token)| token),
     })
 }

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_proto::clock::from_unix_seconds;
 
+use crate::oauth::device::DEVICE_CODE_GRANT;
 use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
 
 use super::error::{ErrorCode, OAuthError};
@@ -26,13 +27,13 @@ use super::refresh;
 use super::request::{self, Form};
 use super::server::Shared;
 use super::verify::{Claims, verify_access_token};
-use super::{code, exchange};
+use super::{code, device, exchange};
 
 /// Audit target for every OAuth decision.
 pub(super) const AUDIT: &str = "tessera::audit";
 
 /// Authenticates the caller (exactly one method) and applies its rate limit.
-async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
+pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
     shared: &Shared<A, S>,
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -122,6 +123,9 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     }
     if form.get("grant_type") == Some(code::AUTHORIZATION_CODE) {
         return code::redeem(&shared, &client, &form, now).await;
+    }
+    if form.get("grant_type") == Some(DEVICE_CODE_GRANT) {
+        return device::poll(&shared, &client, &form, now).await;
     }
     if form.get("grant_type") == Some(grant::REFRESH_TOKEN) {
         return match shared.grants() {

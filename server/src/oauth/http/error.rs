@@ -36,6 +36,14 @@ pub enum ErrorCode {
         /// Seconds until a retry can succeed.
         retry_after_secs: u64,
     },
+    /// Device code not yet approved (400, RFC 8628 §3.5).
+    AuthorizationPending,
+    /// Device polled faster than its interval (400, RFC 8628 §3.5).
+    SlowDown,
+    /// Device code expired (400, RFC 8628 §3.5).
+    ExpiredToken,
+    /// The user denied the request (400).
+    AccessDenied,
     /// A dependency is unavailable (503, `server_error`).
     Unavailable,
     /// Internal failure (500, `server_error`).
@@ -68,6 +76,10 @@ impl OAuthError {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::RateLimited { .. } => "temporarily_unavailable",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::AccessDenied => "access_denied",
             ErrorCode::Unavailable | ErrorCode::Internal => "server_error",
         }
     }

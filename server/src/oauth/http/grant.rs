@@ -10,6 +10,7 @@ use tessera_proto::clock::unix_seconds;
 use super::code::AUTHORIZATION_CODE;
 use super::error::{ErrorCode, OAuthError};
 use super::ports::AuthenticatedClient;
+use crate::oauth::device::DEVICE_CODE_GRANT;
 use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
 
 /// The grant type this server issues tokens for.
@@ -42,9 +43,10 @@ pub(crate) fn check_grant_type(grant_type: Option<&str>) -> Result<(), OAuthErro
             ErrorCode::InvalidRequest,
             "grant_type is required",
         )),
-        Some(CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT | AUTHORIZATION_CODE | REFRESH_TOKEN) => {
-            Ok(())
-        }
+        Some(
+            CLIENT_CREDENTIALS | TOKEN_EXCHANGE_GRANT | AUTHORIZATION_CODE | REFRESH_TOKEN
+            | DEVICE_CODE_GRANT,
+        ) => Ok(()),
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "the grant type is not supported",

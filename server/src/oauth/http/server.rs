@@ -14,9 +14,10 @@ use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::userinfo::{self, UserProfiles};
-use super::{discovery, endpoints, tls};
+use super::{device, discovery, endpoints, tls};
 use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
 use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
+use crate::oauth::device::DeviceCodes;
 use crate::oauth::exchange::TokenExchange;
 use crate::oauth::grants::GrantService;
 
@@ -32,6 +33,8 @@ pub(crate) struct Shared<A, S> {
     pub(crate) exchange: OnceLock<TokenExchange>,
     /// Authorization codes issued by the browser flow and redeemed at the token endpoint.
     pub(crate) codes: AuthorizationCodes,
+    /// Device codes (RFC 8628) issued at `/oauth2/device_authorization`.
+    pub(crate) device: DeviceCodes,
     /// The browser flows (authorize, login, consent), when enabled ([`OAuthServer::with_browser`]).
     pub(crate) browser: OnceLock<BrowserFlows>,
     /// Accounts for the UserInfo endpoint ([`OAuthServer::with_user_profiles`]).
@@ -81,6 +84,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 limiter,
                 exchange: OnceLock::new(),
                 codes: AuthorizationCodes::new(MAX_CODE_TTL),
+                device: DeviceCodes::default(),
                 browser: OnceLock::new(),
                 users: OnceLock::new(),
                 grants: OnceLock::new(),
@@ -115,6 +119,12 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         &self.shared.codes
     }
 
+    /// The device codes (tests approve them as the device pages would).
+    #[cfg(test)]
+    pub(crate) fn device_codes(&self) -> &DeviceCodes {
+        &self.shared.device
+    }
+
     /// Enables grants: the `refresh_token` grant, and refresh tokens at the revocation and
     /// introspection endpoints. Set once: a second call is ignored. Without it,
     /// `refresh_token` requests get `unsupported_grant_type`.
@@ -141,6 +151,10 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             )
             .route("/.well-known/jwks.json", get(discovery::jwks::<A, S>))
             .route("/oauth2/token", post(endpoints::token::<A, S>))
+            .route(
+                "/oauth2/device_authorization",
+                post(device::device_authorization::<A, S>),
+            )
             .route("/oauth2/introspect", post(endpoints::introspect::<A, S>))
             .route("/oauth2/revoke", post(endpoints::revoke::<A, S>))
             .route("/oauth2/authorize", get(browser::authorize::<Shared<A, S>>))

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::fakes::{FakeSigner, ISSUER, ManualClock, basic, call, client, form, post, start_time};
 use crate::oauth::codes::CodeGrant;
+use crate::oauth::device::DEVICE_CODE_GRANT;
 use crate::oauth::http::pkce::challenge_of;
 use crate::oauth::http::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, OAuthHttpConfig,
@@ -21,7 +22,7 @@ pub(super) const REDIRECT: &str = "https://app.example.test/cb";
 pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub(super) const USER: &str = "u-7f3a";
 
-/// `web` (secret), `spa` (public: client_id only), `svc` (client_credentials, `openid`).
+/// `web` (secret), `spa` and `tv` (public, `tv` with the device grant), `svc` (client_credentials, `openid`).
 #[derive(Debug)]
 pub(super) struct Clients(HashMap<String, (Option<String>, AuthenticatedClient)>);
 
@@ -71,6 +72,10 @@ pub(super) fn code_harness() -> CodeHarness {
     clients.insert("web".into(), (Some(WEB_SECRET.into()), web));
     let spa = client_with_grants("spa", &scopes, &["authorization_code"]);
     clients.insert("spa".into(), (None, spa));
+    let tv = client_with_grants("tv", &scopes, &[DEVICE_CODE_GRANT]);
+    clients.insert("tv".into(), (None, tv));
+    let tv2 = client_with_grants("tv2", &scopes, &[DEVICE_CODE_GRANT]);
+    clients.insert("tv2".into(), (None, tv2));
     let svc = client("svc", &["openid", "read"], &[]);
     clients.insert("svc".into(), (Some("svc-secret".into()), svc));
     let signer = FakeSigner::new();

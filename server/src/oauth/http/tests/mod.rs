@@ -5,6 +5,7 @@ mod client_auth;
 mod code;
 mod code_refresh;
 mod code_support;
+mod device;
 mod discovery;
 mod exchange;
 mod fakes;
