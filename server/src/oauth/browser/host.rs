@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use super::BrowserFlows;
 use crate::oauth::codes::{CodeError, CodeGrant};
+use crate::oauth::device::DeviceCodes;
 
 /// The server hosting the browser flows.
 pub trait BrowserHost: Send + Sync + 'static {
@@ -18,4 +19,6 @@ pub trait BrowserHost: Send + Sync + 'static {
     /// Issues an authorization code.
     fn issue_code(&self, grant: CodeGrant, now: SystemTime)
     -> Result<Zeroizing<String>, CodeError>;
+    /// The device codes (RFC 8628) awaiting a user's decision.
+    fn device_codes(&self) -> &DeviceCodes;
 }

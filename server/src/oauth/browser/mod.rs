@@ -12,6 +12,7 @@
 pub mod authorize;
 pub mod consent;
 pub mod csrf;
+mod device;
 mod flow;
 mod handlers;
 mod host;
@@ -30,6 +31,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use device::{device_get, device_post};
 pub use handlers::{authorize, consent_post};
 pub use host::BrowserHost;
 pub use login::{login_post, totp_post};

@@ -74,7 +74,7 @@ impl IntoResponse for Page {
     }
 }
 
-fn hidden(name: &str, value: &str) -> String {
+pub(super) fn hidden(name: &str, value: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
         escape(name),
@@ -82,7 +82,7 @@ fn hidden(name: &str, value: &str) -> String {
     )
 }
 
-fn error_line(error: Option<&str>) -> String {
+pub(super) fn error_line(error: Option<&str>) -> String {
     error
         .map(|e| format!("<p role=\"alert\"><strong>{}</strong></p>\n", escape(e)))
         .unwrap_or_default()

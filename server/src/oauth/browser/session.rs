@@ -41,6 +41,8 @@ pub struct Session {
     pub user: Option<SignedIn>,
     /// A password matched for this user; waiting for the TOTP code.
     pub awaiting_totp: Option<String>,
+    /// Wrong device user codes entered in this session (RFC 8628 §5.1 brute-force limit).
+    pub device_attempts: u32,
     pending: Vec<(String, AuthorizationRequest, i64)>,
     created_at: i64,
     last_seen: i64,
@@ -154,6 +156,7 @@ impl SessionStore {
             csrf,
             user: None,
             awaiting_totp: None,
+            device_attempts: 0,
             pending: Vec::new(),
             created_at: now,
             last_seen: now,

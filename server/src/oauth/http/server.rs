@@ -164,6 +164,10 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 post(browser::totp_post::<Shared<A, S>>),
             )
             .route(
+                "/oauth2/device",
+                get(browser::device_get::<Shared<A, S>>).post(browser::device_post::<Shared<A, S>>),
+            )
+            .route(
                 "/oauth2/consent",
                 post(browser::consent_post::<Shared<A, S>>),
             )
@@ -236,5 +240,9 @@ impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
         now: std::time::SystemTime,
     ) -> Result<zeroize::Zeroizing<String>, CodeError> {
         self.codes.issue(grant, now)
+    }
+
+    fn device_codes(&self) -> &DeviceCodes {
+        &self.device
     }
 }

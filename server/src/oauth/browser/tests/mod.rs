@@ -2,6 +2,7 @@
 //! in-memory store, fake clients).
 
 mod authorize;
+mod device;
 mod login;
 
 use std::collections::HashMap;
@@ -104,6 +105,7 @@ pub(super) struct Fixture {
     pub(super) router: Router,
     pub(super) accounts: Accounts<MemoryStore>,
     pub(super) clock: Arc<dyn Clock>,
+    server: OAuthServer<NoClientAuth, NoSigner>,
     _dir: tempfile::TempDir,
 }
 
@@ -167,6 +169,7 @@ pub(super) async fn fixture() -> Fixture {
         router: server.router(),
         accounts,
         clock,
+        server,
         _dir: dir,
     }
 }
