@@ -77,6 +77,8 @@ pub struct AuthorizationRequest {
     pub code_challenge: String,
     /// `prompt`.
     pub prompt: Prompt,
+    /// Not an authorization: after sign-in, go back to this URL of ours (the device page).
+    pub resume: Option<String>,
 }
 
 /// Why a request is refused.
@@ -236,5 +238,6 @@ pub fn validate(
         nonce,
         code_challenge,
         prompt,
+        resume: None,
     })
 }

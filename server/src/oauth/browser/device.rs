@@ -1,7 +1,7 @@
 //! `GET /oauth2/device` and `POST /oauth2/device` (RFC 8628 §3.3): a signed-in user enters
 //! the user code shown on the device, sees which client asks for which scopes, and approves
 //! or denies. Every form carries the session's CSRF token; wrong codes are limited per
-//! session. The user must already be signed in (the page says so otherwise).
+//! session. Without a signed-in session the login page comes first, then back here.
 
 use std::sync::Arc;
 
@@ -11,11 +11,13 @@ use axum::response::{IntoResponse, Response};
 
 use super::BrowserHost;
 use super::authorize::Params;
-use super::flow::AUDIT;
-use super::pages::{Page, error_line, escape, hidden};
-use super::post::{not_enabled, page, posted, throttled};
+use super::authorize::{AuthorizationRequest, Prompt};
+use super::flow::{AUDIT, LOGIN, form, with_session};
+use super::pages::{self, Page, error_line, escape, hidden};
+use super::post::{not_enabled, page, posted, throttled, unavailable};
 use super::session::SessionCookie;
-use crate::oauth::device::{Approval, PendingRequest};
+use crate::oauth::device::{Approval, PendingRequest, display_user_code, normalise_user_code};
+use tessera_proto::clock::unix_seconds;
 
 /// Path of the device pages.
 const DEVICE: &str = "/oauth2/device";
@@ -26,7 +28,7 @@ const MAX_ATTEMPTS: u32 = 5;
 fn sign_in_first() -> Response {
     page(
         StatusCode::UNAUTHORIZED,
-        "Sign in to Tessera in this browser first, then open this page again.",
+        "Your sign-in ended. Open the device page again.",
     )
 }
 
@@ -97,15 +99,56 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let user_code = params.one("user_code").ok().flatten().unwrap_or_default();
     let cookie = SessionCookie::for_issuer(host.issuer());
-    let csrf = cookie.read(request.headers()).and_then(|id| {
-        flows
+    let existing = cookie.read(request.headers()).and_then(|id| {
+        let state = flows
             .sessions
-            .with(&id, now, |s| s.user.is_some().then(|| s.csrf.clone()))
-            .flatten()
+            .with(&id, now, |s| (s.user.is_some(), s.csrf.clone()))?;
+        Some((id, state))
     });
-    match csrf {
-        Some(csrf) => entry(&csrf, user_code, StatusCode::OK, None).into_response(),
-        None => sign_in_first(),
+    if let Some((_, (true, csrf))) = &existing {
+        return entry(csrf, user_code, StatusCode::OK, None).into_response();
+    }
+    // Not signed in: the login page, then back here (with the code, when well formed).
+    let (session_id, fresh) = match existing {
+        Some((id, _)) => (id, false),
+        None => match flows.sessions.create(now) {
+            Ok(id) => (id, true),
+            Err(e) => {
+                tracing::error!(error = %e, "creating a browser session");
+                return unavailable();
+            }
+        },
+    };
+    let mut back = format!("{}{DEVICE}", host.issuer());
+    if let Some(code) = normalise_user_code(user_code) {
+        back = format!("{back}?user_code={}", display_user_code(&code));
+    }
+    let req = AuthorizationRequest {
+        client_id: String::new(),
+        client_name: "device sign-in".into(),
+        first_party: true,
+        redirect_uri: String::new(),
+        scopes: Vec::new(),
+        state: None,
+        nonce: None,
+        code_challenge: String::new(),
+        prompt: Prompt::default(),
+        resume: Some(back),
+    };
+    let now_s = unix_seconds(now);
+    let added = flows.sessions.with(&session_id, now, |s| {
+        let id = s.add_pending(req.clone(), now_s)?;
+        Some((id, s.csrf.clone()))
+    });
+    let Some((request_id, csrf)) = added.flatten() else {
+        return unavailable();
+    };
+    let response =
+        pages::login(form(LOGIN, &csrf, &request_id, &req), StatusCode::OK, None).into_response();
+    if fresh {
+        with_session(response, &cookie, &session_id)
+    } else {
+        response
     }
 }
 

@@ -172,6 +172,10 @@ pub(super) fn proceed<H: BrowserHost>(
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(session_id, now, |s| {
         let request = s.pending(request_id, now_s)?.clone();
+        if request.resume.is_some() {
+            s.take_pending(request_id, now_s);
+            return Some((request, None));
+        }
         if needs_consent(flows, &request, user) {
             return Some((request, Some(s.csrf.clone())));
         }
@@ -184,6 +188,12 @@ pub(super) fn proceed<H: BrowserHost>(
             pages::consent(form(CONSENT, &csrf, request_id, &request), &request.scopes)
                 .into_response()
         }
+        Some((
+            AuthorizationRequest {
+                resume: Some(url), ..
+            },
+            None,
+        )) => see_other(&url),
         Some((request, None)) => issue(host, &request, user, now),
     }
 }

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use super::{authorize_uri, fixture, get, post, sign_in};
+use super::{ISSUER, PASSWORD, authorize_uri, fixture, get, post, sign_in};
 use crate::oauth::device::Poll;
 
 /// Signs `alice` in; returns the session id.
@@ -12,10 +12,40 @@ async fn signed_in(f: &super::Fixture) -> String {
 }
 
 #[tokio::test]
-async fn the_device_page_needs_a_signed_in_session() {
+async fn without_a_session_the_login_page_comes_first_then_the_device_page() {
     let f = fixture().await;
-    let page = get(&f.router, "/oauth2/device?user_code=BCDF-GHJK", None).await;
-    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    let page = get(&f.router, "/oauth2/device?user_code=bcdf-ghjk", None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    let session = page.cookie().unwrap();
+    let signed = post(
+        &f.router,
+        "/oauth2/login",
+        Some(&session),
+        &[
+            ("csrf_token", &page.field("csrf_token")),
+            ("request_id", &page.field("request_id")),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let (base, params) = signed.redirect();
+    assert_eq!(base, format!("{ISSUER}/oauth2/device"));
+    assert_eq!(params["user_code"], "BCDF-GHJK", "normalised");
+    let session = signed.cookie().unwrap();
+    let entry = get(
+        &f.router,
+        "/oauth2/device?user_code=BCDF-GHJK",
+        Some(&session),
+    )
+    .await;
+    assert_eq!(entry.status, StatusCode::OK);
+    assert!(
+        entry
+            .body
+            .contains("name=\"user_code\" value=\"BCDF-GHJK\"")
+    );
 }
 
 #[tokio::test]
