@@ -4,6 +4,7 @@
 mod auth_code;
 mod browser;
 mod client_auth;
+mod device;
 mod exchange;
 mod node;
 mod tls;
