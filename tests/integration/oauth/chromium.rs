@@ -131,7 +131,9 @@ fn token_request(issuer: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
     let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(
-        !head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
         "{head}"
     );
     (status, serde_json::from_str(rest).unwrap())
@@ -229,7 +231,9 @@ fn chromium_signs_in_approves_consent_and_lands_on_the_redirect_uri_with_a_code(
     assert_eq!(v["consent_status"], 200, "{v}");
     let origin = redirect_uri.trim_end_matches("/callback");
     for page in ["login_headers", "consent_headers"] {
-        let csp = v[page]["content-security-policy"].as_str().unwrap_or_default();
+        let csp = v[page]["content-security-policy"]
+            .as_str()
+            .unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'"), "{page}: {v}");
         assert!(csp.contains("default-src 'none'"), "{page}: {v}");
         assert!(

@@ -64,7 +64,9 @@ try {
   report.consent_status = consent.status();
   report.consent_headers = security(consent);
   // The approve button's POST answers 303 to the redirect URI; the browser must follow it.
+  // (A CSP `form-action` without the redirect's origin aborts it: net::ERR_ABORTED.)
   const callback = page.waitForURL((u) => u.href.startsWith(redirectUri), { timeout: STEP });
+  callback.catch(() => {}); // rejected while the click is awaited: reported below
   await page.click('button[name="decision"][value="approve"]', { timeout: STEP });
   await callback;
   const landed = new URL(page.url());
