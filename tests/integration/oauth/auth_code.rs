@@ -148,7 +148,10 @@ fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
     let r = &v["refresh"];
     assert_eq!(r["issued"], true, "a refresh_token client gets one: {v}");
     assert_eq!(r["rotated"], true, "every refresh rotates: {v}");
-    assert_eq!(r["reuse"], "invalid_grant", "a rotated token is refused: {v}");
+    assert_eq!(
+        r["reuse"], "invalid_grant",
+        "a rotated token is refused: {v}"
+    );
     assert_eq!(
         r["newest_after_reuse"], "invalid_grant",
         "reuse revokes the whole family: {v}"
