@@ -11,13 +11,13 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use tessera_tests::bin;
+use tessera_tests::run_with_stdin;
 
 const PASSWORD: &str = "Chromium-Login-Passw0rd";
 
@@ -149,23 +149,14 @@ fn drive_chromium(args: &[&str], log: impl Fn() -> String) -> Value {
         dir.display()
     );
     let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
-    let mut child = Command::new(node)
-        .arg(dir.join("chromium_login.mjs"))
-        .args(args)
-        .env("TESSERA_CHROMIUM", chromium())
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        Command::new(node)
+            .arg(dir.join("chromium_login.mjs"))
+            .args(args)
+            .env("TESSERA_CHROMIUM", chromium())
+            .current_dir(&dir),
+        PASSWORD,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -180,26 +171,7 @@ fn drive_chromium(args: &[&str], log: impl Fn() -> String) -> Value {
 fn chromium_signs_in_approves_consent_and_lands_on_the_redirect_uri_with_a_code() {
     let dir = tempfile::tempdir().unwrap();
     let (server, issuer) = super::server(dir.path());
-    let mut create = Command::new(bin("tessera-server"))
-        .args(["user", "create", "--username", "erin", "--password-stdin"])
-        .args(["--socket", server.socket.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = create.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.create_user("erin", &[], PASSWORD);
     let (redirect_uri, callbacks) = callback_listener();
     server.ok(&[
         "client",
