@@ -10,4 +10,4 @@ pub mod process;
 
 pub use agent::{AgentProcess, free_port};
 pub use agent_api::{AgentApi, fresh_key};
-pub use process::{ServerProcess, bin, run_cli};
+pub use process::{ServerProcess, bin, run_cli, run_with_stdin};

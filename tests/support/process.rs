@@ -19,6 +19,25 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `command` to completion with `stdin` written to its standard input (passwords,
+/// secrets: never on a command line); stdout and stderr are captured.
+pub fn run_with_stdin(command: &mut Command, stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Runs `tessera-server` with `args` to completion.
 pub fn run_cli(args: &[&str]) -> Output {
     Command::new(bin("tessera-server"))
@@ -94,6 +113,31 @@ impl ServerProcess {
         let socket = self.socket.to_str().unwrap();
         all.extend(["--socket", socket]);
         run_cli(&all)
+    }
+
+    /// Runs an admin command with `stdin` (e.g. `--password-stdin`).
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let socket = self.socket.to_str().unwrap();
+        run_with_stdin(
+            Command::new(bin("tessera-server"))
+                .args(args)
+                .args(["--socket", socket]),
+            stdin,
+        )
+    }
+
+    /// `user create --username <username> <extra…> --password-stdin`, which must succeed.
+    pub fn create_user(&self, username: &str, extra: &[&str], password: &str) -> String {
+        let mut args = vec!["user", "create", "--username", username];
+        args.extend_from_slice(extra);
+        args.push("--password-stdin");
+        let out = self.cli_with_stdin(&args, password);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// Runs an admin command that must succeed; returns its stdout.

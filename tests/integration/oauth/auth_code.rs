@@ -3,12 +3,11 @@
 //! made with the CLI, PKCE + state + nonce, the login and consent pages, the code grant with
 //! an ID token openid-client verifies, UserInfo, and a code replay that revokes the token.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
-use tessera_tests::{bin, free_port};
+use tessera_tests::{free_port, run_with_stdin};
 
 const PASSWORD: &str = "Auth-Code-Passw0rd";
 
@@ -25,22 +24,13 @@ fn auth_code_flow(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value
         dir.display()
     );
     let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
-    let mut child = Command::new(node)
-        .arg(dir.join("auth_code.mjs"))
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        Command::new(node)
+            .arg(dir.join("auth_code.mjs"))
+            .args(args)
+            .current_dir(&dir),
+        stdin,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -55,35 +45,15 @@ fn auth_code_flow(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value
 fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
     let dir = tempfile::tempdir().unwrap();
     let (server, issuer) = super::server(dir.path());
-    let mut create = Command::new(bin("tessera-server"))
-        .args(["user", "create", "--username", "dora"])
-        .args([
+    server.create_user(
+        "dora",
+        &[
             "--display-name",
             "Dora Explorer",
             "--email",
             "dora@example.org",
-        ])
-        .args([
-            "--password-stdin",
-            "--socket",
-            server.socket.to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = create.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        PASSWORD,
     );
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
     server.ok(&[

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use tessera_tests::{bin, free_port};
+use tessera_tests::free_port;
 
 const PASSWORD: &str = "Browser-Flow-Passw0rd";
 
@@ -14,26 +14,7 @@ const PASSWORD: &str = "Browser-Flow-Passw0rd";
 fn a_user_signs_in_through_the_pages_and_the_client_gets_a_code() {
     let dir = tempfile::tempdir().unwrap();
     let (server, issuer) = super::server(dir.path());
-    let mut create = Command::new(bin("tessera-server"))
-        .args(["user", "create", "--username", "carol", "--password-stdin"])
-        .args(["--socket", server.socket.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = create.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.create_user("carol", &[], PASSWORD);
     let registered = format!("http://127.0.0.1:{}/cb", free_port());
     server.ok(&[
         "client",

@@ -3,6 +3,7 @@
 
 mod auth_code;
 mod browser;
+mod chromium;
 mod client_auth;
 mod device;
 mod exchange;

@@ -1,11 +1,10 @@
 //! `user create|show|list|update|delete|set-password|enable-totp|disable` against a real
 //! server: passwords only through stdin, never in output or the server's log.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
-use tessera_tests::{ServerProcess, bin};
+use tessera_tests::ServerProcess;
 
 use super::config;
 
@@ -17,24 +16,6 @@ fn json(out: &str) -> Value {
 }
 
 /// Runs an admin command with `stdin` piped in.
-fn with_stdin(server: &ServerProcess, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(bin("tessera-server"))
-        .args(args)
-        .args(["--socket", server.socket.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -69,7 +50,7 @@ fn user_lifecycle_reads_passwords_from_stdin_and_never_logs_them() {
         "--output",
         "json",
     ];
-    let out = with_stdin(&server, &create, &format!("{FIRST}\n"));
+    let out = server.cli_with_stdin(&create, &format!("{FIRST}\n"));
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let alice = json(&stdout);
@@ -94,8 +75,7 @@ fn user_lifecycle_reads_passwords_from_stdin_and_never_logs_them() {
     assert_eq!(listed["users"], serde_json::json!([alice.clone()]));
 
     // The same username in another case is refused, clearly, with a failing exit code.
-    let dup = with_stdin(
-        &server,
+    let dup = server.cli_with_stdin(
         &["user", "create", "--username", "aLiCe", "--password-stdin"],
         &format!("{FIRST}\n"),
     );
@@ -105,8 +85,7 @@ fn user_lifecycle_reads_passwords_from_stdin_and_never_logs_them() {
     refused(&none, &["--password-stdin"]);
     let flag = server.cli(&["user", "create", "--username", "bob", "--password", FIRST]);
     assert!(!flag.status.success(), "there is no --password flag");
-    let short = with_stdin(
-        &server,
+    let short = server.cli_with_stdin(
         &["user", "create", "--username", "bob", "--password-stdin"],
         "tiny12\n",
     );
@@ -115,8 +94,7 @@ fn user_lifecycle_reads_passwords_from_stdin_and_never_logs_them() {
         &["password: at least 8 characters", "InvalidArgument"],
     );
     assert!(!stderr.contains("tiny12"), "{stderr}");
-    let bad = with_stdin(
-        &server,
+    let bad = server.cli_with_stdin(
         &[
             "user",
             "create",
@@ -128,8 +106,7 @@ fn user_lifecycle_reads_passwords_from_stdin_and_never_logs_them() {
     );
     refused(&bad, &["username: "]);
 
-    let changed = with_stdin(
-        &server,
+    let changed = server.cli_with_stdin(
         &[
             "user",
             "set-password",
