@@ -4,12 +4,11 @@
 //! user signs in on the device page, confirms the code and approves; tokens (ID token,
 //! refresh token) follow, and the spent device code is refused.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
-use tessera_tests::bin;
+use tessera_tests::run_with_stdin;
 
 const PASSWORD: &str = "Device-Flow-Passw0rd";
 
@@ -21,22 +20,13 @@ fn node(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value {
         dir.display()
     );
     let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
-    let mut child = Command::new(node)
-        .arg(dir.join("device.mjs"))
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        Command::new(node)
+            .arg(dir.join("device.mjs"))
+            .args(args)
+            .current_dir(&dir),
+        stdin,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -51,30 +41,10 @@ fn node(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value {
 fn openid_client_gets_tokens_with_the_device_flow_after_the_user_approves() {
     let dir = tempfile::tempdir().unwrap();
     let (server, issuer) = super::server(dir.path());
-    let mut create = Command::new(bin("tessera-server"))
-        .args(["user", "create", "--username", "tvuser"])
-        .args(["--display-name", "TV User", "--email", "tv@example.org"])
-        .args([
-            "--password-stdin",
-            "--socket",
-            server.socket.to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = create.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    server.create_user(
+        "tvuser",
+        &["--display-name", "TV User", "--email", "tv@example.org"],
+        PASSWORD,
     );
     server.ok(&[
         "client",
