@@ -3,43 +3,10 @@
 //! made with the CLI, PKCE + state + nonce, the login and consent pages, the code grant with
 //! an ID token openid-client verifies, UserInfo, and a code replay that revokes the token.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use serde_json::{Value, json};
-use tessera_tests::{free_port, run_with_stdin};
+use serde_json::json;
+use tessera_tests::free_port;
 
 const PASSWORD: &str = "Auth-Code-Passw0rd";
-
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/node")
-}
-
-/// Runs `node auth_code.mjs ARGS` with `stdin` and returns its JSON report.
-fn auth_code_flow(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value {
-    let dir = node_dir();
-    assert!(
-        dir.join("node_modules/openid-client").exists(),
-        "{}/node_modules is missing: run tests/run, which runs `npm ci` there",
-        dir.display()
-    );
-    let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
-    let out = run_with_stdin(
-        Command::new(node)
-            .arg(dir.join("auth_code.mjs"))
-            .args(args)
-            .current_dir(&dir),
-        stdin,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "openid-client failed: {stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        log()
-    );
-    serde_json::from_str(&stdout).unwrap()
-}
 
 #[test]
 fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
@@ -76,9 +43,12 @@ fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
         "--public",
     ]);
 
-    let v = auth_code_flow(&[&issuer, "node-spa", &redirect, "dora"], PASSWORD, || {
-        server.log()
-    });
+    let v = super::openid_client(
+        "auth_code.mjs",
+        &[&issuer, "node-spa", &redirect, "dora"],
+        PASSWORD,
+        || server.log(),
+    );
     assert_eq!(v["redirect_base"], redirect.as_str(), "{v}");
     assert_eq!(v["iss_param"], issuer.as_str(), "{v}");
     assert_eq!(

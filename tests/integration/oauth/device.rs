@@ -4,38 +4,9 @@
 //! user signs in on the device page, confirms the code and approves; tokens (ID token,
 //! refresh token) follow, and the spent device code is refused.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use serde_json::{Value, json};
-use tessera_tests::run_with_stdin;
+use serde_json::json;
 
 const PASSWORD: &str = "Device-Flow-Passw0rd";
-
-fn node(args: &[&str], stdin: &str, log: impl Fn() -> String) -> Value {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/node");
-    assert!(
-        dir.join("node_modules/openid-client").exists(),
-        "{}/node_modules is missing: run tests/run, which runs `npm ci` there",
-        dir.display()
-    );
-    let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
-    let out = run_with_stdin(
-        Command::new(node)
-            .arg(dir.join("device.mjs"))
-            .args(args)
-            .current_dir(&dir),
-        stdin,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "openid-client failed: {stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        log()
-    );
-    serde_json::from_str(&stdout).unwrap()
-}
 
 #[test]
 fn openid_client_gets_tokens_with_the_device_flow_after_the_user_approves() {
@@ -62,9 +33,12 @@ fn openid_client_gets_tokens_with_the_device_flow_after_the_user_approves() {
         "--public",
     ]);
 
-    let v = node(&[&issuer, "living-room-tv", "tvuser"], PASSWORD, || {
-        server.log()
-    });
+    let v = super::openid_client(
+        "device.mjs",
+        &[&issuer, "living-room-tv", "tvuser"],
+        PASSWORD,
+        || server.log(),
+    );
     assert_eq!(
         v["device_authorization_endpoint"],
         format!("{issuer}/oauth2/device_authorization"),

@@ -26,6 +26,38 @@ fn server(dir: &std::path::Path) -> (ServerProcess, String) {
     (ServerProcess::start(dir, &config), issuer)
 }
 
+/// Runs `node tests/interop/node/<script> ARGS` with `stdin` (a password: never an argument)
+/// and returns its one-line JSON report; a failure shows the report, stderr and `log()`.
+fn openid_client(
+    script: &str,
+    args: &[&str],
+    stdin: &str,
+    log: impl Fn() -> String,
+) -> serde_json::Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/node");
+    assert!(
+        dir.join("node_modules/openid-client").exists(),
+        "{}/node_modules is missing: run tests/run, which runs `npm ci` there",
+        dir.display()
+    );
+    let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
+    let out = tessera_tests::run_with_stdin(
+        Command::new(node)
+            .arg(dir.join(script))
+            .args(args)
+            .current_dir(&dir),
+        stdin,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed: {stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        log()
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
 fn python() -> PathBuf {
     if let Ok(p) = std::env::var("TESSERA_PYTHON") {
         return PathBuf::from(p);

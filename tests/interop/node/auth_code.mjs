@@ -13,70 +13,9 @@
 import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
 
+import { Jar, action, browse, errorCode, field } from './pages.mjs';
+
 const SCOPE = 'openid profile email';
-
-/** A minimal cookie jar: name → value, fed by every response's Set-Cookie headers. */
-class Jar {
-  constructor() {
-    this.cookies = new Map();
-  }
-  take(response) {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-  }
-  header() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
-
-function unescape(s) {
-  return s
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
-}
-
-function field(page, name) {
-  const m = page.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  if (!m) throw new Error(`no ${name} field in page: ${page}`);
-  return unescape(m[1]);
-}
-
-function action(base, page) {
-  const m = page.match(/<form method="post" action="([^"]*)"/);
-  if (!m) throw new Error(`no form in page: ${page}`);
-  return new URL(unescape(m[1]), base);
-}
-
-async function browse(jar, url, form) {
-  const init = { redirect: 'manual', headers: { cookie: jar.header() } };
-  if (form) {
-    init.method = 'POST';
-    init.headers['content-type'] = 'application/x-www-form-urlencoded';
-    init.body = new URLSearchParams(form).toString();
-  }
-  const response = await fetch(url, init);
-  jar.take(response);
-  return response;
-}
-
-// The RFC 6749 §5.2 / RFC 6750 `error` of a failed openid-client call.
-async function errorCode(e) {
-  let error = e.error;
-  if (error === undefined && e.response) {
-    try {
-      error = (await e.response.clone().json()).error;
-    } catch {
-      // not JSON
-    }
-  }
-  return { error: error ?? e.code ?? e.name, status: e.status, message: String(e.message) };
-}
 
 async function main() {
   const [issuer, clientId, redirectUri, username] = process.argv.slice(2);

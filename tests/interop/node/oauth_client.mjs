@@ -14,6 +14,8 @@
 import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
 
+import { errorCode } from './pages.mjs';
+
 const SCOPE = 'read';
 
 async function exercise(issuer, clientId, auth, resource) {
@@ -58,20 +60,6 @@ async function wrongSecret(issuer, clientId, secret) {
   } catch (e) {
     return (await errorCode(e)).error;
   }
-}
-
-// The RFC 6749 §5.2 `error` of a failed request: openid-client reports a 401 with
-// `WWW-Authenticate` as a challenge error that carries the response, whose JSON body has it.
-async function errorCode(e) {
-  let error = e.error;
-  if (error === undefined && e.response) {
-    try {
-      error = (await e.response.clone().json()).error;
-    } catch {
-      // not JSON: fall through to the error's own code
-    }
-  }
-  return { error: error ?? e.code ?? e.name, status: e.status, message: String(e.message) };
 }
 
 async function privateKey(pemFile) {
