@@ -7,6 +7,9 @@ use tessera_server::cli::{self, Cli, Command};
 use tessera_server::config::ServerConfig;
 use tessera_server::{run, telemetry};
 
+#[global_allocator]
+static GLOBAL: tessera_server::Allocator = tessera_server::Allocator;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if rustls::crypto::aws_lc_rs::default_provider()

@@ -7,6 +7,8 @@
 //! chain) for ~10 s. Every refresh is durable (flushed) before its answer. Prints grants/s
 //! and p50/p99 next to the target (≥ 10,000/s on 2 cores); no timed assertions. Run with
 //! `cargo bench -p tessera-tests --bench refresh` (`REFRESH_BENCH_SECS` to change 10 s).
+//! The process uses the server binary's global allocator (mimalloc), as it must to measure
+//! what the binary does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -31,6 +33,10 @@ use tessera_server::oauth::http::{
 };
 use tessera_tests::load::{Http1, percentile};
 use tokio::task::JoinSet;
+
+/// The allocator of the `tessera-server` binary.
+#[global_allocator]
+static GLOBAL: tessera_server::Allocator = tessera_server::Allocator;
 
 const FAMILIES: usize = 10_000;
 const USERS: usize = 100;

@@ -1,13 +1,19 @@
 //! Grants (refresh-token families) on sled.
 //!
 //! Trees: `grants` (grant ID → JSON [`GrantRecord`]), `refresh_tokens` (hex SHA-256 → JSON
-//! [`RefreshTokenRecord`]; never the token), `grant_tokens` (`grant_id \0 generation(BE)` →
-//! hash: a family's hashes, to delete them with it), `grants_by_user` and
-//! `grants_by_client` (`owner \0 grant_id` → empty). Creation and rotation each run in one
-//! multi-tree transaction; a rotation is a compare-and-swap on the grant's generation.
-
-use sled::Transactional as _;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+//! [`RefreshTokenRecord`]; never the token), `grant_tokens` (`grant_id \0 hash` → hash: a
+//! family's hashes, to delete them with it; older entries are keyed by generation), `grants_by_user` and
+//! `grants_by_client` (`owner \0 grant_id` → empty).
+//!
+//! No sled transactions: in sled 0.34 each one seals and writes the log buffer twice
+//! (`PageCache::pin_log`), which made every refresh cost two disk writes. Instead the grant
+//! record is the single point of truth and is written last, with a compare-and-swap:
+//! creation writes the token hash and index entries first and then inserts the grant if
+//! absent; rotation writes the new hash (generation + 1) first and then swaps the grant
+//! record from the generation it read to the next. sled's log is recovered as a prefix, so
+//! a crash in between leaves at most a hash whose generation is ahead of its grant (never
+//! handed out, refused as invalid — not as reuse) or index entries of no grant (skipped).
+//! Deletion removes the grant first, which kills every token of the family at once.
 
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, GrantRecord, GrantStore, RefreshTokenRecord, Rotation};
@@ -18,18 +24,6 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, DatastoreError> {
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DatastoreError> {
     serde_json::from_slice(bytes).map_err(|e| DatastoreError::Corrupt(format!("grant record: {e}")))
-}
-
-fn finish<T>(result: Result<T, TransactionError<DatastoreError>>) -> Result<T, DatastoreError> {
-    match result {
-        Ok(v) => Ok(v),
-        Err(TransactionError::Abort(e)) => Err(e),
-        Err(TransactionError::Storage(e)) => Err(storage(e)),
-    }
-}
-
-fn abort(e: DatastoreError) -> ConflictableTransactionError<DatastoreError> {
-    ConflictableTransactionError::Abort(e)
 }
 
 /// `owner \0 id`: an index key.
@@ -47,55 +41,84 @@ fn prefix(owner: &str) -> Vec<u8> {
     key
 }
 
-fn family_key(grant_id: &str, generation: u64) -> Vec<u8> {
-    let mut key = prefix(grant_id);
-    key.extend_from_slice(&generation.to_be_bytes());
-    key
+/// Keyed by hash, not generation: two racing rotations write different entries, and the
+/// loser's clean-up removes only its own.
+fn family_key(grant_id: &str, token_hash: &str) -> Vec<u8> {
+    pair(grant_id, token_hash)
 }
 
 impl SledStore {
-    /// Deletes a grant and its index entries in one transaction, then its family's hashes
-    /// (a hash left behind by a racing rotation points at no grant: it is refused anyway).
-    /// Not flushed.
+    /// Deletes a grant (which kills its tokens), then its index entries and its family's
+    /// hashes. Not flushed.
     fn remove_grant(&self, grant_id: &str) -> Result<bool, DatastoreError> {
-        let key = grant_id.as_bytes();
-        let result = (&self.grants, &self.grants_by_user, &self.grants_by_client).transaction(
-            |(grants, by_user, by_client)| {
-                let Some(old) = grants.remove(key)? else {
-                    return Ok(false);
-                };
-                let old: GrantRecord = decode(&old).map_err(abort)?;
-                by_user.remove(pair(&old.user_id, grant_id))?;
-                by_client.remove(pair(&old.client_id, grant_id))?;
-                Ok(true)
-            },
-        );
-        let existed = finish(result)?;
+        let Some(old) = self.grants.remove(grant_id.as_bytes()).map_err(storage)? else {
+            return Ok(false);
+        };
+        let old: GrantRecord = decode(&old)?;
+        self.grants_by_user
+            .remove(pair(&old.user_id, grant_id))
+            .map_err(storage)?;
+        self.grants_by_client
+            .remove(pair(&old.client_id, grant_id))
+            .map_err(storage)?;
+        self.remove_family(grant_id)?;
+        Ok(true)
+    }
+
+    /// Deletes the hashes listed for `grant_id` (a rotation racing the deletion removes
+    /// its own when its swap fails).
+    fn remove_family(&self, grant_id: &str) -> Result<(), DatastoreError> {
         for item in self.grant_tokens.scan_prefix(prefix(grant_id)) {
             let (family_key, hash) = item.map_err(storage)?;
             self.refresh_tokens.remove(&hash).map_err(storage)?;
             self.grant_tokens.remove(family_key).map_err(storage)?;
         }
-        Ok(existed)
+        Ok(())
     }
 
-    /// Deletes every grant listed under `owner` in `index`.
+    /// Deletes every grant listed under `owner` in `index`, and the index entries (also
+    /// those a crash left without a grant).
     async fn remove_indexed(&self, index: &sled::Tree, owner: &str) -> Result<u64, DatastoreError> {
         let start = prefix(owner);
-        let mut ids = Vec::new();
+        let mut found = Vec::new();
         for item in index.scan_prefix(&start) {
             let (key, _) = item.map_err(storage)?;
-            let id = String::from_utf8_lossy(&key[start.len()..]).into_owned();
-            ids.push(id);
+            found.push(key);
         }
         let mut removed = 0u64;
-        for id in ids {
+        for key in found {
+            let id = String::from_utf8_lossy(&key[start.len()..]).into_owned();
             if self.remove_grant(&id)? {
                 removed += 1;
+            } else {
+                self.remove_family(&id)?;
             }
+            index.remove(key).map_err(storage)?;
         }
         self.flush().await?;
         Ok(removed)
+    }
+
+    /// Writes a token record alone, as a rotation cut short by a crash leaves it (tests).
+    #[cfg(test)]
+    pub(crate) fn insert_token_record(
+        &self,
+        token_hash: &str,
+        record: &RefreshTokenRecord,
+    ) -> Result<(), DatastoreError> {
+        self.refresh_tokens
+            .insert(token_hash.as_bytes(), encode(record)?)
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// Undoes the first writes of a creation or rotation whose grant swap failed.
+    fn discard_token(&self, token_hash: &str, family: &[u8]) -> Result<(), DatastoreError> {
+        self.refresh_tokens
+            .remove(token_hash.as_bytes())
+            .map_err(storage)?;
+        self.grant_tokens.remove(family).map_err(storage)?;
+        Ok(())
     }
 }
 
@@ -105,37 +128,41 @@ impl GrantStore for SledStore {
         grant: &GrantRecord,
         token_hash: &str,
     ) -> Result<(), DatastoreError> {
+        let exists = || DatastoreError::AlreadyExists(format!("grant {}", grant.grant_id));
         let value = encode(grant)?;
         let token = encode(&RefreshTokenRecord {
             grant_id: grant.grant_id.clone(),
             generation: grant.generation,
         })?;
         let id = grant.grant_id.as_bytes();
-        let result = (
-            &self.grants,
-            &self.refresh_tokens,
-            &self.grant_tokens,
-            &self.grants_by_user,
-            &self.grants_by_client,
-        )
-            .transaction(|(grants, tokens, family, by_user, by_client)| {
-                if grants.get(id)?.is_some() || tokens.get(token_hash.as_bytes())?.is_some() {
-                    return Err(abort(DatastoreError::AlreadyExists(format!(
-                        "grant {}",
-                        grant.grant_id
-                    ))));
-                }
-                grants.insert(id, value.as_slice())?;
-                tokens.insert(token_hash.as_bytes(), token.as_slice())?;
-                family.insert(
-                    family_key(&grant.grant_id, grant.generation),
-                    token_hash.as_bytes(),
-                )?;
-                by_user.insert(pair(&grant.user_id, &grant.grant_id), &[][..])?;
-                by_client.insert(pair(&grant.client_id, &grant.grant_id), &[][..])?;
-                Ok(())
-            });
-        finish(result)?;
+        if self.grants.contains_key(id).map_err(storage)? {
+            return Err(exists());
+        }
+        let claimed = self
+            .refresh_tokens
+            .compare_and_swap(token_hash.as_bytes(), None::<&[u8]>, Some(token))
+            .map_err(storage)?;
+        if claimed.is_err() {
+            return Err(exists());
+        }
+        let family = family_key(&grant.grant_id, token_hash);
+        self.grant_tokens
+            .insert(family.as_slice(), token_hash.as_bytes())
+            .map_err(storage)?;
+        let created = self
+            .grants
+            .compare_and_swap(id, None::<&[u8]>, Some(value))
+            .map_err(storage)?;
+        if created.is_err() {
+            self.discard_token(token_hash, &family)?;
+            return Err(exists());
+        }
+        self.grants_by_user
+            .insert(pair(&grant.user_id, &grant.grant_id), &[][..])
+            .map_err(storage)?;
+        self.grants_by_client
+            .insert(pair(&grant.client_id, &grant.grant_id), &[][..])
+            .map_err(storage)?;
         self.flush().await
     }
 
@@ -167,46 +194,55 @@ impl GrantStore for SledStore {
         &self,
         rotation: &Rotation<'_>,
     ) -> Result<Option<GrantRecord>, DatastoreError> {
+        let id = rotation.grant_id.as_bytes();
+        let Some(stored) = self.grants.get(id).map_err(storage)? else {
+            return Ok(None);
+        };
+        let mut grant: GrantRecord = decode(&stored)?;
+        if grant.generation != rotation.expected_generation {
+            return Ok(None);
+        }
+        // Token records never change once written, so this check stays true.
+        let presented = self
+            .refresh_tokens
+            .get(rotation.old_hash.as_bytes())
+            .map_err(storage)?
+            .map(|v| decode::<RefreshTokenRecord>(&v))
+            .transpose()?;
+        if !presented.is_some_and(|t| {
+            t.grant_id == rotation.grant_id && t.generation == rotation.expected_generation
+        }) {
+            return Ok(None);
+        }
         let next = rotation.expected_generation.saturating_add(1);
         let token = encode(&RefreshTokenRecord {
             grant_id: rotation.grant_id.to_owned(),
             generation: next,
         })?;
-        let id = rotation.grant_id.as_bytes();
-        let result = (&self.grants, &self.refresh_tokens, &self.grant_tokens).transaction(
-            |(grants, tokens, family)| {
-                let Some(stored) = grants.get(id)? else {
-                    return Ok(None);
-                };
-                let mut grant: GrantRecord = decode(&stored).map_err(abort)?;
-                if grant.generation != rotation.expected_generation {
-                    return Ok(None);
-                }
-                let Some(presented) = tokens.get(rotation.old_hash.as_bytes())? else {
-                    return Ok(None);
-                };
-                let presented: RefreshTokenRecord = decode(&presented).map_err(abort)?;
-                if presented.grant_id != rotation.grant_id
-                    || presented.generation != rotation.expected_generation
-                {
-                    return Ok(None);
-                }
-                grant.generation = next;
-                grant.rotated_at = rotation.now;
-                grants.insert(id, encode(&grant).map_err(abort)?)?;
-                tokens.insert(rotation.new_hash.as_bytes(), token.as_slice())?;
-                family.insert(
-                    family_key(rotation.grant_id, next),
-                    rotation.new_hash.as_bytes(),
-                )?;
-                Ok(Some(grant))
-            },
-        );
-        let rotated = finish(result)?;
-        if rotated.is_some() {
-            self.flush().await?;
+        let claimed = self
+            .refresh_tokens
+            .compare_and_swap(rotation.new_hash.as_bytes(), None::<&[u8]>, Some(token))
+            .map_err(storage)?;
+        if claimed.is_err() {
+            return Err(DatastoreError::AlreadyExists("refresh token hash".into()));
         }
-        Ok(rotated)
+        let family = family_key(rotation.grant_id, rotation.new_hash);
+        self.grant_tokens
+            .insert(family.as_slice(), rotation.new_hash.as_bytes())
+            .map_err(storage)?;
+        grant.generation = next;
+        grant.rotated_at = rotation.now;
+        let swapped = self
+            .grants
+            .compare_and_swap(id, Some(stored), Some(encode(&grant)?))
+            .map_err(storage)?;
+        if swapped.is_err() {
+            // A concurrent rotation or a deletion came first.
+            self.discard_token(rotation.new_hash, &family)?;
+            return Ok(None);
+        }
+        self.flush().await?;
+        Ok(Some(grant))
     }
 
     async fn delete_grant(&self, grant_id: &str) -> Result<bool, DatastoreError> {

@@ -176,7 +176,13 @@ impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
             refused("other_client", &grant, client_id);
             return Err(RefreshError::InvalidGrant);
         }
-        if token.generation != grant.generation {
+        if token.generation > grant.generation {
+            // Written by a rotation that lost its swap or was cut short by a crash: never
+            // handed out.
+            refused("not_issued", &grant, client_id);
+            return Err(RefreshError::InvalidGrant);
+        }
+        if token.generation < grant.generation {
             self.store.delete_grant(&grant.grant_id).await?;
             tracing::warn!(
                 target: AUDIT,

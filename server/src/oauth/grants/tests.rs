@@ -121,6 +121,29 @@ async fn reuse_of_a_rotated_token_revokes_the_whole_family() {
     assert!(grants.refresh("app", other.expose(), at(41)).await.is_ok());
 }
 
+/// A crash between a rotation's first write (the new hash) and its swap of the grant
+/// leaves a hash one generation ahead of its grant: refused, and not taken for reuse.
+#[tokio::test]
+async fn a_token_ahead_of_its_grant_is_invalid_and_not_reuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    seed(&store).await;
+    let grants = Grants::new(store.clone(), lifetimes());
+    let (id, t0) = grants.start(start("alice", "app"), at(0)).await.unwrap();
+    let ahead = token::new_token().unwrap();
+    let record = crate::datastore::RefreshTokenRecord {
+        grant_id: id.clone(),
+        generation: 1,
+    };
+    store
+        .insert_token_record(&token::hash(ahead.expose()), &record)
+        .unwrap();
+    let refused = grants.refresh("app", ahead.expose(), at(5)).await;
+    assert_eq!(refused.err(), Some(RefreshError::InvalidGrant));
+    assert!(store.get_grant(&id).await.unwrap().is_some(), "family kept");
+    assert!(grants.refresh("app", t0.expose(), at(6)).await.is_ok());
+}
+
 #[tokio::test]
 async fn idle_lifetime_counts_from_the_last_rotation() {
     let (grants, _) = memory().await;
