@@ -14,6 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tessera_proto::clock::unix_seconds;
 use zeroize::Zeroizing;
 
+use super::codes::Issued;
+
 mod user_code;
 
 pub use user_code::{display_user_code, normalise_user_code};
@@ -70,7 +72,7 @@ pub struct PendingRequest {
 
 /// A freshly issued device authorization (RFC 8628 §3.2).
 #[derive(Debug)]
-pub struct Issued {
+pub struct DeviceAuthorization {
     /// The device code (secret; only its hash is stored).
     pub device_code: Zeroizing<String>,
     /// The user code as shown (`XXXX-XXXX`).
@@ -94,7 +96,10 @@ pub enum Poll {
     Denied,
     /// Approved: issue tokens. The device code is now spent.
     Approved(DeviceGrant),
-    /// Unknown, spent, or bound to another client (`invalid_grant`).
+    /// A spent device code presented again by its client (`invalid_grant`): what it
+    /// issued is to be revoked, as for a replayed authorization code.
+    Replayed(Issued),
+    /// Unknown or bound to another client (`invalid_grant`).
     Invalid,
 }
 
@@ -114,7 +119,8 @@ enum State {
     Pending,
     Denied,
     Approved(Approval),
-    Spent,
+    /// Tokens were issued; what they were, to revoke them on a replay.
+    Spent(Issued),
 }
 
 #[derive(Debug)]
@@ -193,7 +199,7 @@ impl DeviceCodes {
         client_id: &str,
         scopes: Vec<String>,
         now: SystemTime,
-    ) -> Result<Issued, DeviceError> {
+    ) -> Result<DeviceAuthorization, DeviceError> {
         let mut raw = Zeroizing::new([0u8; 32]);
         aws_lc_rs::rand::fill(raw.as_mut()).map_err(|_| DeviceError::Random)?;
         let device_code = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw.as_ref()));
@@ -230,7 +236,7 @@ impl DeviceCodes {
                 state: State::Pending,
             },
         );
-        Ok(Issued {
+        Ok(DeviceAuthorization {
             device_code,
             user_code: display_user_code(&user_code),
             expires_in: self.ttl.as_secs(),
@@ -283,8 +289,8 @@ impl DeviceCodes {
         if entry.client_id != client_id {
             return Poll::Invalid;
         }
-        if matches!(entry.state, State::Spent) {
-            return Poll::Invalid;
+        if let State::Spent(issued) = &entry.state {
+            return Poll::Replayed(issued.clone());
         }
         if entry.expires_at <= now_s {
             let normal = entry.user_code.clone();
@@ -296,7 +302,12 @@ impl DeviceCodes {
             .last_poll
             .is_some_and(|last| now_s.saturating_sub(last) < entry.interval);
         entry.last_poll = Some(now_s);
-        match std::mem::replace(&mut entry.state, State::Spent) {
+        let spent = State::Spent(Issued {
+            client_id: entry.client_id.clone(),
+            grant_id: None,
+            access_tokens: Vec::new(),
+        });
+        match std::mem::replace(&mut entry.state, spent) {
             State::Pending if too_fast => {
                 entry.state = State::Pending;
                 entry.interval = entry.interval.saturating_add(SLOW_DOWN_STEP_SECS);
@@ -315,7 +326,27 @@ impl DeviceCodes {
                 scopes: entry.scopes.clone(),
                 approval,
             }),
-            State::Spent => Poll::Invalid,
+            State::Spent(issued) => Poll::Replayed(issued),
+        }
+    }
+
+    /// Records what an approved `device_code` issued (the refresh family, an access token's
+    /// `jti` and `exp`); the entry is kept until that access token expires.
+    pub fn record_issued(
+        &self,
+        device_code: &str,
+        grant_id: Option<String>,
+        access: (String, i64),
+    ) {
+        let mut slots = self.lock();
+        if let Some(entry) = slots.by_device.get_mut(&hash(device_code))
+            && let State::Spent(issued) = &mut entry.state
+        {
+            if grant_id.is_some() {
+                issued.grant_id = grant_id;
+            }
+            entry.expires_at = entry.expires_at.max(access.1);
+            issued.access_tokens.push(access);
         }
     }
 }

@@ -12,7 +12,7 @@ fn approval() -> Approval {
     }
 }
 
-fn issue(codes: &DeviceCodes) -> Issued {
+fn issue(codes: &DeviceCodes) -> DeviceAuthorization {
     codes.issue("tv", vec!["openid".into()], at(1000)).unwrap()
 }
 
@@ -71,7 +71,22 @@ fn pending_until_approved_then_tokens_once() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(codes.poll(dc, "tv", at(1020)), Poll::Invalid, "spent");
+    codes.record_issued(dc, Some("g1".into()), ("jti-1".into(), 5000));
+    match codes.poll(dc, "tv", at(1020)) {
+        Poll::Replayed(issued) => {
+            assert_eq!(issued.grant_id.as_deref(), Some("g1"));
+            assert_eq!(issued.access_tokens, vec![("jti-1".to_string(), 5000)]);
+        }
+        other => panic!("spent code replayed: {other:?}"),
+    }
+    assert_eq!(
+        codes.poll(dc, "tv2", at(1021)),
+        Poll::Invalid,
+        "other client"
+    );
+    // Kept (not purged) while the access token lives, so a late replay still revokes it.
+    codes.lock().purge(4950);
+    assert!(matches!(codes.poll(dc, "tv", at(4950)), Poll::Replayed(_)));
 }
 
 #[test]

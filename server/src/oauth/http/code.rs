@@ -114,7 +114,7 @@ pub(super) fn answer(
 }
 
 /// Revokes what a replayed code issued: its access tokens (denylist) and refresh family.
-async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
+pub(super) async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
     for (jti, exp) in &issued.access_tokens {
         shared.denylist.insert(jti, from_unix_seconds(*exp), now);
     }

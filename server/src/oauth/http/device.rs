@@ -118,6 +118,10 @@ async fn redeem<A, S: TokenSigner>(
     })?;
     let grant = match shared.device.poll(device_code, &client.client_id, now) {
         Poll::Approved(grant) => grant,
+        Poll::Replayed(issued) => {
+            code::revoke_issued(shared, &issued, now).await;
+            return Err(poll_refusal(&Poll::Replayed(issued)));
+        }
         other => return Err(poll_refusal(&other)),
     };
     // The ID token and refresh family are built from the same fields as for a code.
@@ -132,7 +136,10 @@ async fn redeem<A, S: TokenSigner>(
         amr: grant.approval.amr,
     };
     let targets: Vec<&str> = form.all("resource").iter().map(String::as_str).collect();
-    code::issue_user_tokens(shared, client, &user, &targets, now, |_, _| {}).await
+    code::issue_user_tokens(shared, client, &user, &targets, now, |grant_id, access| {
+        shared.device.record_issued(device_code, grant_id, access);
+    })
+    .await
 }
 
 /// The error answer of a poll that issues nothing (RFC 8628 §3.5).
@@ -157,6 +164,11 @@ fn poll_refusal(poll: &Poll) -> Refusal {
             ErrorCode::AccessDenied,
             "the user denied the request",
             "denied",
+        ),
+        Poll::Replayed(_) => (
+            ErrorCode::InvalidGrant,
+            "the device code is invalid, already used or another client's",
+            "replayed_device_code",
         ),
         Poll::Invalid | Poll::Approved(_) => (
             ErrorCode::InvalidGrant,

@@ -109,11 +109,19 @@ async fn polling_is_pending_then_slow_down_then_tokens_once() {
     assert!(body["access_token"].as_str().is_some());
     assert!(body["id_token"].as_str().is_some(), "openid granted");
     assert_eq!(body["scope"], "openid read");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    assert!(h.active(&access).await);
     advance(&h, 10);
     let (status, body) = poll(&h, "tv", &device_code).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    // The replay revoked what the device code had issued (RFC 8628 §5.6 leaves it open;
+    // done as for a replayed authorization code).
+    assert!(
+        !h.active(&access).await,
+        "access token revoked by the replay"
     );
 }
 
