@@ -101,7 +101,7 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
         let verified = match client.auth_method {
             AuthMethod::PrivateKeyJwt => {
                 let jwks = client.jwks.as_deref().ok_or(AssertionError::BadJwks)?;
-                let audiences = [context.token_endpoint, context.issuer];
+                let audiences = [context.token_endpoint, context.issuer, context.endpoint];
                 verify_private_key_jwt(assertion, &client.client_id, jwks, &audiences, context.now)?
             }
             AuthMethod::SpiffeJwt => {
@@ -113,7 +113,7 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
                     .as_ref()
                     .ok_or_else(|| mismatch(&client, "spiffe_jwt"))?;
                 let bundles = self.bundles().await?;
-                let audiences = [context.issuer, context.token_endpoint];
+                let audiences = [context.issuer, context.token_endpoint, context.endpoint];
                 verify_spiffe_jwt(assertion, spiffe_id, &bundles, &audiences, context.now)?
             }
             _ => return Err(mismatch(&client, "a client assertion")),

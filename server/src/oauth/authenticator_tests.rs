@@ -85,6 +85,7 @@ fn context(cert: Option<&ClientCertificate>) -> AuthContext<'_> {
         now: now(),
         issuer: ISSUER,
         token_endpoint: TOKEN_ENDPOINT,
+        endpoint: TOKEN_ENDPOINT,
         peer_certificate: cert,
     }
 }
@@ -132,6 +133,32 @@ async fn private_key_jwt_is_single_use_and_finds_the_client_without_client_id() 
     assert!(run(&w, &with_id).await.is_ok());
     let wrong_id = assertion(Some("sec"), pk_assertion(&w, "c"));
     assert_eq!(run(&w, &wrong_id).await, Err(ClientAuthFailure::Invalid));
+}
+
+/// An assertion may name the endpoint it is sent to (authlib does at introspection and
+/// revocation); one for another endpoint is refused there.
+#[tokio::test]
+async fn an_assertion_may_be_for_the_endpoint_it_is_sent_to_only() {
+    let w = world().await;
+    let introspect = "https://auth.example.test/oauth2/introspect";
+    let for_introspect = |jti: &str| {
+        w.key.sign(
+            &json!({"alg": "ES256", "kid": "k1"}),
+            &json!({"iss": "pk", "sub": "pk", "aud": introspect, "exp": NOW + 60, "jti": jti}),
+        )
+    };
+    let mut ctx = context(None);
+    ctx.endpoint = introspect;
+    let at_introspect = assertion(None, for_introspect("i1"));
+    assert!(w.auth.authenticate(&at_introspect, &ctx).await.is_ok());
+    let at_token = assertion(None, for_introspect("i2"));
+    assert_eq!(run(&w, &at_token).await, Err(ClientAuthFailure::Invalid));
+    ctx.endpoint = "https://auth.example.test/oauth2/revoke";
+    let at_revoke = assertion(None, for_introspect("i3"));
+    assert_eq!(
+        w.auth.authenticate(&at_revoke, &ctx).await,
+        Err(ClientAuthFailure::Invalid)
+    );
 }
 
 #[tokio::test]

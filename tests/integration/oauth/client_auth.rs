@@ -141,6 +141,11 @@ fn authlib_private_key_jwt_gets_a_token_and_its_assertion_cannot_be_replayed() {
         "a replayed assertion is refused: {v}"
     );
     assert_eq!(v["replay_error"], "invalid_client", "{v}");
+    // authlib's per-endpoint assertions (aud = the introspection / revocation URL).
+    assert_eq!(v["introspect_status"], 200, "{v}");
+    assert_eq!(v["introspect_active"], true, "{v}");
+    assert_eq!(v["revoke_status"], 200, "{v}");
+    assert_eq!(v["active_after_revoke"], false, "{v}");
     let log = server.log();
     assert!(log.contains("assertion jti was already used"), "{log}");
 }

@@ -7,8 +7,11 @@ usage:
   private_key_jwt.py fetch ISSUER CLIENT_ID PRIVATE_JWK_FILE AUDIENCE
       Gets a client_credentials token with authlib's PrivateKeyJWT (ES256, kid header),
       verifies it with PyJWT's PyJWKClient, then replays authlib's exact assertion with
-      `requests`. Prints one JSON object: the verified claims, the header, and the replay's
-      HTTP status and error.
+      `requests`. Then, as authlib's documentation sets it up (method name
+      `private_key_jwt` + a registered PrivateKeyJWT without a fixed endpoint, so each
+      assertion's `aud` is the URL it is sent to), gets a token, introspects and revokes it.
+      Prints one JSON object: the verified claims, the header, the replay's HTTP status and
+      error, and the introspection / revocation results.
 """
 
 import json
@@ -68,6 +71,18 @@ def fetch(issuer, client_id, private_path, audience):
         },
         timeout=10,
     )
+    per_endpoint = OAuth2Session(
+        client_id,
+        key,
+        token_endpoint_auth_method="private_key_jwt",
+        revocation_endpoint_auth_method="private_key_jwt",
+        scope="read",
+    )
+    per_endpoint.register_client_auth_method(PrivateKeyJWT(headers={"kid": key.kid}, alg="ES256"))
+    second = per_endpoint.fetch_token(token_endpoint, grant_type="client_credentials")["access_token"]
+    introspected = per_endpoint.introspect_token(discovery["introspection_endpoint"], token=second)
+    revoked = per_endpoint.revoke_token(discovery["revocation_endpoint"], token=second)
+    after = per_endpoint.introspect_token(discovery["introspection_endpoint"], token=second)
     out = {
         "claims": claims,
         "typ": jwt.get_unverified_header(access).get("typ"),
@@ -76,6 +91,10 @@ def fetch(issuer, client_id, private_path, audience):
         "methods": discovery["token_endpoint_auth_methods_supported"],
         "replay_status": replay.status_code,
         "replay_error": replay.json().get("error"),
+        "introspect_status": introspected.status_code,
+        "introspect_active": introspected.json().get("active"),
+        "revoke_status": revoked.status_code,
+        "active_after_revoke": after.json().get("active"),
     }
     print(json.dumps(out))
 

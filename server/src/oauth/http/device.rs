@@ -47,7 +47,7 @@ pub(crate) async fn device_authorization<A: ClientAuthenticator, S: TokenSigner>
         Ok(form) => form,
         Err(e) => return refuse(EVENT_AUTHORIZE, e, None),
     };
-    let client = match authenticate(&shared, &parts.headers, &parts.extensions, &form, now).await {
+    let client = match authenticate(&shared, &parts, &form, now).await {
         Ok(client) => client,
         Err((e, claimed)) => return refuse(EVENT_AUTHORIZE, e, claimed.as_deref()),
     };

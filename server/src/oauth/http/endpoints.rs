@@ -35,19 +35,20 @@ pub(super) const AUDIT: &str = "tessera::audit";
 /// Authenticates the caller (exactly one method) and applies its rate limit.
 pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
     shared: &Shared<A, S>,
-    headers: &HeaderMap,
-    extensions: &Extensions,
+    parts: &Parts,
     form: &Form,
     now: SystemTime,
 ) -> Result<AuthenticatedClient, (OAuthError, Option<String>)> {
-    let presented = request::credentials(headers, form).map_err(|e| (e, None))?;
+    let presented = request::credentials(&parts.headers, form).map_err(|e| (e, None))?;
     let claimed = presented.claimed_client_id().map(str::to_owned);
     let token_endpoint = shared.config.url("/oauth2/token");
+    let endpoint = shared.config.url(parts.uri.path());
     let context = AuthContext {
         now,
         issuer: &shared.config.issuer,
         token_endpoint: &token_endpoint,
-        peer_certificate: extensions.get::<ClientCertificate>(),
+        endpoint: &endpoint,
+        peer_certificate: parts.extensions.get::<ClientCertificate>(),
     };
     let client = match shared
         .authenticator
@@ -111,7 +112,7 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     if let Err(e) = grant::check_grant_type(form.get("grant_type")) {
         return refuse(EVENT, e, None);
     }
-    let client = match authenticate(&shared, &parts.headers, &parts.extensions, &form, now).await {
+    let client = match authenticate(&shared, &parts, &form, now).await {
         Ok(client) => client,
         Err((e, claimed)) => return refuse(EVENT, e, claimed.as_deref()),
     };
@@ -220,7 +221,7 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
         let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
         return Err(refuse(event, e, None));
     }
-    let client = authenticate(shared, &parts.headers, &parts.extensions, &form, now)
+    let client = authenticate(shared, parts, &form, now)
         .await
         .map_err(|(e, claimed)| refuse(event, e, claimed.as_deref()))?;
     let token = form.get("token").ok_or_else(|| {

@@ -101,6 +101,9 @@ pub struct AuthContext<'a> {
     pub issuer: &'a str,
     /// The token endpoint URL (an accepted assertion audience).
     pub token_endpoint: &'a str,
+    /// The URL of the endpoint called, also an accepted assertion audience (authlib, for
+    /// one, signs its introspection and revocation assertions for those endpoints).
+    pub endpoint: &'a str,
     /// The connection's client certificate, if TLS with a client certificate was used.
     pub peer_certificate: Option<&'a ClientCertificate>,
 }
