@@ -10,6 +10,9 @@ pub mod oauth;
 pub mod registration;
 pub mod run;
 pub mod telemetry;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub(crate) mod test_support;
 pub mod tls;
 pub mod users;
 

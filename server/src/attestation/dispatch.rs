@@ -90,7 +90,6 @@ impl<S: JoinTokenStore, K: KubeApi> NodeAttestors<S, K> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -98,20 +97,7 @@ mod tests {
     use super::*;
     use crate::attestation::k8s_psat::KubeClient;
     use crate::datastore::memory::MemoryStore;
-
-    /// Captures formatted log lines.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::test_support::{Capture, set_default};
 
     fn attestors() -> NodeAttestors<MemoryStore, KubeClient> {
         NodeAttestors::new(
@@ -124,15 +110,12 @@ mod tests {
     #[tokio::test]
     async fn one_audit_event_per_attempt_without_the_token() {
         let capture = Capture::default();
-        let writer = capture.clone();
         let subscriber = tracing_subscriber::registry().with(
             tracing_subscriber::fmt::layer()
                 .json()
-                .with_writer(move || writer.clone()),
+                .with_writer(capture.clone()),
         );
-        let _guard = tracing::subscriber::set_default(subscriber);
-        // Callsites another test thread registered meanwhile may have cached "never".
-        tracing::callsite::rebuild_interest_cache();
+        let _guard = set_default(subscriber);
 
         let na = attestors();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
@@ -156,7 +139,7 @@ mod tests {
         let psat = na.attest("k8s_psat", b"{}", now, "p").await.unwrap_err();
         assert!(matches!(psat, AttestationError::InvalidPayload(_)));
 
-        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let text = capture.text();
         assert!(!text.contains(&token), "{text}");
         let events: Vec<serde_json::Value> = text
             .lines()

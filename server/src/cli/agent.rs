@@ -10,6 +10,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tessera_proto::wire::tessera::types::v1::AttestedAgent;
 
 use super::output::{Output, OutputArg, print_records};
+use super::pages::collect_pages;
 use super::{CliError, SocketArg, connect};
 
 /// The `--spiffe-id` option naming an agent.
@@ -95,9 +96,7 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
     let mut client = AgentsClient::new(connect(&socket).await?);
     match command {
         AgentCommand::List { output, .. } => {
-            let mut agents = Vec::new();
-            let mut page_token = String::new();
-            loop {
+            let agents = collect_pages(async |page_token| {
                 let page = client
                     .list_agents(ListAgentsRequest {
                         page_size: 0,
@@ -105,12 +104,9 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                     })
                     .await?
                     .into_inner();
-                agents.extend(page.agents);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+                Ok((page.agents, page.next_page_token))
+            })
+            .await?;
             print_records(
                 &agents,
                 output.format,

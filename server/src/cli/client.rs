@@ -13,6 +13,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 
 use super::client_output::{print_pretty, to_json};
 use super::output::{Output, OutputArg, print_records};
+use super::pages::collect_pages;
 use super::{CliError, SocketArg, connect};
 
 const AUTH_METHODS: [&str; 6] = [
@@ -267,20 +268,15 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             print_client(reply.client, output.format)
         }
         ClientCommand::List { output, .. } => {
-            let mut clients = Vec::new();
-            let mut page_token = String::new();
-            loop {
+            let clients = collect_pages(async |page_token| {
                 let request = ListClientsRequest {
                     page_size: 0,
                     page_token,
                 };
                 let page = api.list_clients(request).await?.into_inner();
-                clients.extend(page.clients);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+                Ok((page.clients, page.next_page_token))
+            })
+            .await?;
             print_records(
                 &clients,
                 output.format,

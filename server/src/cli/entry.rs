@@ -12,6 +12,7 @@ use tessera_proto::wire::tessera::types::v1::{Entry, Selector};
 use tonic::transport::Channel;
 
 use super::entry_output::{OutputArg, print_count, print_deleted, print_entries};
+use super::pages::collect_pages;
 use super::{CliError, SocketArg, connect};
 use crate::registration::server_id;
 
@@ -189,18 +190,18 @@ fn item(result: EntryResult) -> Result<Entry, CliError> {
 
 async fn list_all(
     client: &mut EntriesClient<Channel>,
-    mut request: ListEntriesRequest,
+    filter: ListEntriesRequest,
 ) -> Result<Vec<Entry>, CliError> {
-    request.page_size = PAGE_SIZE;
-    let mut all = Vec::new();
-    loop {
-        let page = client.list_entries(request.clone()).await?.into_inner();
-        all.extend(page.entries);
-        if page.next_page_token.is_empty() {
-            return Ok(all);
-        }
-        request.page_token = page.next_page_token;
-    }
+    collect_pages(async |page_token| {
+        let request = ListEntriesRequest {
+            page_size: PAGE_SIZE,
+            page_token,
+            ..filter.clone()
+        };
+        let page = client.list_entries(request).await?.into_inner();
+        Ok((page.entries, page.next_page_token))
+    })
+    .await
 }
 
 fn selector_filter(raw: &[String]) -> Result<Vec<Selector>, CliError> {

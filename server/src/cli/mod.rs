@@ -10,6 +10,7 @@ mod entry_output;
 mod federated_bundle;
 mod healthcheck;
 mod output;
+mod pages;
 mod token;
 mod user;
 mod user_output;

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 use zeroize::Zeroizing;
 
 use super::output::{Output, OutputArg, print_records};
+use super::pages::collect_pages;
 use super::user_output::{print_pretty, print_user, to_json};
 use super::{CliError, SocketArg, connect};
 
@@ -245,20 +246,15 @@ pub async fn run(command: UserCommand) -> Result<(), CliError> {
             print_user(Some(resolve(&mut api, &user).await?), output.format)
         }
         UserCommand::List { output, .. } => {
-            let mut users = Vec::new();
-            let mut page_token = String::new();
-            loop {
+            let users = collect_pages(async |page_token| {
                 let request = ListUsersRequest {
                     page_size: 0,
                     page_token,
                 };
                 let page = api.list_users(request).await?.into_inner();
-                users.extend(page.users);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+                Ok((page.users, page.next_page_token))
+            })
+            .await?;
             print_records(
                 &users,
                 output.format,

@@ -61,3 +61,26 @@ impl std::fmt::Debug for UserRecord {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+impl UserRecord {
+    /// A test account: `id` is also its username (and username key); every other field is
+    /// empty, zero or off.
+    pub fn for_test(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            username: id.into(),
+            username_key: id.into(),
+            display_name: String::new(),
+            email: String::new(),
+            password_hash: String::new(),
+            totp: None,
+            totp_last_step: 0,
+            disabled: false,
+            login: LoginCounters::default(),
+            created_at: 0,
+            updated_at: 0,
+            revision: 0,
+        }
+    }
+}

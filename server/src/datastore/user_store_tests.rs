@@ -2,24 +2,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::{DatastoreError, LoginCounters, UserRecord, UserStore};
+use super::{DatastoreError, UserRecord, UserStore};
 
 /// A record for `username` with ID `id`.
 pub fn record(id: &str, username: &str) -> UserRecord {
     UserRecord {
-        id: id.into(),
         username: username.into(),
         username_key: username.to_ascii_lowercase(),
         display_name: format!("{username} Example"),
         email: format!("{}@example.org", username.to_ascii_lowercase()),
         password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
-        totp: None,
-        totp_last_step: 0,
-        disabled: false,
-        login: LoginCounters::default(),
         created_at: 100,
         updated_at: 100,
-        revision: 0,
+        ..UserRecord::for_test(id)
     }
 }
 

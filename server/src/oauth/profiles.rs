@@ -41,19 +41,14 @@ mod tests {
 
     fn record(id: &str, username: &str, disabled: bool) -> UserRecord {
         UserRecord {
-            id: id.into(),
             username: username.into(),
             username_key: username.to_lowercase(),
             display_name: "Alice A.".into(),
             email: "alice@example.test".into(),
-            password_hash: String::new(),
-            totp: None,
-            totp_last_step: 0,
             disabled,
-            login: Default::default(),
             created_at: 1,
             updated_at: 2,
-            revision: 0,
+            ..UserRecord::for_test(id)
         }
     }
 

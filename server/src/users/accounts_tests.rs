@@ -11,7 +11,7 @@ use super::*;
 use crate::datastore::SledStore;
 use crate::datastore::memory::MemoryStore;
 use crate::users::password::tests::CHEAP;
-use crate::users::{LoginError, RetryAfter, hotp, step_of};
+use crate::users::{Authenticated, LoginError, RetryAfter, hotp, step_of};
 
 #[derive(Debug)]
 struct TestClock(Mutex<SystemTime>);
@@ -77,6 +77,37 @@ fn alice() -> NewUser {
     }
 }
 
+impl<S: UserStore + Clone> Fixture<S> {
+    /// Creates `new` with the password "correct horse".
+    async fn create(&self, new: NewUser) -> Result<UserRecord, UserError> {
+        self.accounts.create(new, pw("correct horse")).await
+    }
+
+    /// Creates [`alice`] with the password "correct horse".
+    async fn create_alice(&self) -> UserRecord {
+        self.create(alice()).await.unwrap()
+    }
+
+    /// Signs `username` in with `password` from `source`.
+    async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<Authenticated, LoginError> {
+        self.accounts
+            .authenticate(username, raw(password), source)
+            .await
+    }
+}
+
+/// A fixture on the memory store in which [`alice`] exists.
+async fn with_alice() -> (Fixture<MemoryStore>, UserRecord) {
+    let f = fixture();
+    let alice = f.create_alice().await;
+    (f, alice)
+}
+
 const SRC: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
 fn hashes<S>(f: &Fixture<S>) -> usize {
@@ -90,22 +121,14 @@ async fn fields_are_checked_before_hashing_and_usernames_are_unique_ignoring_cas
         email: "not-an-address".into(),
         ..alice()
     };
-    let err = f
-        .accounts
-        .create(bad, pw("correct horse"))
-        .await
-        .unwrap_err();
+    let err = f.create(bad).await.unwrap_err();
     assert!(
         matches!(err, UserError::Invalid { field: "email", .. }),
         "{err}"
     );
     assert_eq!(hashes(&f), 0, "nothing hashed for an invalid request");
 
-    let created = f
-        .accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let created = f.create_alice().await;
     assert_eq!(created.id.len(), 22);
     assert_eq!(created.username_key, "alice");
     assert!(created.password_hash.starts_with("$argon2id$"));
@@ -113,11 +136,7 @@ async fn fields_are_checked_before_hashing_and_usernames_are_unique_ignoring_cas
         username: "ALICE".into(),
         ..alice()
     };
-    let err = f
-        .accounts
-        .create(dup, pw("correct horse"))
-        .await
-        .unwrap_err();
+    let err = f.create(dup).await.unwrap_err();
     assert!(
         matches!(err, UserError::AlreadyExists(ref m) if m.contains("ALICE")),
         "{err}"
@@ -138,12 +157,7 @@ async fn fields_are_checked_before_hashing_and_usernames_are_unique_ignoring_cas
 
 #[tokio::test]
 async fn update_disable_password_and_delete() {
-    let f = fixture();
-    let created = f
-        .accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let (f, created) = with_alice().await;
     f.clock.advance(10);
     let changes = UserChanges {
         username: "alice2".into(),
@@ -167,12 +181,7 @@ async fn update_disable_password_and_delete() {
         .await
         .unwrap();
     assert_ne!(changed.password_hash, old_hash);
-    assert!(
-        f.accounts
-            .authenticate("alice2", raw("new password!"), SRC)
-            .await
-            .is_ok()
-    );
+    assert!(f.sign_in("alice2", "new password!", SRC).await.is_ok());
 
     let deleted = f.accounts.delete(&created.id).await.unwrap();
     assert_eq!(deleted.id, created.id);
@@ -184,64 +193,38 @@ async fn update_disable_password_and_delete() {
 
 #[tokio::test]
 async fn sign_in_refusals_look_alike_and_unknown_users_cost_one_verification() {
-    let f = fixture();
-    f.accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let (f, _) = with_alice().await;
     let before = hashes(&f);
-    let ok = f
-        .accounts
-        .authenticate("ALICE", raw("correct horse"), SRC)
-        .await
-        .unwrap();
+    let ok = f.sign_in("ALICE", "correct horse", SRC).await.unwrap();
     assert!(!ok.totp_required);
     assert_eq!(hashes(&f) - before, 1);
 
-    let before = hashes(&f);
-    let wrong = f
-        .accounts
-        .authenticate("alice", raw("wrong horse"), SRC)
-        .await;
-    assert!(matches!(wrong, Err(LoginError::InvalidCredentials)));
-    assert_eq!(
-        hashes(&f) - before,
-        1,
-        "a known user costs one verification"
-    );
-
-    // Removing the dummy verification makes this fail.
-    let before = hashes(&f);
-    let unknown = f
-        .accounts
-        .authenticate("mallory", raw("wrong horse"), SRC)
-        .await;
-    assert!(matches!(unknown, Err(LoginError::InvalidCredentials)));
-    assert_eq!(
-        hashes(&f) - before,
-        1,
-        "an unknown user costs one verification too"
-    );
+    // Removing the dummy verification makes the unknown user's case fail.
+    for (name, why) in [
+        ("alice", "a known user costs one verification"),
+        ("mallory", "an unknown user costs one verification too"),
+    ] {
+        let before = hashes(&f);
+        let refused = f.sign_in(name, "wrong horse", SRC).await;
+        assert!(
+            matches!(refused, Err(LoginError::InvalidCredentials)),
+            "{name}"
+        );
+        assert_eq!(hashes(&f) - before, 1, "{why}");
+    }
 
     f.accounts.set_disabled("alice", true).await.unwrap();
-    let disabled = f
-        .accounts
-        .authenticate("alice", raw("correct horse"), SRC)
-        .await;
+    let disabled = f.sign_in("alice", "correct horse", SRC).await;
     assert!(matches!(disabled, Err(LoginError::InvalidCredentials)));
 }
 
 #[tokio::test]
 async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
-    let f = fixture();
-    f.accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let (f, _) = with_alice().await;
     for n in 0..6u8 {
         let src = IpAddr::from([198, 51, 100, n]);
         for name in ["alice", "nobody"] {
-            let r = f.accounts.authenticate(name, raw("wrong horse"), src).await;
+            let r = f.sign_in(name, "wrong horse", src).await;
             assert!(
                 matches!(r, Err(LoginError::InvalidCredentials)),
                 "{name} {n}: {r:?}"
@@ -250,10 +233,7 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
     }
     let src = IpAddr::from([198, 51, 100, 99]);
     for name in ["alice", "nobody"] {
-        let r = f
-            .accounts
-            .authenticate(name, raw("correct horse"), src)
-            .await;
+        let r = f.sign_in(name, "correct horse", src).await;
         assert!(
             matches!(r, Err(LoginError::Throttled(RetryAfter { seconds: 1 }))),
             "{name}: {r:?}"
@@ -263,10 +243,7 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
     let stored = f.accounts.find("alice").await.unwrap();
     assert_eq!(stored.login.failures, 6, "counters persisted in the record");
     f.clock.advance(1);
-    f.accounts
-        .authenticate("alice", raw("correct horse"), src)
-        .await
-        .unwrap();
+    f.sign_in("alice", "correct horse", src).await.unwrap();
     let stored = f.accounts.find("alice").await.unwrap();
     assert_eq!(
         stored.login,
@@ -277,33 +254,20 @@ async fn brute_force_is_throttled_alike_for_known_and_unknown_users() {
 
 #[tokio::test]
 async fn a_new_password_lifts_a_lock_out() {
-    let f = fixture();
-    f.accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let (f, _) = with_alice().await;
     for n in 0..6u8 {
         let src = IpAddr::from([203, 0, 113, n]);
-        let r = f
-            .accounts
-            .authenticate("alice", raw("wrong horse"), src)
-            .await;
+        let r = f.sign_in("alice", "wrong horse", src).await;
         assert!(matches!(r, Err(LoginError::InvalidCredentials)));
     }
     settle().await;
-    let r = f
-        .accounts
-        .authenticate("alice", raw("correct horse"), SRC)
-        .await;
+    let r = f.sign_in("alice", "correct horse", SRC).await;
     assert!(matches!(r, Err(LoginError::Throttled(_))), "{r:?}");
     f.accounts
         .set_password("alice", pw("brand new pw"))
         .await
         .unwrap();
-    f.accounts
-        .authenticate("alice", raw("brand new pw"), SRC)
-        .await
-        .unwrap();
+    f.sign_in("alice", "brand new pw", SRC).await.unwrap();
 }
 
 /// Lets the background writes of failed sign-ins run (single-threaded test runtime).
@@ -318,43 +282,21 @@ async fn settle() {
 /// answering makes this fail.
 #[tokio::test]
 async fn a_failure_answers_without_waiting_for_the_counter_write() {
-    let f = fixture();
-    let created = f
-        .accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
-    let r = f
-        .accounts
-        .authenticate("alice", raw("wrong horse"), SRC)
-        .await;
+    let (f, created) = with_alice().await;
+    let r = f.sign_in("alice", "wrong horse", SRC).await;
     assert!(matches!(r, Err(LoginError::InvalidCredentials)));
-    let right_after = f
-        .accounts
-        .store
-        .get_user(&created.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(right_after.login.failures, 0);
+    let stored_failures = async || {
+        let stored = f.accounts.store.get_user(&created.id).await.unwrap();
+        stored.unwrap().login.failures
+    };
+    assert_eq!(stored_failures().await, 0);
     settle().await;
-    let later = f
-        .accounts
-        .store
-        .get_user(&created.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(later.login.failures, 1);
+    assert_eq!(stored_failures().await, 1);
 }
 
 #[tokio::test]
 async fn a_match_under_old_parameters_is_rehashed_transparently() {
-    let f = fixture();
-    f.accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let (f, _) = with_alice().await;
     let stronger = Argon2Settings {
         memory_kib: 128,
         iterations: 2,
@@ -398,11 +340,7 @@ fn secret_of(uri: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn totp_is_a_second_factor_used_once() {
-    let f = fixture();
-    f.accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let (f, _) = with_alice().await;
     let (user, uri) = f.accounts.enable_totp("alice").await.unwrap();
     assert!(
         uri.starts_with("otpauth://totp/Tessera:Alice?secret="),
@@ -412,11 +350,7 @@ async fn totp_is_a_second_factor_used_once() {
     let secret = secret_of(&uri);
     assert_eq!(secret.len(), 20);
 
-    let first = f
-        .accounts
-        .authenticate("alice", raw("correct horse"), SRC)
-        .await
-        .unwrap();
+    let first = f.sign_in("alice", "correct horse", SRC).await.unwrap();
     assert!(first.totp_required);
     let now = unix_seconds(f.clock.now());
     let code = format!("{:06}", hotp(&secret, step_of(now), 6));
@@ -445,8 +379,7 @@ async fn totp_is_a_second_factor_used_once() {
     let off = f.accounts.update(&user.id, changes).await.unwrap();
     assert!(off.totp.is_none());
     assert!(
-        !f.accounts
-            .authenticate("alice", raw("correct horse"), SRC)
+        !f.sign_in("alice", "correct horse", SRC)
             .await
             .unwrap()
             .totp_required
@@ -460,11 +393,7 @@ async fn the_totp_secret_is_sealed_at_rest() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(&dir.path().join("db")).unwrap();
     let f = fixture_on(store.clone(), dir, CHEAP);
-    let created = f
-        .accounts
-        .create(alice(), pw("correct horse"))
-        .await
-        .unwrap();
+    let created = f.create_alice().await;
     let (user, uri) = f.accounts.enable_totp("alice").await.unwrap();
     let secret = secret_of(&uri);
     let b32 = data_encoding::BASE32_NOPAD.encode(&secret);

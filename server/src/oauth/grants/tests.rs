@@ -7,9 +7,7 @@ use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 use super::*;
 use crate::datastore::memory::MemoryStore;
-use crate::datastore::{
-    GrantStore, LoginCounters, OAuthClientStore, SledStore, UserRecord, UserStore,
-};
+use crate::datastore::{GrantStore, OAuthClientStore, SledStore, UserRecord, UserStore};
 
 const T0: u64 = 1_800_000_000;
 
@@ -21,24 +19,6 @@ fn lifetimes() -> GrantLifetimes {
     GrantLifetimes {
         idle: Duration::from_secs(100),
         absolute: Duration::from_secs(250),
-    }
-}
-
-fn user(id: &str) -> UserRecord {
-    UserRecord {
-        id: id.into(),
-        username: id.into(),
-        username_key: id.into(),
-        display_name: String::new(),
-        email: String::new(),
-        password_hash: String::new(),
-        totp: None,
-        totp_last_step: 0,
-        disabled: false,
-        login: LoginCounters::default(),
-        created_at: 0,
-        updated_at: 0,
-        revision: 0,
     }
 }
 
@@ -56,7 +36,7 @@ fn client(id: &str) -> OAuthClient {
 
 async fn seed<S: UserStore + OAuthClientStore>(store: &S) {
     for u in ["alice", "bob"] {
-        store.create_user(&user(u)).await.unwrap();
+        store.create_user(&UserRecord::for_test(u)).await.unwrap();
     }
     for c in ["app", "other"] {
         store.create_oauth_client(&client(c), None).await.unwrap();

@@ -1,38 +1,19 @@
 //! Audit events: emitted for each decision, never carrying secrets or tokens.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::http::StatusCode;
 
 use super::fakes::{access_token, basic, call, form, harness, issue, post};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::test_support::{Capture, set_default};
 
 #[tokio::test(flavor = "current_thread")]
 async fn audit_events_name_the_decision_and_never_the_secret_or_token() {
     let capture = Capture::default();
-    let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
+        .with_writer(capture.clone())
         .with_target(true)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test thread may have registered these callsites while this subscriber was being
-    // created, caching "never interested": re-evaluate them against it.
-    tracing::callsite::rebuild_interest_cache();
+    let _guard = set_default(subscriber);
 
     let h = harness();
     let (status, _, body) = issue(&h, &[]).await;
@@ -57,7 +38,7 @@ async fn audit_events_name_the_decision_and_never_the_secret_or_token() {
     );
     assert_eq!(call(&h.router, rev).await.0, StatusCode::OK);
 
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     for event in [
         "oauth_token_issued",
         "oauth_token_refused",

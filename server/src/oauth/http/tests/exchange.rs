@@ -1,7 +1,6 @@
 //! The token-exchange branch of the token endpoint (RFC 8693) with a fake subject validator:
 //! response shape, error codes, and audit events that never carry a token.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +17,7 @@ use crate::oauth::exchange::{
     TOKEN_EXCHANGE_GRANT, TokenExchange, ValidateSubject, validator::SubjectFuture,
 };
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, TokenSigner as _};
+use crate::test_support::{Capture, set_default};
 
 const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
 
@@ -227,31 +227,15 @@ async fn refusals_use_the_rfc_error_codes() {
     assert_eq!(body["error"], "unsupported_grant_type");
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn exchanges_are_audited_with_subject_client_and_decision_but_no_token() {
     let capture = Capture::default();
-    let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
+        .with_writer(capture.clone())
         .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites another test thread registered meanwhile may have cached "never".
-    tracing::callsite::rebuild_interest_cache();
+    let _guard = set_default(subscriber);
     let x = server(true);
     let (status, body) = exchange(&x, ("gateway", "g"), &[("subject_token", WEB)]).await;
     assert_eq!(status, StatusCode::OK);
@@ -264,7 +248,7 @@ async fn exchanges_are_audited_with_subject_client_and_decision_but_no_token() {
     )
     .await;
 
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     let events: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("oauth_token_exchange"))

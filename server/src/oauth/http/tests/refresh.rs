@@ -12,7 +12,7 @@ use serde_json::Value;
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 use super::fakes::{FakeSigner, ISSUER, ManualClock, basic, call, form, harness, post, start_time};
-use crate::datastore::{LoginCounters, OAuthClientStore, SledStore, UserRecord, UserStore};
+use crate::datastore::{OAuthClientStore, SledStore, UserRecord, UserStore};
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::clients::test_support::FixedBundles;
 use crate::oauth::clients::{ClientSecret, new_secret_record};
@@ -42,24 +42,6 @@ fn wire(id: &str, method: &str, grant_types: &[&str]) -> OAuthClient {
     }
 }
 
-fn user(id: &str) -> UserRecord {
-    UserRecord {
-        id: id.into(),
-        username: id.into(),
-        username_key: id.into(),
-        display_name: String::new(),
-        email: String::new(),
-        password_hash: String::new(),
-        totp: None,
-        totp_last_step: 0,
-        disabled: false,
-        login: LoginCounters::default(),
-        created_at: 0,
-        updated_at: 0,
-        revision: 0,
-    }
-}
-
 /// Clients: `spa` (public), `web` (client_secret_basic, audience api), `cc` (secret, no
 /// refresh_token grant). User `u-alice`.
 pub(super) async fn world() -> World {
@@ -80,7 +62,10 @@ pub(super) async fn world() -> World {
         .unwrap();
     let cc = wire("cc", "client_secret_basic", &["authorization_code"]);
     store.create_oauth_client(&cc, Some(&record)).await.unwrap();
-    store.create_user(&user("u-alice")).await.unwrap();
+    store
+        .create_user(&UserRecord::for_test("u-alice"))
+        .await
+        .unwrap();
     let clock = Arc::new(ManualClock(Mutex::new(start_time())));
     let lifetimes = GrantLifetimes {
         idle: Duration::from_secs(3600),
