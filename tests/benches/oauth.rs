@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use tessera_tests::process::terminate;
+use tessera_tests::process::{build_release_server, terminate};
 use tessera_tests::{ServerProcess, free_port};
 
 use load::{Outcome, Target};
@@ -56,21 +56,6 @@ const TARGET_SHARE_OF_BOUND: f64 = 0.40;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Builds the release server next to this bench (target/release), the profile measured.
-fn build_release_server() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "tessera-server", "--bin"])
-        .arg("tessera-server")
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "building the release tessera-server failed"
-    );
 }
 
 /// Tessera with `[oauth]` on a loopback port and one secret client; returns the server,

@@ -13,13 +13,25 @@ pub struct Http1 {
     buf: Vec<u8>,
 }
 
-/// A response: status and body.
+/// A response: status, head and body.
 #[derive(Debug)]
 pub struct Reply {
     /// The status code.
     pub status: u16,
+    /// The status line and the header lines.
+    pub head: String,
     /// The body bytes.
     pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The values of the header `name` (case-insensitive), in order.
+    pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.head.lines().skip(1).filter_map(move |l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -39,10 +51,45 @@ impl Http1 {
 
     /// POSTs a form body to `path` and reads the whole response (Content-Length framed).
     pub async fn post_form(&mut self, path: &str, body: &str) -> std::io::Result<Reply> {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        self.send(Some(body), path, "").await
+    }
+
+    /// GETs `path` with `cookie` (a `Cookie` header value; empty: none). Redirects are not
+    /// followed: the reply carries the `Location`.
+    pub async fn get(&mut self, path: &str, cookie: &str) -> std::io::Result<Reply> {
+        self.send(None, path, cookie).await
+    }
+
+    /// [`Http1::post_form`] with `cookie`.
+    pub async fn post_form_with_cookie(
+        &mut self,
+        path: &str,
+        cookie: &str,
+        body: &str,
+    ) -> std::io::Result<Reply> {
+        self.send(Some(body), path, cookie).await
+    }
+
+    /// A GET (`form` is `None`) or a form POST; reads the whole response.
+    async fn send(
+        &mut self,
+        form: Option<&str>,
+        path: &str,
+        cookie: &str,
+    ) -> std::io::Result<Reply> {
+        let method = if form.is_some() { "POST" } else { "GET" };
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\n");
+        if !cookie.is_empty() {
+            request.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        if let Some(body) = form {
+            request.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ));
+        } else {
+            request.push_str("\r\n");
+        }
         self.stream.write_all(request.as_bytes()).await?;
         let bad =
             |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
@@ -71,7 +118,7 @@ impl Http1 {
         }
         let body = self.buf[head_end..head_end + length].to_vec();
         self.buf.drain(..head_end + length);
-        Ok(Reply { status, body })
+        Ok(Reply { status, head, body })
     }
 
     async fn fill(&mut self) -> std::io::Result<()> {

@@ -19,6 +19,22 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Builds the release `tessera-server` (`cargo build --release -p tessera-server`; a no-op
+/// when it is fresh): what the benchmarks measure, found by [`bin`] from a bench binary.
+pub fn build_release_server() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "tessera-server", "--bin"])
+        .arg("tessera-server")
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "building the release tessera-server failed"
+    );
+}
+
 /// Runs `command` to completion with `stdin` written to its standard input (passwords,
 /// secrets: never on a command line); stdout and stderr are captured.
 pub fn run_with_stdin(command: &mut Command, stdin: &str) -> Output {
