@@ -11,6 +11,12 @@
 //! record stays reachable from the by-client index. Deletion by user scans the records'
 //! own `user_id \0` prefix. IDs are compared with the decoded record, so an ID containing
 //! `\0` never matches another's keys.
+//!
+//! Without a transaction a put racing a deletion by client of the same pair can leave the
+//! record without its index entry (the put's index write lands before the deletion, its
+//! record after); it then outlives that deletion. Consent is written only when a user
+//! approves a client that exists, so this needs an approval and the client's deletion in
+//! the same instant.
 
 use super::{SledStore, storage};
 use crate::datastore::{ConsentRecord, ConsentStore, ConsentWrite, DatastoreError};
