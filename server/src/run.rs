@@ -16,7 +16,7 @@ use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::SledStore;
 use crate::oauth::authenticator::StoreClientAuthenticator;
-use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients};
+use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients, StoreConsents};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::grants::{GrantLifetimes, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
@@ -333,6 +333,7 @@ async fn oauth_server(
     .with_browser(BrowserFlows::new(
         accounts,
         StoreClients(store.clone()),
+        StoreConsents(store.clone()),
         BrowserConfig {
             session_idle_ttl: section.session_idle_ttl,
             session_absolute_ttl: section.session_absolute_ttl,

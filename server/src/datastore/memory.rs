@@ -11,6 +11,7 @@ use super::{
     JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord, UserRecord,
 };
 
+mod consents;
 mod grants;
 mod users;
 
@@ -36,6 +37,8 @@ struct Inner {
     grants: BTreeMap<String, super::GrantRecord>,
     /// Refresh-token hash → its record.
     refresh_tokens: BTreeMap<String, super::RefreshTokenRecord>,
+    /// (user ID, client ID) → remembered consent.
+    consents: BTreeMap<(String, String), super::ConsentRecord>,
 }
 
 /// The uniqueness key of an entry.

@@ -3,6 +3,9 @@
 //! Every write is acknowledged only after it is durable (flushed). Optimistic concurrency
 //! (expected revisions / sequences) lets several server replicas share one store.
 
+mod consent_record;
+#[cfg(test)]
+pub mod consent_store_tests;
 mod entry_filter;
 #[cfg(test)]
 pub mod entry_store_tests;
@@ -17,6 +20,7 @@ mod user_record;
 #[cfg(test)]
 pub mod user_store_tests;
 
+pub use consent_record::{ConsentRecord, ConsentWrite, ScopeUpdate};
 pub use error::DatastoreError;
 pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
 pub use sled::SledStore;
@@ -393,6 +397,43 @@ pub trait GrantStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
 }
 
+/// Remembered consents: one [`ConsentRecord`] per (user, client), with a by-client index.
+/// Every write is durable before it returns.
+pub trait ConsentStore: Send + Sync + 'static {
+    /// The consent of `user_id` for `client_id`.
+    fn get_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<ConsentRecord>, DatastoreError>> + Send;
+
+    /// Creates or updates the consent of `write.user_id` for `write.client_id` (merging or
+    /// replacing the scopes; `created_at` is kept) and returns the stored record.
+    fn put_consent(
+        &self,
+        write: &ConsentWrite<'_>,
+    ) -> impl Future<Output = Result<ConsentRecord, DatastoreError>> + Send;
+
+    /// Deletes one consent; `false` when absent.
+    fn delete_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+
+    /// Deletes every consent of a user; returns how many.
+    fn delete_user_consents(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+
+    /// Deletes every consent given to a client (by-client index); returns how many.
+    fn delete_client_consents(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+}
+
 /// Everything a server needs from its datastore.
 pub trait Datastore:
     CaJournalStore
@@ -403,6 +444,7 @@ pub trait Datastore:
     + OAuthClientStore
     + UserStore
     + GrantStore
+    + ConsentStore
 {
 }
 
@@ -414,7 +456,8 @@ impl<
         + JoinTokenStore
         + OAuthClientStore
         + UserStore
-        + GrantStore,
+        + GrantStore
+        + ConsentStore,
 > Datastore for T
 {
 }

@@ -5,6 +5,7 @@ mod auth_code;
 mod browser;
 mod chromium;
 mod client_auth;
+mod consent;
 mod device;
 mod exchange;
 mod node;

@@ -15,7 +15,8 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::api::{client_status, datastore_status};
-use crate::datastore::{GrantStore, OAuthClientStore};
+use crate::datastore::{ConsentStore, GrantStore, OAuthClientStore};
+use crate::oauth::browser::consent::forget_client_consents;
 use crate::oauth::clients::{
     Client, ClientSecret, DEFAULT_GRACE_PERIOD, new_secret_record, rotate_secret_record,
 };
@@ -53,6 +54,14 @@ async fn end_grants<S: GrantStore>(store: &S, client_id: &str) {
     }
 }
 
+/// Forgets every consent users gave a deleted client (a client registered again under the
+/// same ID asks again). A failure is logged, not returned: the client is gone.
+async fn end_consents<S: ConsentStore>(store: &S, client_id: &str) {
+    if let Err(e) = forget_client_consents(store, client_id).await {
+        tracing::error!(client_id, error = %e, "could not forget the client's consents");
+    }
+}
+
 fn generate() -> Result<ClientSecret, Status> {
     ClientSecret::generate().map_err(|_| {
         tracing::error!("the system random generator failed");
@@ -73,7 +82,7 @@ impl<S: OAuthClientStore> ClientsService<S> {
 }
 
 #[tonic::async_trait]
-impl<S: OAuthClientStore + GrantStore> Clients for ClientsService<S> {
+impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService<S> {
     async fn create_client(
         &self,
         request: Request<CreateClientRequest>,
@@ -196,6 +205,7 @@ impl<S: OAuthClientStore + GrantStore> Clients for ClientsService<S> {
             return Err(not_found(&id));
         }
         end_grants(&self.store, &id).await;
+        end_consents(&self.store, &id).await;
         tracing::info!(
             target: "tessera::audit",
             event = "oauth_client_deleted",

@@ -242,3 +242,32 @@ async fn disabling_or_deleting_a_client_ends_its_grants() {
     .unwrap();
     assert!(store.get_grant("g2").await.unwrap().is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn deleting_a_client_forgets_its_consents() {
+    use crate::datastore::consent_store_tests::put;
+    use crate::datastore::{ConsentStore, ScopeUpdate};
+    let (svc, store, _clock) = service();
+    let a = create(&svc, wire("a")).await.client.unwrap();
+    create(&svc, wire("b")).await;
+    for (user, client) in [("u1", "a"), ("u2", "a"), ("u1", "b")] {
+        put(&store, (user, client), &["openid"], ScopeUpdate::Merge, 1).await;
+    }
+    // Disabling keeps them (only deletion forgets).
+    let mut disabled = a;
+    disabled.enabled = false;
+    svc.update_client(Request::new(UpdateClientRequest {
+        client: Some(disabled),
+    }))
+    .await
+    .unwrap();
+    assert!(store.get_consent("u1", "a").await.unwrap().is_some());
+    svc.delete_client(Request::new(DeleteClientRequest {
+        client_id: "a".into(),
+    }))
+    .await
+    .unwrap();
+    assert!(store.get_consent("u1", "a").await.unwrap().is_none());
+    assert!(store.get_consent("u2", "a").await.unwrap().is_none());
+    assert!(store.get_consent("u1", "b").await.unwrap().is_some());
+}

@@ -12,7 +12,8 @@ use tonic::{Request, Response, Status};
 use zeroize::Zeroizing;
 
 use crate::api::datastore_status;
-use crate::datastore::{GrantStore, UserRecord, UserStore};
+use crate::datastore::{ConsentStore, GrantStore, UserRecord, UserStore};
+use crate::oauth::browser::consent::forget_user_consents;
 use crate::users::{Accounts, NewUser, Password, UserChanges, UserError};
 
 /// The largest page `ListUsers` returns (also the size of a page when none is asked).
@@ -70,11 +71,15 @@ fn password(text: String) -> Result<Password, Status> {
     Password::new(Zeroizing::new(text)).map_err(user_status)
 }
 
-/// Ends every grant (refresh-token family) of a disabled or deleted account. A failure is
-/// logged, not returned: the account change is done, and refreshes check the account live.
-async fn end_grants<S: GrantStore>(store: &S, user_id: &str) {
+/// Ends every grant (refresh-token family) and forgets every remembered consent of a
+/// disabled or deleted account. A failure is logged, not returned: the account change is
+/// done, and refreshes and sign-ins check the account live.
+async fn end_grants<S: GrantStore + ConsentStore>(store: &S, user_id: &str) {
     if let Err(e) = crate::oauth::grants::revoke_user_grants(store, user_id).await {
         tracing::error!(user_id, error = %e, "could not revoke the account's grants");
+    }
+    if let Err(e) = forget_user_consents(store, user_id).await {
+        tracing::error!(user_id, error = %e, "could not forget the account's consents");
     }
 }
 
@@ -89,7 +94,7 @@ fn audit(event: &'static str, u: &UserRecord) {
 }
 
 #[tonic::async_trait]
-impl<S: UserStore + GrantStore + Clone> Users for UsersService<S> {
+impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S> {
     async fn create_user(
         &self,
         request: Request<CreateUserRequest>,

@@ -308,11 +308,15 @@ fn grant_of(id: &str, user_id: &str) -> crate::datastore::GrantRecord {
 }
 
 #[tokio::test(start_paused = true)]
-async fn disabling_or_deleting_an_account_ends_its_grants() {
-    use crate::datastore::GrantStore;
+async fn disabling_or_deleting_an_account_ends_its_grants_and_consents() {
+    use crate::datastore::consent_store_tests::put;
+    use crate::datastore::{ConsentStore, GrantStore, ScopeUpdate};
     let f = fixture();
     let ann = create(&f, user("ann"), PASSWORD).await.unwrap();
     let bob = create(&f, user("bob"), PASSWORD).await.unwrap();
+    for (who, client) in [(&ann.id, "app"), (&bob.id, "app"), (&bob.id, "other")] {
+        put(&f.store, (who, client), &["openid"], ScopeUpdate::Merge, 1).await;
+    }
     f.store
         .create_grant(&grant_of("g1", &ann.id), "h1")
         .await
@@ -333,6 +337,8 @@ async fn disabling_or_deleting_an_account_ends_its_grants() {
         .unwrap();
     assert!(f.store.get_grant("g1").await.unwrap().is_none());
     assert!(f.store.get_grant("g2").await.unwrap().is_some());
+    assert!(f.store.get_consent(&ann.id, "app").await.unwrap().is_none());
+    assert!(f.store.get_consent(&bob.id, "app").await.unwrap().is_some());
     f.svc
         .delete_user(Request::new(DeleteUserRequest {
             user: bob.id.clone(),
@@ -341,4 +347,12 @@ async fn disabling_or_deleting_an_account_ends_its_grants() {
         .unwrap();
     assert!(f.store.get_grant("g2").await.unwrap().is_none());
     assert!(f.store.get_grant("g3").await.unwrap().is_none());
+    assert!(f.store.get_consent(&bob.id, "app").await.unwrap().is_none());
+    assert!(
+        f.store
+            .get_consent(&bob.id, "other")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

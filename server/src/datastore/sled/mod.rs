@@ -2,6 +2,7 @@
 
 mod agents;
 mod bundles;
+mod consents;
 mod entries;
 mod grants;
 mod group_flush;
@@ -42,6 +43,8 @@ const REFRESH_TOKENS: &str = "refresh_tokens";
 const GRANT_TOKENS: &str = "grant_tokens";
 const GRANTS_BY_USER: &str = "grants_by_user";
 const GRANTS_BY_CLIENT: &str = "grants_by_client";
+const CONSENTS: &str = "consents";
+const CONSENTS_BY_CLIENT: &str = "consents_by_client";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -81,6 +84,10 @@ pub struct SledStore {
     grants_by_user: ::sled::Tree,
     /// `client_id \0 grant_id` → empty: the by-client index.
     grants_by_client: ::sled::Tree,
+    /// `user_id \0 client_id` → JSON `ConsentRecord`: remembered consents.
+    consents: ::sled::Tree,
+    /// `client_id \0 user_id` → the consent's key: the by-client index.
+    consents_by_client: ::sled::Tree,
 }
 
 impl SledStore {
@@ -130,6 +137,8 @@ impl SledStore {
             grant_tokens: tree(GRANT_TOKENS)?,
             grants_by_user: tree(GRANTS_BY_USER)?,
             grants_by_client: tree(GRANTS_BY_CLIENT)?,
+            consents: tree(CONSENTS)?,
+            consents_by_client: tree(CONSENTS_BY_CLIENT)?,
             db,
             flusher: std::sync::Arc::default(),
             journals,

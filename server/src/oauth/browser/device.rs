@@ -14,7 +14,7 @@ use super::authorize::Params;
 use super::authorize::{AuthorizationRequest, Prompt};
 use super::flow::{AUDIT, LOGIN, form, with_session};
 use super::pages::{self, Page, error_line, escape, hidden};
-use super::post::{not_enabled, page, posted, throttled, unavailable};
+use super::post::{form_post, not_enabled, page, throttled, unavailable};
 use super::session::SessionCookie;
 use crate::oauth::device::{Approval, PendingRequest, display_user_code, normalise_user_code};
 use tessera_proto::clock::unix_seconds;
@@ -154,11 +154,7 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
 
 /// `POST /oauth2/device`: a code (→ confirm page) or a decision on it.
 pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
-    let Some(flows) = host.browser() else {
-        return not_enabled();
-    };
-    let now = host.now();
-    let posted = match posted(flows, host.issuer(), request, now).await {
+    let (flows, now, posted) = match form_post(host.as_ref(), request).await {
         Ok(p) => p,
         Err(r) => return r,
     };

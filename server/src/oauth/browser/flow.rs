@@ -83,16 +83,19 @@ pub(super) fn refuse(
 }
 
 /// Whether `user` must be asked before `request` gets a code.
-pub(super) fn needs_consent(
+pub(super) async fn needs_consent(
     flows: &BrowserFlows,
     request: &AuthorizationRequest,
     user: &SignedIn,
 ) -> bool {
-    !request.first_party
-        && (request.prompt.consent
-            || !flows
-                .consents
-                .covers(&user.user_id, &request.client_id, &request.scopes))
+    if request.first_party {
+        return false;
+    }
+    request.prompt.consent
+        || !flows
+            .consents
+            .covers(&user.user_id, &request.client_id, &request.scopes)
+            .await
 }
 
 /// Issues the code for `request` and sends the browser back to the client.
@@ -160,8 +163,8 @@ pub(super) fn form<'a>(
 }
 
 /// For a signed-in `user` with pending request `request_id` in session `session_id`:
-/// the consent page, or the code.
-pub(super) fn proceed<H: BrowserHost>(
+/// the consent page, or the code (the pending request is then spent).
+pub(super) async fn proceed<H: BrowserHost>(
     host: &H,
     flows: &BrowserFlows,
     session_id: &str,
@@ -171,30 +174,26 @@ pub(super) fn proceed<H: BrowserHost>(
 ) -> Response {
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(session_id, now, |s| {
-        let request = s.pending(request_id, now_s)?.clone();
-        if request.resume.is_some() {
-            s.take_pending(request_id, now_s);
-            return Some((request, None));
-        }
-        if needs_consent(flows, &request, user) {
-            return Some((request, Some(s.csrf.clone())));
-        }
-        s.take_pending(request_id, now_s);
-        Some((request, None))
+        Some((s.pending(request_id, now_s)?.clone(), s.csrf.clone()))
     });
-    match found.flatten() {
+    let Some((request, csrf)) = found.flatten() else {
+        return expired();
+    };
+    // The consent lookup reads the datastore, so it runs outside the session lock.
+    if request.resume.is_none() && needs_consent(flows, &request, user).await {
+        return pages::consent(form(CONSENT, &csrf, request_id, &request), &request.scopes)
+            .into_response();
+    }
+    // Taken, not just read: a request answered concurrently is spent.
+    let taken = flows
+        .sessions
+        .with(session_id, now, |s| s.take_pending(request_id, now_s));
+    match taken.flatten() {
         None => expired(),
-        Some((request, Some(csrf))) => {
-            pages::consent(form(CONSENT, &csrf, request_id, &request), &request.scopes)
-                .into_response()
-        }
-        Some((
-            AuthorizationRequest {
-                resume: Some(url), ..
-            },
-            None,
-        )) => see_other(&url),
-        Some((request, None)) => issue(host, &request, user, now),
+        Some(AuthorizationRequest {
+            resume: Some(url), ..
+        }) => see_other(&url),
+        Some(request) => issue(host, &request, user, now),
     }
 }
 

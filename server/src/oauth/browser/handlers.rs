@@ -12,7 +12,7 @@ use super::authorize::Params;
 use super::authorize::{self, AuthorizeError};
 use super::flow::{self, AUDIT, LOGIN, expired, form, proceed, with_session};
 use super::pages;
-use super::post::{not_enabled, page, posted, unavailable};
+use super::post::{form_post, not_enabled, page, unavailable};
 use super::session::SessionCookie;
 
 /// `GET /oauth2/authorize`.
@@ -55,7 +55,7 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     if req.prompt.none {
         return match user {
             None => flow::refuse(issuer, &req, "login_required", "no signed-in session"),
-            Some(u) if flow::needs_consent(flows, &req, &u) => {
+            Some(u) if flow::needs_consent(flows, &req, &u).await => {
                 flow::refuse(issuer, &req, "consent_required", "consent is required")
             }
             Some(u) => flow::issue(host.as_ref(), &req, &u, now),
@@ -80,7 +80,7 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         return unavailable();
     };
     let response = match user {
-        Some(u) => proceed(host.as_ref(), flows, &session_id, &request_id, &u, now),
+        Some(u) => proceed(host.as_ref(), flows, &session_id, &request_id, &u, now).await,
         None => pages::login(form(LOGIN, &csrf, &request_id, &req), StatusCode::OK, None)
             .into_response(),
     };
@@ -96,21 +96,11 @@ pub async fn consent_post<H: BrowserHost>(
     State(host): State<Arc<H>>,
     request: Request,
 ) -> Response {
-    let Some(flows) = host.browser() else {
-        return not_enabled();
-    };
-    let now = host.now();
-    let posted = match posted(flows, host.issuer(), request, now).await {
+    let (flows, now, posted) = match form_post(host.as_ref(), request).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let request_id = posted
-        .params
-        .one("request_id")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = posted.request_id();
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         let user = s.user.clone()?;
@@ -137,6 +127,7 @@ pub async fn consent_post<H: BrowserHost>(
     }
     flows
         .consents
-        .remember(&user.user_id, &req.client_id, &req.scopes);
+        .remember(&user.user_id, &req.client_id, &req.scopes, now)
+        .await;
     flow::issue(host.as_ref(), &req, &user, now)
 }

@@ -10,13 +10,13 @@ use zeroize::Zeroizing;
 
 use super::flow::{AUDIT, LOGIN, TOTP, expired, form, proceed, with_session};
 use super::pages;
-use super::post::{Posted, not_enabled, posted, throttled, unavailable};
+use super::post::{Posted, form_post, throttled, unavailable};
 use super::session::{SessionCookie, SignedIn};
 use super::{BrowserFlows, BrowserHost};
 use crate::users::LoginError;
 
 /// Signs the session in (new id) and continues the flow.
-fn complete<H: BrowserHost>(
+async fn complete<H: BrowserHost>(
     host: &H,
     flows: &BrowserFlows,
     posted: &Posted,
@@ -38,27 +38,17 @@ fn complete<H: BrowserHost>(
         Err(_) => return unavailable(),
     };
     tracing::info!(target: AUDIT, event = "browser_signed_in", user_id = %user.user_id, amr = %user.amr.join(" "), source = %posted.source);
-    let response = proceed(host, flows, &new_id, request_id, &user, now);
+    let response = proceed(host, flows, &new_id, request_id, &user, now).await;
     with_session(response, &SessionCookie::for_issuer(host.issuer()), &new_id)
 }
 
 /// `POST /oauth2/login`: username + password.
 pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
-    let Some(flows) = host.browser() else {
-        return not_enabled();
-    };
-    let now = host.now();
-    let mut posted = match posted(flows, host.issuer(), request, now).await {
+    let (flows, now, mut posted) = match form_post(host.as_ref(), request).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let request_id = posted
-        .params
-        .one("request_id")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = posted.request_id();
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         Some((s.pending(&request_id, now_s)?.clone(), s.csrf.clone()))
@@ -86,15 +76,18 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
             });
             pages::totp(form(TOTP, &csrf, &request_id, &req), StatusCode::OK, None).into_response()
         }
-        Ok(a) => complete(
-            host.as_ref(),
-            flows,
-            &posted,
-            &request_id,
-            a.user_id,
-            &["pwd"],
-            now,
-        ),
+        Ok(a) => {
+            complete(
+                host.as_ref(),
+                flows,
+                &posted,
+                &request_id,
+                a.user_id,
+                &["pwd"],
+                now,
+            )
+            .await
+        }
         Err(LoginError::InvalidCredentials) => {
             pages::login(ctx(), StatusCode::OK, Some("Invalid username or password."))
                 .into_response()
@@ -114,21 +107,11 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
 
 /// `POST /oauth2/login/totp`: the second factor.
 pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
-    let Some(flows) = host.browser() else {
-        return not_enabled();
-    };
-    let now = host.now();
-    let posted = match posted(flows, host.issuer(), request, now).await {
+    let (flows, now, posted) = match form_post(host.as_ref(), request).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let request_id = posted
-        .params
-        .one("request_id")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = posted.request_id();
     let now_s = unix_seconds(now);
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         let req = s.pending(&request_id, now_s)?.clone();
@@ -150,15 +133,18 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         .verify_second_factor(&user_id, &code, posted.source)
         .await
     {
-        Ok(()) => complete(
-            host.as_ref(),
-            flows,
-            &posted,
-            &request_id,
-            user_id,
-            &["pwd", "otp"],
-            now,
-        ),
+        Ok(()) => {
+            complete(
+                host.as_ref(),
+                flows,
+                &posted,
+                &request_id,
+                user_id,
+                &["pwd", "otp"],
+                now,
+            )
+            .await
+        }
         Err(LoginError::InvalidCredentials) => {
             pages::totp(ctx(), StatusCode::OK, Some("Invalid code.")).into_response()
         }

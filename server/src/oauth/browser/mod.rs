@@ -5,7 +5,8 @@
 //! - [`redirect`]: redirect-URI matching and the response URL (`iss`, `state`).
 //! - [`session`]: server-side sessions behind a random-id cookie (in memory, per process).
 //! - [`csrf`], [`pages`]: CSRF tokens and the escaped HTML with its security headers.
-//! - [`consent`]: remembered consent (in memory, per process).
+//! - [`consent`]: remembered consent, kept in the datastore (survives restarts, shared by
+//!   replicas).
 //! - `handlers`, `login`, `logout` (with `flow`, `post`): the axum handlers, generic
 //!   over the [`BrowserHost`].
 
@@ -36,7 +37,9 @@ pub use handlers::{authorize, consent_post};
 pub use host::BrowserHost;
 pub use login::{login_post, totp_post};
 pub use logout::{logout_get, logout_post};
-pub use ports::{BoxFuture, ClientDirectory, StoreClients, UserLogin};
+pub use ports::{
+    BoxFuture, ClientDirectory, ConsentMemory, StoreClients, StoreConsents, UserLogin,
+};
 
 /// Settings of the browser flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,10 +74,12 @@ impl std::fmt::Debug for BrowserFlows {
 }
 
 impl BrowserFlows {
-    /// Flows signing users in with `users`, reading clients from `clients`.
+    /// Flows signing users in with `users`, reading clients from `clients` and remembering
+    /// consent in `consents`.
     pub fn new(
         users: impl UserLogin,
         clients: impl ClientDirectory,
+        consents: impl ConsentMemory,
         config: BrowserConfig,
     ) -> Self {
         Self {
@@ -84,7 +89,7 @@ impl BrowserFlows {
                 config.session_idle_ttl,
                 config.session_absolute_ttl,
             ),
-            consents: consent::Consents::default(),
+            consents: consent::Consents::new(consents),
         }
     }
 }

@@ -1,13 +1,17 @@
-//! The small traits the browser flows need: signing users in and looking clients up.
+//! The small traits the browser flows need: signing users in, looking clients up and
+//! remembering consent.
 //! Object-safe (boxed futures) so [`super::BrowserFlows`] is not generic.
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::time::SystemTime;
+
+use tessera_proto::clock::unix_seconds;
 
 use zeroize::Zeroizing;
 
-use crate::datastore::{OAuthClientStore, UserStore};
+use crate::datastore::{ConsentStore, ConsentWrite, OAuthClientStore, ScopeUpdate, UserStore};
 use crate::oauth::clients::{Client, get_client};
 use crate::users::{Accounts, Authenticated, LoginError};
 
@@ -69,6 +73,66 @@ impl<S: OAuthClientStore> ClientDirectory for StoreClients<S> {
             get_client(&self.0, client_id)
                 .await
                 .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Remembered consent per (user, client). The error string is logged, never shown.
+pub trait ConsentMemory: Send + Sync + 'static {
+    /// The scopes `user_id` approved for `client_id` (`None`: never asked or approved).
+    fn approved<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, String>>;
+
+    /// Adds `scopes` to those `user_id` approved for `client_id`.
+    fn approve<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// A [`ConsentMemory`] over the datastore.
+#[derive(Debug, Clone)]
+pub struct StoreConsents<S>(pub S);
+
+impl<S: ConsentStore> ConsentMemory for StoreConsents<S> {
+    fn approved<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, String>> {
+        Box::pin(async move {
+            let record = self.0.get_consent(user_id, client_id).await;
+            let record = record.map_err(|e| e.to_string())?;
+            Ok(record.map(|r| r.scopes.into_iter().collect()))
+        })
+    }
+
+    fn approve<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let write = ConsentWrite {
+                user_id,
+                client_id,
+                scopes,
+                update: ScopeUpdate::Merge,
+                now: unix_seconds(now),
+            };
+            self.0
+                .put_consent(&write)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
         })
     }
 }

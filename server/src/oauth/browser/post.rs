@@ -1,4 +1,5 @@
-//! What every form post shares: the error pages, and the session + CSRF check.
+//! What every form post shares: the error pages, the session + CSRF check, and the
+//! opening of the handlers ([`form_post`]).
 
 use axum::body::to_bytes;
 use axum::extract::Request;
@@ -9,7 +10,7 @@ use super::authorize::Params;
 use super::flow::{self, AUDIT};
 use super::pages;
 use super::session::SessionCookie;
-use super::{BrowserFlows, csrf};
+use super::{BrowserFlows, BrowserHost, csrf};
 
 /// Largest form body accepted.
 const MAX_FORM: usize = 16 * 1024;
@@ -41,6 +42,32 @@ pub(super) struct Posted {
     pub(super) session_id: String,
     pub(super) params: Params,
     pub(super) source: std::net::IpAddr,
+}
+
+impl Posted {
+    /// The form's `request_id` (empty when absent or repeated).
+    pub(super) fn request_id(&self) -> String {
+        self.params
+            .one("request_id")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// The opening of a form post handler: the flows (404 when disabled), the time of the
+/// request, and the form checked against its session.
+pub(super) async fn form_post<H: BrowserHost>(
+    host: &H,
+    request: Request,
+) -> Result<(&BrowserFlows, std::time::SystemTime, Posted), Response> {
+    let Some(flows) = host.browser() else {
+        return Err(not_enabled());
+    };
+    let now = host.now();
+    let posted = posted(flows, host.issuer(), request, now).await?;
+    Ok((flows, now, posted))
 }
 
 pub(super) async fn posted(

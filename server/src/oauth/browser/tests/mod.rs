@@ -17,7 +17,7 @@ use tessera_proto::clock::Clock;
 use tower::ServiceExt as _;
 use zeroize::Zeroizing;
 
-use super::{BoxFuture, BrowserConfig, BrowserFlows, ClientDirectory};
+use super::{BoxFuture, BrowserConfig, BrowserFlows, ClientDirectory, StoreConsents};
 use crate::ca::Sealer;
 use crate::datastore::memory::MemoryStore;
 use crate::oauth::clients::{AuthMethod, Client};
@@ -157,7 +157,12 @@ pub(super) async fn fixture() -> Fixture {
             .map(|c| (c.client_id.clone(), c))
             .collect(),
     );
-    let flows = BrowserFlows::new(accounts.clone(), clients, BrowserConfig::default());
+    let flows = BrowserFlows::new(
+        accounts.clone(),
+        clients,
+        StoreConsents(MemoryStore::default()),
+        BrowserConfig::default(),
+    );
     let server = OAuthServer::new(
         OAuthHttpConfig::new(ISSUER),
         NoClientAuth,

@@ -1,0 +1,245 @@
+//! Remembered consent is durable: a user approves a (non-first-party) client, the server
+//! restarts on the same datastore, and signing in again gets the code with no consent page;
+//! a scope not yet approved asks again, and deleting the client forgets the consent. Driven
+//! through the real binary over plain HTTP/1.1 with a one-cookie "browser".
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+
+use tessera_tests::{ServerProcess, free_port};
+
+const PASSWORD: &str = "Consent-Durable-Passw0rd";
+const CLIENT: &str = "partner-app";
+/// Any well-formed S256 challenge (RFC 7636 appendix B): no token is redeemed here.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// One HTTP answer.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of the hidden form field `name`.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} in:\n{}", self.body))
+            + marker.len();
+        let len = self.body[start..].find('"').unwrap();
+        self.body[start..start + len].to_string()
+    }
+
+    fn is_consent_page(&self) -> bool {
+        self.status == 200 && self.body.contains("value=\"approve\"")
+    }
+
+    /// The `code` of a redirect back to the client, if this is one.
+    fn code(&self) -> Option<String> {
+        if self.status != 303 {
+            return None;
+        }
+        let query = self.header("location")?.split_once('?')?.1;
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix("code="))
+            .map(str::to_string)
+    }
+}
+
+/// A cookie jar of one cookie (the session) talking to the issuer.
+struct Browser {
+    host: String,
+    cookie: Option<String>,
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    parts.join("&")
+}
+
+impl Browser {
+    fn new(issuer: &str) -> Self {
+        Self {
+            host: issuer.trim_start_matches("http://").to_string(),
+            cookie: None,
+        }
+    }
+
+    fn send(&mut self, method: &str, target: &str, body: &str) -> Answer {
+        let mut stream = TcpStream::connect(&self.host).unwrap();
+        let cookie = self
+            .cookie
+            .as_ref()
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: {host}\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+            host = self.host,
+            len = body.len(),
+        )
+        .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        assert!(
+            !headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")),
+            "this tiny client reads only fixed-length bodies"
+        );
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("tessera-session=") {
+                let pair = v.split(';').next().unwrap().to_string();
+                self.cookie = Some(pair).filter(|p| !p.ends_with('='));
+            }
+        }
+        Answer {
+            status: status.parse().unwrap(),
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    fn authorize(&mut self, redirect: &str, scope: &str) -> Answer {
+        let query = form(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT),
+            ("redirect_uri", redirect),
+            ("scope", scope),
+            ("state", "st-1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]);
+        self.send("GET", &format!("/oauth2/authorize?{query}"), "")
+    }
+
+    fn post(&mut self, path: &str, page: &Answer, extra: &[(&str, &str)]) -> Answer {
+        let csrf = page.field("csrf_token");
+        let request_id = page.field("request_id");
+        let mut pairs = vec![
+            ("csrf_token", csrf.as_str()),
+            ("request_id", request_id.as_str()),
+        ];
+        pairs.extend_from_slice(extra);
+        self.send("POST", path, &form(&pairs))
+    }
+
+    /// Authorize (not signed in) then the login form; returns what the login answered.
+    fn sign_in(&mut self, redirect: &str, scope: &str) -> Answer {
+        let login = self.authorize(redirect, scope);
+        assert_eq!(login.status, 200, "{}", login.body);
+        assert!(login.body.contains("name=\"password\""), "{}", login.body);
+        self.post(
+            "/oauth2/login",
+            &login,
+            &[("username", "erin"), ("password", PASSWORD)],
+        )
+    }
+}
+
+fn approve(browser: &mut Browser, page: &Answer) -> String {
+    assert!(page.is_consent_page(), "{} {}", page.status, page.body);
+    let done = browser.post("/oauth2/consent", page, &[("decision", "approve")]);
+    done.code().unwrap_or_else(|| {
+        panic!(
+            "no code after approving: {} {:?}",
+            done.status, done.headers
+        )
+    })
+}
+
+fn register_client(server: &ServerProcess, redirect: &str) {
+    server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        CLIENT,
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        redirect,
+        "--scope",
+        "openid",
+        "--scope",
+        "profile",
+        "--public",
+    ]);
+}
+
+#[test]
+fn remembered_consent_survives_a_restart_and_more_scopes_ask_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, issuer) = super::server(dir.path());
+    server.create_user("erin", &[], PASSWORD);
+    let redirect = format!("http://127.0.0.1:{}/cb", free_port());
+    register_client(&server, &redirect);
+
+    let mut first = Browser::new(&issuer);
+    let consent = first.sign_in(&redirect, "openid");
+    approve(&mut first, &consent);
+
+    // Same datastore, new process: sessions are gone, the consent is not.
+    assert!(server.stop(), "clean shutdown:\n{}", server.log());
+    let config = server.config.clone();
+    drop(server);
+    let server = ServerProcess::start_with(dir.path(), &config);
+    let mut second = Browser::new(&issuer);
+    let signed_in = second.sign_in(&redirect, "openid");
+    assert!(
+        signed_in.code().is_some(),
+        "after a restart the approved client must get its code without a consent page: {} {}\n{}",
+        signed_in.status,
+        signed_in.body,
+        server.log()
+    );
+
+    // A scope not yet approved asks again; once approved, both are remembered.
+    let more = second.authorize(&redirect, "openid profile");
+    assert!(more.body.contains("<li>profile</li>"), "{}", more.body);
+    approve(&mut second, &more);
+    let again = second.authorize(&redirect, "openid profile");
+    assert!(again.code().is_some(), "{} {}", again.status, again.body);
+
+    // Deleting the client forgets the consent: registered again, it asks again.
+    server.ok(&["client", "delete", "--client-id", CLIENT]);
+    register_client(&server, &redirect);
+    let fresh = second.authorize(&redirect, "openid");
+    assert!(fresh.is_consent_page(), "{} {}", fresh.status, fresh.body);
+
+    let log = server.log();
+    assert!(!log.contains(PASSWORD), "the password reached the log");
+    assert!(log.contains("oauth_consents_forgotten"), "audit event");
+}
