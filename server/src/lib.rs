@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod datastore;
 pub mod oauth;
+pub mod prune;
 pub mod registration;
 pub mod run;
 pub mod telemetry;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::{self, AdminApi, AdminGateLayer};
 use crate::api::agent::{self, AgentService};
-use crate::attestation::{JoinTokenPruner, K8sPsat, NodeAttestors};
+use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::SledStore;
@@ -23,6 +23,7 @@ use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
 use crate::oauth::profiles::StoreUserProfiles;
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
+use crate::prune::Pruner;
 use crate::tls::{SvidTlsProfile, TlsPublisher};
 
 /// How long running parts get to stop after shutdown is signalled.
@@ -31,6 +32,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const ROTATION_CHECK: Duration = Duration::from_secs(10);
 /// How often expired join tokens are deleted.
 const JOIN_TOKEN_PRUNE: Duration = Duration::from_secs(600);
+
+/// How often ended refresh-token grants are deleted.
+const GRANT_PRUNE: Duration = Duration::from_secs(3600);
 
 /// Why the server stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +162,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
             })
     });
     let token = shutdown.clone();
-    let pruner = JoinTokenPruner::new(
+    let pruner = Pruner::new(
         attestors.join_tokens().clone(),
         clock.clone(),
         JOIN_TOKEN_PRUNE,
@@ -191,6 +195,12 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
             })
     });
     if let Some(oauth) = oauth {
+        let token = shutdown.clone();
+        let pruner = Pruner::new(oauth.grants, clock.clone(), GRANT_PRUNE);
+        tasks.spawn(async move {
+            pruner.run(token).await;
+            Ok(())
+        });
         if let Some(publisher) = oauth.publisher {
             let token = shutdown.clone();
             tasks.spawn(async move {
@@ -264,6 +274,8 @@ struct OAuthPart {
     tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
     /// With `serve_svid`: keeps the server SVID configuration current.
     publisher: Option<TlsPublisher<SledStore>>,
+    /// The refresh-token grants, for their pruner.
+    grants: Grants<SledStore>,
 }
 
 /// The OAuth authorization server and its bound listener, when `[oauth]` is configured.
@@ -319,6 +331,13 @@ async fn oauth_server(
         k8s_clusters = exchange_section.k8s_clusters.len(),
         "OAuth token exchange ready (default deny)"
     );
+    let grants = Grants::new(
+        store.clone(),
+        GrantLifetimes {
+            idle: section.refresh_token_idle_ttl,
+            absolute: section.refresh_token_absolute_ttl,
+        },
+    );
     let server = OAuthServer::new(
         http,
         StoreClientAuthenticator::new(
@@ -339,13 +358,7 @@ async fn oauth_server(
             session_absolute_ttl: section.session_absolute_ttl,
         },
     ))
-    .with_grants(Arc::new(Grants::new(
-        store.clone(),
-        GrantLifetimes {
-            idle: section.refresh_token_idle_ttl,
-            absolute: section.refresh_token_absolute_ttl,
-        },
-    )));
+    .with_grants(Arc::new(grants.clone()));
     tracing::info!(
         issuer = %section.issuer,
         address = %section.bind_address,
@@ -357,6 +370,7 @@ async fn oauth_server(
         listener,
         tls,
         publisher,
+        grants,
     }))
 }
 

@@ -109,6 +109,16 @@ impl<S: JoinTokenStore> JoinTokens<S> {
     }
 }
 
+impl<S: JoinTokenStore> crate::prune::Prune for JoinTokens<S> {
+    const WHAT: &'static str = "join tokens";
+
+    async fn prune(&self, now: SystemTime) -> Result<u64, String> {
+        JoinTokens::prune(self, now)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl<S: JoinTokenStore> NodeAttestor for JoinTokens<S> {
     fn name(&self) -> &'static str {
         NAME

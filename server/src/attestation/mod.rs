@@ -6,7 +6,6 @@ mod dispatch;
 mod error;
 mod join_token;
 mod k8s_psat;
-mod pruner;
 
 pub use attestor::{Attested, NodeAttestor};
 pub use dispatch::NodeAttestors;
@@ -15,4 +14,3 @@ pub use join_token::{DEFAULT_JOIN_TOKEN_TTL, JoinTokens};
 pub use k8s_psat::{
     K8sPsat, KubeApi, KubeApiError, KubeClient, NodeInfo, PodInfo, PsatCluster, TokenReviewStatus,
 };
-pub use pruner::JoinTokenPruner;

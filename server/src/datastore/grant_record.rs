@@ -31,6 +31,14 @@ pub struct GrantRecord {
     pub rotated_at: i64,
 }
 
+impl GrantRecord {
+    /// Whether the grant has ended at `now` (Unix seconds): past its absolute expiry, or not
+    /// rotated for `idle_secs`.
+    pub fn ended(&self, now: i64, idle_secs: i64) -> bool {
+        now >= self.expires_at || now >= self.rotated_at.saturating_add(idle_secs)
+    }
+}
+
 /// One refresh token, by its hash: the grant and generation it was issued as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshTokenRecord {

@@ -114,4 +114,29 @@ pub async fn exercise<S: GrantStore>(store: &S) {
     assert!(store.get_grant("c").await.unwrap().is_none());
     assert!(store.get_grant("d").await.unwrap().is_some());
     assert_eq!(store.delete_user_grants("nobody").await.unwrap(), 0);
+
+    // Pruning: "d" (rotated at 10, expires at 1000) ends at 1000, or once idle for 100 s.
+    assert_eq!(store.prune_grants(109, 100).await.unwrap(), 0);
+    assert!(store.get_grant("d").await.unwrap().is_some());
+    assert_eq!(store.prune_grants(110, 100).await.unwrap(), 1, "idle");
+    assert!(store.get_grant("d").await.unwrap().is_none());
+    assert!(
+        store
+            .find_refresh_token("hd")
+            .await
+            .unwrap()
+            .is_none_or(|(_, g)| g.is_none())
+    );
+    store
+        .create_grant(&grant("e", "u3", "c3"), "he")
+        .await
+        .unwrap();
+    assert_eq!(store.prune_grants(999, 10_000).await.unwrap(), 0);
+    assert_eq!(
+        store.prune_grants(1000, 10_000).await.unwrap(),
+        1,
+        "absolute"
+    );
+    // Its index entries went with it.
+    assert_eq!(store.delete_user_grants("u3").await.unwrap(), 0);
 }

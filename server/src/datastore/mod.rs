@@ -344,8 +344,9 @@ pub trait UserStore: Send + Sync + 'static {
 /// by-user and by-client indexes. Every write is durable before it returns.
 pub trait GrantStore: Send + Sync + 'static {
     /// Stores a new grant, the hash of its first refresh token (generation
-    /// `grant.generation`) and its index entries in one transaction.
-    /// [`DatastoreError::AlreadyExists`] when the ID or the hash exists (nothing is written).
+    /// `grant.generation`) and its index entries; the grant is visible only once complete.
+    /// [`DatastoreError::AlreadyExists`] when the ID or the hash exists (the grant is not
+    /// written).
     fn create_grant(
         &self,
         grant: &GrantRecord,
@@ -366,12 +367,13 @@ pub trait GrantStore: Send + Sync + 'static {
         grant_id: &str,
     ) -> impl Future<Output = Result<Option<GrantRecord>, DatastoreError>> + Send;
 
-    /// Compare-and-swap in one transaction over the grant and token records: when the grant
+    /// Compare-and-swap over the grant and token records: when the grant
     /// exists, its generation is still `expected_generation` and `old_hash` is that
     /// generation's token, stores `new_hash` as generation + 1 (the old hash stays, for
     /// reuse detection) and returns the updated grant; otherwise writes nothing and returns
-    /// `None` (another rotation or a revocation came first). Of concurrent rotations of one
-    /// token exactly one succeeds.
+    /// `None` (another rotation or a revocation came first; a hash written before the swap
+    /// failed may remain, one generation ahead of its grant, and is never current). Of
+    /// concurrent rotations of one token exactly one succeeds.
     fn rotate_refresh_token(
         &self,
         rotation: &Rotation<'_>,
@@ -394,6 +396,14 @@ pub trait GrantStore: Send + Sync + 'static {
     fn delete_client_grants(
         &self,
         client_id: &str,
+    ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+
+    /// Deletes (as [`Self::delete_grant`]) every grant past its absolute expiry at `now`
+    /// (Unix seconds) or not rotated for `idle_secs`; returns how many.
+    fn prune_grants(
+        &self,
+        now: i64,
+        idle_secs: i64,
     ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
 }
 

@@ -8,6 +8,17 @@ impl super::Inner {
         self.refresh_tokens.retain(|_, t| t.grant_id != grant_id);
         self.grants.remove(grant_id).is_some()
     }
+
+    /// Removes every grant matching `doomed`; returns how many.
+    fn remove_where(&mut self, doomed: impl Fn(&GrantRecord) -> bool) -> u64 {
+        let ids: Vec<String> = self
+            .grants
+            .values()
+            .filter(|g| doomed(g))
+            .map(|g| g.grant_id.clone())
+            .collect();
+        ids.iter().filter(|id| self.remove_grant(id)).count() as u64
+    }
 }
 
 impl GrantStore for MemoryStore {
@@ -86,25 +97,15 @@ impl GrantStore for MemoryStore {
     }
 
     async fn delete_user_grants(&self, user_id: &str) -> Result<u64, DatastoreError> {
-        let mut inner = self.lock();
-        let ids: Vec<String> = inner
-            .grants
-            .values()
-            .filter(|g| g.user_id == user_id)
-            .map(|g| g.grant_id.clone())
-            .collect();
-        Ok(ids.iter().filter(|id| inner.remove_grant(id)).count() as u64)
+        Ok(self.lock().remove_where(|g| g.user_id == user_id))
     }
 
     async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
-        let mut inner = self.lock();
-        let ids: Vec<String> = inner
-            .grants
-            .values()
-            .filter(|g| g.client_id == client_id)
-            .map(|g| g.grant_id.clone())
-            .collect();
-        Ok(ids.iter().filter(|id| inner.remove_grant(id)).count() as u64)
+        Ok(self.lock().remove_where(|g| g.client_id == client_id))
+    }
+
+    async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
+        Ok(self.lock().remove_where(|g| g.ended(now, idle_secs)))
     }
 }
 

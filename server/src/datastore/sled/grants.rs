@@ -258,6 +258,27 @@ impl GrantStore for SledStore {
     async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
         self.remove_indexed(&self.grants_by_client, client_id).await
     }
+
+    async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
+        let mut ended = Vec::new();
+        for item in &self.grants {
+            let (_, value) = item.map_err(storage)?;
+            let grant: GrantRecord = decode(&value)?;
+            if grant.ended(now, idle_secs) {
+                ended.push(grant.grant_id);
+            }
+        }
+        let mut removed = 0u64;
+        for id in ended {
+            if self.remove_grant(&id)? {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.flush().await?;
+        }
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

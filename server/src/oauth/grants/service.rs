@@ -301,3 +301,15 @@ impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
         revoke_client_grants(&self.store, client_id).await
     }
 }
+
+impl<S: GrantStore + Clone> crate::prune::Prune for Grants<S> {
+    const WHAT: &'static str = "refresh-token grants";
+
+    /// Deletes the grants that have ended (absolute or idle lifetime) with their hashes.
+    async fn prune(&self, now: SystemTime) -> Result<u64, String> {
+        self.store
+            .prune_grants(unix_seconds(now), secs(self.config.idle))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

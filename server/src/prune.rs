@@ -1,28 +1,35 @@
-//! [`JoinTokenPruner`]: deletes expired join tokens now and then.
+//! [`Pruner`]: deletes what has expired (join tokens, refresh-token grants) now and then.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tessera_proto::clock::Clock;
 use tokio_util::sync::CancellationToken;
 
-use super::JoinTokens;
-use crate::datastore::JoinTokenStore;
-
-/// Periodically removes expired join tokens (they are refused anyway; this keeps the
+/// Something with expired records to delete (they are refused anyway; pruning keeps the
 /// store small).
+pub trait Prune: Send + Sync + 'static {
+    /// What is pruned, for the logs.
+    const WHAT: &'static str;
+
+    /// Deletes what has expired at `now`; returns how many.
+    fn prune(&self, now: SystemTime) -> impl Future<Output = Result<u64, String>> + Send;
+}
+
+/// Periodically prunes one [`Prune`] target.
 #[derive(Debug)]
-pub struct JoinTokenPruner<S> {
-    tokens: JoinTokens<S>,
+pub struct Pruner<P> {
+    target: P,
     clock: Arc<dyn Clock>,
     every: Duration,
 }
 
-impl<S: JoinTokenStore> JoinTokenPruner<S> {
-    /// Prunes `tokens` every `every`, at times read from `clock`.
-    pub fn new(tokens: JoinTokens<S>, clock: Arc<dyn Clock>, every: Duration) -> Self {
+impl<P: Prune> Pruner<P> {
+    /// Prunes `target` every `every`, at times read from `clock`.
+    pub fn new(target: P, clock: Arc<dyn Clock>, every: Duration) -> Self {
         Self {
-            tokens,
+            target,
             clock,
             every,
         }
@@ -32,10 +39,10 @@ impl<S: JoinTokenStore> JoinTokenPruner<S> {
     /// retried at the next period: pruning is housekeeping, never fatal.
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
-            match self.tokens.prune(self.clock.now()).await {
+            match self.target.prune(self.clock.now()).await {
                 Ok(0) => {}
-                Ok(n) => tracing::debug!(pruned = n, "expired join tokens deleted"),
-                Err(e) => tracing::warn!(error = %e, "pruning join tokens failed"),
+                Ok(n) => tracing::debug!(pruned = n, what = P::WHAT, "expired records deleted"),
+                Err(e) => tracing::warn!(error = %e, what = P::WHAT, "pruning failed"),
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -53,6 +60,8 @@ mod tests {
     use tessera_proto::clock::TokioClock;
 
     use super::*;
+    use crate::attestation::JoinTokens;
+    use crate::datastore::JoinTokenStore as _;
     use crate::datastore::memory::MemoryStore;
 
     #[tokio::test(start_paused = true)]
@@ -71,8 +80,7 @@ mod tests {
             .unwrap();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(
-            JoinTokenPruner::new(tokens.clone(), clock, Duration::from_secs(600))
-                .run(shutdown.clone()),
+            Pruner::new(tokens.clone(), clock, Duration::from_secs(600)).run(shutdown.clone()),
         );
         tokio::time::sleep(Duration::from_secs(601)).await;
         // The 60 s token was pruned at t=600; the hour-long one is still there.
