@@ -1,11 +1,9 @@
 //! The steps shared by the handlers: answering the client (code or error, always with
 //! `iss` and `state`), deciding between consent and code, and small request helpers.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::SystemTime;
 
-use axum::extract::ConnectInfo;
-use axum::http::{Extensions, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_proto::clock::unix_seconds;
 
@@ -23,13 +21,6 @@ pub(super) const LOGIN: &str = "/oauth2/login";
 pub(super) const TOTP: &str = "/oauth2/login/totp";
 pub(super) const CONSENT: &str = "/oauth2/consent";
 pub(super) const LOGOUT: &str = "/oauth2/logout";
-
-/// The caller's address (unspecified when the transport did not record one).
-pub(super) fn source(extensions: &Extensions) -> IpAddr {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0.ip())
-}
 
 /// `303 See Other` to `location`.
 pub(super) fn see_other(location: &str) -> Response {

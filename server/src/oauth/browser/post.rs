@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::authorize::Params;
-use super::flow::{self, AUDIT};
+use super::flow::AUDIT;
 use super::pages;
 use super::session::SessionCookie;
 use super::{BrowserFlows, BrowserHost, csrf};
@@ -76,7 +76,7 @@ pub(super) async fn posted(
     request: Request,
     now: std::time::SystemTime,
 ) -> Result<Posted, Response> {
-    let source = flow::source(request.extensions());
+    let source = crate::oauth::http::source_address(request.extensions());
     let cookie = SessionCookie::for_issuer(issuer);
     let session_id = cookie.read(request.headers());
     let body = to_bytes(request.into_body(), MAX_FORM)

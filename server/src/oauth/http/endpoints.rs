@@ -24,7 +24,7 @@ use super::ports::{
     PresentedCredentials, SignFailure, TokenSigner,
 };
 use super::refresh;
-use super::request::{self, Form};
+use super::request::{self, Form, source_address};
 use super::server::Shared;
 use super::verify::{Claims, verify_access_token};
 use super::{code, device, exchange};
@@ -66,7 +66,16 @@ pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
             return Err((e, claimed));
         }
     };
-    if let Err(retry_after_secs) = shared.limiter.check(&client.client_id, now) {
+    // A public client is an app in many users' hands: one bucket per client and source
+    // address, so one busy user does not throttle everyone else.
+    let public = matches!(presented, PresentedCredentials::Certificate { .. })
+        && parts.extensions.get::<ClientCertificate>().is_none();
+    let bucket = if public {
+        format!("{} {}", client.client_id, source_address(&parts.extensions))
+    } else {
+        client.client_id.clone()
+    };
+    if let Err(retry_after_secs) = shared.limiter.check(&bucket, now) {
         let e = OAuthError::new(
             ErrorCode::RateLimited { retry_after_secs },
             "rate limit exceeded",

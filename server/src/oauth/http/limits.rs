@@ -39,6 +39,9 @@ struct Bucket {
     last: SystemTime,
 }
 
+/// Most buckets held (public clients get one per source address).
+const MAX_BUCKETS: usize = 100_000;
+
 /// Per-client token buckets: `rate` tokens per second up to `burst`.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
@@ -57,12 +60,25 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token for `client_id` at `now`; `Err(seconds)` says when to retry.
+    /// Takes one token for the bucket `client_id` (for a public client: client and source
+    /// address) at `now`; `Err(seconds)` says when to retry.
     pub(crate) fn check(&self, client_id: &str, now: SystemTime) -> Result<(), u64> {
         if self.rate <= 0.0 {
             return Ok(());
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(client_id) {
+            // Refilled buckets are as good as absent; if that is not enough (a flood of
+            // source addresses), start over: that only grants each caller its burst again.
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, b| {
+                let idle = now.duration_since(b.last).unwrap_or(Duration::ZERO);
+                b.tokens + idle.as_secs_f64() * rate < burst
+            });
+            if buckets.len() >= MAX_BUCKETS {
+                buckets.clear();
+            }
+        }
         let bucket = buckets.entry(client_id.to_owned()).or_insert(Bucket {
             tokens: self.burst,
             last: now,
@@ -101,6 +117,28 @@ mod tests {
         assert!(limiter.check("b", t0).is_ok(), "buckets are per client");
         assert!(limiter.check("a", t0 + Duration::from_secs(1)).is_ok());
         assert!(RateLimiter::new(0, 0).check("a", t0).is_ok());
+    }
+
+    #[test]
+    fn the_bucket_map_stays_bounded() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let full = || {
+            let limiter = RateLimiter::new(1, 1);
+            for i in 0..MAX_BUCKETS {
+                assert!(limiter.check(&format!("c {i}"), t0).is_ok());
+            }
+            limiter
+        };
+        let held = |l: &RateLimiter| l.buckets.lock().unwrap().len();
+        // Refilled buckets are dropped to make room.
+        let limiter = full();
+        assert!(limiter.check("fresh", t0 + Duration::from_secs(5)).is_ok());
+        assert_eq!(held(&limiter), 1);
+        // None refilled (a flood): start over rather than grow.
+        let limiter = full();
+        assert!(limiter.check("fresh", t0).is_ok());
+        assert_eq!(held(&limiter), 1);
+        assert!(limiter.check("c 1", t0).is_ok(), "its burst again");
     }
 
     #[test]

@@ -36,5 +36,6 @@ pub use ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
     JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, TokenSigner, TrustBundles,
 };
+pub use request::source_address;
 pub use server::OAuthServer;
 pub use userinfo::{ProfileFuture, UserProfile, UserProfiles};

@@ -2,8 +2,11 @@
 
 use std::collections::HashMap;
 
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
 use axum::body::Body;
-use axum::http::{HeaderMap, header};
+use axum::extract::ConnectInfo;
+use axum::http::{Extensions, HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio_stream::StreamExt as _;
@@ -89,6 +92,13 @@ pub(crate) async fn read_form(
 }
 
 /// Parses a form body; a repeated single-valued parameter is `invalid_request` (RFC 6749 §3.2).
+/// The caller's address (unspecified when the transport did not record one).
+pub fn source_address(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
 pub(crate) fn parse_form(bytes: &[u8]) -> Result<Form, OAuthError> {
     let mut form = Form {
         single: HashMap::new(),

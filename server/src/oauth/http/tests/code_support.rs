@@ -66,6 +66,10 @@ pub(super) struct CodeHarness {
 }
 
 pub(super) fn code_harness() -> CodeHarness {
+    code_harness_with(OAuthHttpConfig::new(ISSUER))
+}
+
+pub(super) fn code_harness_with(config: OAuthHttpConfig) -> CodeHarness {
     let mut clients = HashMap::new();
     let scopes = ["openid", "profile", "email", "read"];
     let web = client_with_grants("web", &scopes, &["authorization_code", "refresh_token"]);
@@ -92,13 +96,8 @@ pub(super) fn code_harness() -> CodeHarness {
             updated_at: 1_700_000_000,
         },
     );
-    let server = OAuthServer::new(
-        OAuthHttpConfig::new(ISSUER),
-        Clients(clients),
-        signer,
-        clock.clone(),
-    )
-    .with_user_profiles(profiles.clone());
+    let server = OAuthServer::new(config, Clients(clients), signer, clock.clone())
+        .with_user_profiles(profiles.clone());
     CodeHarness {
         router: server.router(),
         server,

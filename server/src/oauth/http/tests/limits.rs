@@ -126,3 +126,31 @@ async fn serves_over_tcp_and_shuts_down() {
         .unwrap();
     assert!(result.is_ok());
 }
+
+/// A public client is used by many people: its requests are limited per client and source
+/// address, so one caller cannot exhaust everyone's bucket.
+#[tokio::test]
+async fn a_public_client_has_a_bucket_per_source_address() {
+    let mut config = OAuthHttpConfig::new(ISSUER);
+    config.rate_per_second = 1;
+    config.burst = 2;
+    let h = super::code_support::code_harness_with(config);
+    let from = |ip: [u8; 4]| {
+        let mut req = post(
+            "/oauth2/device_authorization",
+            None,
+            form(&[("client_id", "tv"), ("scope", "read")]),
+        );
+        let addr = std::net::SocketAddr::from((ip, 40_000));
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        req
+    };
+    for _ in 0..2 {
+        assert_eq!(call(&h.router, from([10, 0, 0, 1])).await.0, StatusCode::OK);
+    }
+    let (status, _, _) = call(&h.router, from([10, 0, 0, 1])).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _, _) = call(&h.router, from([10, 0, 0, 2])).await;
+    assert_eq!(status, StatusCode::OK, "another user of the same app");
+}
