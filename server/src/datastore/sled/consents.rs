@@ -18,6 +18,7 @@
 //! approves a client that exists, so this needs an approval and the client's deletion in
 //! the same instant.
 
+use super::keys::{pair, prefix};
 use super::{SledStore, storage};
 use crate::datastore::{ConsentRecord, ConsentStore, ConsentWrite, DatastoreError};
 
@@ -32,21 +33,6 @@ fn encode(record: &ConsentRecord) -> Result<Vec<u8>, DatastoreError> {
 fn decode(bytes: &[u8]) -> Result<ConsentRecord, DatastoreError> {
     serde_json::from_slice(bytes)
         .map_err(|e| DatastoreError::Corrupt(format!("consent record: {e}")))
-}
-
-/// `first \0 second`.
-fn pair(first: &str, second: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(first.len() + second.len() + 1);
-    key.extend_from_slice(first.as_bytes());
-    key.push(0);
-    key.extend_from_slice(second.as_bytes());
-    key
-}
-
-fn prefix(first: &str) -> Vec<u8> {
-    let mut key = first.as_bytes().to_vec();
-    key.push(0);
-    key
 }
 
 impl SledStore {

@@ -12,6 +12,7 @@ use sled::Transactional as _;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use tessera_proto::wire::tessera::types::v1::Entry;
 
+use super::keys::{pair, prefix};
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page};
 
@@ -24,16 +25,11 @@ fn decode(bytes: &[u8]) -> Result<Entry, DatastoreError> {
 
 /// `parent_id \0` (the by-parent prefix); the entry ID follows in index keys.
 fn parent_prefix(parent_id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(parent_id.len() + 1);
-    key.extend_from_slice(parent_id.as_bytes());
-    key.push(0);
-    key
+    prefix(parent_id)
 }
 
 fn parent_key(entry: &Entry) -> Vec<u8> {
-    let mut key = parent_prefix(&entry.parent_id);
-    key.extend_from_slice(entry.id.as_bytes());
-    key
+    pair(&entry.parent_id, &entry.id)
 }
 
 /// SHA-256 of the (spiffe_id, parent_id, selectors) triple. Every field is length-prefixed

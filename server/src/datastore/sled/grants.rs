@@ -15,6 +15,7 @@
 //! handed out, refused as invalid — not as reuse) or index entries of no grant (skipped).
 //! Deletion removes the grant first, which kills every token of the family at once.
 
+use super::keys::{pair, prefix};
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, GrantRecord, GrantStore, RefreshTokenRecord, Rotation};
 
@@ -24,21 +25,6 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, DatastoreError> {
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DatastoreError> {
     serde_json::from_slice(bytes).map_err(|e| DatastoreError::Corrupt(format!("grant record: {e}")))
-}
-
-/// `owner \0 id`: an index key.
-fn pair(owner: &str, id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(owner.len() + id.len() + 1);
-    key.extend_from_slice(owner.as_bytes());
-    key.push(0);
-    key.extend_from_slice(id.as_bytes());
-    key
-}
-
-fn prefix(owner: &str) -> Vec<u8> {
-    let mut key = owner.as_bytes().to_vec();
-    key.push(0);
-    key
 }
 
 /// Keyed by hash, not generation: two racing rotations write different entries, and the

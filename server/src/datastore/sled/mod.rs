@@ -8,6 +8,7 @@ mod grants;
 mod group_flush;
 mod join_tokens;
 mod journal;
+mod keys;
 mod oauth_clients;
 mod paging;
 mod users;
