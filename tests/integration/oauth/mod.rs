@@ -7,6 +7,7 @@ mod chromium;
 mod client_auth;
 mod device;
 mod exchange;
+mod logout;
 mod node;
 mod tls;
 

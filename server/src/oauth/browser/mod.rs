@@ -7,12 +7,13 @@
 //! - [`csrf`], [`pages`]: CSRF tokens and the escaped HTML with its security headers.
 //! - [`consent`]: remembered consent (in memory, per process).
 //! - `handlers`, `login`, `logout` (with `flow`, `post`): the axum handlers, generic
-//!   over the [`BrowserHost`].
+//!   over the [`BrowserHost`]; `end_session`: OpenID RP-Initiated Logout requests.
 
 pub mod authorize;
 pub mod consent;
 pub mod csrf;
 mod device;
+mod end_session;
 mod flow;
 mod handlers;
 mod host;
