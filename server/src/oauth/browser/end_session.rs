@@ -79,12 +79,32 @@ pub(super) fn is_request(params: &Params) -> bool {
     REQUEST_PARAMS.iter().any(|p| params.one(p) != Ok(None))
 }
 
-fn refuse(message: &str) -> Response {
-    tracing::info!(target: AUDIT, event = "oauth_logout_refused", reason = %message);
-    pages::logout_error(StatusCode::BAD_REQUEST, message).into_response()
+/// Why a logout request was refused (always answered with a page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// The request is invalid; the message is shown.
+    Request(String),
+    /// The client store failed (logged); try again later.
+    Unavailable,
 }
 
-fn one<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, Response> {
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Request(message) => {
+                pages::logout_error(StatusCode::BAD_REQUEST, &message).into_response()
+            }
+            Self::Unavailable => unavailable(),
+        }
+    }
+}
+
+fn refuse(message: &str) -> Refused {
+    tracing::info!(target: AUDIT, event = "oauth_logout_refused", reason = %message);
+    Refused::Request(message.to_owned())
+}
+
+fn one<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, Refused> {
     params
         .one(name)
         .map_err(|Repeated| refuse(&format!("The request repeats {name}.")))
@@ -106,12 +126,12 @@ fn audience(claims: &Map<String, Value>) -> Option<&str> {
     }
 }
 
-/// Validates the logout request in `params` (the answer on refusal is an error page).
+/// Validates the logout request in `params` (a refusal is answered with an error page).
 pub(super) async fn validate<H: BrowserHost>(
     host: &H,
     flows: &BrowserFlows,
     params: &Params,
-) -> Result<EndSession, Response> {
+) -> Result<EndSession, Refused> {
     let hint = one(params, "id_token_hint")?;
     let client_id = one(params, "client_id")?;
     let uri = one(params, "post_logout_redirect_uri")?;
@@ -144,7 +164,7 @@ pub(super) async fn validate<H: BrowserHost>(
             Ok(_) => return Err(refuse("The client is unknown or disabled.")),
             Err(detail) => {
                 tracing::error!(%detail, "client store unavailable");
-                return Err(unavailable());
+                return Err(Refused::Unavailable);
             }
         },
     };

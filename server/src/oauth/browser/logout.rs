@@ -39,7 +39,7 @@ async fn ask<H: BrowserHost>(
 ) -> Response {
     let end = match end_session::validate(host, flows, params).await {
         Ok(end) => end,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let cookie = SessionCookie::for_issuer(host.issuer());
     let csrf = cookie
@@ -73,7 +73,7 @@ pub async fn logout_post<H: BrowserHost>(
     }
     let end = match end_session::validate(host.as_ref(), flows, &params).await {
         Ok(end) => end,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     confirm(host.as_ref(), flows, &parts.headers, &params, &end)
 }
