@@ -52,6 +52,10 @@ pub struct ClientFields {
     /// A redirect URI, matched exactly (repeatable).
     #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
+    /// Where logout (OpenID RP-Initiated Logout) may send the browser back, matched exactly
+    /// (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
     /// How the client authenticates at the token endpoint.
     #[arg(long, value_parser = AUTH_METHODS)]
     pub auth_method: Option<String>,
@@ -176,6 +180,10 @@ impl ClientFields {
         replace(&mut c.scopes, self.scopes);
         replace(&mut c.audiences, self.audiences);
         replace(&mut c.redirect_uris, self.redirect_uris);
+        replace(
+            &mut c.post_logout_redirect_uris,
+            self.post_logout_redirect_uris,
+        );
         if let Some(m) = self.auth_method {
             c.auth_method = m;
         }
@@ -369,6 +377,7 @@ mod tests {
         ClientFields {
             scopes: vec!["s2".into(), "s3".into()],
             access_token_ttl: Some("5m".into()),
+            post_logout_redirect_uris: vec!["https://app.example/bye".into()],
             ..Default::default()
         }
         .apply(&mut c)
@@ -377,5 +386,7 @@ mod tests {
         assert_eq!(c.grant_types, ["client_credentials"]);
         assert_eq!(c.scopes, ["s2", "s3"]);
         assert_eq!(c.access_token_ttl, 300);
+        assert_eq!(c.post_logout_redirect_uris, ["https://app.example/bye"]);
+        assert!(c.redirect_uris.is_empty());
     }
 }

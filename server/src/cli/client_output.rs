@@ -13,6 +13,7 @@ pub fn to_json(c: &OAuthClient) -> Value {
         "scopes": c.scopes,
         "audiences": c.audiences,
         "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "auth_method": c.auth_method,
         "spiffe_id": c.spiffe_id,
         "jwks": if c.jwks.is_empty() { Value::Null } else {
@@ -50,6 +51,7 @@ pub fn print_pretty(c: &OAuthClient) {
     line("Scopes", &c.scopes.join(" "));
     line("Audiences", &c.audiences.join(", "));
     line("Redirect URIs", &c.redirect_uris.join(", "));
+    line("Post-logout URIs", &c.post_logout_redirect_uris.join(", "));
     line("SPIFFE ID", &c.spiffe_id);
     line("TLS subject DN", &c.tls_subject_dn);
     if !c.jwks.is_empty() {

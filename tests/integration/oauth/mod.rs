@@ -8,6 +8,7 @@ mod client_auth;
 mod consent;
 mod device;
 mod exchange;
+mod logout;
 mod node;
 mod tls;
 

@@ -35,6 +35,15 @@ export function field(page, name) {
   return unescape(m[1]);
 }
 
+/** Every hidden field of the page's form, as a browser would post them. */
+export function hiddenFields(page) {
+  const fields = {};
+  for (const m of page.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
+    fields[unescape(m[1])] = unescape(m[2]);
+  }
+  return fields;
+}
+
 export function action(base, page) {
   const m = page.match(/<form method="post" action="([^"]*)"/);
   if (!m) throw new Error(`no form in page: ${page}`);

@@ -21,4 +21,11 @@ pub trait BrowserHost: Send + Sync + 'static {
     -> Result<Zeroizing<String>, CodeError>;
     /// The device codes (RFC 8628) awaiting a user's decision.
     fn device_codes(&self) -> &DeviceCodes;
+    /// The claims of `token` if it is an ID token this server signed (with a key of its
+    /// OAuth JWKS, for its issuer; expired tokens included): the `id_token_hint` of
+    /// RP-Initiated Logout.
+    fn verify_id_token_hint(
+        &self,
+        token: &str,
+    ) -> Option<serde_json::Map<String, serde_json::Value>>;
 }

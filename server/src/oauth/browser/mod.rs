@@ -8,12 +8,13 @@
 //! - [`consent`]: remembered consent, kept in the datastore (survives restarts, shared by
 //!   replicas).
 //! - `handlers`, `login`, `logout` (with `flow`, `post`): the axum handlers, generic
-//!   over the [`BrowserHost`].
+//!   over the [`BrowserHost`]; `end_session`: OpenID RP-Initiated Logout requests.
 
 pub mod authorize;
 pub mod consent;
 pub mod csrf;
 mod device;
+mod end_session;
 mod flow;
 mod handlers;
 mod host;

@@ -191,10 +191,30 @@ pub fn consent(ctx: FormContext<'_>, scopes: &[String]) -> Page {
     }
 }
 
+/// What the sign-out confirmation names and carries (OpenID RP-Initiated Logout).
+#[derive(Debug, Default)]
+pub struct LogoutContext<'a> {
+    /// The display name of the client asking, if one did.
+    pub client_name: Option<&'a str>,
+    /// Hidden fields carried to the confirmation post (client, redirect URI, state).
+    pub fields: Vec<(&'static str, &'a str)>,
+    /// The post-logout redirect URI's origin as a CSP source.
+    pub form_target: Option<String>,
+}
+
 /// Asks to confirm signing out.
-pub fn logout(action: &str, csrf: &str) -> Page {
+pub fn logout(action: &str, csrf: &str, ctx: LogoutContext<'_>) -> Page {
+    let who = match ctx.client_name {
+        Some(name) => format!(
+            "<p><strong>{}</strong> asks to sign you out.</p>\n",
+            escape(name)
+        ),
+        None => String::new(),
+    };
+    let mut fields: String = ctx.fields.iter().map(|(k, v)| hidden(k, v)).collect();
+    fields.push_str(&hidden("confirm", "yes"));
     let body = format!(
-        "<form method=\"post\" action=\"{}\">\n{}\n<p><button type=\"submit\">Sign out</button></p>\n</form>",
+        "{who}<form method=\"post\" action=\"{}\">\n{}{fields}\n<p><button type=\"submit\">Sign out</button></p>\n</form>",
         escape(action),
         hidden("csrf_token", csrf)
     );
@@ -202,6 +222,16 @@ pub fn logout(action: &str, csrf: &str) -> Page {
         status: StatusCode::OK,
         title: "Sign out",
         body,
+        form_target: ctx.form_target,
+    }
+}
+
+/// A refused logout request (never a redirect).
+pub fn logout_error(status: StatusCode, message: &str) -> Page {
+    Page {
+        status,
+        title: "Sign-out error",
+        body: format!("<p>{}</p>", escape(message)),
         form_target: None,
     }
 }

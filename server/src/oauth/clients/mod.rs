@@ -11,6 +11,7 @@ mod model;
 mod replay;
 mod secret;
 mod svid_assertion;
+mod uri;
 mod validate;
 
 #[cfg(test)]

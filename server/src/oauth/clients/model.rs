@@ -87,6 +87,8 @@ pub struct Client {
     pub audiences: Vec<String>,
     /// Registered redirect URIs (matched exactly).
     pub redirect_uris: Vec<String>,
+    /// Where RP-Initiated Logout may send the browser back (matched exactly).
+    pub post_logout_redirect_uris: Vec<String>,
     /// How the client authenticates.
     pub auth_method: AuthMethod,
     /// The SPIFFE ID for `spiffe_jwt` / `tls_client_auth`.
@@ -145,6 +147,7 @@ impl Client {
             enabled: self.enabled,
             created_at: self.created_at,
             secret_rotated_at: self.secret_rotated_at,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
         }
     }
 

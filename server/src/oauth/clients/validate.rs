@@ -137,6 +137,7 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
     check_scopes(&c.scopes)?;
     check_non_empty("audiences", &c.audiences)?;
     check_non_empty("redirect_uris", &c.redirect_uris)?;
+    super::uri::check_absolute("post_logout_redirect_uris", &c.post_logout_redirect_uris)?;
     let auth_method = match c.auth_method.as_str() {
         "" if c.public => AuthMethod::None,
         "" => AuthMethod::ClientSecretBasic,
@@ -204,6 +205,7 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
         scopes: c.scopes,
         audiences: c.audiences,
         redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
         auth_method,
         spiffe_id,
         jwks,

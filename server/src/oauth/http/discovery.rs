@@ -69,6 +69,8 @@ pub fn metadata_document(config: &OAuthHttpConfig) -> Value {
         "introspection_endpoint": config.url("/oauth2/introspect"),
         "revocation_endpoint": config.url("/oauth2/revoke"),
         "device_authorization_endpoint": config.url("/oauth2/device_authorization"),
+        // OpenID Connect RP-Initiated Logout 1.0: the logout page (GET or POST).
+        "end_session_endpoint": config.url("/oauth2/logout"),
         "jwks_uri": config.url("/.well-known/jwks.json"),
         "grant_types_supported": [
             "authorization_code",

@@ -14,7 +14,7 @@ use super::error::OAuthHttpError;
 use super::limits::{Denylist, RateLimiter};
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::userinfo::{self, UserProfiles};
-use super::{device, discovery, endpoints, tls};
+use super::{device, discovery, endpoints, tls, verify};
 use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
 use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
 use crate::oauth::device::DeviceCodes;
@@ -244,5 +244,12 @@ impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
 
     fn device_codes(&self) -> &DeviceCodes {
         &self.device
+    }
+
+    fn verify_id_token_hint(
+        &self,
+        token: &str,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        verify::verify_id_token_hint(token, &self.signer.jwks(), &self.config.issuer)
     }
 }

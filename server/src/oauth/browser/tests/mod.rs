@@ -4,6 +4,7 @@
 mod authorize;
 mod device;
 mod login;
+mod logout;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -88,6 +89,7 @@ fn client(id: &str, name: &str, redirect_uris: &[&str], first_party: bool) -> Cl
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         audiences: vec![],
         redirect_uris: redirect_uris.iter().map(|s| (*s).to_string()).collect(),
+        post_logout_redirect_uris: vec![],
         auth_method: AuthMethod::None,
         spiffe_id: None,
         jwks: None,

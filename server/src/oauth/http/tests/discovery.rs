@@ -45,6 +45,10 @@ async fn discovery_documents_list_every_endpoint_and_capability() {
             doc["userinfo_endpoint"],
             format!("{ISSUER}/oauth2/userinfo")
         );
+        assert_eq!(
+            doc["end_session_endpoint"],
+            format!("{ISSUER}/oauth2/logout")
+        );
         assert_eq!(doc["response_types_supported"], json!(["code"]));
         assert_eq!(doc["response_modes_supported"], json!(["query"]));
         assert_eq!(
