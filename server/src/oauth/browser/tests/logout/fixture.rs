@@ -16,7 +16,7 @@ use super::super::{
 };
 use crate::ca::Sealer;
 use crate::datastore::memory::MemoryStore;
-use crate::oauth::browser::{BrowserConfig, BrowserFlows};
+use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreConsents};
 use crate::oauth::clients::test_support::EcKey;
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, SignFailure, TokenSigner};
 use crate::users::{Accounts, Argon2Settings, LoginGuard, NewUser, Password};
@@ -61,7 +61,13 @@ pub(super) async fn fixture() -> Fixture {
         parallelism: 1,
     };
     let store = MemoryStore::default();
-    let accounts = Accounts::new(store, sealer, cheap, LoginGuard::default(), clock.clone());
+    let accounts = Accounts::new(
+        store.clone(),
+        sealer,
+        cheap,
+        LoginGuard::default(),
+        clock.clone(),
+    );
     let new = NewUser {
         username: "alice".into(),
         display_name: "Alice".into(),
@@ -74,7 +80,12 @@ pub(super) async fn fixture() -> Fixture {
     let mut first = client("first", "First", &["https://first.example/cb"], true);
     first.post_logout_redirect_uris = vec!["https://first.example/bye".into()];
     let clients = Clients([web, first].map(|c| (c.client_id.clone(), c)).into());
-    let flows = BrowserFlows::new(accounts, clients, BrowserConfig::default());
+    let flows = BrowserFlows::new(
+        accounts,
+        clients,
+        StoreConsents(store),
+        BrowserConfig::default(),
+    );
     let key = EcKey::generate();
     let jwks = json!({"keys": [key.jwk(Some("k1"), Some("ES256"))]});
     let server = OAuthServer::new(
