@@ -8,8 +8,8 @@
 //! the redirect URI's origin would stop the flow here (the python/openid-client flows do
 //! not enforce CSP). Chromium missing is a failure, not a skip: `.ci/run` installs it.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc;
@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
+use tessera_tests::http::{encode, post_form};
 use tessera_tests::run_with_stdin;
 
 const PASSWORD: &str = "Chromium-Login-Passw0rd";
@@ -31,18 +32,6 @@ fn chromium() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// RFC 3986 unreserved characters stay; everything else is percent-encoded.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn random_token(bytes: usize) -> String {
@@ -109,34 +98,6 @@ fn decode(s: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap()
-}
-
-/// `POST {issuer}/oauth2/token` over plain loopback HTTP; returns status and JSON body.
-fn token_request(issuer: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let authority = issuer.strip_prefix("http://").unwrap();
-    let body: Vec<String> = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    let body = body.join("&");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    write!(
-        stream,
-        "POST /oauth2/token HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
-    );
-    (status, serde_json::from_str(rest).unwrap())
 }
 
 /// Runs `node chromium_login.mjs AUTHORIZE_URL REDIRECT_URI USERNAME` with the password on
@@ -236,8 +197,9 @@ fn chromium_signs_in_approves_consent_and_lands_on_the_redirect_uri_with_a_code(
     assert_eq!(v["query"]["iss"], issuer.as_str(), "{v}");
 
     // The code is real: the PKCE verifier redeems it.
-    let (status, tokens) = token_request(
+    let (status, tokens) = post_form(
         &issuer,
+        "/oauth2/token",
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),

@@ -2,14 +2,13 @@
 //! `private_key_jwt` driven by python `authlib` (with a replay of its assertion), and
 //! `spiffe_jwt` with a JWT-SVID a real agent issued to this test's uid.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
+use tessera_tests::http::post_form;
 use tessera_tests::{AgentProcess, free_port};
 
 use crate::agent::{agent_config, join_token, write_bundle};
@@ -31,40 +30,6 @@ fn run_python(args: &[&str]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// POSTs a form to `issuer` + `path` over plain HTTP/1.1; returns the status and JSON body.
-fn post_form(issuer: &str, path: &str, pairs: &[(&str, &str)]) -> (u16, Value) {
-    let host = issuer.trim_start_matches("http://");
-    let body: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    let body = body.join("&");
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 fn claims_of(token: &str) -> Value {

@@ -3,9 +3,7 @@
 //! a scope not yet approved asks again, and deleting the client forgets the consent. Driven
 //! through the real binary over plain HTTP/1.1 with a one-cookie "browser".
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
-
+use tessera_tests::http::{Reply, form, request};
 use tessera_tests::{ServerProcess, free_port};
 
 const PASSWORD: &str = "Consent-Durable-Passw0rd";
@@ -13,22 +11,18 @@ const CLIENT: &str = "partner-app";
 /// Any well-formed S256 challenge (RFC 7636 appendix B): no token is redeemed here.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-/// One HTTP answer.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+/// One HTTP answer, read as a page.
+type Answer = Reply;
+
+trait Page {
+    /// The value of the hidden form field `name`.
+    fn field(&self, name: &str) -> String;
+    fn is_consent_page(&self) -> bool;
+    /// The `code` of a redirect back to the client, if this is one.
+    fn code(&self) -> Option<String>;
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The value of the hidden form field `name`.
+impl Page for Reply {
     fn field(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self
@@ -44,7 +38,6 @@ impl Answer {
         self.status == 200 && self.body.contains("value=\"approve\"")
     }
 
-    /// The `code` of a redirect back to the client, if this is one.
     fn code(&self) -> Option<String> {
         if self.status != 303 {
             return None;
@@ -59,78 +52,29 @@ impl Answer {
 
 /// A cookie jar of one cookie (the session) talking to the issuer.
 struct Browser {
-    host: String,
+    issuer: String,
     cookie: Option<String>,
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let parts: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    parts.join("&")
 }
 
 impl Browser {
     fn new(issuer: &str) -> Self {
         Self {
-            host: issuer.trim_start_matches("http://").to_string(),
+            issuer: issuer.to_string(),
             cookie: None,
         }
     }
 
     fn send(&mut self, method: &str, target: &str, body: &str) -> Answer {
-        let mut stream = TcpStream::connect(&self.host).unwrap();
-        let cookie = self
-            .cookie
-            .as_ref()
-            .map(|c| format!("Cookie: {c}\r\n"))
-            .unwrap_or_default();
-        write!(
-            stream,
-            "{method} {target} HTTP/1.1\r\nHost: {host}\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}",
-            host = self.host,
-            len = body.len(),
-        )
-        .unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        assert!(
-            !headers
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")),
-            "this tiny client reads only fixed-length bodies"
-        );
-        for (k, v) in &headers {
+        let cookie: Vec<(&str, &str)> =
+            self.cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+        let reply = request(&self.issuer, method, target, &cookie, body);
+        for (k, v) in &reply.headers {
             if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("tessera-session=") {
                 let pair = v.split(';').next().unwrap().to_string();
                 self.cookie = Some(pair).filter(|p| !p.ends_with('='));
             }
         }
-        Answer {
-            status: status.parse().unwrap(),
-            headers,
-            body: body.to_string(),
-        }
+        reply
     }
 
     fn authorize(&mut self, redirect: &str, scope: &str) -> Answer {

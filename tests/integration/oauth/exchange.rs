@@ -4,10 +4,10 @@
 //! tokens that `jsonwebtoken` verifies against the published JWKS; everything no policy
 //! allows is refused.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use serde_json::Value;
+use tessera_tests::http::{get_json, post_form};
 use tessera_tests::k8s::{KubeStandIn, TokenRequest};
 use tessera_tests::{AgentProcess, ServerProcess, free_port};
 
@@ -40,57 +40,17 @@ fn create_client(server: &ServerProcess, id: &str, grants: &[&str]) -> String {
     created["client_secret"].as_str().unwrap().to_owned()
 }
 
-/// One HTTP/1.1 request to `issuer` (plain, loopback); the status and JSON body.
-fn http(issuer: &str, request: &str) -> (u16, Value) {
-    let authority = issuer.strip_prefix("http://").unwrap();
-    let mut stream = std::net::TcpStream::connect(authority).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
 fn get(issuer: &str, path: &str) -> Value {
-    let authority = issuer.strip_prefix("http://").unwrap();
-    let (status, body) = http(
-        issuer,
-        &format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"),
-    );
+    let (status, body) = get_json(issuer, path);
     assert_eq!(status, 200, "{path}: {body}");
     body
 }
 
-/// Form-urlencodes `s` (everything but unreserved characters percent-encoded).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `POST /oauth2/token` with client_secret_post and `pairs`.
 fn token(issuer: &str, client: (&str, &str), pairs: &[(&str, &str)]) -> (u16, Value) {
-    let body = [("client_id", client.0), ("client_secret", client.1)]
-        .iter()
-        .chain(pairs)
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let authority = issuer.strip_prefix("http://").unwrap();
-    http(
-        issuer,
-        &format!(
-            "POST /oauth2/token HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
+    let mut all = vec![("client_id", client.0), ("client_secret", client.1)];
+    all.extend_from_slice(pairs);
+    post_form(issuer, "/oauth2/token", &all)
 }
 
 fn exchange(
