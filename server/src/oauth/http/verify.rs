@@ -23,31 +23,11 @@ pub(crate) fn verify_access_token(
     issuer: &str,
     now: SystemTime,
 ) -> Option<Claims> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    if !ALLOWED_ALGS.contains(&header.alg) {
-        return None;
-    }
-    let typ = header.typ.as_deref()?;
-    if !(typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")) {
-        return None;
-    }
-    let kid = header.kid.as_deref()?;
-    let jwk = find_key(jwks, kid)?;
-    if let Some(key_alg) = jwk.common.key_algorithm
-        && serde_json::to_value(key_alg).ok() != serde_json::to_value(header.alg).ok()
-    {
-        return None;
-    }
-    let key = DecodingKey::from_jwk(&jwk).ok()?;
-    let mut validation = Validation::new(header.alg);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["iss", "sub", "aud", "exp", "iat", "jti"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).ok()?;
-    let claims = data.claims;
+    let at_jwt = |typ: &str| {
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+    };
+    let required = ["iss", "sub", "aud", "exp", "iat", "jti"];
+    let claims = verify_signed(token, jwks, issuer, at_jwt, &required)?;
     let exp = claims.get("exp")?.as_i64()?;
     if exp <= unix_seconds(now) {
         return None;
@@ -63,8 +43,25 @@ pub(crate) fn verify_access_token(
 /// `iat` present. An expired token is accepted, as the specification asks. Any failure gives
 /// `None` (the reason is not exposed).
 pub(crate) fn verify_id_token_hint(token: &str, jwks: &Value, issuer: &str) -> Option<Claims> {
+    let jwt = |typ: &str| typ == "JWT";
+    let claims = verify_signed(token, jwks, issuer, jwt, &["iss", "sub", "aud", "exp"])?;
+    claims.get("sub")?.as_str()?;
+    claims.get("iat")?.as_i64()?;
+    Some(claims)
+}
+
+/// The claims of `token` when its `alg` is allowed, its `typ` passes `typ_ok`, the key with
+/// its `kid` in `jwks` (of the same algorithm, if it names one) signed it, `iss` is
+/// `issuer` and the `required` claims are present. Time is left to the caller.
+fn verify_signed(
+    token: &str,
+    jwks: &Value,
+    issuer: &str,
+    typ_ok: impl Fn(&str) -> bool,
+    required: &[&str],
+) -> Option<Claims> {
     let header = jsonwebtoken::decode_header(token).ok()?;
-    if !ALLOWED_ALGS.contains(&header.alg) || header.typ.as_deref() != Some("JWT") {
+    if !ALLOWED_ALGS.contains(&header.alg) || !typ_ok(header.typ.as_deref()?) {
         return None;
     }
     let jwk = find_key(jwks, header.kid.as_deref()?)?;
@@ -80,13 +77,10 @@ pub(crate) fn verify_id_token_hint(token: &str, jwks: &Value, issuer: &str) -> O
     validation.validate_aud = false;
     validation.leeway = 0;
     validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
-    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .ok()?
-        .claims;
-    claims.get("sub")?.as_str()?;
-    claims.get("iat")?.as_i64()?;
-    Some(claims)
+    validation.set_required_spec_claims(required);
+    jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
 }
 
 /// The JWK with `kid` in a JWKS document (keys that do not parse are skipped).
