@@ -60,12 +60,14 @@ impl std::fmt::Debug for Password {
 
 /// Argon2id cost parameters (`[users] argon2_*`).
 ///
-/// Defaults: m = 47104 KiB (46 MiB), t = 2, p = 1 ≈ 105 ms per hash on the 2-core build
-/// machine, release and dev builds alike (argon2/blake2 are built at opt-level 3), measured
-/// with `cargo test -p tessera-server --release --lib argon2_cost -- --ignored --nocapture`
-/// (19 MiB/t=2: 62 ms, 32 MiB/t=2: 52–99 ms, 46 MiB/t=2: 105–117 ms, 64 MiB/t=2: 172 ms
-/// under load). Above OWASP's floor (19 MiB, t = 2). One lane: this build computes lanes
-/// one after another, so more lanes only add cost without using more cores.
+/// Defaults: m = 47104 KiB (46 MiB), t = 5, p = 1 ≈ 105 ms per hash on the 2-core build
+/// machine when it is otherwise idle, release and dev builds alike (argon2/blake2 are built
+/// at opt-level 3). Cost is linear in `t`: `cargo bench -p tessera-tests --bench login`
+/// measured 42 ms for 46 MiB/t=2 on an idle machine (the 105 ms first measured for t=2 was
+/// taken under a parallel build); `cargo test -p tessera-server --release --lib argon2_cost
+/// -- --ignored --nocapture` prints other settings. Well above OWASP's floor (19 MiB,
+/// t = 2). One lane: this build computes lanes one after another, so more lanes only add
+/// cost without using more cores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argon2Settings {
     /// Memory in KiB (`m`).
@@ -80,7 +82,7 @@ impl Default for Argon2Settings {
     fn default() -> Self {
         Self {
             memory_kib: 46 * 1024,
-            iterations: 2,
+            iterations: 5,
             parallelism: 1,
         }
     }
