@@ -32,14 +32,13 @@
 mod browser;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use browser::{App, Timed};
 use tessera_server::users::{Argon2Settings, Password, hash_password, verify_password};
 use tessera_tests::load::percentile;
-use tessera_tests::process::build_release_server;
+use tessera_tests::process::{build_release_server, start_bench_server};
 use tessera_tests::{ServerProcess, free_port};
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
@@ -58,15 +57,7 @@ fn user(i: usize) -> String {
 
 /// The server, and the browser client registered on it; `users` users made with the CLI.
 fn start(dir: &Path, users: usize) -> (ServerProcess, App) {
-    let port = free_port();
-    let config = format!(
-        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\n\
-         bind_address = \"127.0.0.1:{}\"\nlog_level = \"info\"\n\n\
-         [oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"http://127.0.0.1:{port}\"\n\
-         access_token_ttl = \"10m\"\nrate_limit_per_second = 0\n",
-        free_port()
-    );
-    let server = ServerProcess::start(dir, &config);
+    let (server, addr) = start_bench_server(dir);
     for i in 0..users {
         server.create_user(&user(i), &[], PASSWORD);
     }
@@ -90,7 +81,7 @@ fn start(dir: &Path, users: usize) -> (ServerProcess, App) {
         "--first-party",
     ]);
     let app = App {
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        addr,
         client_id: CLIENT.into(),
         redirect_uri,
     };

@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use tessera_tests::process::{build_release_server, terminate};
+use tessera_tests::process::{build_release_server, start_bench_server, terminate};
 use tessera_tests::{ServerProcess, free_port};
 
 use load::{Outcome, Target};
@@ -61,15 +61,7 @@ fn workspace() -> PathBuf {
 /// Tessera with `[oauth]` on a loopback port and one secret client; returns the server,
 /// its address and the client's Basic credentials.
 fn start_tessera(dir: &Path) -> (ServerProcess, SocketAddr, String) {
-    let port = free_port();
-    let config = format!(
-        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\n\
-         bind_address = \"127.0.0.1:{}\"\nlog_level = \"info\"\n\n\
-         [oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"http://127.0.0.1:{port}\"\n\
-         access_token_ttl = \"10m\"\nrate_limit_per_second = 0\n",
-        free_port()
-    );
-    let server = ServerProcess::start(dir, &config);
+    let (server, addr) = start_bench_server(dir);
     let created: serde_json::Value = serde_json::from_str(&server.ok(&[
         "client",
         "create",
@@ -90,7 +82,6 @@ fn start_tessera(dir: &Path) -> (ServerProcess, SocketAddr, String) {
     ]))
     .unwrap();
     let secret = created["client_secret"].as_str().unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     (server, addr, basic("bench", secret))
 }
 

@@ -35,6 +35,22 @@ pub fn build_release_server() {
     );
 }
 
+/// Starts the server the OAuth benchmarks measure: `[oauth]` on a free loopback port over
+/// plain HTTP, no rate limit, `log_level = "info"` (every issuance writes its audit event,
+/// as in production). Returns it and the OAuth address.
+pub fn start_bench_server(dir: &Path) -> (ServerProcess, std::net::SocketAddr) {
+    let port = crate::free_port();
+    let config = format!(
+        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\n\
+         bind_address = \"127.0.0.1:{}\"\nlog_level = \"info\"\n\n\
+         [oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"http://127.0.0.1:{port}\"\n\
+         access_token_ttl = \"10m\"\nrate_limit_per_second = 0\n",
+        crate::free_port()
+    );
+    let server = ServerProcess::start(dir, &config);
+    (server, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 /// Runs `command` to completion with `stdin` written to its standard input (passwords,
 /// secrets: never on a command line); stdout and stderr are captured.
 pub fn run_with_stdin(command: &mut Command, stdin: &str) -> Output {

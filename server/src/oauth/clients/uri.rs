@@ -1,4 +1,4 @@
-//! Registered browser-facing URIs (`post_logout_redirect_uris`): absolute, no fragment, no
+//! Registered browser-facing URIs (`redirect_uris`, `post_logout_redirect_uris`): absolute, no fragment, no
 //! whitespace or control characters. Each is later compared byte for byte with what a
 //! request names and sent as a `Location`.
 
@@ -54,6 +54,25 @@ mod tests {
             enabled: true,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn redirect_uris_are_absolute_without_fragment() {
+        for bad in [
+            "/cb",
+            "app.example/cb",
+            "https://app.example/cb#x",
+            "https://a b/",
+        ] {
+            let mut c = with(&[]);
+            c.redirect_uris = vec!["https://ok.example/cb".into(), bad.into()];
+            let err = Client::from_proto(c).unwrap_err();
+            let ClientError::Invalid { field, .. } = err;
+            assert_eq!(field, "redirect_uris", "{bad:?}");
+        }
+        let mut c = with(&[]);
+        c.redirect_uris = vec!["http://127.0.0.1:9/cb".into(), "com.example.app:/cb".into()];
+        assert!(Client::from_proto(c).is_ok());
     }
 
     #[test]

@@ -137,6 +137,8 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
     check_scopes(&c.scopes)?;
     check_non_empty("audiences", &c.audiences)?;
     check_non_empty("redirect_uris", &c.redirect_uris)?;
+    // RFC 6749 §3.1.2: absolute, without a fragment.
+    super::uri::check_absolute("redirect_uris", &c.redirect_uris)?;
     super::uri::check_absolute("post_logout_redirect_uris", &c.post_logout_redirect_uris)?;
     let auth_method = match c.auth_method.as_str() {
         "" if c.public => AuthMethod::None,
