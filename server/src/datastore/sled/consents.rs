@@ -18,6 +18,7 @@
 //! approves a client that exists, so this needs an approval and the client's deletion in
 //! the same instant.
 
+use super::codec::{from_json, to_json};
 use super::keys::{pair, prefix};
 use super::{SledStore, storage};
 use crate::datastore::{ConsentRecord, ConsentStore, ConsentWrite, DatastoreError};
@@ -26,13 +27,11 @@ use crate::datastore::{ConsentRecord, ConsentStore, ConsentWrite, DatastoreError
 const PUT_ATTEMPTS: usize = 32;
 
 fn encode(record: &ConsentRecord) -> Result<Vec<u8>, DatastoreError> {
-    serde_json::to_vec(record)
-        .map_err(|e| DatastoreError::Corrupt(format!("encoding a consent: {e}")))
+    to_json("consent", record)
 }
 
 fn decode(bytes: &[u8]) -> Result<ConsentRecord, DatastoreError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| DatastoreError::Corrupt(format!("consent record: {e}")))
+    from_json("consent", bytes)
 }
 
 impl SledStore {

@@ -9,9 +9,10 @@ use std::ops::Bound;
 use aws_lc_rs::digest;
 use prost::Message as _;
 use sled::Transactional as _;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 use tessera_proto::wire::tessera::types::v1::Entry;
 
+use super::codec::{Abort, abort, finish};
 use super::keys::{pair, prefix};
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page};
@@ -50,12 +51,6 @@ fn triple_key(entry: &Entry) -> Vec<u8> {
     ctx.finish().as_ref().to_vec()
 }
 
-type Abort = ConflictableTransactionError<DatastoreError>;
-
-fn abort(e: DatastoreError) -> Abort {
-    ConflictableTransactionError::Abort(e)
-}
-
 fn duplicate(existing: &[u8]) -> Abort {
     abort(DatastoreError::AlreadyExists(format!(
         "an entry with the same SPIFFE ID, parent ID and selectors already exists (entry {})",
@@ -76,14 +71,6 @@ fn bump_revision(meta: &TransactionalTree) -> Result<u64, Abort> {
     let next = current + 1;
     meta.insert(REVISION_KEY, &next.to_be_bytes())?;
     Ok(next)
-}
-
-fn finish<T>(result: Result<T, TransactionError<DatastoreError>>) -> Result<T, DatastoreError> {
-    match result {
-        Ok(v) => Ok(v),
-        Err(TransactionError::Abort(e)) => Err(e),
-        Err(TransactionError::Storage(e)) => Err(storage(e)),
-    }
 }
 
 impl SledStore {

@@ -15,16 +15,17 @@
 //! handed out, refused as invalid — not as reuse) or index entries of no grant (skipped).
 //! Deletion removes the grant first, which kills every token of the family at once.
 
+use super::codec::{from_json, to_json};
 use super::keys::{pair, prefix};
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, GrantRecord, GrantStore, RefreshTokenRecord, Rotation};
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, DatastoreError> {
-    serde_json::to_vec(value).map_err(|e| DatastoreError::Corrupt(format!("encoding a grant: {e}")))
+    to_json("grant", value)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DatastoreError> {
-    serde_json::from_slice(bytes).map_err(|e| DatastoreError::Corrupt(format!("grant record: {e}")))
+    from_json("grant", bytes)
 }
 
 /// Keyed by hash, not generation: two racing rotations write different entries, and the

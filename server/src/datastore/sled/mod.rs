@@ -2,6 +2,7 @@
 
 mod agents;
 mod bundles;
+mod codec;
 mod consents;
 mod entries;
 mod grants;

@@ -4,9 +4,9 @@
 
 use prost::Message as _;
 use sled::Transactional as _;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
+use super::codec::{abort, finish, from_json, to_json};
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, OAuthClientStore, Page, SecretRecord};
 
@@ -15,25 +15,11 @@ fn decode(bytes: &[u8]) -> Result<OAuthClient, DatastoreError> {
 }
 
 fn encode_secret(record: &SecretRecord) -> Result<Vec<u8>, DatastoreError> {
-    serde_json::to_vec(record)
-        .map_err(|e| DatastoreError::Corrupt(format!("encoding a client secret record: {e}")))
+    to_json("client secret record", record)
 }
 
 fn decode_secret(client_id: &str, bytes: &[u8]) -> Result<SecretRecord, DatastoreError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| DatastoreError::Corrupt(format!("secret record of client {client_id}: {e}")))
-}
-
-fn finish<T>(result: Result<T, TransactionError<DatastoreError>>) -> Result<T, DatastoreError> {
-    match result {
-        Ok(v) => Ok(v),
-        Err(TransactionError::Abort(e)) => Err(e),
-        Err(TransactionError::Storage(e)) => Err(storage(e)),
-    }
-}
-
-fn abort(e: DatastoreError) -> ConflictableTransactionError<DatastoreError> {
-    ConflictableTransactionError::Abort(e)
+    from_json(&format!("client {client_id} secret"), bytes)
 }
 
 impl OAuthClientStore for SledStore {

@@ -3,29 +3,17 @@
 //! multi-tree transaction, so the index never disagrees with the records.
 
 use sled::Transactional as _;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use super::codec::{abort, finish, from_json, to_json};
 use super::{SledStore, storage};
 use crate::datastore::{DatastoreError, Page, UserRecord, UserStore};
 
 fn encode(user: &UserRecord) -> Result<Vec<u8>, DatastoreError> {
-    serde_json::to_vec(user).map_err(|e| DatastoreError::Corrupt(format!("encoding a user: {e}")))
+    to_json("user", user)
 }
 
 fn decode(bytes: &[u8]) -> Result<UserRecord, DatastoreError> {
-    serde_json::from_slice(bytes).map_err(|e| DatastoreError::Corrupt(format!("user record: {e}")))
-}
-
-fn finish<T>(result: Result<T, TransactionError<DatastoreError>>) -> Result<T, DatastoreError> {
-    match result {
-        Ok(v) => Ok(v),
-        Err(TransactionError::Abort(e)) => Err(e),
-        Err(TransactionError::Storage(e)) => Err(storage(e)),
-    }
-}
-
-fn abort(e: DatastoreError) -> ConflictableTransactionError<DatastoreError> {
-    ConflictableTransactionError::Abort(e)
+    from_json("user", bytes)
 }
 
 fn taken(username: &str) -> DatastoreError {
