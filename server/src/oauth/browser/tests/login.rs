@@ -2,7 +2,9 @@
 
 use axum::http::{StatusCode, header};
 
-use super::{ISSUER, PASSWORD, authorize_uri, fixture, get, post, sign_in};
+use axum::Router;
+
+use super::{Answer, ISSUER, PASSWORD, authorize_uri, fixture, get, post, sign_in};
 use crate::users::{hotp, step_of};
 
 const WEB_CB: &str = "https://app.example/cb";
@@ -29,34 +31,14 @@ async fn sign_in_then_consent_issues_a_code_and_the_session_id_changes() {
     // The pre-login id is dead.
     let old = get(&f.router, &web(&[("prompt", "none")]), Some(&before)).await;
     assert_eq!(old.redirect().1["error"], "login_required");
-    let approved = post(
-        &f.router,
-        "/oauth2/consent",
-        Some(&after),
-        &[
-            ("csrf_token", &consent.field("csrf_token")),
-            ("request_id", &consent.field("request_id")),
-            ("decision", "approve"),
-        ],
-    )
-    .await;
+    let approved = decide(&f.router, &after, &consent, "approve").await;
     let (base, params) = approved.redirect();
     assert_eq!(base, WEB_CB);
     assert_eq!(params["state"], "st-1");
     assert_eq!(params["iss"], ISSUER);
     assert_eq!(params["code"].len(), 43);
     // The consent form's request is spent.
-    let again = post(
-        &f.router,
-        "/oauth2/consent",
-        Some(&after),
-        &[
-            ("csrf_token", &consent.field("csrf_token")),
-            ("request_id", &consent.field("request_id")),
-            ("decision", "approve"),
-        ],
-    )
-    .await;
+    let again = decide(&f.router, &after, &consent, "approve").await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
     // Remembered: the next request (even prompt=none) gets a code at once.
     for extra in [&[][..], &[("prompt", "none")][..]] {
@@ -74,21 +56,22 @@ async fn sign_in_then_consent_issues_a_code_and_the_session_id_changes() {
     assert!(relogin.body.contains("name=\"password\""));
 }
 
+/// Posts the consent page's form with `decision` (`approve` or `deny`).
+async fn decide(router: &Router, session: &str, consent: &Answer, decision: &str) -> Answer {
+    let pairs = [
+        ("csrf_token", consent.field("csrf_token")),
+        ("request_id", consent.field("request_id")),
+        ("decision", decision.to_owned()),
+    ];
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post(router, "/oauth2/consent", Some(session), &pairs).await
+}
+
 #[tokio::test]
 async fn denying_consent_is_access_denied() {
     let f = fixture().await;
     let (consent, session) = sign_in(&f.router, &web(&[]), None, "alice").await;
-    let denied = post(
-        &f.router,
-        "/oauth2/consent",
-        Some(&session),
-        &[
-            ("csrf_token", &consent.field("csrf_token")),
-            ("request_id", &consent.field("request_id")),
-            ("decision", "deny"),
-        ],
-    )
-    .await;
+    let denied = decide(&f.router, &session, &consent, "deny").await;
     let (_, params) = denied.redirect();
     assert_eq!(params["error"], "access_denied");
     assert_eq!(params["iss"], ISSUER);
