@@ -8,11 +8,10 @@ use std::process::Command;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
+use tessera_tests::free_port;
 use tessera_tests::http::post_form;
-use tessera_tests::{AgentProcess, free_port};
 
-use crate::agent::{agent_config, join_token, write_bundle};
-use crate::workload::{Node, WAIT, my_uid};
+use crate::workload::{Node, my_uid};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -117,32 +116,10 @@ fn authlib_private_key_jwt_gets_a_token_and_its_assertion_cannot_be_replayed() {
 
 /// A node (server with `[oauth]` + attested agent) and the OAuth issuer URL.
 fn oauth_node(dir: &std::path::Path) -> (Node, String) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let extra = format!("[oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"{issuer}\"\n");
-    let (server, address) = crate::agent::server(dir, &extra);
-    let bundle = dir.join("bundle.pem");
-    write_bundle(&server, &bundle);
-    let token = join_token(&server);
-    let socket = dir.join("agent/public/api.sock");
-    let config = format!(
-        "{}socket_path = \"{}\"\n",
-        agent_config(&address, &bundle, &token),
-        socket.display()
-    );
-    let mut agent = AgentProcess::spawn(&dir.join("agent"), &config);
-    let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{token}");
-    agent.wait_for_log(&format!("attested as {agent_id}"), WAIT);
-    let node = Node {
-        server,
-        agent,
-        agent_id,
-        socket,
-        dir: dir.to_path_buf(),
-    };
-    (node, issuer)
+    (Node::start_with(dir, &extra), issuer)
 }
 
 fn fetch_jwt_svid(node: &Node, audience: &str) -> String {

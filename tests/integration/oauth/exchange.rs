@@ -9,12 +9,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tessera_tests::http::{get_json, post_form};
 use tessera_tests::k8s::{KubeStandIn, TokenRequest};
-use tessera_tests::{AgentProcess, ServerProcess, free_port};
+use tessera_tests::{ServerProcess, free_port};
 
-use crate::agent::{agent_config, join_token, server, write_bundle};
-use crate::workload::my_uid;
+use crate::agent::server;
+use crate::workload::{Node, my_uid};
 
-const WAIT: Duration = Duration::from_secs(30);
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 const API: &str = "https://api.example.org";
@@ -127,42 +126,20 @@ fn a_workload_jwt_svid_for_the_issuer_is_exchanged_only_as_the_policy_allows() {
     let (oauth, issuer) = oauth_config(&format!(
         "[[oauth.token_exchange.policy]]\nsubject = \"spiffe://example.org/ns/prod/*\"\nclients = [\"gateway\"]\naudiences = [\"{API}\"]\nscopes = [\"read\", \"write\"]\n"
     ));
-    let (server, address) = server(dir.path(), &oauth);
-    let bundle = dir.path().join("bundle.pem");
-    write_bundle(&server, &bundle);
-    let join = join_token(&server);
-    let socket = dir.path().join("agent/public/api.sock");
-    let config = format!(
-        "{}socket_path = \"{}\"\n",
-        agent_config(&address, &bundle, &join),
-        socket.display()
-    );
-    let mut agent = AgentProcess::spawn(&dir.path().join("agent"), &config);
-    let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{join}");
-    agent.wait_for_log(&format!("attested as {agent_id}"), WAIT);
+    let mut node = Node::start_with(dir.path(), &oauth);
     let prod = "spiffe://example.org/ns/prod/web";
     let dev = "spiffe://example.org/ns/dev/web";
-    let uid = format!("unix:uid:{}", my_uid());
     for id in [prod, dev] {
-        server.ok(&[
-            "entry",
-            "create",
-            "--parent-id",
-            &agent_id,
-            "--spiffe-id",
-            id,
-            "--selector",
-            &uid,
-        ]);
-        agent.wait_for_log(&format!("issued X509-SVID for {id}"), WAIT);
+        node.register(id, my_uid(), &[]);
     }
-    let gateway_secret = create_client(&server, "gateway", &[GRANT]);
-    let outsider_secret = create_client(&server, "outsider", &[GRANT]);
-    let plain_secret = create_client(&server, "plain", &["client_credentials"]);
+    let (server, socket) = (&node.server, &node.socket);
+    let gateway_secret = create_client(server, "gateway", &[GRANT]);
+    let outsider_secret = create_client(server, "outsider", &[GRANT]);
+    let plain_secret = create_client(server, "plain", &["client_credentials"]);
     let gateway = ("gateway", gateway_secret.as_str());
 
     // The workload mints its JWT-SVID for the issuer; the gateway exchanges it.
-    let svid = fetch_jwt(&socket, &issuer, prod);
+    let svid = fetch_jwt(socket, &issuer, prod);
     let (status, body) = exchange(&issuer, gateway, &svid, &[("scope", "read")]);
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -186,7 +163,7 @@ fn a_workload_jwt_svid_for_the_issuer_is_exchanged_only_as_the_policy_allows() {
 
     // Refusals: no policy for the subject, a client the policy does not name, a client
     // without the grant, escalation, a JWT-SVID for another audience.
-    let dev_svid = fetch_jwt(&socket, &issuer, dev);
+    let dev_svid = fetch_jwt(socket, &issuer, dev);
     assert_refused(
         exchange(&issuer, gateway, &dev_svid, &[]),
         "invalid_request",
@@ -217,7 +194,7 @@ fn a_workload_jwt_svid_for_the_issuer_is_exchanged_only_as_the_policy_allows() {
         "invalid_scope",
         "scope escalation",
     );
-    let other_aud = fetch_jwt(&socket, "https://api.example.org", prod);
+    let other_aud = fetch_jwt(socket, "https://api.example.org", prod);
     assert_refused(
         exchange(&issuer, gateway, &other_aud, &[]),
         "invalid_request",

@@ -6,10 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine as _;
-use tessera_tests::{AgentProcess, ServerProcess, bin, free_port};
+use tessera_tests::{ServerProcess, bin, free_port};
 
-use crate::agent::{agent_config, join_token, write_bundle};
-use crate::workload::{Node, WAIT, my_uid};
+use crate::workload::{Node, my_uid};
 
 /// `[oauth]` with `serve_svid` on `port`, issuer `https://<host>:<port>`.
 fn oauth_svid_section(host: &str, port: u16) -> String {
@@ -156,28 +155,7 @@ fn tls_start_up_errors_name_the_key() {
 
 /// A server with `[oauth]` (serve_svid, issuer on 127.0.0.1: an IP SAN) and an attested agent.
 fn node_with_oauth(dir: &Path, oauth_port: u16) -> Node {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (server, address) = crate::agent::server(dir, &oauth_svid_section("127.0.0.1", oauth_port));
-    let bundle = dir.join("bundle.pem");
-    write_bundle(&server, &bundle);
-    let token = join_token(&server);
-    let socket = dir.join("agent/public/api.sock");
-    let config = format!(
-        "{}socket_path = \"{}\"\n",
-        agent_config(&address, &bundle, &token),
-        socket.display()
-    );
-    let mut agent = AgentProcess::spawn(&dir.join("agent"), &config);
-    let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{token}");
-    agent.wait_for_log(&format!("attested as {agent_id}"), WAIT);
-    Node {
-        server,
-        agent,
-        agent_id,
-        socket,
-        dir: dir.to_path_buf(),
-    }
+    Node::start_with(dir, &oauth_svid_section("127.0.0.1", oauth_port))
 }
 
 #[test]

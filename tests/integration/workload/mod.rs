@@ -41,9 +41,14 @@ impl Node {
     /// Starts a server and an agent whose Workload API socket lives in `dir` (world
     /// reachable, so workloads of other uids can call it).
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, "")
+    }
+
+    /// [`Node::start`] with `server_extra` appended to the server's configuration.
+    pub fn start_with(dir: &Path, server_extra: &str) -> Self {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let (server, address) = server(dir, "");
+        let (server, address) = server(dir, server_extra);
         let bundle = dir.join("bundle.pem");
         write_bundle(&server, &bundle);
         let token = join_token(&server);
