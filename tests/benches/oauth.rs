@@ -33,12 +33,13 @@ mod signing;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use tessera_tests::process::{build_release_server, start_bench_server, terminate};
+use tessera_tests::guard::{self, Spawned};
+use tessera_tests::process::{build_release_server, start_bench_server};
 use tessera_tests::{ServerProcess, free_port};
 
 use load::{Outcome, Target};
@@ -89,20 +90,12 @@ fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
-/// node `oidc-provider`, stopped on drop.
-struct OidcProvider(Option<Child>);
+/// node `oidc-provider`, stopped on drop (its process group).
+struct OidcProvider(Spawned);
 
 impl OidcProvider {
     fn pid(&self) -> u32 {
-        self.0.as_ref().map_or(0, Child::id)
-    }
-}
-
-impl Drop for OidcProvider {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.take() {
-            terminate(child);
-        }
+        self.0.id()
     }
 }
 
@@ -114,18 +107,18 @@ fn start_oidc_provider(secret: &str) -> (OidcProvider, SocketAddr) {
         dir.display()
     );
     let port = free_port();
-    let mut child = Command::new(std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into()))
-        .arg("oidc_provider_bench.mjs")
-        .args([&port.to_string(), "bench", secret, RESOURCE])
-        .current_dir(&dir)
-        .env("NODE_ENV", "production")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let guard = OidcProvider(Some(child));
+    let mut child = guard::spawn(
+        Command::new(std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into()))
+            .arg("oidc_provider_bench.mjs")
+            .args([&port.to_string(), "bench", secret, RESOURCE])
+            .current_dir(&dir)
+            .env("NODE_ENV", "production")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let stdout = child.stdout().unwrap();
+    let guard = OidcProvider(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     assert!(

@@ -1,10 +1,11 @@
 //! Real `tessera-agent` processes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::process::{bin, terminate};
+use crate::guard::{self, Spawned};
+use crate::process::bin;
 
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
@@ -15,10 +16,10 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running `tessera-agent run`, stopped (SIGTERM) on drop.
+/// A running `tessera-agent run`, stopped (SIGTERM, then SIGKILL) on drop.
 #[derive(Debug)]
 pub struct AgentProcess {
-    child: Option<Child>,
+    child: Option<Spawned>,
     /// The agent's data directory.
     pub data_dir: PathBuf,
     log: PathBuf,
@@ -31,16 +32,16 @@ impl AgentProcess {
         let config = dir.join("agent.toml");
         std::fs::write(&config, config_text).unwrap();
         let log = dir.join("agent.log");
-        let child = Command::new(bin("tessera-agent"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .current_dir(dir)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let child = guard::spawn(
+            Command::new(bin("tessera-agent"))
+                .args(["run", "--config"])
+                .arg(&config)
+                .current_dir(dir)
+                .env("RUST_LOG", "info")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        );
         Self {
             child: Some(child),
             data_dir: dir.join(".tessera/agent"),
@@ -60,7 +61,7 @@ impl AgentProcess {
             if self.log().contains(needle) {
                 return;
             }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait() {
                 panic!(
                     "agent exited ({status}) before logging {needle:?}:\n{}",
                     self.log()
@@ -80,7 +81,7 @@ impl AgentProcess {
         let deadline = Instant::now() + timeout;
         let child = self.child.as_mut().unwrap();
         loop {
-            if let Some(status) = child.try_wait().unwrap() {
+            if let Some(status) = child.try_wait() {
                 self.child = None;
                 return status.code();
             }
@@ -93,9 +94,14 @@ impl AgentProcess {
         }
     }
 
+    /// The agent's process ID while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Spawned::id)
+    }
+
     /// Sends SIGTERM and waits; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
-        self.child.take().is_none_or(terminate)
+        self.child.take().is_none_or(|mut c| c.terminate())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Real `tessera-server` processes on real sockets, in temporary directories.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use crate::guard::{self, Spawned};
 use std::time::{Duration, Instant};
 
 /// The path of a workspace binary (built by `cargo build --workspace --bins`, which the
@@ -23,14 +25,15 @@ pub fn bin(name: &str) -> PathBuf {
 /// when it is fresh): what the benchmarks measure, found by [`bin`] from a bench binary.
 pub fn build_release_server() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "tessera-server", "--bin"])
-        .arg("tessera-server")
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .status()
-        .unwrap();
+    let mut build = guard::spawn(
+        Command::new(cargo)
+            .args(["build", "--release", "-p", "tessera-server", "--bin"])
+            .arg("tessera-server")
+            .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")),
+    );
+    let status = build.wait_timeout(Duration::from_secs(1800));
     assert!(
-        status.success(),
+        status.is_some_and(|s| s.success()),
         "building the release tessera-server failed"
     );
 }
@@ -55,34 +58,18 @@ pub fn start_bench_server(dir: &Path) -> (ServerProcess, std::net::SocketAddr) {
 /// secrets: never on a command line); stdout and stderr are captured.
 pub fn run_with_stdin(command: &mut Command, stdin: &str) -> Output {
     use std::io::Write as _;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    guard::output_with(command, |pipe| pipe.write_all(stdin.as_bytes()).unwrap())
 }
 
 /// Runs `tessera-server` with `args` to completion.
 pub fn run_cli(args: &[&str]) -> Output {
-    Command::new(bin("tessera-server"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    guard::output(Command::new(bin("tessera-server")).args(args))
 }
 
-/// A running `tessera-server run`, stopped (SIGTERM) on drop.
+/// A running `tessera-server run`, stopped (SIGTERM, then SIGKILL) on drop.
 #[derive(Debug)]
 pub struct ServerProcess {
-    child: Option<Child>,
+    child: Option<Spawned>,
     /// The server's config file.
     pub config: PathBuf,
     /// The server's admin socket.
@@ -102,15 +89,15 @@ impl ServerProcess {
     /// Starts the server with an existing config file in `dir`.
     pub fn start_with(dir: &Path, config: &Path) -> Self {
         let log = dir.join("server.log");
-        let child = Command::new(bin("tessera-server"))
-            .args(["run", "--config"])
-            .arg(config)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let child = guard::spawn(
+            Command::new(bin("tessera-server"))
+                .args(["run", "--config"])
+                .arg(config)
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        );
         let mut server = Self {
             child: Some(child),
             config: config.to_path_buf(),
@@ -124,7 +111,7 @@ impl ServerProcess {
     fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait() {
                 panic!("server exited early ({status}):\n{}", self.log());
             }
             if self.socket.exists() && self.cli(&["healthcheck"]).status.success() {
@@ -190,32 +177,19 @@ impl ServerProcess {
 
     /// The server's process ID while it runs.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(Spawned::id)
     }
 
     /// Sends SIGTERM and waits; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
-        self.child.take().is_none_or(terminate)
+        self.child.take().is_none_or(|mut c| c.terminate())
     }
-}
 
-/// Sends SIGTERM to `child` and waits up to 15 s (then kills it); returns whether it
-/// exited successfully.
-pub fn terminate(mut child: Child) -> bool {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.success();
+    /// SIGKILL (a crash), and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill();
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -184,7 +184,12 @@ mod tests {
             sealer.unseal(&sealed, "a1").unwrap().as_slice(),
             b"secret key"
         );
-        assert!(sealer.unseal(&sealed, "a2").is_err());
+        // Bound to its authority: another authority's context does not open it.
+        let err = sealer.unseal(&sealed, "a2").unwrap_err().to_string();
+        assert!(
+            err.contains("does not open the stored key of authority a2"),
+            "{err}"
+        );
         let reopened = Sealer::open(&path, false).unwrap();
         assert_eq!(
             reopened.unseal(&sealed, "a1").unwrap().as_slice(),

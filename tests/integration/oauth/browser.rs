@@ -2,9 +2,8 @@
 //! CLI, then python `requests` (a cookie jar, no JavaScript) drives authorize → login →
 //! consent → the redirect back with `code`, `state` and `iss`.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use tessera_tests::free_port;
 
@@ -32,20 +31,12 @@ fn a_user_signs_in_through_the_pages_and_the_client_gets_a_code() {
     // RFC 8252: the app listens on whatever loopback port it got.
     let used = format!("http://127.0.0.1:{}/cb", free_port());
 
-    let mut flow = Command::new(super::python())
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/python/browser_flow.py"))
-        .args([&issuer, "spa", &used, "carol"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    flow.stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = flow.wait_with_output().unwrap();
+    let out = tessera_tests::run_with_stdin(
+        Command::new(super::python())
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/python/browser_flow.py"))
+            .args([&issuer, "spa", &used, "carol"]),
+        PASSWORD,
+    );
     assert!(
         out.status.success(),
         "{}\n{}",

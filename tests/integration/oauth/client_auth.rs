@@ -22,7 +22,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 fn run_python(args: &[&str]) -> Vec<u8> {
-    let out = Command::new(super::python()).args(args).output().unwrap();
+    let out = tessera_tests::guard::output(Command::new(super::python()).args(args));
     assert!(
         out.status.success(),
         "{}",

@@ -97,20 +97,20 @@ fn assert_refused(outcome: (u16, Value), error: &str, why: &str) {
 
 /// The JWT-SVIDs `tessera-agent api fetch jwt` prints, by SPIFFE ID.
 fn fetch_jwt(socket: &std::path::Path, audience: &str, spiffe_id: &str) -> String {
-    let out = std::process::Command::new(tessera_tests::bin("tessera-agent"))
-        .args([
-            "api",
-            "fetch",
-            "jwt",
-            "--audience",
-            audience,
-            "--spiffe-id",
-            spiffe_id,
-        ])
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .unwrap();
+    let out = tessera_tests::guard::output(
+        std::process::Command::new(tessera_tests::bin("tessera-agent"))
+            .args([
+                "api",
+                "fetch",
+                "jwt",
+                "--audience",
+                audience,
+                "--spiffe-id",
+                spiffe_id,
+            ])
+            .arg("--socket")
+            .arg(socket),
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -96,11 +96,11 @@ fn authlib_gets_client_credentials_tokens_that_pyjwt_verifies_against_the_jwks()
     .unwrap();
     let secret = created["client_secret"].as_str().unwrap().to_string();
 
-    let out = Command::new(python())
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/python/oauth_client.py"))
-        .args([&issuer, "partner", &secret, "https://api.example.org"])
-        .output()
-        .unwrap();
+    let out = tessera_tests::guard::output(
+        Command::new(python())
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/python/oauth_client.py"))
+            .args([&issuer, "partner", &secret, "https://api.example.org"]),
+    );
     assert!(
         out.status.success(),
         "{}",

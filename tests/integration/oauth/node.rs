@@ -26,12 +26,12 @@ fn openid_client(args: &[&str]) -> Value {
         dir.display()
     );
     let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
-    let out = Command::new(node)
-        .arg(dir.join("oauth_client.mjs"))
-        .args(args)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let out = tessera_tests::guard::output(
+        Command::new(node)
+            .arg(dir.join("oauth_client.mjs"))
+            .args(args)
+            .current_dir(&dir),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

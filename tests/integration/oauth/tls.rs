@@ -18,12 +18,25 @@ fn oauth_svid_section(host: &str, port: u16) -> String {
 }
 
 fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "20"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    tessera_tests::guard::output(
+        Command::new("curl")
+            .args(["--silent", "--show-error", "--max-time", "20"])
+            .args(args),
+    )
+}
+
+/// What the server sends back (until it closes) to a cleartext HTTP/1.1 request on `port`.
+fn plain_http_reply(port: u16) -> Vec<u8> {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    tcp.write_all(b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    tcp.read_to_end(&mut reply)
+        .expect("the server neither answered nor closed");
+    reply
 }
 
 fn stdout_json(out: &Output) -> serde_json::Value {
@@ -69,25 +82,28 @@ fn serve_svid_discovery_over_https_verifies_with_the_bundle_as_ca() {
     ]));
     assert!(!jwks["keys"].as_array().unwrap().is_empty(), "{jwks}");
 
-    // Without the bundle the certificate is not trusted; over plain HTTP nothing is served.
-    assert!(
-        !curl(&[&format!("{issuer}/.well-known/jwks.json")])
-            .status
-            .success()
+    // Without the bundle the certificate is not trusted (curl: 60, peer verification failed).
+    let untrusted = curl(&[&format!("{issuer}/.well-known/jwks.json")]);
+    assert_eq!(
+        untrusted.status.code(),
+        Some(60),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
     );
-    let plain = curl(&[&format!("http://localhost:{port}/.well-known/jwks.json")]);
+    // Over plain HTTP nothing is served: the TLS port answers a cleartext request with a TLS
+    // alert record (content type 21) or closes, never with HTTP.
+    let reply = plain_http_reply(port);
     assert!(
-        !String::from_utf8_lossy(&plain.stdout).contains("keys"),
-        "plain HTTP answered on the TLS port"
+        reply.is_empty() || reply[0] == 21,
+        "plain HTTP answered on the TLS port: {:?}",
+        String::from_utf8_lossy(&reply)
     );
     // The server certificate is the server's SVID with the issuer host as a DNS SAN.
-    let shown = Command::new("sh")
+    let shown = tessera_tests::guard::output(Command::new("sh")
         .arg("-c")
         .arg(format!(
             "openssl s_client -connect 127.0.0.1:{port} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName"
-        ))
-        .output()
-        .unwrap();
+        )));
     let sans = String::from_utf8_lossy(&shown.stdout);
     assert!(
         sans.contains("URI:spiffe://example.org/tessera/server") && sans.contains("DNS:localhost"),
@@ -141,12 +157,12 @@ fn tls_start_up_errors_name_the_key() {
         let path = dir.path().join(format!("server-{i}.toml"));
         std::fs::write(&path, format!("{base}{oauth}")).unwrap();
         // In the temporary directory: the relative data_dir must not land in the repo.
-        let out = Command::new(bin("tessera-server"))
-            .args(["run", "--config", path.to_str().unwrap()])
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = tessera_tests::guard::output(
+            Command::new(bin("tessera-server"))
+                .args(["run", "--config", path.to_str().unwrap()])
+                .current_dir(dir.path())
+                .stdin(Stdio::null()),
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{oauth} started");
         assert!(stderr.contains(needle), "{needle} not in: {stderr}");

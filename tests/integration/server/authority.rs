@@ -99,11 +99,11 @@ fn jwt_keys_follow_the_same_story_and_unknown_ids_are_not_found() {
 
 /// `curl` a URL and parse its JSON body.
 fn curl_json(args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "20"])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = tessera_tests::guard::output(
+        std::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--max-time", "20"])
+            .args(args),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -194,6 +194,11 @@ fn oauth_signing_keys_rotate_and_a_revoked_key_leaves_the_jwks() {
     // Revoking needs a taint first; after it the old key is gone from the JWKS.
     let refused = server.cli(&["authority", "oauth", "revoke", "--authority-id", &old]);
     assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains(&format!("authority {old} is not tainted: taint it first")),
+        "{err}"
+    );
     assert!(kids_still(&issuer, &old));
     server.ok(&["authority", "oauth", "taint", "--authority-id", &old]);
     server.ok(&["authority", "oauth", "revoke", "--authority-id", &old]);

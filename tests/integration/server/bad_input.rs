@@ -9,13 +9,13 @@ use super::config;
 fn run_server(dir: &std::path::Path, config_text: &str) -> (Option<i32>, String) {
     let config = dir.join("server.toml");
     std::fs::write(&config, config_text).unwrap();
-    let out = Command::new(bin("tessera-server"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = tessera_tests::guard::output(
+        Command::new(bin("tessera-server"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .current_dir(dir)
+            .stdin(Stdio::null()),
+    );
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

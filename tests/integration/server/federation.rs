@@ -1,8 +1,7 @@
 //! `bundle list|set|delete`: federated bundles through the CLI, reaching a workload whose
 //! entry federates with the other trust domain (through the agent's sync).
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use tessera_tests::bin;
 
@@ -88,28 +87,19 @@ fn set_list_delete_federated_bundles_and_the_workload_gets_them() {
 
     // Replace it with a SPIFFE document from stdin (SPIRE's `bundle set` without --path).
     let document = serde_json::to_string(&listed["bundles"][0]["spiffe_document"]).unwrap();
-    let mut child = Command::new(bin("tessera-server"))
-        .args([
-            "bundle",
-            "set",
-            "--id",
-            "spiffe://other.org",
-            "--format",
-            "spiffe",
-        ])
-        .args(["--socket", node.server.socket.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(document.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = tessera_tests::run_with_stdin(
+        Command::new(bin("tessera-server"))
+            .args([
+                "bundle",
+                "set",
+                "--id",
+                "spiffe://other.org",
+                "--format",
+                "spiffe",
+            ])
+            .args(["--socket", node.server.socket.to_str().unwrap()]),
+        &document,
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -37,12 +37,12 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
     let bundle = std::fs::read_to_string(out_dir.join("bundle.pem")).unwrap();
     assert!(chain.contains("BEGIN CERTIFICATE") && bundle.contains("BEGIN CERTIFICATE"));
     // openssl agrees: the leaf chains to the bundle.
-    let verify = std::process::Command::new("openssl")
-        .args(["verify", "-CAfile"])
-        .arg(out_dir.join("bundle.pem"))
-        .arg(out_dir.join("svid.pem"))
-        .output()
-        .unwrap();
+    let verify = tessera_tests::guard::output(
+        std::process::Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(out_dir.join("bundle.pem"))
+            .arg(out_dir.join("svid.pem")),
+    );
     assert!(
         verify.status.success(),
         "{}",
@@ -77,6 +77,14 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
         ],
     );
     assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        err.contains(
+            "the agent refused: JWT-SVID audience does not contain the requested audience \
+             (InvalidArgument)"
+        ),
+        "{err}"
+    );
 
     let bundles = stdout(&node.agent_cli(uid, &["api", "fetch", "bundle"]));
     assert!(bundles.contains("# spiffe://example.org"), "{bundles}");
@@ -84,20 +92,20 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
     // watch: files appear, and a rotation (taint of the signing CA) rewrites them.
     let watch_dir = dir.path().join("watched");
     let marker = dir.path().join("reloaded");
-    let mut watch = std::process::Command::new(tessera_tests::bin("tessera-agent"))
-        .args([
-            "api",
-            "watch",
-            "--write",
-            watch_dir.to_str().unwrap(),
-            "--socket",
-            node.socket.to_str().unwrap(),
-        ])
-        .args(["--exec", &format!("echo reload >> {}", marker.display())])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let _watch = tessera_tests::guard::spawn(
+        std::process::Command::new(tessera_tests::bin("tessera-agent"))
+            .args([
+                "api",
+                "watch",
+                "--write",
+                watch_dir.to_str().unwrap(),
+                "--socket",
+                node.socket.to_str().unwrap(),
+            ])
+            .args(["--exec", &format!("echo reload >> {}", marker.display())])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     let wait_reloads = |n: usize| {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
@@ -125,8 +133,6 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
         first, second,
         "the tainted CA's SVID was re-issued and rewritten"
     );
-    let _ = watch.kill();
-    let _ = watch.wait();
 }
 
 fn authority_id_of(show: &str) -> String {

@@ -8,7 +8,7 @@ mod k8s;
 mod security;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use tessera_tests::{AgentProcess, ServerProcess, bin};
@@ -112,9 +112,5 @@ pub fn as_uid(uid: u32, program: &Path, args: &[&str]) -> Output {
             .arg(program);
         c
     };
-    cmd.args(args)
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    tessera_tests::guard::output(cmd.args(args).current_dir("/"))
 }

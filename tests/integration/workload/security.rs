@@ -3,9 +3,12 @@
 //! not stall other workloads.
 
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use super::{Node, OTHER_UID, my_uid};
+use tessera_tests::{bin, guard};
+
+use super::{Node, OTHER_UID, WAIT, my_uid};
 
 #[test]
 fn another_uid_gets_none_of_our_svids_and_no_identity_is_permission_denied() {
@@ -14,12 +17,10 @@ fn another_uid_gets_none_of_our_svids_and_no_identity_is_permission_denied() {
     node.register("spiffe://example.org/mine", my_uid(), &[]);
 
     let theirs = node.agent_cli(OTHER_UID, &["api", "fetch", "x509"]);
-    assert!(!theirs.status.success());
-    let err = String::from_utf8_lossy(&theirs.stderr);
-    assert!(err.contains("PermissionDenied"), "{err}");
+    assert_refused(&theirs, "no identity issued (PermissionDenied)");
     assert!(!String::from_utf8_lossy(&theirs.stdout).contains("spiffe://example.org/mine"));
     let jwt = node.agent_cli(OTHER_UID, &["api", "fetch", "jwt", "--audience", "a"]);
-    assert!(!jwt.status.success());
+    assert_refused(&jwt, "no identity issued (PermissionDenied)");
 
     node.register("spiffe://example.org/theirs", OTHER_UID, &[]);
     let theirs = node.agent_cli(OTHER_UID, &["api", "fetch", "x509"]);
@@ -41,7 +42,20 @@ fn another_uid_gets_none_of_our_svids_and_no_identity_is_permission_denied() {
             "spiffe://example.org/mine",
         ],
     );
-    assert!(!other.status.success());
+    assert_refused(
+        &other,
+        "no identity issued for the requested SPIFFE ID (PermissionDenied)",
+    );
+}
+
+/// The CLI failed with exactly the agent's refusal `what` (message and gRPC code).
+fn assert_refused(out: &std::process::Output, what: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("the agent refused: {what}")),
+        "expected {what:?}, got: {err}"
+    );
 }
 
 #[test]
@@ -76,29 +90,50 @@ fn idle_connections_and_unread_streams_do_not_stall_other_workloads() {
     let dir = tempfile::tempdir().unwrap();
     let mut node = Node::start(dir.path());
     node.register("spiffe://example.org/me", my_uid(), &[]);
-    // 200 connections that never speak, and 20 clients that open a stream and never read.
+    let agent = node.agent.pid().unwrap();
+    let before = open_sockets(agent);
+    // 200 connections that never speak, and 20 clients that open a stream, take the first
+    // message and then never read again (their --exec blocks).
     let idle: Vec<UnixStream> = (0..200)
         .map(|_| UnixStream::connect(&node.socket).unwrap())
         .collect();
-    let mut stalled = Vec::new();
-    for _ in 0..20 {
-        stalled.push(
-            std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "{} api watch --write {} --socket {} --exec 'sleep 3600'",
-                    tessera_tests::bin("tessera-agent").display(),
-                    dir.path().join("stalled").display(),
-                    node.socket.display()
-                ))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-    }
-    std::thread::sleep(Duration::from_secs(1));
-    let started = std::time::Instant::now();
+    let markers: Vec<_> = (0..20)
+        .map(|i| dir.path().join(format!("stalled-{i}.ready")))
+        .collect();
+    let stalled: Vec<_> = markers
+        .iter()
+        .enumerate()
+        .map(|(i, marker)| {
+            guard::spawn(
+                Command::new(bin("tessera-agent"))
+                    .args(["api", "watch", "--write"])
+                    .arg(dir.path().join(format!("stalled-{i}")))
+                    .arg("--socket")
+                    .arg(&node.socket)
+                    .arg("--exec")
+                    .arg(format!("touch {} && sleep 3600", marker.display()))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )
+        })
+        .collect();
+    // The flood is in place: the agent holds every connection, and every stalled client has
+    // its stream open (it got the first message and is now blocked in its --exec).
+    wait_until(
+        || open_sockets(agent) >= before + 220,
+        || {
+            format!(
+                "the agent holds {} new sockets",
+                open_sockets(agent) - before
+            )
+        },
+    );
+    wait_until(
+        || markers.iter().all(|m| m.exists()),
+        || "not every stalled client got its first message".into(),
+    );
+
+    let started = Instant::now();
     let out = node.agent_cli(my_uid(), &["api", "fetch", "x509"]);
     assert!(
         out.status.success(),
@@ -106,13 +141,31 @@ fn idle_connections_and_unread_streams_do_not_stall_other_workloads() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "a fetch took {:?}",
+        started.elapsed() < WAIT,
+        "a fetch took {:?} behind the flood",
         started.elapsed()
     );
-    for mut s in stalled {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
+    drop(stalled);
     drop(idle);
+}
+
+/// How many sockets the process `pid` has open.
+fn open_sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        })
+        .count()
+}
+
+/// Polls `done` until it holds; fails with `why()` after [`WAIT`].
+fn wait_until(done: impl Fn() -> bool, why: impl Fn() -> String) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "{}", why());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

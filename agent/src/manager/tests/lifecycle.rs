@@ -93,9 +93,17 @@ async fn attests_syncs_and_holds_svids_presenting_its_own_svid() {
     let jwt = api.new_jwt_svid("e1", vec!["aud".into()]).await.unwrap();
     assert_eq!((jwt.spiffe_id.as_str(), jwt.token.as_str()), ("e1", "aud"));
 
-    // Later rounds do not re-issue fresh SVIDs.
+    // Later rounds do not re-issue fresh SVIDs: wait until two more syncs reached the
+    // server (so the rounds really ran), then nothing new was issued.
     let issued = state.issued.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let syncs = state.sync_peers.lock().unwrap().len();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while state.sync_peers.lock().unwrap().len() < syncs + 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("two more sync rounds ran");
     assert_eq!(state.issued.load(Ordering::SeqCst), issued);
 
     shutdown.cancel();

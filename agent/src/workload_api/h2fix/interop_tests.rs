@@ -1,12 +1,12 @@
-//! Interop proof with the real Python clients (grpcio 1.85.1 + `spiffe` 0.3.2 from PyPI): a tonic
-//! Workload API server on a Unix socket fails them without [`AuthorityRewrite`] and serves them
-//! with it. The virtualenv is created once under `target/py-venv`.
+//! Interop proof with the real Python clients (grpcio + `spiffe` from PyPI, at the versions of
+//! `tests/interop/python/requirements.txt`): a tonic Workload API server on a Unix socket fails
+//! them without [`AuthorityRewrite`] and serves them with it. The venv is the one `tests/run`
+//! builds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use tessera_proto::wire::workload::spiffe_workload_api_server::{
@@ -27,8 +27,6 @@ use super::AuthorityRewrite;
 use super::hpack::Decoder;
 use super::rewriter::PREFACE;
 
-const GRPCIO: &str = "grpcio==1.85.1";
-const SPIFFE: &str = "spiffe==0.3.2";
 /// A JWKS with one EC P-256 key (the curve's generator point as the public key).
 const JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"jwt-svid","x":"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY","y":"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"}]}"#;
 
@@ -97,48 +95,29 @@ fn workspace_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The venv's python with grpcio and spiffe installed, creating it once; `None` (skip) only
-/// when `python3 -m venv` is impossible here.
-fn python() -> Option<PathBuf> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// The Python of the venv `tests/run` builds from `tests/interop/python/requirements.txt`
+/// (`$TESSERA_PYTHON`, else `target/py-venv`). Without it the test fails: it never skips.
+fn python() -> PathBuf {
+    let python = std::env::var_os("TESSERA_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_dir().join("target"));
-    let venv = target.join("py-venv");
-    let python = venv.join("bin").join("python");
-    let check = "import grpc, spiffe, importlib.metadata as m; \
-         assert grpc.__version__ == '1.85.1' and m.version('spiffe') == '0.3.2'";
-    let ok = |p: &Path| {
-        std::process::Command::new(p)
-            .args(["-c", check])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ok(&python) {
-        return Some(python);
-    }
-    let made = std::process::Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!(
-            "SKIPPED: `python3 -m venv` is not possible here; the Python interop part did not run"
-        );
-        return None;
-    }
-    let pip = std::process::Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--quiet", GRPCIO, "protobuf", SPIFFE])
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_dir().join("target"))
+                .join("py-venv/bin/python")
+        });
+    let usable = std::process::Command::new(&python)
+        .args(["-c", "import grpc, spiffe"])
+        .stderr(Stdio::null())
         .status()
-        .expect("run pip");
+        .is_ok_and(|s| s.success());
     assert!(
-        pip.success(),
-        "pip install {GRPCIO} protobuf {SPIFFE} failed"
+        usable,
+        "{} cannot import grpc and spiffe: run tests/run, which builds the venv from \
+         tests/interop/python/requirements.txt (or set TESSERA_PYTHON)",
+        python.display()
     );
-    assert!(ok(&python), "venv at {} is unusable", venv.display());
-    Some(python)
+    python
 }
 
 /// Serves [`TestApi`] on a fresh Unix socket (wrapped in the adapter or not); returns the
@@ -188,9 +167,7 @@ async fn run_python(python: &Path, socket: &Path) -> (bool, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2fix_python_grpcio_fails_without_and_works_with_the_adapter() {
-    let Some(python) = tokio::task::spawn_blocking(python).await.unwrap() else {
-        return;
-    };
+    let python = tokio::task::spawn_blocking(python).await.unwrap();
 
     let (socket, _dir, stop) = serve(false);
     let (ok, json) = run_python(&python, &socket).await;
@@ -220,9 +197,7 @@ async fn h2fix_python_grpcio_fails_without_and_works_with_the_adapter() {
 /// Huffman-coded (a plain literal shows up verbatim in the block).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2fix_observe_grpcio_authority() {
-    let Some(python) = tokio::task::spawn_blocking(python).await.unwrap() else {
-        return;
-    };
+    let python = tokio::task::spawn_blocking(python).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("agent.sock");
     let listener = UnixListener::bind(&socket).unwrap();
