@@ -6,6 +6,8 @@ pub mod ca;
 pub mod cli;
 pub mod config;
 pub mod datastore;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 pub mod oauth;
 pub mod prune;
 pub mod registration;

@@ -4,5 +4,6 @@
 mod agent;
 mod k8s_standin;
 mod oauth;
+mod security_catalog;
 mod server;
 mod workload;

@@ -18,6 +18,8 @@ pub mod slots;
 mod snapshot;
 mod upstream;
 mod x509;
+#[cfg(fuzzing)]
+pub(crate) use x509::SpkiKey;
 
 #[cfg(test)]
 mod tests;

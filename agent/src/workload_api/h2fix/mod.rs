@@ -17,6 +17,9 @@ mod rewriter;
 
 pub use io::AuthorityRewrite;
 
+#[cfg(fuzzing)]
+pub mod fuzzing;
+
 #[cfg(test)]
 mod hpack_tests;
 #[cfg(test)]

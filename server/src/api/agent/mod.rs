@@ -9,6 +9,8 @@ mod sync;
 
 pub use crate::tls::{TlsError, TlsPublisher};
 pub use caller::svid_identity;
+#[cfg(fuzzing)]
+pub(crate) use csr::public_key as csr_public_key;
 pub use service::{AgentService, MAX_BATCH};
 
 use std::sync::Arc;

@@ -20,6 +20,8 @@ mod pkce;
 pub mod ports;
 mod refresh;
 mod request;
+#[cfg(fuzzing)]
+pub(crate) use request::parse_form as parse_form_for_fuzzing;
 mod server;
 pub mod tls;
 mod userinfo;

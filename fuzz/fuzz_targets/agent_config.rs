@@ -1,0 +1,10 @@
+//! `agent.toml`: parsing and validation never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = tessera_agent::config::AgentConfig::parse(text, std::path::Path::new("agent.toml"));
+    }
+});
