@@ -1,0 +1,5 @@
+//! High availability on PostgreSQL: real servers on one database with a real agent, and
+//! `tessera-server migrate`.
+
+mod migrate;
+mod replicas;
