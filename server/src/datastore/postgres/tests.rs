@@ -234,3 +234,21 @@ async fn a_lost_database_is_unavailable() {
     let err = store.entries_revision().await.unwrap_err();
     assert!(matches!(err, DatastoreError::Unavailable(_)), "{err}");
 }
+
+/// `sslmode=require` negotiates TLS (rustls) with the server.
+#[tokio::test]
+async fn sslmode_require_connects_over_tls() {
+    let db = TestDb::create().await;
+    let separator = if db.url.contains('?') { '&' } else { '?' };
+    let settings = PgSettings {
+        connection_string: zeroize::Zeroizing::new(format!("{}{separator}sslmode=require", db.url)),
+        ..db.settings()
+    };
+    let store = PgStore::open(&settings).await.unwrap();
+    let (ssl,): (bool,) =
+        sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+    assert!(ssl, "the connection is not encrypted");
+}
