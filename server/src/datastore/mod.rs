@@ -4,6 +4,8 @@
 //! Every write is acknowledged only after it is durable (flushed). Optimistic concurrency
 //! (expected revisions / sequences) lets several server replicas share one store.
 
+#[cfg(test)]
+pub mod agent_store_tests;
 mod consent_record;
 #[cfg(test)]
 pub mod consent_store_tests;
@@ -15,7 +17,13 @@ mod grant_record;
 #[cfg(test)]
 pub mod grant_store_tests;
 #[cfg(test)]
+pub mod join_token_store_tests;
+#[cfg(test)]
+pub mod journal_store_tests;
+#[cfg(test)]
 pub mod memory;
+#[cfg(test)]
+pub mod oauth_client_store_tests;
 mod postgres;
 mod sled;
 mod user_record;

@@ -30,6 +30,16 @@ async fn postgres_passes_the_grant_store_suite() {
 }
 
 #[tokio::test]
+async fn postgres_passes_the_record_store_suites() {
+    let db = TestDb::create().await;
+    let store = db.store().await;
+    crate::datastore::agent_store_tests::exercise(&store).await;
+    crate::datastore::join_token_store_tests::exercise(&store).await;
+    crate::datastore::oauth_client_store_tests::exercise(&store).await;
+    crate::datastore::journal_store_tests::exercise(&store).await;
+}
+
+#[tokio::test]
 async fn postgres_passes_the_consent_store_suite() {
     let db = TestDb::create().await;
     consent_store_tests::exercise(&db.store().await).await;
@@ -251,4 +261,27 @@ async fn sslmode_require_connects_over_tls() {
             .await
             .unwrap();
     assert!(ssl, "the connection is not encrypted");
+}
+
+/// Connections killed by the server (a restart, a failover) are replaced by the pool: the
+/// next request works without restarting tessera-server.
+#[tokio::test]
+async fn connections_killed_by_the_server_are_replaced() {
+    let db = TestDb::create().await;
+    let store = db.store().await;
+    assert_eq!(store.entries_revision().await.unwrap(), 0);
+    let admin = PgStore::open(&db.settings()).await.unwrap();
+    let (killed,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&admin.pool)
+    .await
+    .unwrap();
+    assert!(killed >= 1, "no connection of the store was killed");
+    store
+        .create_entry(entry_store_tests::entry("a", "/w", "/p", &["u:1"]))
+        .await
+        .unwrap();
+    assert_eq!(store.entries_revision().await.unwrap(), 1);
 }
