@@ -95,6 +95,23 @@ impl TestDatabase {
         )
     }
 
+    /// The `[datastore]` section with `password` in the URI's user info (the test servers
+    /// trust local logins, so any password works: it is there to be looked for in logs).
+    pub fn server_config_with_password(&self, password: &str) -> String {
+        let url = match self.url.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('@') {
+                Some((user, host)) if !user.contains(':') => {
+                    format!("{scheme}://{user}:{password}@{host}")
+                }
+                _ => self.url.clone(),
+            },
+            None => self.url.clone(),
+        };
+        format!(
+            "\n[datastore]\nkind = \"postgres\"\nconnection_string = \"{url}\"\nmax_connections = 4\n"
+        )
+    }
+
     /// The first column of every row `sql` returns, as text (`sql` is the test's own).
     pub fn query_texts(&self, sql: &'static str) -> Vec<String> {
         runtime().block_on(async {

@@ -7,7 +7,11 @@ use tessera_tests::{TestDatabase, bin};
 
 fn migrate(dir: &std::path::Path, config: &str) -> Output {
     let path = dir.join("server.toml");
-    std::fs::write(&path, format!("trust_domain = \"example.org\"\n{config}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("trust_domain = \"example.org\"\nlog_level = \"trace\"\n{config}"),
+    )
+    .unwrap();
     Command::new(bin("tessera-server"))
         .args(["migrate", "--config"])
         .arg(&path)
@@ -53,7 +57,12 @@ fn bad_or_unreachable_databases_fail_without_the_password() {
         dir.path(),
         "[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://u:hunter2@127.0.0.1:1/d\"\n",
     );
-    let err = String::from_utf8_lossy(&gone.stderr);
+    // Everything it printed, at log level trace.
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&gone.stdout),
+        String::from_utf8_lossy(&gone.stderr)
+    );
     assert_eq!(gone.status.code(), Some(1), "{err}");
     assert!(
         err.contains("cannot connect to PostgreSQL at 127.0.0.1:1/d"),

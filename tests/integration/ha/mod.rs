@@ -2,4 +2,5 @@
 //! `tessera-server migrate`.
 
 mod migrate;
+mod oauth;
 mod replicas;

@@ -23,7 +23,8 @@ fn bundle_certs(server: &ServerProcess) -> BTreeSet<String> {
 fn an_entry_created_on_postgres_reaches_the_agents_workload() {
     let db = TestDatabase::create();
     let dir = tempfile::tempdir().unwrap();
-    let mut node = Node::start_with(dir.path(), &db.server_config());
+    let password = "pg-Passw0rd-in-the-uri";
+    let mut node = Node::start_with(dir.path(), &db.server_config_with_password(password));
     let uid = my_uid();
     node.register("spiffe://example.org/ha/web", uid, &[]);
     let out = node.agent_cli(uid, &["api", "fetch", "x509"]);
@@ -43,11 +44,9 @@ fn an_entry_created_on_postgres_reaches_the_agents_workload() {
         [node.agent_id.as_str()]
     );
     assert!(!dir.path().join(".tessera/server/datastore").exists());
-    assert!(
-        node.server.log().contains("PostgreSQL datastore ready"),
-        "{}",
-        node.server.log()
-    );
+    let log = node.server.log();
+    assert!(log.contains("PostgreSQL datastore ready"), "{log}");
+    assert!(!log.contains(password), "the password reached the log");
 }
 
 fn replica(dir: &Path, server_id: &str, db: &TestDatabase) -> ServerProcess {
