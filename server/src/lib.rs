@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod prune;
 pub mod registration;
 pub mod run;
+pub mod server_id;
 pub mod telemetry;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tessera_server::cli::{self, Cli, Command};
 use tessera_server::config::ServerConfig;
+use tessera_server::datastore::PgStore;
 use tessera_server::{run, telemetry};
 
 #[global_allocator]
@@ -41,6 +42,30 @@ fn main() -> ExitCode {
                 Err(e) => {
                     tracing::error!(error = %e, "tessera-server stopped");
                     eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Migrate { config } => {
+            let config = match ServerConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(&config.log_level, config.log_format);
+            let Some(settings) = config.datastore.postgres() else {
+                println!("datastore.kind is \"sled\": nothing to migrate");
+                return ExitCode::SUCCESS;
+            };
+            match runtime.block_on(PgStore::migrate_only(&settings)) {
+                Ok(()) => {
+                    println!("the PostgreSQL schema is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: datastore: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -14,7 +14,7 @@ use crate::api::agent::{self, AgentService};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
-use crate::datastore::SledStore;
+use crate::datastore::{Datastore, PgStore, SledStore};
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients, StoreConsents};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
@@ -54,10 +54,10 @@ pub enum RunError {
 
 /// The node attestors the agent API serves: `join_token` always, `k8s_psat` with a
 /// Kubernetes client per configured cluster (its `kubeconfig`, else in-cluster config).
-pub async fn node_attestors(
+pub async fn node_attestors<S: Datastore + Clone>(
     config: &ServerConfig,
-    store: SledStore,
-) -> Result<NodeAttestors<SledStore>, RunError> {
+    store: S,
+) -> Result<NodeAttestors<S>, RunError> {
     let k8s_psat = match &config.node_attestors.k8s_psat {
         Some(section) => Some(
             K8sPsat::from_config(config.trust_domain.clone(), section)
@@ -77,12 +77,37 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
     move |e| RunError::Startup(format!("{what}: {e}"))
 }
 
-/// Runs the server until SIGINT/SIGTERM or the first failure.
+/// Runs the server until SIGINT/SIGTERM or the first failure, on the configured datastore
+/// (sled by default; PostgreSQL, migrated first, with `[datastore] kind = "postgres"`).
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     std::fs::create_dir_all(&config.data_dir).map_err(|e| startup("creating data_dir")(&e))?;
-    let store = SledStore::open(&config.data_dir.join("datastore"))
-        .map_err(|e| startup("datastore")(&e))?;
+    let server_id = crate::server_id::resolve(config.server_id.as_deref(), &config.data_dir)
+        .map_err(|e| startup("server_id")(&e))?;
+    match config.datastore.postgres() {
+        None => {
+            let store = SledStore::open(&config.data_dir.join("datastore"))
+                .map_err(|e| startup("datastore")(&e))?;
+            run_on(config, server_id, store).await
+        }
+        Some(settings) => {
+            let store = PgStore::open(&settings)
+                .await
+                .map_err(|e| startup("datastore")(&e))?;
+            tracing::info!(%server_id, "PostgreSQL datastore ready (schema up to date)");
+            let result = run_on(config, server_id, store.clone()).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+/// Runs every part on `store`.
+async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
+    config: ServerConfig,
+    server_id: String,
+    store: S,
+) -> Result<(), RunError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let upstream = match &config.ca.upstream {
         Some(u) => Some(
             UpstreamAuthority::load(&u.cert_file, &u.key_file, u.bundle_file.as_deref())
@@ -92,7 +117,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     };
     let ca_config = CaConfig {
         trust_domain: config.trust_domain.clone(),
-        server_id: "default".into(),
+        server_id: server_id.clone(),
         key_type: config.ca.key_type,
         jwt_key_type: config.ca.jwt_key_type,
         oauth_key_type: config.ca.jwt_key_type,
@@ -230,6 +255,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     }
     tracing::info!(
         trust_domain = %config.trust_domain,
+        %server_id,
         agent_api = %config.bind_address,
         admin_socket = %config.admin_socket().display(),
         "tessera-server is running"
@@ -264,28 +290,25 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
 }
 
 /// The OAuth server, its bound listener and its transport.
-struct OAuthPart {
-    server: OAuthServer<
-        StoreClientAuthenticator<SledStore, CaTrustBundles<SledStore>>,
-        CaTokenSigner<SledStore>,
-    >,
+struct OAuthPart<S> {
+    server: OAuthServer<StoreClientAuthenticator<S, CaTrustBundles<S>>, CaTokenSigner<S>>,
     listener: TcpListener,
     /// `None`: plain HTTP (loopback only, checked by the config).
     tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
     /// With `serve_svid`: keeps the server SVID configuration current.
-    publisher: Option<TlsPublisher<SledStore>>,
+    publisher: Option<TlsPublisher<S>>,
     /// The refresh-token grants, for their pruner.
-    grants: Grants<SledStore>,
+    grants: Grants<S>,
 }
 
 /// The OAuth authorization server and its bound listener, when `[oauth]` is configured.
-async fn oauth_server(
+async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
     config: &ServerConfig,
-    ca: &Arc<CaManager<SledStore>>,
-    store: &SledStore,
+    ca: &Arc<CaManager<S>>,
+    store: &S,
     clock: &Arc<dyn Clock>,
-    accounts: crate::users::Accounts<SledStore>,
-) -> Result<Option<OAuthPart>, RunError> {
+    accounts: crate::users::Accounts<S>,
+) -> Result<Option<OAuthPart<S>>, RunError> {
     let Some(section) = &config.oauth else {
         return Ok(None);
     };

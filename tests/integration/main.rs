@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agent;
+mod ha;
 mod k8s_standin;
 mod oauth;
 mod security_catalog;

@@ -48,6 +48,12 @@ pub enum Command {
         #[arg(long, short = 'c', default_value = "server.toml")]
         config: PathBuf,
     },
+    /// Apply the datastore's schema migrations (PostgreSQL) without starting the server.
+    Migrate {
+        /// The config file (TOML).
+        #[arg(long, short = 'c', default_value = "server.toml")]
+        config: PathBuf,
+    },
     /// Check that a running server answers on its admin socket.
     Healthcheck {
         #[command(flatten)]
@@ -106,6 +112,7 @@ pub async fn connect(socket: &SocketArg) -> Result<tonic::transport::Channel, Cl
 pub async fn admin(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run { .. } => Err(CliError("`run` is not an admin command".into())),
+        Command::Migrate { .. } => Err(CliError("`migrate` is not an admin command".into())),
         Command::Healthcheck { socket } => healthcheck::run(&socket).await,
         Command::Bundle(cmd) => bundle::run(cmd).await,
         Command::Authority(cmd) => authority::run(cmd).await,

@@ -48,6 +48,13 @@ pub struct ServerConfig {
     /// User accounts (Argon2id cost).
     #[serde(default)]
     pub users: super::UsersSection,
+    /// The datastore backend.
+    #[serde(default)]
+    pub datastore: super::DatastoreSection,
+    /// This replica's ID (its CA journal's key); default: a random ID created once and
+    /// kept in `<data_dir>/server_id`.
+    #[serde(default)]
+    pub server_id: Option<String>,
 }
 
 /// `[ca]`.
@@ -142,6 +149,9 @@ impl ServerConfig {
         if let Some(oauth) = &self.oauth {
             oauth.validate()?;
         }
+        self.datastore
+            .validate()
+            .map_err(|(k, m)| (k.to_string(), m))?;
         self.node_attestors.validate()
     }
 
@@ -183,6 +193,11 @@ impl ServerConfig {
                     ),
                 ));
             }
+        }
+        if let Some(id) = &self.server_id
+            && !crate::server_id::valid(id)
+        {
+            return Err(("server_id", crate::server_id::RULE.into()));
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(("data_dir", "must not be empty".into()));

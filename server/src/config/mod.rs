@@ -2,6 +2,7 @@
 //! with the key's path.
 
 mod attestors;
+mod datastore;
 mod file;
 mod oauth;
 mod oauth_exchange;
@@ -9,6 +10,7 @@ mod oauth_tls;
 mod users;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
+pub use datastore::{ConnectionString, DatastoreKind, DatastoreSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;
 pub use oauth_exchange::{ExchangeK8sCluster, ExchangePolicySection, TokenExchangeSection};

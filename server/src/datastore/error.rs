@@ -18,4 +18,9 @@ pub enum DatastoreError {
     /// The storage engine failed (I/O, flush, open).
     #[error("storage: {0}")]
     Storage(String),
+    /// The database cannot be reached now (connection refused or lost, pool exhausted,
+    /// server shutting down): transient, the request may succeed later. The API answers it
+    /// as gRPC `Unavailable` / HTTP 503. Never carries the connection string.
+    #[error("datastore unavailable: {0}")]
+    Unavailable(String),
 }

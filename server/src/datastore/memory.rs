@@ -395,6 +395,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_passes_the_record_store_suites() {
+        let ds = MemoryStore::default();
+        super::super::agent_store_tests::exercise(&ds).await;
+        super::super::join_token_store_tests::exercise(&ds).await;
+        super::super::oauth_client_store_tests::exercise(&ds).await;
+        super::super::journal_store_tests::exercise(&ds).await;
+    }
+
+    #[tokio::test]
     async fn agents_page_and_tokens_are_single_use() {
         let store = MemoryStore::default();
         for id in ["b", "a", "c"] {

@@ -1,8 +1,11 @@
-//! The datastore: one trait per entity group, implemented on sled (embedded default).
+//! The datastore: one trait per entity group, implemented on sled (embedded default) and
+//! PostgreSQL (several replicas on one database).
 //!
 //! Every write is acknowledged only after it is durable (flushed). Optimistic concurrency
 //! (expected revisions / sequences) lets several server replicas share one store.
 
+#[cfg(test)]
+pub mod agent_store_tests;
 mod consent_record;
 #[cfg(test)]
 pub mod consent_store_tests;
@@ -14,7 +17,14 @@ mod grant_record;
 #[cfg(test)]
 pub mod grant_store_tests;
 #[cfg(test)]
+pub mod join_token_store_tests;
+#[cfg(test)]
+pub mod journal_store_tests;
+#[cfg(test)]
 pub mod memory;
+#[cfg(test)]
+pub mod oauth_client_store_tests;
+mod postgres;
 mod sled;
 mod user_record;
 #[cfg(test)]
@@ -23,6 +33,9 @@ pub mod user_store_tests;
 pub use consent_record::{ConsentRecord, ConsentWrite, ScopeUpdate};
 pub use error::DatastoreError;
 pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
+#[cfg(test)]
+pub use postgres::test_db;
+pub use postgres::{PgOpenError, PgSettings, PgStore, check_uri};
 pub use sled::SledStore;
 pub use user_record::{LoginCounters, UserRecord};
 

@@ -30,7 +30,7 @@ fn server(dir: &std::path::Path) -> (ServerProcess, String) {
 
 /// Runs `node tests/interop/node/<script> ARGS` with `stdin` (a password: never an argument)
 /// and returns its one-line JSON report; a failure shows the report, stderr and `log()`.
-fn openid_client(
+pub(crate) fn openid_client(
     script: &str,
     args: &[&str],
     stdin: &str,

@@ -160,6 +160,25 @@ fn storage(e: ::sled::Error) -> DatastoreError {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod suite_tests {
+    use super::SledStore;
+    use crate::datastore::{
+        agent_store_tests, join_token_store_tests, journal_store_tests, oauth_client_store_tests,
+    };
+
+    #[tokio::test]
+    async fn sled_passes_the_record_store_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        agent_store_tests::exercise(&store).await;
+        join_token_store_tests::exercise(&store).await;
+        oauth_client_store_tests::exercise(&store).await;
+        journal_store_tests::exercise(&store).await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod lock_tests {
     use super::SledStore;
 

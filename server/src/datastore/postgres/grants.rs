@@ -1,0 +1,243 @@
+//! Grants (refresh-token families) as columns, refresh tokens by hash in their own table
+//! (ON DELETE CASCADE from the grant: deleting a grant kills its whole family at once).
+//!
+//! Rotation is one transaction: an `UPDATE … WHERE generation = $expected AND` the presented
+//! hash is that generation's token (`EXISTS`), then the insert of the new hash. Concurrent
+//! rotations of one token queue on the grant's row lock; PostgreSQL re-checks the `WHERE`
+//! on the row the winner committed, so every other one updates nothing: exactly one wins.
+
+use super::PgStore;
+use super::errors::{db_error, has_nul, nul_key, to_i64, to_u64};
+use crate::datastore::{DatastoreError, GrantRecord, GrantStore, RefreshTokenRecord, Rotation};
+
+/// The grant columns, in [`GrantRow`] order.
+type GrantRow = (
+    String,
+    String,
+    String,
+    Vec<String>,
+    i64,
+    Vec<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+fn from_row(row: GrantRow) -> Result<GrantRecord, DatastoreError> {
+    let (
+        grant_id,
+        user_id,
+        client_id,
+        scopes,
+        auth_time,
+        amr,
+        created_at,
+        expires_at,
+        generation,
+        rotated_at,
+    ) = row;
+    Ok(GrantRecord {
+        grant_id,
+        user_id,
+        client_id,
+        scopes,
+        auth_time,
+        amr,
+        created_at,
+        expires_at,
+        generation: to_u64("grant generation", generation)?,
+        rotated_at,
+    })
+}
+
+impl GrantStore for PgStore {
+    async fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        token_hash: &str,
+    ) -> Result<(), DatastoreError> {
+        if has_nul(&[
+            &grant.grant_id,
+            &grant.user_id,
+            &grant.client_id,
+            token_hash,
+        ]) {
+            return Err(nul_key("grant"));
+        }
+        let exists = || DatastoreError::AlreadyExists(format!("grant {}", grant.grant_id));
+        let map = |e| match db_error("grant", e) {
+            DatastoreError::AlreadyExists(_) => exists(),
+            other => other,
+        };
+        let generation = to_i64("grant generation", grant.generation)?;
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        sqlx::query(
+            "INSERT INTO grants (grant_id, user_id, client_id, scopes, auth_time, amr, \
+             created_at, expires_at, generation, rotated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&grant.grant_id)
+        .bind(&grant.user_id)
+        .bind(&grant.client_id)
+        .bind(&grant.scopes)
+        .bind(grant.auth_time)
+        .bind(&grant.amr)
+        .bind(grant.created_at)
+        .bind(grant.expires_at)
+        .bind(generation)
+        .bind(grant.rotated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, generation) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(&grant.grant_id)
+        .bind(generation)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+        tx.commit().await.map_err(map)
+    }
+
+    async fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshTokenRecord, Option<GrantRecord>)>, DatastoreError> {
+        if has_nul(&[token_hash]) {
+            return Ok(None);
+        }
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT grant_id, generation FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| db_error("refresh token", e))?;
+        let Some((grant_id, generation)) = row else {
+            return Ok(None);
+        };
+        let grant = self.get_grant(&grant_id).await?;
+        let token = RefreshTokenRecord {
+            grant_id,
+            generation: to_u64("refresh token generation", generation)?,
+        };
+        Ok(Some((token, grant)))
+    }
+
+    async fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>, DatastoreError> {
+        if has_nul(&[grant_id]) {
+            return Ok(None);
+        }
+        let row: Option<GrantRow> = sqlx::query_as(
+            "SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
+             expires_at, generation, rotated_at FROM grants WHERE grant_id = $1",
+        )
+        .bind(grant_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("grant", e))?;
+        row.map(from_row).transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        rotation: &Rotation<'_>,
+    ) -> Result<Option<GrantRecord>, DatastoreError> {
+        if has_nul(&[rotation.grant_id, rotation.old_hash, rotation.new_hash]) {
+            return Ok(None);
+        }
+        let expected = to_i64("grant generation", rotation.expected_generation)?;
+        let next = to_i64(
+            "grant generation",
+            rotation.expected_generation.saturating_add(1),
+        )?;
+        let err = |e| db_error("refresh token", e);
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let row: Option<GrantRow> = sqlx::query_as(
+            "UPDATE grants SET generation = $3, rotated_at = $4 \
+             WHERE grant_id = $1 AND generation = $2 \
+               AND EXISTS (SELECT 1 FROM refresh_tokens t \
+                           WHERE t.token_hash = $5 AND t.grant_id = $1 AND t.generation = $2) \
+             RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
+               expires_at, generation, rotated_at",
+        )
+        .bind(rotation.grant_id)
+        .bind(expected)
+        .bind(next)
+        .bind(rotation.now)
+        .bind(rotation.old_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?;
+        let Some(row) = row else {
+            // Another rotation or a deletion came first (or the token is not current).
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, generation) VALUES ($1, $2, $3)",
+        )
+        .bind(rotation.new_hash)
+        .bind(rotation.grant_id)
+        .bind(next)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db_error("refresh token", e) {
+            DatastoreError::AlreadyExists(_) => {
+                DatastoreError::AlreadyExists("refresh token hash".into())
+            }
+            other => other,
+        })?;
+        tx.commit().await.map_err(err)?;
+        from_row(row).map(Some)
+    }
+
+    async fn delete_grant(&self, grant_id: &str) -> Result<bool, DatastoreError> {
+        if has_nul(&[grant_id]) {
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM grants WHERE grant_id = $1")
+            .bind(grant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("grant", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user_grants(&self, user_id: &str) -> Result<u64, DatastoreError> {
+        if has_nul(&[user_id]) {
+            return Ok(0);
+        }
+        let done = sqlx::query("DELETE FROM grants WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("grants", e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
+        if has_nul(&[client_id]) {
+            return Ok(0);
+        }
+        let done = sqlx::query("DELETE FROM grants WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("grants", e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
+        // `now >= rotated_at + idle` without overflow.
+        let idle_before = now.saturating_sub(idle_secs);
+        let done = sqlx::query("DELETE FROM grants WHERE expires_at <= $1 OR rotated_at <= $2")
+            .bind(now)
+            .bind(idle_before)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("grants", e))?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,27 @@
+//! The PostgreSQL backend (sqlx): several server replicas share one database.
+//!
+//! Every statement binds its values (no SQL is built from input). Concurrency is the
+//! database's: unique constraints, row locks (`FOR UPDATE`) and compare-and-swap
+//! `UPDATE … WHERE revision = $n` inside one transaction where two writes must agree.
+//! A write is acknowledged after its transaction committed (durable per the server's
+//! `synchronous_commit`).
+
+mod agents;
+mod bundles;
+mod consents;
+mod entries;
+mod errors;
+mod grants;
+mod join_tokens;
+mod journal;
+mod oauth_clients;
+mod open;
+mod store;
+#[cfg(test)]
+pub mod test_db;
+#[cfg(test)]
+mod tests;
+mod users;
+
+pub use open::{PgOpenError, PgSettings, check_uri};
+pub use store::PgStore;

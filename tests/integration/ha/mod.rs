@@ -1,0 +1,6 @@
+//! High availability on PostgreSQL: real servers on one database with a real agent, and
+//! `tessera-server migrate`.
+
+mod migrate;
+mod oauth;
+mod replicas;

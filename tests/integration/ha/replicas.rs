@@ -1,0 +1,86 @@
+//! Servers on PostgreSQL: an entry created with the CLI reaches a workload through a real
+//! agent, and two replicas (different `server_id`) on one database serve one bundle.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tessera_tests::{ServerProcess, TestDatabase, free_port};
+
+use crate::workload::{Node, my_uid};
+
+/// The certificates of `bundle show` (PEM), as a set.
+fn bundle_certs(server: &ServerProcess) -> BTreeSet<String> {
+    server
+        .ok(&["bundle", "show"])
+        .split("-----END CERTIFICATE-----")
+        .filter(|c| c.contains("BEGIN CERTIFICATE"))
+        .map(|c| c.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_entry_created_on_postgres_reaches_the_agents_workload() {
+    let db = TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let password = "pg-Passw0rd-in-the-uri";
+    let mut node = Node::start_with(dir.path(), &db.server_config_with_password(password));
+    let uid = my_uid();
+    node.register("spiffe://example.org/ha/web", uid, &[]);
+    let out = node.agent_cli(uid, &["api", "fetch", "x509"]);
+    let fetched = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && fetched.contains("spiffe://example.org/ha/web"),
+        "{fetched}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The state is in PostgreSQL, not in a sled store beside the server.
+    assert_eq!(
+        db.query_texts("SELECT spiffe_id FROM entries"),
+        ["spiffe://example.org/ha/web"]
+    );
+    assert_eq!(
+        db.query_texts("SELECT spiffe_id FROM agents"),
+        [node.agent_id.as_str()]
+    );
+    assert!(!dir.path().join(".tessera/server/datastore").exists());
+    let log = node.server.log();
+    assert!(log.contains("PostgreSQL datastore ready"), "{log}");
+    assert!(!log.contains(password), "the password reached the log");
+}
+
+fn replica(dir: &Path, server_id: &str, db: &TestDatabase) -> ServerProcess {
+    let config = format!(
+        "{}server_id = \"{server_id}\"\n{}",
+        crate::server::config_at(free_port()),
+        db.server_config()
+    );
+    ServerProcess::start(dir, &config)
+}
+
+#[test]
+fn two_replicas_on_one_database_serve_the_union_of_their_cas() {
+    let db = TestDatabase::create();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let r1 = replica(d1.path(), "r1", &db);
+    let r2 = replica(d2.path(), "r2", &db);
+    assert_eq!(
+        db.query_texts("SELECT server_id FROM ca_journals ORDER BY server_id"),
+        ["r1", "r2"]
+    );
+    // r2 published after r1 started: r1 sees r2's CA at its next rotation check (≤ 10 s).
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (b1, b2) = (bundle_certs(&r1), bundle_certs(&r2));
+        if b1 == b2 && b1.len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replicas' bundles never agreed on both CAs: r1 has {}, r2 has {}",
+            b1.len(),
+            b2.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
