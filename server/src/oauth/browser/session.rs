@@ -30,6 +30,9 @@ pub struct SignedIn {
     pub auth_time: i64,
     /// Methods (`pwd`, `otp`).
     pub amr: Vec<String>,
+    /// The account's credential stamp at sign-in (see [`super::UserLogin::account_stamp`]):
+    /// a later password change makes it stale and ends the session.
+    pub stamp: String,
 }
 
 /// One browser session.
@@ -267,6 +270,7 @@ mod tests {
             user_id: "u".into(),
             auth_time: 0,
             amr: vec!["pwd".into()],
+            stamp: "s".into(),
         }
     }
 

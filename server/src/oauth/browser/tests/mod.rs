@@ -1,6 +1,7 @@
 //! Router-level tests of the browser flows (tower `oneshot`, real `Accounts` over the
 //! in-memory store, fake clients).
 
+mod account;
 mod authorize;
 mod device;
 mod login;
