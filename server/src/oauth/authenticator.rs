@@ -113,8 +113,16 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
                     .as_ref()
                     .ok_or_else(|| mismatch(&client, "spiffe_jwt"))?;
                 let bundles = self.bundles().await?;
-                let audiences = [context.issuer, context.token_endpoint, context.endpoint];
-                verify_spiffe_jwt(assertion, spiffe_id, &bundles, &audiences, context.now)?
+                // Not the issuer: that audience is the token-exchange subject's (issue 11 §4).
+                let audiences = [context.token_endpoint, context.endpoint];
+                verify_spiffe_jwt(
+                    assertion,
+                    spiffe_id,
+                    &bundles,
+                    &audiences,
+                    context.issuer,
+                    context.now,
+                )?
             }
             _ => return Err(mismatch(&client, "a client assertion")),
         };
@@ -195,6 +203,7 @@ where
                 grant_types: client.grant_types,
                 access_token_ttl: client.access_token_ttl,
                 certificate_thumbprint,
+                introspect_any: client.introspect_any,
             }),
             Err(e) => {
                 tracing::info!(

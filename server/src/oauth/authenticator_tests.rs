@@ -100,7 +100,7 @@ fn pk_assertion(w: &World, jti: &str) -> String {
 fn svid(w: &World) -> String {
     w.svid_key.sign(
         &json!({"alg": "ES256", "kid": "j1", "typ": "JWT"}),
-        &json!({"sub": SVC_ID, "aud": [ISSUER], "exp": NOW + 300, "iat": NOW}),
+        &json!({"sub": SVC_ID, "aud": [TOKEN_ENDPOINT], "exp": NOW + 300, "iat": NOW}),
     )
 }
 

@@ -14,9 +14,7 @@ use super::{
     new_user_id, username_key,
 };
 use crate::ca::Sealer;
-use crate::datastore::{
-    DatastoreError, GrantStore, LoginCounters, Page, UserRecord, UserStore,
-};
+use crate::datastore::{DatastoreError, GrantStore, LoginCounters, Page, UserRecord, UserStore};
 
 /// How often a write lost to a concurrent one is retried.
 const WRITE_ATTEMPTS: usize = 5;
@@ -273,7 +271,6 @@ impl<S: UserStore + GrantStore> Accounts<S> {
             .map_err(|e| UserError::Internal(format!("revoking the account's grants: {e}")))?;
         Ok(changed)
     }
-
 }
 
 #[cfg(test)]

@@ -154,7 +154,9 @@ fn a_workload_authenticates_with_its_jwt_svid_and_other_audiences_are_refused() 
         spiffe_id,
     ]);
 
-    let svid = fetch_jwt_svid(&node, &issuer);
+    // Client assertions are minted for the token endpoint (the issuer audience is the
+    // token-exchange subject's, issue 11 §4).
+    let svid = fetch_jwt_svid(&node, &format!("{issuer}/oauth2/token"));
     let request = |client_id: Option<&str>, assertion: &str| {
         let mut pairs = vec![
             ("grant_type", "client_credentials"),
@@ -184,6 +186,12 @@ fn a_workload_authenticates_with_its_jwt_svid_and_other_audiences_are_refused() 
     // A JWT-SVID minted for another audience is refused.
     let elsewhere = fetch_jwt_svid(&node, "https://api.example.org");
     let (status, body) = request(Some("billing"), &elsewhere);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+    // A JWT-SVID for the issuer (what a workload hands a service for token exchange) is
+    // not the workload's client credential.
+    let for_exchange = fetch_jwt_svid(&node, &issuer);
+    let (status, body) = request(Some("billing"), &for_exchange);
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"], "invalid_client");
 

@@ -61,6 +61,10 @@ pub enum AssertionError {
     /// The JWT-SVID's SPIFFE ID is not the client's registered one.
     #[error("JWT-SVID subject is not the client's registered SPIFFE ID")]
     WrongSpiffeId,
+    /// The JWT-SVID's `aud` names the issuer: that audience is reserved for token-exchange
+    /// subjects, so a JWT-SVID given to a service for exchange is no client credential.
+    #[error("JWT-SVID audience includes the issuer (reserved for token exchange)")]
+    ExchangeAudience,
 }
 
 /// A JSON object (a JOSE header or a claims set).

@@ -32,7 +32,7 @@ pub use secret::{
     ClientSecret, DEFAULT_GRACE_PERIOD, hash_secret, new_secret_record, rotate_secret_record,
     verify_secret,
 };
-pub use svid_assertion::verify_spiffe_jwt;
+pub use svid_assertion::{audience_values, verify_spiffe_jwt};
 pub use validate::ClientError;
 
 pub use crate::datastore::SecretRecord;

@@ -87,7 +87,10 @@ pub enum CodeError {
 
 #[derive(Debug)]
 enum Slot {
-    Pending { grant: CodeGrant, expires_at: i64 },
+    Pending {
+        grant: CodeGrant,
+        expires_at: i64,
+    },
     Redeemed {
         grant: CodeGrant,
         issued: Issued,
@@ -206,7 +209,8 @@ impl AuthorizationCodes {
         let mut slots = self.lock();
         if let Some(Slot::Redeemed {
             issued, keep_until, ..
-        }) = slots.get_mut(&hash(code)) {
+        }) = slots.get_mut(&hash(code))
+        {
             if grant_id.is_some() {
                 issued.grant_id = grant_id;
             }

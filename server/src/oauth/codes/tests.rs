@@ -33,7 +33,10 @@ fn a_refused_check_neither_spends_the_code_nor_reports_a_replay() {
         codes.redeem(&code, at(1001), refuse),
         Redemption::Rejected("refused")
     );
-    assert_eq!(codes.redeem(&code, at(1001), ok), Redemption::Fresh(grant()));
+    assert_eq!(
+        codes.redeem(&code, at(1001), ok),
+        Redemption::Fresh(grant())
+    );
     codes.record_issued(&code, Some("g1".into()), ("jti1".into(), 1600));
     // A failed check on a spent code is no replay: nothing to revoke.
     assert_eq!(
@@ -51,7 +54,10 @@ fn a_code_is_single_use_and_a_replay_reports_what_was_issued() {
     let codes = AuthorizationCodes::new(Duration::from_secs(60));
     let code = codes.issue(grant(), at(1000)).unwrap();
     assert!(code.len() >= 43, "256-bit code");
-    assert_eq!(codes.redeem(&code, at(1001), ok), Redemption::Fresh(grant()));
+    assert_eq!(
+        codes.redeem(&code, at(1001), ok),
+        Redemption::Fresh(grant())
+    );
     codes.record_issued(&code, Some("g1".into()), ("jti1".into(), 1600));
     match codes.redeem(&code, at(1002), ok) {
         Redemption::Replayed(issued) => {

@@ -46,6 +46,10 @@ pub enum SubjectError {
     /// The JWT-SVID did not validate (signature, trust domain, audience, expiry, …).
     #[error("JWT-SVID: {0}")]
     JwtSvid(#[from] TokenError),
+    /// The JWT-SVID's `aud` also names one of our endpoints (e.g. the token endpoint): it
+    /// was minted as a client assertion, which is never an exchange subject.
+    #[error("JWT-SVID audience names an endpoint (a client assertion, not a subject)")]
+    ClientAssertionAudience,
     /// TokenReview did not authenticate the token, or its result is unacceptable.
     #[error("kubernetes cluster {cluster}: {reason}")]
     Kubernetes {

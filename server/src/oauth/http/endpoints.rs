@@ -277,6 +277,17 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
         return answer;
     }
     let active = claims.filter(|c| !shared.denylist.contains(jti_of(c), now));
+    // Only the token's own client, or one allowed to introspect any token, learns about it
+    // (issue 11 §8); anyone else gets the inactive answer.
+    let (active, other_client) = match active {
+        Some(c)
+            if !client.introspect_any
+                && c.get("client_id").and_then(Value::as_str) != Some(&client.client_id) =>
+        {
+            (None, true)
+        }
+        other => (other, false),
+    };
     let (reason, answer) = match active {
         Some(c) => {
             let mut answer = serde_json::Map::new();
@@ -299,6 +310,7 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
             answer.insert("token_type".into(), json!("Bearer"));
             ("active", Value::Object(answer))
         }
+        None if other_client => ("other_client", json!({"active": false})),
         None => ("inactive", json!({"active": false})),
     };
     tracing::info!(

@@ -27,6 +27,9 @@ pub struct AuthenticatedClient {
     /// For clients authenticated by mutual TLS (RFC 8705): the base64url SHA-256 thumbprint
     /// of the client certificate, which becomes `cnf.x5t#S256` of every token issued.
     pub certificate_thumbprint: Option<String>,
+    /// May introspect tokens issued to other clients (`client create --introspect-any`);
+    /// otherwise introspection answers `active: false` for them.
+    pub introspect_any: bool,
 }
 
 /// `client_assertion_type` for JWT client assertions (RFC 7523 §2.2).

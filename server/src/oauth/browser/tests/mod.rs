@@ -101,6 +101,7 @@ fn client(id: &str, name: &str, redirect_uris: &[&str], first_party: bool) -> Cl
         enabled: true,
         created_at: 0,
         secret_rotated_at: 0,
+        introspect_any: false,
     }
 }
 

@@ -131,7 +131,7 @@ async fn private_key_jwt_gets_a_token_once_per_assertion() {
 }
 
 #[tokio::test]
-async fn spiffe_jwt_for_the_issuer_gets_a_token_and_another_audience_does_not() {
+async fn spiffe_jwt_for_the_token_endpoint_gets_a_token_and_other_audiences_do_not() {
     let w = world().await;
     let svid = |aud: &str| {
         w.svid_key.sign(
@@ -139,7 +139,8 @@ async fn spiffe_jwt_for_the_issuer_gets_a_token_and_another_audience_does_not() 
             &json!({"sub": SVC_ID, "aud": [aud], "exp": now_s() + 300, "iat": now_s()}),
         )
     };
-    let good = svid(ISSUER);
+    let token_endpoint = format!("{ISSUER}/oauth2/token");
+    let good = svid(&token_endpoint);
     let pairs = [
         ("client_id", "sj"),
         ("client_assertion_type", JWT_BEARER_ASSERTION),
@@ -152,15 +153,18 @@ async fn spiffe_jwt_for_the_issuer_gets_a_token_and_another_audience_does_not() 
         "sj"
     );
 
-    let other = svid("https://api.example.test");
-    let pairs = [
-        ("client_id", "sj"),
-        ("client_assertion_type", JWT_BEARER_ASSERTION),
-        ("client_assertion", other.as_str()),
-    ];
-    let (status, _, body) = call(&w.router, token_request(&pairs, None)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "invalid_client");
+    // Another audience, and (issue 11 §4) the issuer: that is a token-exchange subject's
+    // audience, which a service receiving it must not replay as the workload's credential.
+    for other in [svid("https://api.example.test"), svid(ISSUER)] {
+        let pairs = [
+            ("client_id", "sj"),
+            ("client_assertion_type", JWT_BEARER_ASSERTION),
+            ("client_assertion", other.as_str()),
+        ];
+        let (status, _, body) = call(&w.router, token_request(&pairs, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "invalid_client");
+    }
 }
 
 #[tokio::test]
