@@ -57,7 +57,7 @@ impl<B: TrustBundles, R: SubjectTokenReviewer> SubjectTokens<B, R> {
                 .review(&cluster.name, token, &cluster.audiences)
                 .await
                 .map_err(|e| SubjectError::Unavailable(format!("cluster {}: {e}", cluster.name)))?;
-            return check_review(cluster, &status, &claims);
+            return check_review(cluster, &status, &claims, token);
         }
         let bundles = self
             .bundles

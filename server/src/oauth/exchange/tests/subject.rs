@@ -305,3 +305,36 @@ async fn a_client_assertion_jwt_svid_is_not_an_exchange_subject() {
         );
     }
 }
+
+/// Issue 11 §13: the API server's error is redacted before it reaches a log line, as on
+/// the `k8s_psat` path: neither the token nor a cut-off piece of it survives.
+#[tokio::test]
+async fn a_token_review_error_quoting_the_token_is_redacted() {
+    let exp = Some(unix_seconds(now()) + 600);
+    let token = sa_token(K8S_ISSUER, exp, "quoted");
+    let signature_part = token.rsplit('.').nth(1).unwrap().to_owned();
+    let mut reviewer = FakeReviewer::default();
+    // The whole token, then a piece of it cut at 40 characters (as a log excerpt would).
+    let error = format!(
+        "invalid bearer token {token}; retried with {}",
+        &signature_part[..40]
+    );
+    reviewer.answers.insert(
+        token.clone(),
+        Ok(TokenReviewStatus {
+            error: Some(error),
+            ..TokenReviewStatus::default()
+        }),
+    );
+    let s = setup(reviewer);
+    let err = check(&s, &token).await.unwrap_err();
+    let SubjectError::Kubernetes { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        reason,
+        "token not authenticated: invalid bearer token <token>; retried with <token>"
+    );
+    let shown = err.to_string();
+    assert!(!shown.contains(&signature_part[..24]), "{shown}");
+}
