@@ -82,6 +82,24 @@ pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
         );
         return Err((e, claimed));
     }
+    // Only an admitted request spends room in the assertion replay cache (issue 11 §11).
+    if let Some(single_use) = &client.single_use {
+        match shared
+            .authenticator
+            .use_once(&client.client_id, single_use, now)
+        {
+            Ok(()) => {}
+            Err(ClientAuthFailure::Invalid) => {
+                let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+                return Err((e, claimed));
+            }
+            Err(ClientAuthFailure::Unavailable(detail)) => {
+                tracing::warn!(%detail, "assertion replay cache");
+                let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+                return Err((e, claimed));
+            }
+        }
+    }
     Ok(client)
 }
 

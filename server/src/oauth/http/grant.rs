@@ -241,6 +241,7 @@ mod tests {
             access_token_ttl: Some(Duration::from_secs(300)),
             certificate_thumbprint: None,
             introspect_any: false,
+            single_use: None,
         }
     }
 

@@ -53,6 +53,15 @@ impl ClientAuthenticator for NoClientAuth {
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
         Err(ClientAuthFailure::Invalid)
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 struct NoSigner;

@@ -107,6 +107,7 @@ pub(super) fn client(id: &str) -> AuthenticatedClient {
         access_token_ttl: None,
         certificate_thumbprint: None,
         introspect_any: false,
+        single_use: None,
     }
 }
 

@@ -210,3 +210,41 @@ async fn tls_client_auth_without_a_trusted_matching_certificate_is_invalid_clien
         assert_eq!(body["error"], "invalid_client");
     }
 }
+
+/// Issue 11 §11: an assertion's `jti` is remembered only once the rate limiter admitted the
+/// request: a client over its rate fills nothing.
+#[tokio::test]
+async fn a_rate_limited_assertion_is_not_remembered() {
+    use crate::oauth::clients::ReplayCache;
+
+    let store = MemoryStore::default();
+    let key = EcKey::generate();
+    let mut pk = wire("pk", "private_key_jwt");
+    pk.jwks = jwks(&[key.jwk(Some("k1"), Some("ES256"))]);
+    store.create_oauth_client(&pk, None).await.unwrap();
+    let replay = Arc::new(ReplayCache::new(100));
+    let mut config = OAuthHttpConfig::new(ISSUER);
+    config.rate_per_second = 1;
+    config.burst = 1;
+    let server = OAuthServer::new(
+        config,
+        StoreClientAuthenticator::with_replay_cache(store, FixedBundles(vec![]), replay.clone()),
+        FakeSigner::new(),
+        Arc::new(Fixed(start_time())),
+    );
+    let router = server.router();
+    let endpoint = format!("{ISSUER}/oauth2/token");
+    for (i, expected) in [(0, StatusCode::OK), (1, StatusCode::TOO_MANY_REQUESTS)] {
+        let assertion = key.sign(
+            &json!({"alg": "ES256", "kid": "k1"}),
+            &json!({"iss": "pk", "sub": "pk", "aud": endpoint, "exp": now_s() + 60, "jti": format!("j{i}")}),
+        );
+        let pairs = [
+            ("client_assertion_type", JWT_BEARER_ASSERTION),
+            ("client_assertion", assertion.as_str()),
+        ];
+        let (status, _, body) = call(&router, token_request(&pairs, None)).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    assert_eq!(replay.len(), 1, "the refused request stored no jti");
+}

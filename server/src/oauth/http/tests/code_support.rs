@@ -46,6 +46,15 @@ impl ClientAuthenticator for Clients {
             _ => Err(ClientAuthFailure::Invalid),
         }
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 /// Accounts by id; tests remove one to see its tokens stop working at UserInfo.

@@ -62,6 +62,15 @@ impl ClientAuthenticator for FakeClients {
             _ => Err(ClientAuthFailure::Invalid),
         }
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 /// ES256 signer over a fresh P-256 key.
@@ -129,6 +138,7 @@ pub(super) fn client(id: &str, scopes: &[&str], audiences: &[&str]) -> Authentic
         access_token_ttl: None,
         certificate_thumbprint: None,
         introspect_any: false,
+        single_use: None,
     }
 }
 

@@ -30,6 +30,15 @@ impl ClientAuthenticator for NoClients {
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
         Err(ClientAuthFailure::Invalid)
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 struct StaticJwks;
