@@ -116,7 +116,10 @@ pub(super) fn answer(
 /// Revokes what a replayed code issued: its access tokens (denylist) and refresh family.
 pub(super) async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
     for (jti, exp) in &issued.access_tokens {
-        shared.denylist.insert(jti, from_unix_seconds(*exp), now);
+        let until = from_unix_seconds(*exp);
+        if let Err(e) = shared.denylist.insert(jti, &issued.client_id, until, now) {
+            tracing::error!(error = %e, "revoking an access token of a replayed code failed");
+        }
     }
     if let (Some(grant_id), Some(grants)) = (&issued.grant_id, shared.grants())
         && let Err(e) = grants.revoke_grant(grant_id).await

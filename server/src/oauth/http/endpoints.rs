@@ -19,6 +19,7 @@ use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
 
 use super::error::{ErrorCode, OAuthError};
 use super::grant::{self, GrantRequest};
+use super::limits::BucketKey;
 use super::ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
     PresentedCredentials, SignFailure, TokenSigner,
@@ -71,9 +72,9 @@ pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
     let public = matches!(presented, PresentedCredentials::Certificate { .. })
         && parts.extensions.get::<ClientCertificate>().is_none();
     let bucket = if public {
-        format!("{} {}", client.client_id, source_address(&parts.extensions))
+        BucketKey::public(&client.client_id, source_address(&parts.extensions))
     } else {
-        client.client_id.clone()
+        BucketKey::Client(client.client_id.clone())
     };
     if let Err(retry_after_secs) = shared.limiter.check(&bucket, now) {
         let e = OAuthError::new(
@@ -363,9 +364,16 @@ pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
         }
         Some(c) => {
             let exp = c.get("exp").and_then(Value::as_i64).unwrap_or_default();
-            shared
+            let until = from_unix_seconds(exp);
+            if let Err(e) = shared
                 .denylist
-                .insert(jti_of(&c), from_unix_seconds(exp), now);
+                .insert(jti_of(&c), &client.client_id, until, now)
+            {
+                // Never a silent success: the client retries later.
+                tracing::warn!(error = %e, "revocation denylist");
+                let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+                return refuse(EVENT, e, Some(&client.client_id));
+            }
             "revoked"
         }
     };
