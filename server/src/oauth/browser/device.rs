@@ -51,6 +51,23 @@ fn entry(csrf: &str, user_code: &str, status: StatusCode, error: Option<&str>) -
     }
 }
 
+/// The page of an anonymous `GET /oauth2/device`: a sign-in button (no session yet).
+fn start(user_code: &str) -> Page {
+    let body = format!(
+        "<p>Sign in to connect a device.</p>\n\
+         <form method=\"get\" action=\"{DEVICE}\">\n{code}{sign_in}\n\
+         <p><button type=\"submit\">Sign in</button></p>\n</form>",
+        code = hidden("user_code", user_code),
+        sign_in = hidden("sign_in", "1"),
+    );
+    Page {
+        status: StatusCode::OK,
+        title: "Connect a device",
+        body,
+        form_target: None,
+    }
+}
+
 /// The confirm page: which client asks for which scopes.
 fn confirm(csrf: &str, user_code: &str, request: &PendingRequest) -> Page {
     let items: String = request
@@ -112,10 +129,18 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
             Err(r) => return r,
         }
     }
+    // Not signed in and no session: a plain GET (a prefetch, a scanner, a flood) creates
+    // none; the sign-in button asks for the login page, which needs one (issue 11 §11).
+    if existing.is_none() && params.one("sign_in") != Ok(Some("1")) {
+        return start(user_code).into_response();
+    }
     // Not signed in: the login page, then back here (with the code, when well formed).
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows.sessions.create(now) {
+        None => match flows.sessions.create(
+            now,
+            crate::oauth::http::source_address(request.extensions()),
+        ) {
             Ok(id) => (id, true),
             Err(e) => {
                 tracing::error!(error = %e, "creating a browser session");

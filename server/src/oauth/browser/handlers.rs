@@ -72,7 +72,10 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     }
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows.sessions.create(now) {
+        None => match flows.sessions.create(
+            now,
+            crate::oauth::http::source_address(request.extensions()),
+        ) {
             Ok(id) => (id, true),
             Err(e) => {
                 tracing::error!(error = %e, "creating a browser session");

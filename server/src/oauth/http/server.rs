@@ -119,6 +119,12 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         &self.shared.codes
     }
 
+    /// How many browser sessions are held (tests).
+    #[cfg(test)]
+    pub(crate) fn browser_sessions(&self) -> usize {
+        self.shared.browser.get().map_or(0, |b| b.sessions.len())
+    }
+
     /// The device codes (tests approve them as the device pages would).
     #[cfg(test)]
     pub(crate) fn device_codes(&self) -> &DeviceCodes {

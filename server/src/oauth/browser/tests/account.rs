@@ -128,7 +128,7 @@ async fn device_steps_after_the_account_changed_are_refused() {
             "{change:?}: nothing approved"
         );
         // The device page now asks to sign in.
-        let page = get(&f.router, &uri, Some(&session)).await;
+        let page = get(&f.router, &format!("{uri}&sign_in=1"), Some(&session)).await;
         assert!(page.body.contains("name=\"password\""), "{change:?}");
     }
 }
