@@ -133,7 +133,14 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_token_refused";
     let now = shared.clock.now();
-    let form = match request::read_form(&parts.headers, body, shared.config.max_body_bytes).await {
+    let form = match request::read_form(
+        &parts.headers,
+        body,
+        shared.config.max_body_bytes,
+        shared.config.body_read_timeout,
+    )
+    .await
+    {
         Ok(form) => form,
         Err(e) => return refuse(EVENT, e, None),
     };
@@ -241,9 +248,14 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     body: Body,
     now: SystemTime,
 ) -> Result<(AuthenticatedClient, Form, Option<Claims>), Response> {
-    let form = request::read_form(&parts.headers, body, shared.config.max_body_bytes)
-        .await
-        .map_err(|e| refuse(event, e, None))?;
+    let form = request::read_form(
+        &parts.headers,
+        body,
+        shared.config.max_body_bytes,
+        shared.config.body_read_timeout,
+    )
+    .await
+    .map_err(|e| refuse(event, e, None))?;
     if event == INTROSPECT && is_public(&parts.headers, &parts.extensions, &form) {
         // Public clients prove nothing: introspection would answer anyone.
         let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
