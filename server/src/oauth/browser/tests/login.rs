@@ -282,7 +282,13 @@ async fn a_stalled_form_is_refused_after_the_body_deadline() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(axum::body::Body::from_stream(stream))
         .unwrap();
+    let started = tokio::time::Instant::now();
     let a = super::send(&f.router, request).await;
     assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT, "{}", a.body);
+    assert_eq!(
+        started.elapsed(),
+        std::time::Duration::from_secs(10),
+        "the default deadline"
+    );
     assert!(a.body.contains("did not arrive in time"));
 }
