@@ -21,7 +21,7 @@ use tessera_proto::jwt_svid::{TokenError, ValidatedJwt, validate_jwt_svid};
 use tessera_proto::wire::tessera::types::v1::Bundle;
 
 use super::assertion::{MAX_JTI_LEN, VerifiedAssertion};
-use super::jws::{AssertionError, numeric_date};
+use super::jws::{AssertionError, date_claim};
 
 /// Verifies a JWT-SVID assertion for the client registered with `spiffe_id` at `now`; its
 /// `aud` must contain one of `audiences` (tried in order) and must not contain `issuer`
@@ -62,11 +62,7 @@ pub fn verify_spiffe_jwt(
                 .to_owned(),
         ),
     };
-    let exp = validated
-        .claims
-        .get("exp")
-        .and_then(numeric_date)
-        .ok_or(AssertionError::MissingExpiry)?;
+    let exp = date_claim(&validated.claims, "exp")?.ok_or(AssertionError::MissingExpiry)?;
     Ok(VerifiedAssertion {
         jti,
         replay_until: from_unix_seconds(exp),
