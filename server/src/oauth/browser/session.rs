@@ -302,7 +302,7 @@ impl SessionStore {
 
     /// Number of sessions held (tests).
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.lock().sessions.len()
     }
 }
@@ -426,7 +426,7 @@ mod tests {
             store.with(&first, at(1), |_| ()).is_none(),
             "the source's oldest anonymous session made room"
         );
-        assert_eq!(store.len(), ANONYMOUS_PER_SOURCE);
+        assert_eq!(store.held(), ANONYMOUS_PER_SOURCE);
         // Another source is not affected by the first one's share.
         let other = store.create(at(1), src(2)).unwrap();
         assert!(store.with(&other, at(1), |_| ()).is_some());
@@ -436,12 +436,12 @@ mod tests {
         let pre = store.create(at(0), src(9)).unwrap();
         let signed = store.sign_in(&pre, user(), at(0)).unwrap();
         let mut i = 0u32;
-        while store.len() < CAPACITY {
+        while store.held() < CAPACITY {
             store.create(at(0), src(1000 + i / 8)).unwrap();
             i += 1;
         }
         let newcomer = store.create(at(1), src(7)).unwrap();
-        assert_eq!(store.len(), CAPACITY);
+        assert_eq!(store.held(), CAPACITY);
         assert!(store.with(&newcomer, at(1), |_| ()).is_some());
         assert!(store.with(&signed, at(1), |_| ()).is_some());
     }

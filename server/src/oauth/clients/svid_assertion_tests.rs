@@ -164,3 +164,29 @@ fn a_jwt_svid_jti_is_reported_for_single_use() {
     );
     assert_eq!(verify(&w, &token, me).unwrap().jti.as_deref(), Some("once"));
 }
+
+/// The one JWT parser (issue 11): a validly signed JWT-SVID repeating `sub` is refused (the
+/// first `sub` could name another workload than the one a "last wins" parser sees).
+#[test]
+fn a_jwt_svid_repeating_a_claim_is_refused() {
+    use tessera_proto::jwt::{JwtError, Part};
+
+    let w = world();
+    let me = "spiffe://example.org/billing";
+    let claims = format!(
+        r#"{{"sub":"spiffe://example.org/admin","aud":["{TOKEN_ENDPOINT}"],"exp":{},"sub":"{me}"}}"#,
+        NOW + 300
+    );
+    let token = w
+        .own
+        .sign_text(r#"{"alg":"ES256","kid":"own-1","typ":"JWT"}"#, &claims);
+    assert_eq!(
+        verify(&w, &token, me),
+        Err(AssertionError::Svid(TokenError::Malformed(
+            JwtError::DuplicateMember {
+                part: Part::Claims,
+                name: "sub".into()
+            }
+        )))
+    );
+}

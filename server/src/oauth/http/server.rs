@@ -122,7 +122,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     /// How many browser sessions are held (tests).
     #[cfg(test)]
     pub(crate) fn browser_sessions(&self) -> usize {
-        self.shared.browser.get().map_or(0, |b| b.sessions.len())
+        self.shared.browser.get().map_or(0, |b| b.sessions.held())
     }
 
     /// The device codes (tests approve them as the device pages would).
