@@ -3,16 +3,16 @@
 //! by the server wherever a JWT-SVID is presented (OAuth client assertions, token exchange).
 //! Error messages say what is wrong, never echo the token.
 
-use std::collections::HashSet;
 use std::time::SystemTime;
 
 use crate::bundle::{EcCurve, PublicJwk};
 use crate::clock::unix_seconds;
 use crate::identity::{SpiffeId, TrustDomain};
+use crate::jwt::{CompactJws, DateError, JwtError, numeric_date_claim, split_compact};
 use crate::wire::tessera::types::v1::Bundle;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 /// The trust domain a bundle belongs to (`trust_domain` holds a name or a `spiffe://` ID).
@@ -26,9 +26,17 @@ const EXCERPT: usize = 40;
 /// Why a JWT-SVID is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Not three base64url parts with JSON header and claims.
+    /// Not a compact JWS with JSON-object header and claims (see [`crate::jwt`]).
     #[error("malformed JWT-SVID: {0}")]
-    Malformed(&'static str),
+    Malformed(#[from] JwtError),
+    /// A date claim (`exp`, `nbf`) is not a NumericDate (see [`crate::jwt::numeric_date`]).
+    #[error("JWT-SVID claim {claim} {reason}")]
+    BadDate {
+        /// The claim.
+        claim: &'static str,
+        /// Why.
+        reason: DateError,
+    },
     /// `alg` is absent or not one of RS/PS 256/384/512, ES256/384.
     #[error("unsupported JWT-SVID algorithm {0:?}")]
     UnsupportedAlgorithm(String),
@@ -100,14 +108,12 @@ pub fn validate_jwt_svid<'a>(
     bundles: impl IntoIterator<Item = &'a Bundle>,
     now: SystemTime,
 ) -> Result<ValidatedJwt, TokenError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(_sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(TokenError::Malformed("expected three dot-separated parts"));
-    };
-    let header = json_part(header, "header")?;
-    let claims = json_part(payload, "claims")?;
+    let CompactJws {
+        header,
+        claims,
+        signing_input,
+        signature,
+    } = split_compact(token)?;
 
     let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let alg = allowed_algorithm(alg_name)
@@ -150,35 +156,27 @@ pub fn validate_jwt_svid<'a>(
         .map_err(|_| TokenError::BadKey(excerpt(kid)))?;
     let decoding_key = decoding_key(alg, alg_name, &key, kid)?;
 
-    let mut validation = Validation::new(alg);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims = HashSet::new();
+    // The signature over the exact bytes split above: the claims used are the ones parsed
+    // by the one parser, never a second parse.
     let verified =
-        jsonwebtoken::decode::<Value>(token, &decoding_key, &validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
-                _ => TokenError::Malformed("undecodable token"),
-            }
-        })?;
-    let Value::Object(claims) = verified.claims else {
-        return Err(TokenError::Malformed("claims are not a JSON object"));
-    };
+        jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &decoding_key, alg)
+            .map_err(|_| TokenError::BadSignature)?;
+    if !verified {
+        return Err(TokenError::BadSignature);
+    }
 
     let now = unix_seconds(now);
-    let exp = claims
-        .get("exp")
-        .and_then(numeric_date)
-        .ok_or(TokenError::MissingExpiry)?;
+    let date = |claim: &'static str| {
+        numeric_date_claim(&claims, claim).map_err(|reason| TokenError::BadDate { claim, reason })
+    };
+    let exp = date("exp")?.ok_or(TokenError::MissingExpiry)?;
     if now >= exp {
         return Err(TokenError::Expired);
     }
-    if let Some(nbf) = claims.get("nbf") {
-        let nbf = numeric_date(nbf).ok_or(TokenError::Malformed("nbf is not a number"))?;
-        if now < nbf {
-            return Err(TokenError::NotYetValid);
-        }
+    if let Some(nbf) = date("nbf")?
+        && now < nbf
+    {
+        return Err(TokenError::NotYetValid);
     }
     let audience_ok = match claims.get("aud") {
         Some(Value::String(a)) => a == audience,
@@ -255,36 +253,6 @@ fn decoding_key(
         }
         PublicJwk::Rsa { n, e } => Ok(DecodingKey::from_rsa_raw_components(n, e)),
     }
-}
-
-/// A base64url JSON object part.
-fn json_part(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part.trim_end_matches('='))
-        .map_err(|_| {
-            TokenError::Malformed(if what == "header" {
-                "header is not base64url"
-            } else {
-                "claims are not base64url"
-            })
-        })?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(TokenError::Malformed(if what == "header" {
-            "header is not a JSON object"
-        } else {
-            "claims are not a JSON object"
-        })),
-    }
-}
-
-/// A JWT NumericDate (integer or fractional seconds), floored.
-fn numeric_date(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite())
-            .map(|f| f.floor() as i64)
-    })
 }
 
 /// A short, printable excerpt of a token-supplied value.

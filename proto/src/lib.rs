@@ -3,6 +3,7 @@
 //! - [`wire`]: generated gRPC code (SPIFFE Workload API, `tessera.agent.v1`, `tessera.admin.v1`).
 //! - [`identity`]: `TrustDomain`, `SpiffeId`, `Selector` with every rule of the SPIFFE ID spec.
 //! - [`bundle`]: the SPIFFE bundle document (a JWKS with `spiffe_sequence`).
+//! - [`jwt`]: the one compact JWS / JWT parser (segments, base64url, NumericDate).
 //! - [`jwt_svid`]: JWT-SVID validation against own and federated bundles.
 //! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
 //! - [`clock`]: time as an input.
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod config_file;
 pub mod duration;
 pub mod identity;
+pub mod jwt;
 pub mod jwt_svid;
 pub mod telemetry;
 pub mod wire;

@@ -338,6 +338,8 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
     http.access_token_ttl = section.access_token_ttl;
     http.rate_per_second = section.rate_limit_per_second;
     http.burst = section.rate_limit_burst;
+    http.body_read_timeout = section.body_read_timeout;
+    http.header_read_timeout = section.header_read_timeout;
     let exchange_section = &section.token_exchange;
     let reviewers = KubeReviewers::connect(&exchange::service::clusters(exchange_section))
         .await

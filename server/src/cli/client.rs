@@ -89,6 +89,9 @@ pub enum ClientCommand {
         /// A first-party client.
         #[arg(long)]
         first_party: bool,
+        /// May introspect tokens issued to other clients (a resource server).
+        #[arg(long)]
+        introspect_any: bool,
         #[command(flatten)]
         output: OutputArg,
         #[command(flatten)]
@@ -125,6 +128,9 @@ pub enum ClientCommand {
         /// Mark the client first-party or not.
         #[arg(long)]
         first_party: Option<bool>,
+        /// Allow or forbid introspecting tokens issued to other clients.
+        #[arg(long)]
+        introspect_any: Option<bool>,
         #[command(flatten)]
         output: OutputArg,
         #[command(flatten)]
@@ -251,6 +257,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             fields,
             public,
             first_party,
+            introspect_any,
             output,
             ..
         } => {
@@ -258,6 +265,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
                 client_id: id.client_id,
                 public,
                 first_party,
+                introspect_any,
                 enabled: true,
                 ..Default::default()
             };
@@ -301,6 +309,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             enabled,
             public,
             first_party,
+            introspect_any,
             output,
             ..
         } => {
@@ -317,6 +326,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             client.enabled = enabled.unwrap_or(client.enabled);
             client.public = public.unwrap_or(client.public);
             client.first_party = first_party.unwrap_or(client.first_party);
+            client.introspect_any = introspect_any.unwrap_or(client.introspect_any);
             let request = UpdateClientRequest {
                 client: Some(client),
             };

@@ -23,6 +23,7 @@ pub fn to_json(c: &OAuthClient) -> Value {
         "access_token_ttl": c.access_token_ttl,
         "public": c.public,
         "first_party": c.first_party,
+        "introspect_any": c.introspect_any,
         "enabled": c.enabled,
         "created_at": c.created_at,
         "secret_rotated_at": c.secret_rotated_at,
@@ -65,6 +66,7 @@ pub fn print_pretty(c: &OAuthClient) {
     line("Access token TTL", &ttl);
     line("Public", &c.public.to_string());
     line("First party", &c.first_party.to_string());
+    line("Introspect any", &c.introspect_any.to_string());
     line("Enabled", &c.enabled.to_string());
     line("Created", &time(c.created_at));
     line("Secret rotated", &time(c.secret_rotated_at));

@@ -32,6 +32,12 @@ pub struct OAuthSection {
     /// Burst allowance per client on top of the sustained rate.
     #[serde(default = "default_rate_limit_burst")]
     pub rate_limit_burst: u32,
+    /// A request body must arrive in full within this time (else `408`).
+    #[serde(default = "default_read_timeout", with = "serde_str")]
+    pub body_read_timeout: Duration,
+    /// HTTP/1 request headers must arrive within this time (else the connection closes).
+    #[serde(default = "default_read_timeout", with = "serde_str")]
+    pub header_read_timeout: Duration,
     /// `[oauth.token_exchange]`: RFC 8693 clusters and policies (absent: every exchange is
     /// denied).
     #[serde(default)]
@@ -62,6 +68,10 @@ fn default_session_idle_ttl() -> Duration {
 
 fn default_session_absolute_ttl() -> Duration {
     Duration::from_secs(12 * 3600)
+}
+
+fn default_read_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_rate_limit_per_second() -> u32 {
@@ -100,6 +110,14 @@ impl OAuthSection {
                     "{issuer:?} must be an http(s) URL without query, fragment or trailing slash"
                 ),
             ));
+        }
+        for (key, value) in [
+            ("oauth.body_read_timeout", self.body_read_timeout),
+            ("oauth.header_read_timeout", self.header_read_timeout),
+        ] {
+            if value < Duration::from_secs(1) {
+                return Err((key.into(), "must be at least 1s".into()));
+            }
         }
         if self.access_token_ttl < Duration::from_secs(1) {
             return Err((

@@ -23,12 +23,12 @@ use std::sync::Arc;
 
 use super::clients::{
     AssertionError, AuthMethod, CertificateError, Client, ClientAuthError, ReplayCache,
-    authenticate_secret, get_client, unverified_client_id, verify_client_certificate,
+    ReplayError, authenticate_secret, get_client, unverified_client_id, verify_client_certificate,
     verify_private_key_jwt, verify_spiffe_jwt,
 };
 use super::http::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, PresentedCredentials,
-    TrustBundles,
+    SingleUse, TrustBundles,
 };
 use crate::datastore::OAuthClientStore;
 
@@ -92,7 +92,7 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
         client_id: Option<&str>,
         assertion: &str,
         context: &AuthContext<'_>,
-    ) -> Result<Client, ClientAuthError> {
+    ) -> Result<(Client, Option<SingleUse>), ClientAuthError> {
         let id = match client_id {
             Some(id) => id.to_owned(),
             None => unverified_client_id(assertion).ok_or(ClientAuthError::UnknownClient)?,
@@ -113,20 +113,25 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
                     .as_ref()
                     .ok_or_else(|| mismatch(&client, "spiffe_jwt"))?;
                 let bundles = self.bundles().await?;
-                let audiences = [context.issuer, context.token_endpoint, context.endpoint];
-                verify_spiffe_jwt(assertion, spiffe_id, &bundles, &audiences, context.now)?
+                // Not the issuer: that audience is the token-exchange subject's (issue 11 §4).
+                let audiences = [context.token_endpoint, context.endpoint];
+                verify_spiffe_jwt(
+                    assertion,
+                    spiffe_id,
+                    &bundles,
+                    &audiences,
+                    context.issuer,
+                    context.now,
+                )?
             }
             _ => return Err(mismatch(&client, "a client assertion")),
         };
-        if let Some(jti) = &verified.jti {
-            self.replay.check_and_remember(
-                &client.client_id,
-                jti,
-                verified.replay_until,
-                context.now,
-            )?;
-        }
-        Ok(client)
+        // The jti is checked and remembered by `use_once`, after the rate limit.
+        let single_use = verified.jti.map(|jti| SingleUse {
+            jti,
+            until: verified.replay_until,
+        });
+        Ok((client, single_use))
     }
 
     /// `tls_client_auth`: returns the client and its certificate thumbprint; or, with no
@@ -171,7 +176,7 @@ where
                 "client_secret",
                 authenticate_secret(&self.store, client_id, secret, context.now)
                     .await
-                    .map(|c| (c, None)),
+                    .map(|c| (c, None, None)),
             ),
             PresentedCredentials::Assertion {
                 client_id,
@@ -180,21 +185,25 @@ where
                 "client_assertion",
                 self.by_assertion(client_id.as_deref(), assertion, context)
                     .await
-                    .map(|c| (c, None)),
+                    .map(|(c, single_use)| (c, None, single_use)),
             ),
             PresentedCredentials::Certificate { client_id } => (
                 "tls_client_auth",
-                self.by_certificate(client_id, context).await,
+                self.by_certificate(client_id, context)
+                    .await
+                    .map(|(c, thumbprint)| (c, thumbprint, None)),
             ),
         };
         match result {
-            Ok((client, certificate_thumbprint)) => Ok(AuthenticatedClient {
+            Ok((client, certificate_thumbprint, single_use)) => Ok(AuthenticatedClient {
                 client_id: client.client_id,
                 scopes: client.scopes,
                 audiences: client.audiences,
                 grant_types: client.grant_types,
                 access_token_ttl: client.access_token_ttl,
                 certificate_thumbprint,
+                introspect_any: client.introspect_any,
+                single_use,
             }),
             Err(e) => {
                 tracing::info!(
@@ -208,6 +217,51 @@ where
                     Err(ClientAuthFailure::Unavailable(e.to_string()))
                 } else {
                     Err(ClientAuthFailure::Invalid)
+                }
+            }
+        }
+    }
+
+    fn use_once(
+        &self,
+        client_id: &str,
+        single_use: &SingleUse,
+        now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        self.remember(client_id, single_use, now)
+    }
+}
+
+impl<S, B> StoreClientAuthenticator<S, B>
+where
+    S: OAuthClientStore + Clone,
+    B: TrustBundles,
+{
+    /// See [`ClientAuthenticator::use_once`].
+    fn remember(
+        &self,
+        client_id: &str,
+        single_use: &SingleUse,
+        now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        let result =
+            self.replay
+                .check_and_remember(client_id, &single_use.jti, single_use.until, now);
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::info!(
+                    target: AUDIT,
+                    event = "oauth_client_auth_failed",
+                    client_id,
+                    method = "client_assertion",
+                    detail = %e,
+                );
+                match e {
+                    ReplayError::Replayed => Err(ClientAuthFailure::Invalid),
+                    ReplayError::Full | ReplayError::ClientFull => {
+                        Err(ClientAuthFailure::Unavailable(e.to_string()))
+                    }
                 }
             }
         }

@@ -100,7 +100,7 @@ fn pk_assertion(w: &World, jti: &str) -> String {
 fn svid(w: &World) -> String {
     w.svid_key.sign(
         &json!({"alg": "ES256", "kid": "j1", "typ": "JWT"}),
-        &json!({"sub": SVC_ID, "aud": [ISSUER], "exp": NOW + 300, "iat": NOW}),
+        &json!({"sub": SVC_ID, "aud": [TOKEN_ENDPOINT], "exp": NOW + 300, "iat": NOW}),
     )
 }
 
@@ -111,11 +111,24 @@ fn assertion(client_id: Option<&str>, token: String) -> PresentedCredentials {
     }
 }
 
+/// Authenticates, then (as the endpoint does after the rate limit) uses a `jti` once.
 async fn run(
     w: &World,
     p: &PresentedCredentials,
 ) -> Result<AuthenticatedClient, ClientAuthFailure> {
-    w.auth.authenticate(p, &context(None)).await
+    authenticate_and_use(&w.auth, p, &context(None)).await
+}
+
+async fn authenticate_and_use(
+    auth: &StoreClientAuthenticator<MemoryStore, FixedBundles>,
+    p: &PresentedCredentials,
+    ctx: &AuthContext<'_>,
+) -> Result<AuthenticatedClient, ClientAuthFailure> {
+    let client = auth.authenticate(p, ctx).await?;
+    if let Some(once) = &client.single_use {
+        auth.use_once(&client.client_id, once, ctx.now)?;
+    }
+    Ok(client)
 }
 
 #[tokio::test]
@@ -253,14 +266,9 @@ async fn unavailable_bundles_or_a_full_replay_cache_are_server_errors() {
         Arc::new(ReplayCache::new(1)),
     );
     let ctx = context(None);
-    assert!(
-        tiny.authenticate(&assertion(None, pk_assertion(&w, "1")), &ctx)
-            .await
-            .is_ok()
-    );
-    let full = tiny
-        .authenticate(&assertion(None, pk_assertion(&w, "2")), &ctx)
-        .await;
+    let first = authenticate_and_use(&tiny, &assertion(None, pk_assertion(&w, "1")), &ctx).await;
+    assert!(first.is_ok());
+    let full = authenticate_and_use(&tiny, &assertion(None, pk_assertion(&w, "2")), &ctx).await;
     assert!(matches!(full, Err(ClientAuthFailure::Unavailable(_))));
 }
 

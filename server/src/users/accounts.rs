@@ -14,7 +14,7 @@ use super::{
     new_user_id, username_key,
 };
 use crate::ca::Sealer;
-use crate::datastore::{DatastoreError, LoginCounters, Page, UserRecord, UserStore};
+use crate::datastore::{DatastoreError, GrantStore, LoginCounters, Page, UserRecord, UserStore};
 
 /// How often a write lost to a concurrent one is retried.
 const WRITE_ATTEMPTS: usize = 5;
@@ -198,26 +198,6 @@ impl<S: UserStore> Accounts<S> {
         .await
     }
 
-    /// Replaces the password of `user`; also lifts a login lock-out.
-    pub async fn set_password(
-        &self,
-        user: &str,
-        password: Password,
-    ) -> Result<UserRecord, UserError> {
-        let found = self.find(user).await?;
-        let hash = self.passwords.hash(Arc::new(password)).await?;
-        let changed = self
-            .modify(&found.id, |u| {
-                u.password_hash.clone_from(&hash);
-                u.login = LoginCounters::default();
-                Ok(())
-            })
-            .await?;
-        self.guard.record_success(&found.username_key);
-        self.guard.record_success(&changed.username_key);
-        Ok(changed)
-    }
-
     /// Gives `user` a new TOTP secret (replacing any previous one) and returns the
     /// `otpauth://` provisioning URI: the only time the secret leaves the server.
     pub async fn enable_totp(
@@ -261,6 +241,35 @@ impl<S: UserStore> Accounts<S> {
                     .map_err(internal("unsealing a TOTP secret"))
             })
             .transpose()
+    }
+}
+
+impl<S: UserStore + GrantStore> Accounts<S> {
+    /// Replaces the password of `user`; also lifts a login lock-out, and ends what the old
+    /// password started: every refresh-token grant of the account is revoked here, and its
+    /// browser sessions end at their next step (the account's credential stamp changed).
+    /// A failure to revoke the grants is returned: the password is changed, and the
+    /// operator retries.
+    pub async fn set_password(
+        &self,
+        user: &str,
+        password: Password,
+    ) -> Result<UserRecord, UserError> {
+        let found = self.find(user).await?;
+        let hash = self.passwords.hash(Arc::new(password)).await?;
+        let changed = self
+            .modify(&found.id, |u| {
+                u.password_hash.clone_from(&hash);
+                u.login = LoginCounters::default();
+                Ok(())
+            })
+            .await?;
+        self.guard.record_success(&found.username_key);
+        self.guard.record_success(&changed.username_key);
+        crate::oauth::grants::revoke_user_grants(&self.store, &changed.id)
+            .await
+            .map_err(|e| UserError::Internal(format!("revoking the account's grants: {e}")))?;
+        Ok(changed)
     }
 }
 

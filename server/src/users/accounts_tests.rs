@@ -441,3 +441,44 @@ async fn the_totp_secret_is_sealed_at_rest() {
             .is_err()
     );
 }
+
+/// Issue 11 §1: `set-password` ends what the old password started: the account's refresh
+/// grants at once, its browser sessions through the credential stamp.
+#[tokio::test]
+async fn set_password_revokes_the_accounts_grants_and_changes_its_stamp() {
+    use crate::datastore::GrantStore as _;
+    use crate::oauth::grants::{GrantLifetimes, GrantStart, Grants};
+    let (f, alice) = with_alice().await;
+    let grants = Grants::new(f.accounts.store().clone(), GrantLifetimes::default());
+    let start = GrantStart {
+        user_id: alice.id.clone(),
+        client_id: "web".into(),
+        scopes: vec!["openid".into()],
+        auth_time: 1,
+        amr: vec!["pwd".into()],
+    };
+    let now = f.clock.now();
+    let (grant_id, _) = grants.start(start, now).await.unwrap();
+    let store = f.accounts.store().clone();
+    assert!(store.get_grant(&grant_id).await.unwrap().is_some());
+    let before = f.accounts.account_stamp(&alice.id).await.unwrap().unwrap();
+    f.accounts
+        .set_password("alice", pw("another password"))
+        .await
+        .unwrap();
+    let after = f.accounts.account_stamp(&alice.id).await.unwrap().unwrap();
+    assert_ne!(before, after, "a new password gives a new stamp");
+    assert!(
+        store.get_grant(&grant_id).await.unwrap().is_none(),
+        "the grant ended with the old password"
+    );
+    f.accounts.set_disabled("alice", true).await.unwrap();
+    assert_eq!(f.accounts.account_stamp(&alice.id).await.unwrap(), None);
+    f.accounts.set_disabled("alice", false).await.unwrap();
+    assert_eq!(
+        f.accounts.account_stamp(&alice.id).await.unwrap(),
+        Some(after)
+    );
+    f.accounts.delete("alice").await.unwrap();
+    assert_eq!(f.accounts.account_stamp(&alice.id).await.unwrap(), None);
+}

@@ -158,6 +158,21 @@ impl<S: UserStore + Clone> Accounts<S> {
         }
     }
 
+    /// The credential stamp of `user_id` when the account exists and is enabled; `None`
+    /// when it was deleted or disabled. The stamp is a digest of the stored password hash:
+    /// it changes when the password is replaced (`set-password`), so a browser session
+    /// remembering an older stamp has ended. Read at every browser step.
+    pub async fn account_stamp(&self, user_id: &str) -> Result<Option<String>, LoginError> {
+        let user = self
+            .store
+            .get_user(user_id)
+            .await
+            .map_err(|e| internal(e.into()))?;
+        Ok(user
+            .filter(|u| !u.disabled)
+            .map(|u| credential_stamp(&u.password_hash)))
+    }
+
     /// Records a failure with the guard (the source's bucket, the username's counters).
     /// An existing account's new counters are stored in the background: the answer does
     /// not wait for a datastore write an unknown username would not make, so timing does
@@ -195,6 +210,16 @@ impl<S: UserStore + Clone> Accounts<S> {
             }
         });
     }
+}
+
+/// A digest of a password hash (PHC string, salted: a new password always gives a new
+/// stamp). Not secret, but never the hash itself.
+pub(super) fn credential_stamp(password_hash: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password_hash.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn audit_success(user: &UserRecord, method: &str) {

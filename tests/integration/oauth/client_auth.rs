@@ -154,7 +154,9 @@ fn a_workload_authenticates_with_its_jwt_svid_and_other_audiences_are_refused() 
         spiffe_id,
     ]);
 
-    let svid = fetch_jwt_svid(&node, &issuer);
+    // Client assertions are minted for the token endpoint (the issuer audience is the
+    // token-exchange subject's, issue 11 §4).
+    let svid = fetch_jwt_svid(&node, &format!("{issuer}/oauth2/token"));
     let request = |client_id: Option<&str>, assertion: &str| {
         let mut pairs = vec![
             ("grant_type", "client_credentials"),
@@ -186,6 +188,12 @@ fn a_workload_authenticates_with_its_jwt_svid_and_other_audiences_are_refused() 
     let (status, body) = request(Some("billing"), &elsewhere);
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"], "invalid_client");
+    // A JWT-SVID for the issuer (what a workload hands a service for token exchange) is
+    // not the workload's client credential.
+    let for_exchange = fetch_jwt_svid(&node, &issuer);
+    let (status, body) = request(Some("billing"), &for_exchange);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
 
     let log = node.server.log();
     let signature = svid.rsplit('.').next().unwrap();
@@ -194,4 +202,86 @@ fn a_workload_authenticates_with_its_jwt_svid_and_other_audiences_are_refused() 
         "the JWT-SVID reached the server log"
     );
     assert!(log.contains("oauth_client_auth_failed"), "{log}");
+}
+
+/// Issue 11 §8 through the real binary: a client introspects only its own tokens unless
+/// registered with `--introspect-any`; a public client cannot hold that permission.
+#[test]
+fn only_an_introspect_any_client_introspects_other_clients_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, issuer) = super::server(dir.path());
+    let create = |id: &str, extra: &[&str]| -> String {
+        let mut args = vec![
+            "client",
+            "create",
+            "--client-id",
+            id,
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--output",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let created: Value = serde_json::from_str(&server.ok(&args)).unwrap();
+        created["client_secret"].as_str().unwrap().to_owned()
+    };
+    let app = create("app", &[]);
+    let peer = create("peer", &[]);
+    let rs = create("resource-server", &["--introspect-any"]);
+    let shown: Value = serde_json::from_str(&server.ok(&[
+        "client",
+        "show",
+        "--client-id",
+        "resource-server",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(shown["introspect_any"], true, "{shown}");
+
+    let (status, body) = post_form(
+        &issuer,
+        "/oauth2/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "app"),
+            ("client_secret", &app),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let introspect = |id: &str, secret: &str| {
+        let pairs = [
+            ("token", token.as_str()),
+            ("client_id", id),
+            ("client_secret", secret),
+        ];
+        let (status, body) = post_form(&issuer, "/oauth2/introspect", &pairs);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    assert_eq!(
+        introspect("peer", &peer),
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(introspect("app", &app)["active"], true);
+    assert_eq!(introspect("resource-server", &rs)["active"], true);
+
+    let refused = server.cli(&[
+        "client",
+        "create",
+        "--client-id",
+        "spa",
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        "http://127.0.0.1:8080/cb",
+        "--public",
+        "--introspect-any",
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("introspect_any"), "{stderr}");
 }

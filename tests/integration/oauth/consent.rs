@@ -187,3 +187,62 @@ fn remembered_consent_survives_a_restart_and_more_scopes_ask_again() {
     assert!(!log.contains(PASSWORD), "the password reached the log");
     assert!(log.contains("oauth_consents_forgotten"), "audit event");
 }
+
+/// Issue 11 §1, black box: after `user disable` (and after `user set-password`) the same
+/// browser asking `/oauth2/authorize` again gets the login page, not a fresh code.
+#[test]
+fn a_disabled_or_re_passworded_users_browser_session_ends_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, issuer) = super::server(dir.path());
+    server.create_user("erin", &[], PASSWORD);
+    let redirect = format!("http://127.0.0.1:{}/cb", free_port());
+    register_client(&server, &redirect);
+
+    let mut browser = Browser::new(&issuer);
+    let consent = browser.sign_in(&redirect, "openid");
+    approve(&mut browser, &consent);
+    let again = browser.authorize(&redirect, "openid");
+    assert!(
+        again.code().is_some(),
+        "signed in: {} {}",
+        again.status,
+        again.body
+    );
+
+    server.ok(&["user", "disable", "--username", "erin"]);
+    let after = browser.authorize(&redirect, "openid");
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert!(after.code().is_none());
+    assert!(after.body.contains("name=\"password\""), "{}", after.body);
+
+    // Enabled again, signed in again (disabling forgot the consent: asked again); then a
+    // new password ends that session too.
+    server.ok(&["user", "update", "--username", "erin", "--enabled", "true"]);
+    let consent = browser.sign_in(&redirect, "openid");
+    approve(&mut browser, &consent);
+    let signed_in = browser.authorize(&redirect, "openid");
+    assert!(
+        signed_in.code().is_some(),
+        "{} {}",
+        signed_in.status,
+        signed_in.body
+    );
+    let changed = server.cli_with_stdin(
+        &[
+            "user",
+            "set-password",
+            "--username",
+            "erin",
+            "--password-stdin",
+        ],
+        "Another-Consent-Passw0rd\n",
+    );
+    assert!(changed.status.success(), "{changed:?}");
+    let after = browser.authorize(&redirect, "openid");
+    assert!(after.code().is_none(), "{} {}", after.status, after.body);
+    assert!(after.body.contains("name=\"password\""), "{}", after.body);
+    assert!(
+        server.log().contains("browser_session_ended"),
+        "audit event"
+    );
+}

@@ -200,6 +200,14 @@ fn a_workload_jwt_svid_for_the_issuer_is_exchanged_only_as_the_policy_allows() {
         "invalid_request",
         "JWT-SVID for another audience",
     );
+    // Issue 11 §4: the workload's client assertion (minted for the token endpoint) is not
+    // an exchange subject.
+    let assertion = fetch_jwt(socket, &format!("{issuer}/oauth2/token"), prod);
+    assert_refused(
+        exchange(&issuer, gateway, &assertion, &[]),
+        "invalid_request",
+        "client assertion as subject",
+    );
 
     let log = server.log();
     assert!(log.contains("oauth_token_exchange"), "audit events");

@@ -11,14 +11,23 @@
 import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
 
-import { Jar, action, browse, errorCode, field } from './pages.mjs';
+import { Jar, action, browse, errorCode, field, hiddenFields } from './pages.mjs';
 
 const SCOPE = 'openid profile';
 
 /** The user's side: sign in through the login page, enter the code, approve. */
 async function approve(issuer, uri, username, password) {
   const jar = new Jar();
-  const login = await browse(jar, uri);
+  // A plain GET of the device page creates no session: it shows a sign-in button (a GET
+  // form carrying the user code), which the user presses.
+  const start = await browse(jar, uri);
+  const startPage = await start.text();
+  if (start.status !== 200) throw new Error(`device start page: ${start.status} ${startPage}`);
+  const signIn = new URL(uri);
+  for (const [name, value] of Object.entries(hiddenFields(startPage))) {
+    signIn.searchParams.set(name, value);
+  }
+  const login = await browse(jar, signIn);
   const loginPage = await login.text();
   if (login.status !== 200) throw new Error(`login page: ${login.status} ${loginPage}`);
   const signed = await browse(jar, action(issuer, loginPage), {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::BrowserHost;
 use super::authorize::Params;
 use super::authorize::{AuthorizationRequest, Prompt};
-use super::flow::{AUDIT, LOGIN, form, with_session};
+use super::flow::{AUDIT, LOGIN, form, still_signed_in, with_session};
 use super::pages::{self, Page, error_line, escape, hidden};
 use super::post::{form_post, not_enabled, page, throttled, unavailable};
 use super::session::SessionCookie;
@@ -45,6 +45,23 @@ fn entry(csrf: &str, user_code: &str, status: StatusCode, error: Option<&str>) -
     );
     Page {
         status,
+        title: "Connect a device",
+        body,
+        form_target: None,
+    }
+}
+
+/// The page of an anonymous `GET /oauth2/device`: a sign-in button (no session yet).
+fn start(user_code: &str) -> Page {
+    let body = format!(
+        "<p>Sign in to connect a device.</p>\n\
+         <form method=\"get\" action=\"{DEVICE}\">\n{code}{sign_in}\n\
+         <p><button type=\"submit\">Sign in</button></p>\n</form>",
+        code = hidden("user_code", user_code),
+        sign_in = hidden("sign_in", "1"),
+    );
+    Page {
+        status: StatusCode::OK,
         title: "Connect a device",
         body,
         form_target: None,
@@ -99,19 +116,31 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let user_code = params.one("user_code").ok().flatten().unwrap_or_default();
     let cookie = SessionCookie::for_issuer(host.issuer());
-    let existing = cookie.read(request.headers()).and_then(|id| {
+    let mut existing = cookie.read(request.headers()).and_then(|id| {
         let state = flows
             .sessions
-            .with(&id, now, |s| (s.user.is_some(), s.csrf.clone()))?;
+            .with(&id, now, |s| (s.user.clone(), s.csrf.clone()))?;
         Some((id, state))
     });
-    if let Some((_, (true, csrf))) = &existing {
-        return entry(csrf, user_code, StatusCode::OK, None).into_response();
+    if let Some((id, (Some(user), csrf))) = &existing {
+        match still_signed_in(flows, id, user).await {
+            Ok(true) => return entry(csrf, user_code, StatusCode::OK, None).into_response(),
+            Ok(false) => existing = None,
+            Err(r) => return r,
+        }
+    }
+    // Not signed in and no session: a plain GET (a prefetch, a scanner, a flood) creates
+    // none; the sign-in button asks for the login page, which needs one (issue 11 §11).
+    if existing.is_none() && params.one("sign_in") != Ok(Some("1")) {
+        return start(user_code).into_response();
     }
     // Not signed in: the login page, then back here (with the code, when well formed).
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows.sessions.create(now) {
+        None => match flows.sessions.create(
+            now,
+            crate::oauth::http::source_address(request.extensions()),
+        ) {
             Ok(id) => (id, true),
             Err(e) => {
                 tracing::error!(error = %e, "creating a browser session");
@@ -164,6 +193,11 @@ pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
     let Some((user, csrf, attempts)) = found.flatten() else {
         return sign_in_first();
     };
+    match still_signed_in(flows, &posted.session_id, &user).await {
+        Ok(true) => {}
+        Ok(false) => return sign_in_first(),
+        Err(r) => return r,
+    }
     if attempts >= MAX_ATTEMPTS {
         tracing::info!(target: AUDIT, event = "oauth_device_refused", user_id = %user.user_id, reason = "too_many_attempts");
         let p = page(StatusCode::TOO_MANY_REQUESTS, "Too many wrong codes.");

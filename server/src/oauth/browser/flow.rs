@@ -188,6 +188,43 @@ pub(super) async fn proceed<H: BrowserHost>(
     }
 }
 
+/// Re-checks the account behind a signed-in session (every authorize, consent and device
+/// step): the account must exist, be enabled and have the password it signed in with.
+/// Otherwise the session ends at once (`Ok(false)`); a store failure fails closed (503).
+pub(super) async fn still_signed_in(
+    flows: &BrowserFlows,
+    session_id: &str,
+    user: &SignedIn,
+) -> Result<bool, Response> {
+    match flows.users.account_stamp(&user.user_id).await {
+        Ok(Some(stamp)) if stamp == user.stamp => Ok(true),
+        Ok(current) => {
+            flows.sessions.remove(session_id);
+            let reason = if current.is_some() {
+                "password_changed"
+            } else {
+                "account_disabled_or_deleted"
+            };
+            tracing::info!(target: AUDIT, event = "browser_session_ended", user_id = %user.user_id, reason);
+            Ok(false)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking a session's account");
+            Err(super::post::unavailable())
+        }
+    }
+}
+
+/// The page for a session whose sign-in ended (account disabled, deleted or its password
+/// changed) in the middle of a flow.
+pub(super) fn signed_out() -> Response {
+    pages::error(
+        StatusCode::UNAUTHORIZED,
+        "Your sign-in ended. Go back to the application and start again.",
+    )
+    .into_response()
+}
+
 /// The page for a missing or expired pending request.
 pub(super) fn expired() -> Response {
     pages::error(

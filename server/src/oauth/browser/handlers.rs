@@ -44,10 +44,19 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         Err(AuthorizeError::Redirect(r)) => return flow::error_redirect(issuer, &r),
     };
     let cookie = SessionCookie::for_issuer(issuer);
-    let existing = cookie.read(request.headers()).and_then(|id| {
+    let mut existing = cookie.read(request.headers()).and_then(|id| {
         let user = flows.sessions.with(&id, now, |s| s.user.clone())?;
         Some((id, user))
     });
+    // A signed-in session whose account was disabled, deleted or given a new password
+    // ended: continue as a browser without a session.
+    if let Some((id, Some(u))) = &existing {
+        match flow::still_signed_in(flows, id, u).await {
+            Ok(true) => {}
+            Ok(false) => existing = None,
+            Err(r) => return r,
+        }
+    }
     let user = existing
         .as_ref()
         .and_then(|(_, u)| u.clone())
@@ -63,7 +72,10 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     }
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows.sessions.create(now) {
+        None => match flows.sessions.create(
+            now,
+            crate::oauth::http::source_address(request.extensions()),
+        ) {
             Ok(id) => (id, true),
             Err(e) => {
                 tracing::error!(error = %e, "creating a browser session");
@@ -109,6 +121,11 @@ pub async fn consent_post<H: BrowserHost>(
     let Some((req, user)) = found.flatten() else {
         return expired();
     };
+    match flow::still_signed_in(flows, &posted.session_id, &user).await {
+        Ok(true) => {}
+        Ok(false) => return flow::signed_out(),
+        Err(r) => return r,
+    }
     let approved = posted.params.one("decision") == Ok(Some("approve"));
     tracing::info!(
         target: AUDIT,

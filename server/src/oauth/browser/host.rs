@@ -14,6 +14,8 @@ pub trait BrowserHost: Send + Sync + 'static {
     fn issuer(&self) -> &str;
     /// The current time (read once per request).
     fn now(&self) -> SystemTime;
+    /// How long a form body may take to arrive in full.
+    fn body_read_timeout(&self) -> std::time::Duration;
     /// The flows, when enabled (otherwise the endpoints answer 404).
     fn browser(&self) -> Option<&BrowserFlows>;
     /// Issues an authorization code.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_proto::clock::unix_seconds;
 use zeroize::Zeroizing;
 
-use super::flow::{AUDIT, LOGIN, TOTP, expired, form, proceed, with_session};
+use super::flow::{AUDIT, LOGIN, TOTP, expired, form, proceed, signed_out, with_session};
 use super::pages;
 use super::post::{Posted, form_post, throttled, unavailable};
 use super::session::{SessionCookie, SignedIn};
@@ -25,10 +25,17 @@ async fn complete<H: BrowserHost>(
     amr: &[&str],
     now: std::time::SystemTime,
 ) -> Response {
+    let stamp = match flows.users.account_stamp(&user_id).await {
+        Ok(Some(stamp)) => stamp,
+        // Disabled or deleted between the password check and here.
+        Ok(None) => return signed_out(),
+        Err(_) => return unavailable(),
+    };
     let user = SignedIn {
         user_id,
         auth_time: unix_seconds(now),
         amr: amr.iter().map(|s| (*s).to_owned()).collect(),
+        stamp,
     };
     let new_id = match flows
         .sessions

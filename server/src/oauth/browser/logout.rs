@@ -5,20 +5,17 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
 use super::authorize::Params;
 use super::end_session::{self, EndSession};
 use super::flow::{AUDIT, LOGOUT, see_other};
-use super::post::{forbidden, not_enabled, page};
+use super::post::{forbidden, not_enabled, read_body};
 use super::session::SessionCookie;
 use super::{BrowserFlows, BrowserHost, csrf, pages};
-
-/// Largest form body accepted.
-const MAX_FORM: usize = 16 * 1024;
 
 /// `GET /oauth2/logout`: the confirmation form (signing out needs a POST with the token).
 pub async fn logout_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
@@ -63,8 +60,9 @@ pub async fn logout_post<H: BrowserHost>(
         return not_enabled();
     };
     let (parts, body) = request.into_parts();
-    let Ok(body) = to_bytes(body, MAX_FORM).await else {
-        return page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
+    let body = match read_body(body, host.body_read_timeout()).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     let params = Params::parse(&body);
     let confirmed = params.one("confirm").ok().flatten().is_some();

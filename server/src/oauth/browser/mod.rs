@@ -64,7 +64,7 @@ impl Default for BrowserConfig {
 pub struct BrowserFlows {
     users: Arc<dyn UserLogin>,
     clients: Arc<dyn ClientDirectory>,
-    sessions: session::SessionStore,
+    pub(crate) sessions: session::SessionStore,
     consents: consent::Consents,
 }
 

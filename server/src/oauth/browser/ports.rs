@@ -35,6 +35,14 @@ pub trait UserLogin: Send + Sync + 'static {
         code: &'a str,
         source: IpAddr,
     ) -> BoxFuture<'a, Result<(), LoginError>>;
+
+    /// The credential stamp of `user_id` (changes with its password) while the account
+    /// exists and is enabled; `None` once it was disabled or deleted. Every browser step
+    /// of a signed-in session compares it with the stamp taken at sign-in.
+    fn account_stamp<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, LoginError>>;
 }
 
 impl<S: UserStore + Clone> UserLogin for Accounts<S> {
@@ -54,6 +62,13 @@ impl<S: UserStore + Clone> UserLogin for Accounts<S> {
         source: IpAddr,
     ) -> BoxFuture<'a, Result<(), LoginError>> {
         Box::pin(Accounts::verify_second_factor(self, user_id, code, source))
+    }
+
+    fn account_stamp<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, LoginError>> {
+        Box::pin(Accounts::account_stamp(self, user_id))
     }
 }
 

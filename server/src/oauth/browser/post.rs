@@ -37,6 +37,25 @@ pub(super) fn unavailable() -> Response {
     )
 }
 
+/// Reads a form body of at most [`MAX_FORM`] bytes within `deadline` (one deadline for the
+/// whole body: a trickling client cannot hold the request open).
+pub(super) async fn read_body(
+    body: axum::body::Body,
+    deadline: std::time::Duration,
+) -> Result<axum::body::Bytes, Response> {
+    match tokio::time::timeout(deadline, to_bytes(body, MAX_FORM)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large.",
+        )),
+        Err(_) => Err(page(
+            StatusCode::REQUEST_TIMEOUT,
+            "The form did not arrive in time.",
+        )),
+    }
+}
+
 /// A form post in a session: the session id, its CSRF token checked, the form.
 pub(super) struct Posted {
     pub(super) session_id: String,
@@ -66,22 +85,20 @@ pub(super) async fn form_post<H: BrowserHost>(
         return Err(not_enabled());
     };
     let now = host.now();
-    let posted = posted(flows, host.issuer(), request, now).await?;
+    let posted = posted(flows, host, request, now).await?;
     Ok((flows, now, posted))
 }
 
-pub(super) async fn posted(
+pub(super) async fn posted<H: BrowserHost>(
     flows: &BrowserFlows,
-    issuer: &str,
+    host: &H,
     request: Request,
     now: std::time::SystemTime,
 ) -> Result<Posted, Response> {
     let source = crate::oauth::http::source_address(request.extensions());
-    let cookie = SessionCookie::for_issuer(issuer);
+    let cookie = SessionCookie::for_issuer(host.issuer());
     let session_id = cookie.read(request.headers());
-    let body = to_bytes(request.into_body(), MAX_FORM)
-        .await
-        .map_err(|_| page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
+    let body = read_body(request.into_body(), host.body_read_timeout()).await?;
     let params = Params::parse(&body);
     let presented = params.one("csrf_token").ok().flatten();
     let session_id = session_id.ok_or_else(forbidden)?;

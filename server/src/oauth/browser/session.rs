@@ -4,7 +4,8 @@
 //! user and the pending authorization requests. Sessions end after an idle and an
 //! absolute lifetime; a sign-in always moves the session to a new id (session fixation).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +17,9 @@ use super::csrf::random_token;
 
 /// Most sessions held at once.
 const CAPACITY: usize = 100_000;
+/// Most anonymous (not signed-in) sessions one source address (IPv6: its /64) holds; a new
+/// one from that source replaces its oldest.
+pub const ANONYMOUS_PER_SOURCE: usize = 16;
 /// Most pending authorization requests per session (the oldest is dropped).
 const MAX_PENDING: usize = 8;
 /// A pending request not finished within this many seconds is dropped.
@@ -30,6 +34,9 @@ pub struct SignedIn {
     pub auth_time: i64,
     /// Methods (`pwd`, `otp`).
     pub amr: Vec<String>,
+    /// The account's credential stamp at sign-in (see [`super::UserLogin::account_stamp`]):
+    /// a later password change makes it stale and ends the session.
+    pub stamp: String,
 }
 
 /// One browser session.
@@ -46,6 +53,9 @@ pub struct Session {
     pending: Vec<(String, AuthorizationRequest, i64)>,
     created_at: i64,
     last_seen: i64,
+    /// The (normalised) source address that created this anonymous session; `None` once
+    /// signed in (signed-in sessions are never evicted for anonymous ones).
+    anonymous_from: Option<IpAddr>,
 }
 
 impl Session {
@@ -89,12 +99,94 @@ pub enum SessionError {
     Full,
 }
 
+/// The sessions, and the anonymous ones in creation order (overall and per source) so a
+/// flood evicts anonymous sessions instead of refusing sign-ins. The queues may hold ids
+/// of sessions since signed in or ended: they are skipped.
+#[derive(Debug, Default)]
+struct Table {
+    sessions: HashMap<String, Session>,
+    anonymous: VecDeque<String>,
+    by_source: HashMap<IpAddr, VecDeque<String>>,
+}
+
+impl Table {
+    fn is_anonymous(&self, id: &str) -> bool {
+        self.sessions
+            .get(id)
+            .is_some_and(|s| s.anonymous_from.is_some())
+    }
+
+    /// Ends the oldest anonymous session of `source`, if it holds its whole share.
+    fn make_room_for(&mut self, source: IpAddr) {
+        let Some(mut queue) = self.by_source.remove(&source) else {
+            return;
+        };
+        queue.retain(|id| self.is_anonymous(id));
+        if queue.len() >= ANONYMOUS_PER_SOURCE
+            && let Some(oldest) = queue.pop_front()
+        {
+            self.sessions.remove(&oldest);
+        }
+        if !queue.is_empty() {
+            self.by_source.insert(source, queue);
+        }
+    }
+
+    /// Ends the oldest anonymous session overall; `false` when there is none.
+    fn evict_oldest_anonymous(&mut self) -> bool {
+        while let Some(id) = self.anonymous.pop_front() {
+            if self.is_anonymous(&id) {
+                self.sessions.remove(&id);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Drops queued ids that no longer name an anonymous session once the queue is much
+    /// longer than the table (keeps the queue bounded).
+    fn compact(&mut self) {
+        if self.anonymous.len() > 2 * CAPACITY {
+            let queue = std::mem::take(&mut self.anonymous);
+            self.anonymous = queue
+                .into_iter()
+                .filter(|id| self.is_anonymous(id))
+                .collect();
+            let sources = std::mem::take(&mut self.by_source);
+            for (source, queue) in sources {
+                let queue: VecDeque<String> = queue
+                    .into_iter()
+                    .filter(|id| self.is_anonymous(id))
+                    .collect();
+                if !queue.is_empty() {
+                    self.by_source.insert(source, queue);
+                }
+            }
+        }
+    }
+}
+
+/// A source address as the anonymous-session bound counts it: IPv4 as is, IPv6 by its /64.
+fn source_key(source: IpAddr) -> IpAddr {
+    match source {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut octets = v6.octets();
+                octets[8..].fill(0);
+                IpAddr::from(octets)
+            }
+        },
+        v4 => v4,
+    }
+}
+
 /// The sessions of this process.
 #[derive(Debug)]
 pub struct SessionStore {
     idle: i64,
     absolute: i64,
-    map: Mutex<HashMap<String, Session>>,
+    map: Mutex<Table>,
 }
 
 fn secs(d: Duration) -> i64 {
@@ -107,11 +199,11 @@ impl SessionStore {
         Self {
             idle: secs(idle),
             absolute: secs(absolute),
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(Table::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -129,26 +221,33 @@ impl SessionStore {
         f: impl FnOnce(&mut Session) -> R,
     ) -> Option<R> {
         let now = unix_seconds(now);
-        let mut map = self.lock();
-        let live = map.get(id).is_some_and(|s| self.live(s, now));
+        let mut table = self.lock();
+        let live = table.sessions.get(id).is_some_and(|s| self.live(s, now));
         if !live {
-            map.remove(id);
+            table.sessions.remove(id);
             return None;
         }
-        let session = map.get_mut(id)?;
+        let session = table.sessions.get_mut(id)?;
         session.last_seen = now;
         Some(f(session))
     }
 
-    /// A new anonymous session; returns its id.
-    pub fn create(&self, now: SystemTime) -> Result<String, SessionError> {
+    /// A new anonymous session for a browser at `source`; returns its id. A source holds
+    /// at most [`ANONYMOUS_PER_SOURCE`] anonymous sessions (its oldest is replaced); a full
+    /// table drops expired sessions, then the oldest anonymous one: a flood of anonymous
+    /// sessions never stops sign-ins, and never ends a signed-in session.
+    pub fn create(&self, now: SystemTime, source: IpAddr) -> Result<String, SessionError> {
         let now = unix_seconds(now);
+        let source = source_key(source);
         let id = random_token().ok_or(SessionError::Random)?;
         let csrf = random_token().ok_or(SessionError::Random)?;
-        let mut map = self.lock();
-        if map.len() >= CAPACITY {
-            map.retain(|_, s| now - s.last_seen < self.idle && now - s.created_at < self.absolute);
-            if map.len() >= CAPACITY {
+        let mut table = self.lock();
+        table.make_room_for(source);
+        if table.sessions.len() >= CAPACITY {
+            table
+                .sessions
+                .retain(|_, s| now - s.last_seen < self.idle && now - s.created_at < self.absolute);
+            if table.sessions.len() >= CAPACITY && !table.evict_oldest_anonymous() {
                 return Err(SessionError::Full);
             }
         }
@@ -160,8 +259,16 @@ impl SessionStore {
             pending: Vec::new(),
             created_at: now,
             last_seen: now,
+            anonymous_from: Some(source),
         };
-        map.insert(id.clone(), session);
+        table.sessions.insert(id.clone(), session);
+        table.anonymous.push_back(id.clone());
+        table
+            .by_source
+            .entry(source)
+            .or_default()
+            .push_back(id.clone());
+        table.compact();
         Ok(id)
     }
 
@@ -176,20 +283,27 @@ impl SessionStore {
         let now = unix_seconds(now);
         let id = random_token().ok_or(SessionError::Random)?;
         let csrf = random_token().ok_or(SessionError::Random)?;
-        let mut map = self.lock();
-        let mut session = map.remove(old).ok_or(SessionError::Full)?;
+        let mut table = self.lock();
+        let mut session = table.sessions.remove(old).ok_or(SessionError::Full)?;
         session.csrf = csrf;
         session.user = Some(user);
         session.awaiting_totp = None;
         session.created_at = now;
         session.last_seen = now;
-        map.insert(id.clone(), session);
+        session.anonymous_from = None;
+        table.sessions.insert(id.clone(), session);
         Ok(id)
     }
 
     /// Ends session `id`.
     pub fn remove(&self, id: &str) {
-        self.lock().remove(id);
+        self.lock().sessions.remove(id);
+    }
+
+    /// Number of sessions held (tests).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.lock().sessions.len()
     }
 }
 
@@ -262,18 +376,23 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
     }
 
+    fn src(i: u32) -> IpAddr {
+        IpAddr::from(std::net::Ipv4Addr::from(0xc000_0200 + i))
+    }
+
     fn user() -> SignedIn {
         SignedIn {
             user_id: "u".into(),
             auth_time: 0,
             amr: vec!["pwd".into()],
+            stamp: "s".into(),
         }
     }
 
     #[test]
     fn sessions_end_when_idle_or_too_old() {
         let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
-        let id = store.create(at(0)).unwrap();
+        let id = store.create(at(0), src(1)).unwrap();
         assert!(store.with(&id, at(99), |_| ()).is_some());
         assert!(
             store.with(&id, at(198), |_| ()).is_some(),
@@ -284,17 +403,53 @@ mod tests {
             store.with(&id, at(250), |_| ()).is_none(),
             "absolute lifetime"
         );
-        let idle = store.create(at(0)).unwrap();
+        let idle = store.create(at(0), src(1)).unwrap();
         assert!(
             store.with(&idle, at(100), |_| ()).is_none(),
             "idle lifetime"
         );
     }
 
+    /// Issue 11 §11: one source holds a bounded number of anonymous sessions; a full
+    /// table evicts the oldest anonymous session instead of refusing (a flood cannot stop
+    /// sign-ins) and never a signed-in one.
+    #[test]
+    fn anonymous_sessions_are_bounded_per_source_and_evicted_before_refusing() {
+        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
+        let first = store.create(at(0), src(1)).unwrap();
+        for _ in 1..ANONYMOUS_PER_SOURCE {
+            store.create(at(0), src(1)).unwrap();
+        }
+        assert!(store.with(&first, at(1), |_| ()).is_some());
+        store.create(at(1), src(1)).unwrap();
+        assert!(
+            store.with(&first, at(1), |_| ()).is_none(),
+            "the source's oldest anonymous session made room"
+        );
+        assert_eq!(store.held(), ANONYMOUS_PER_SOURCE);
+        // Another source is not affected by the first one's share.
+        let other = store.create(at(1), src(2)).unwrap();
+        assert!(store.with(&other, at(1), |_| ()).is_some());
+
+        // A full table: signed-in sessions stay, anonymous ones make room.
+        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
+        let pre = store.create(at(0), src(9)).unwrap();
+        let signed = store.sign_in(&pre, user(), at(0)).unwrap();
+        let mut i = 0u32;
+        while store.held() < CAPACITY {
+            store.create(at(0), src(1000 + i / 8)).unwrap();
+            i += 1;
+        }
+        let newcomer = store.create(at(1), src(7)).unwrap();
+        assert_eq!(store.held(), CAPACITY);
+        assert!(store.with(&newcomer, at(1), |_| ()).is_some());
+        assert!(store.with(&signed, at(1), |_| ()).is_some());
+    }
+
     #[test]
     fn signing_in_moves_the_session_to_a_new_id_and_token() {
         let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
-        let old = store.create(at(0)).unwrap();
+        let old = store.create(at(0), src(1)).unwrap();
         let csrf = store.with(&old, at(1), |s| s.csrf.clone()).unwrap();
         let new = store.sign_in(&old, user(), at(2)).unwrap();
         assert_ne!(old, new);

@@ -245,3 +245,50 @@ fn malformed_assertions_are_refused_without_panicking() {
         assert_eq!(unverified_client_id(bad), None);
     }
 }
+
+/// The one JWT parser (issue 11): a validly signed assertion whose claims repeat a member
+/// (a "last one wins" parser would read another `sub`) or carry a date that is not a
+/// NumericDate is refused with the parser's typed error.
+#[test]
+fn repeated_claims_and_bad_numeric_dates_are_refused() {
+    use tessera_proto::jwt::{DateError, JwtError, Part};
+
+    let key = EcKey::generate();
+    let set = jwks(&[key.jwk(Some("k1"), None)]);
+    let header = r#"{"alg":"ES256","typ":"JWT","kid":"k1"}"#;
+    let repeated = format!(
+        r#"{{"iss":"svc","sub":"other","aud":"{TOKEN_ENDPOINT}","exp":{},"jti":"j","sub":"svc"}}"#,
+        NOW + 60
+    );
+    assert_eq!(
+        verify(&key.sign_text(header, &repeated), &set),
+        Err(AssertionError::Malformed(JwtError::DuplicateMember {
+            part: Part::Claims,
+            name: "sub".into()
+        }))
+    );
+    for (exp, reason) in [
+        (json!(-1), DateError::Negative),
+        (json!("1800000060"), DateError::NotANumber),
+        (json!(1e300), DateError::OutOfRange),
+    ] {
+        let mut c = claims();
+        c["exp"] = exp;
+        let token = key.sign(&header_of("k1"), &c);
+        assert_eq!(
+            verify(&token, &set),
+            Err(AssertionError::BadDate {
+                claim: "exp",
+                reason
+            })
+        );
+    }
+    // A fraction is floored: still accepted.
+    let mut c = claims();
+    c["exp"] = json!((NOW + 60) as f64 + 0.5);
+    assert!(verify(&key.sign(&header_of("k1"), &c), &set).is_ok());
+}
+
+fn header_of(kid: &str) -> Value {
+    header(Some(kid))
+}

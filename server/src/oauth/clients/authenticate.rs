@@ -70,7 +70,9 @@ impl ClientAuthError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            Self::Datastore(_) | Self::Bundles(_) | Self::Replay(ReplayError::Full)
+            Self::Datastore(_)
+                | Self::Bundles(_)
+                | Self::Replay(ReplayError::Full | ReplayError::ClientFull)
         )
     }
 }

@@ -1,9 +1,9 @@
-//! What both client assertion methods share: reading a compact JWS without trusting it,
-//! audience and NumericDate helpers, and the error enum of assertion checks.
+//! What both client assertion methods share: reading a compact JWS without trusting it
+//! (through the one parser, [`tessera_proto::jwt`]), audience and NumericDate helpers, and
+//! the error enum of assertion checks.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+use tessera_proto::jwt::{CompactJws, DateError, JwtError, numeric_date_claim, split_compact};
 use tessera_proto::jwt_svid::TokenError;
 
 /// Longest excerpt of an assertion-supplied value (`alg`, `kid`) put in an error.
@@ -13,9 +13,18 @@ const EXCERPT: usize = 40;
 /// answered `invalid_client`; messages never contain the assertion.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssertionError {
-    /// Not a compact JWS with JSON header and claims.
+    /// Not a compact JWS with JSON-object header and claims (the one parser,
+    /// [`tessera_proto::jwt`]).
     #[error("malformed assertion: {0}")]
-    Malformed(&'static str),
+    Malformed(#[from] JwtError),
+    /// A date claim is not a NumericDate ([`tessera_proto::jwt::numeric_date`]).
+    #[error("assertion claim {claim} {reason}")]
+    BadDate {
+        /// The claim.
+        claim: &'static str,
+        /// Why.
+        reason: DateError,
+    },
     /// `alg` is absent, `none`, HMAC or otherwise not allowed.
     #[error("assertion algorithm {0:?} is not allowed")]
     UnsupportedAlgorithm(String),
@@ -61,32 +70,18 @@ pub enum AssertionError {
     /// The JWT-SVID's SPIFFE ID is not the client's registered one.
     #[error("JWT-SVID subject is not the client's registered SPIFFE ID")]
     WrongSpiffeId,
+    /// The JWT-SVID's `aud` names the issuer: that audience is reserved for token-exchange
+    /// subjects, so a JWT-SVID given to a service for exchange is no client credential.
+    #[error("JWT-SVID audience includes the issuer (reserved for token exchange)")]
+    ExchangeAudience,
 }
 
 /// A JSON object (a JOSE header or a claims set).
 pub(super) type Object = Map<String, Value>;
 
-/// The header and claims of a compact JWS, unverified.
-pub(super) fn split(token: &str) -> Result<(Object, Object), AssertionError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(claims), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AssertionError::Malformed(
-            "expected three dot-separated parts",
-        ));
-    };
-    Ok((json_part(header)?, json_part(claims)?))
-}
-
-fn json_part(part: &str) -> Result<Map<String, Value>, AssertionError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| AssertionError::Malformed("a part is not base64url"))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(AssertionError::Malformed("a part is not a JSON object")),
-    }
+/// The header and claims of a compact JWS, unverified (the one parser).
+pub(super) fn split(token: &str) -> Result<CompactJws<'_>, AssertionError> {
+    Ok(split_compact(token)?)
 }
 
 /// Whether `aud` (a string or an array) contains one of `accepted`.
@@ -101,13 +96,12 @@ pub(super) fn audience_contains(claims: &Map<String, Value>, accepted: &[&str]) 
     }
 }
 
-/// A JWT NumericDate (integer or fractional seconds), floored.
-pub(super) fn numeric_date(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite() && f.abs() < 1e15)
-            .map(|f| f.floor() as i64)
-    })
+/// The NumericDate claim `claim` (`Ok(None)` when absent), by the one parser's rules.
+pub(super) fn date_claim(
+    claims: &Object,
+    claim: &'static str,
+) -> Result<Option<i64>, AssertionError> {
+    numeric_date_claim(claims, claim).map_err(|reason| AssertionError::BadDate { claim, reason })
 }
 
 /// A short, printable excerpt of an assertion-supplied value.

@@ -27,12 +27,12 @@ pub use certificate::{CertificateError, certificate_thumbprint, verify_client_ce
 pub use dn::{dn_matches, rfc4514};
 pub use jws::AssertionError;
 pub use model::{AuthMethod, Client, GRANT_TYPES};
-pub use replay::{DEFAULT_REPLAY_CAPACITY, ReplayCache, ReplayError};
+pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_PER_CLIENT, ReplayCache, ReplayError};
 pub use secret::{
     ClientSecret, DEFAULT_GRACE_PERIOD, hash_secret, new_secret_record, rotate_secret_record,
     verify_secret,
 };
-pub use svid_assertion::verify_spiffe_jwt;
+pub use svid_assertion::{audience_values, verify_spiffe_jwt};
 pub use validate::ClientError;
 
 pub use crate::datastore::SecretRecord;

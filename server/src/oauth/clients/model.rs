@@ -103,6 +103,8 @@ pub struct Client {
     pub public: bool,
     /// A first-party client (no consent screen).
     pub first_party: bool,
+    /// May introspect tokens issued to other clients (else only its own).
+    pub introspect_any: bool,
     /// Disabled clients are refused at once.
     pub enabled: bool,
     /// Unix seconds.
@@ -144,6 +146,7 @@ impl Client {
                 .unwrap_or(0),
             public: self.public,
             first_party: self.first_party,
+            introspect_any: self.introspect_any,
             enabled: self.enabled,
             created_at: self.created_at,
             secret_rotated_at: self.secret_rotated_at,

@@ -3,9 +3,10 @@
 //!
 //! The cache is **in memory, per server process**: with several replicas behind a load
 //! balancer an assertion could be replayed once against each replica within its (short,
-//! at most five minutes) lifetime. It is bounded: expired entries are pruned when it fills;
-//! if it is still full, new assertions are refused (fail closed) rather than remembered
-//! partially.
+//! at most five minutes) lifetime. It is bounded in total and per client: expired entries
+//! are pruned when a bound is reached; if it is still reached, new assertions are refused
+//! (fail closed) rather than remembered partially — for one client only when that client
+//! holds its share. Entries are stored only for requests the rate limiter admitted.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -14,6 +15,10 @@ use std::time::SystemTime;
 /// Default number of remembered assertions (at 300 s lifetimes: ~330 new assertions per
 /// second sustained before it fills).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+
+/// Default number of assertions remembered per client: one client (whose requests already
+/// passed its rate limit) cannot take more than this share of the cache.
+pub const DEFAULT_REPLAY_PER_CLIENT: usize = 10_000;
 
 /// Why an assertion's `jti` was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -24,32 +29,72 @@ pub enum ReplayError {
     /// The cache is full of unexpired entries (answered as temporarily unavailable).
     #[error("assertion replay cache is full")]
     Full,
+    /// This client holds its whole share of unexpired entries (answered as temporarily
+    /// unavailable to this client only).
+    #[error("assertion replay cache is full for this client")]
+    ClientFull,
 }
 
-/// Remembered `(client_id, jti)` pairs with the instant they may be forgotten.
+#[derive(Debug, Default)]
+struct Seen {
+    by_client: HashMap<String, HashMap<String, SystemTime>>,
+    total: usize,
+}
+
+impl Seen {
+    fn prune_client(&mut self, client_id: &str, now: SystemTime) {
+        if let Some(jtis) = self.by_client.get_mut(client_id) {
+            let before = jtis.len();
+            jtis.retain(|_, expiry| *expiry > now);
+            self.total -= before - jtis.len();
+            if jtis.is_empty() {
+                self.by_client.remove(client_id);
+            }
+        }
+    }
+
+    fn prune_all(&mut self, now: SystemTime) {
+        self.by_client
+            .values_mut()
+            .for_each(|jtis| jtis.retain(|_, expiry| *expiry > now));
+        self.by_client.retain(|_, jtis| !jtis.is_empty());
+        self.total = self.by_client.values().map(HashMap::len).sum();
+    }
+}
+
+/// Remembered `(client_id, jti)` pairs with the instant they may be forgotten, bounded in
+/// total and per client.
 #[derive(Debug)]
 pub struct ReplayCache {
-    seen: Mutex<HashMap<(String, String), SystemTime>>,
+    seen: Mutex<Seen>,
     capacity: usize,
+    per_client: usize,
 }
 
 impl Default for ReplayCache {
     fn default() -> Self {
-        Self::new(DEFAULT_REPLAY_CAPACITY)
+        Self::with_limits(DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_PER_CLIENT)
     }
 }
 
 impl ReplayCache {
-    /// A cache remembering at most `capacity` assertions.
+    /// A cache remembering at most `capacity` assertions, with no smaller per-client share.
     pub fn new(capacity: usize) -> Self {
+        Self::with_limits(capacity, capacity)
+    }
+
+    /// A cache remembering at most `capacity` assertions, `per_client` of one client.
+    pub fn with_limits(capacity: usize, per_client: usize) -> Self {
         Self {
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Seen::default()),
             capacity,
+            per_client,
         }
     }
 
     /// Accepts `jti` of `client_id` once: remembers it until `until`, refuses it if already
-    /// seen and not yet forgettable at `now`.
+    /// seen and not yet forgettable at `now`. A client at its share is refused
+    /// ([`ReplayError::ClientFull`]) without touching the others' room.
     pub fn check_and_remember(
         &self,
         client_id: &str,
@@ -58,17 +103,41 @@ impl ReplayCache {
         now: SystemTime,
     ) -> Result<(), ReplayError> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (client_id.to_owned(), jti.to_owned());
-        if seen.get(&key).is_some_and(|expiry| *expiry > now) {
+        let held = seen.by_client.get(client_id);
+        if held
+            .and_then(|jtis| jtis.get(jti))
+            .is_some_and(|expiry| *expiry > now)
+        {
             return Err(ReplayError::Replayed);
         }
-        if seen.len() >= self.capacity && !seen.contains_key(&key) {
-            seen.retain(|_, expiry| *expiry > now);
-            if seen.len() >= self.capacity {
-                return Err(ReplayError::Full);
+        let known = held.is_some_and(|jtis| jtis.contains_key(jti));
+        if !known {
+            if seen.total >= self.capacity {
+                seen.prune_all(now);
+                if seen.total >= self.capacity {
+                    return Err(ReplayError::Full);
+                }
             }
+            if seen
+                .by_client
+                .get(client_id)
+                .is_some_and(|jtis| jtis.len() >= self.per_client)
+            {
+                seen.prune_client(client_id, now);
+                if seen
+                    .by_client
+                    .get(client_id)
+                    .is_some_and(|jtis| jtis.len() >= self.per_client)
+                {
+                    return Err(ReplayError::ClientFull);
+                }
+            }
+            seen.total += 1;
         }
-        seen.insert(key, until);
+        seen.by_client
+            .entry(client_id.to_owned())
+            .or_default()
+            .insert(jti.to_owned(), until);
         Ok(())
     }
 
@@ -77,7 +146,7 @@ impl ReplayCache {
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .len()
+            .total
     }
 
     /// Whether nothing is remembered.
@@ -115,6 +184,24 @@ mod tests {
             Ok(()),
             "forgotten once expired (the assertion itself is refused as expired by then)"
         );
+    }
+
+    /// Issue 11 §11: one client filling its share does not lock the others out.
+    #[test]
+    fn one_client_cannot_take_the_whole_cache() {
+        let cache = ReplayCache::with_limits(10, 3);
+        for jti in ["1", "2", "3"] {
+            cache.check_and_remember("a", jti, at(100), at(10)).unwrap();
+        }
+        assert_eq!(
+            cache.check_and_remember("a", "4", at(100), at(10)),
+            Err(ReplayError::ClientFull)
+        );
+        assert_eq!(cache.check_and_remember("b", "1", at(100), at(10)), Ok(()));
+        assert_eq!(cache.len(), 4);
+        // Its expired entries make room again.
+        assert_eq!(cache.check_and_remember("a", "4", at(200), at(100)), Ok(()));
+        assert_eq!(cache.len(), 2);
     }
 
     #[test]

@@ -55,20 +55,39 @@ fn verify(w: &World, token: &str, registered: &str) -> Result<VerifiedAssertion,
         token,
         &id(registered),
         &w.bundles,
-        &[ISSUER, TOKEN_ENDPOINT],
+        &[TOKEN_ENDPOINT],
+        ISSUER,
         now(),
     )
 }
 
 #[test]
-fn a_jwt_svid_for_the_issuer_authenticates_its_registered_spiffe_id() {
+fn a_jwt_svid_for_the_token_endpoint_authenticates_its_registered_spiffe_id() {
     let w = world();
     let me = "spiffe://example.org/billing";
-    let v = verify(&w, &svid(&w.own, "own-1", me, json!([ISSUER])), me).unwrap();
+    let v = verify(&w, &svid(&w.own, "own-1", me, json!([TOKEN_ENDPOINT])), me).unwrap();
     assert_eq!(v.jti, None, "Tessera JWT-SVIDs have no jti: no single use");
     assert_eq!(v.replay_until, now() + Duration::from_secs(300));
     let to_endpoint = svid(&w.own, "own-1", me, json!(TOKEN_ENDPOINT));
     assert!(verify(&w, &to_endpoint, me).is_ok());
+}
+
+/// Issue 11 §4: the issuer audience belongs to token-exchange subjects. A JWT-SVID minted
+/// for exchange (aud = issuer), even one that also names the token endpoint, is no client
+/// credential.
+#[test]
+fn a_jwt_svid_for_the_issuer_is_not_a_client_assertion() {
+    let w = world();
+    let me = "spiffe://example.org/billing";
+    let for_exchange = svid(&w.own, "own-1", me, json!([ISSUER]));
+    assert_eq!(
+        verify(&w, &for_exchange, me),
+        Err(AssertionError::Svid(TokenError::AudienceMismatch))
+    );
+    let both = svid(&w.own, "own-1", me, json!([TOKEN_ENDPOINT, ISSUER]));
+    assert_eq!(verify(&w, &both, me), Err(AssertionError::ExchangeAudience));
+    let both = svid(&w.own, "own-1", me, json!([ISSUER, TOKEN_ENDPOINT]));
+    assert_eq!(verify(&w, &both, me), Err(AssertionError::ExchangeAudience));
 }
 
 #[test]
@@ -85,7 +104,12 @@ fn a_jwt_svid_for_another_audience_is_refused() {
 #[test]
 fn a_jwt_svid_of_another_spiffe_id_is_refused() {
     let w = world();
-    let token = svid(&w.own, "own-1", "spiffe://example.org/other", json!(ISSUER));
+    let token = svid(
+        &w.own,
+        "own-1",
+        "spiffe://example.org/other",
+        json!(TOKEN_ENDPOINT),
+    );
     assert_eq!(
         verify(&w, &token, "spiffe://example.org/billing"),
         Err(AssertionError::WrongSpiffeId)
@@ -97,7 +121,7 @@ fn a_jwt_svid_from_a_trust_domain_without_bundle_is_refused() {
     let w = world();
     let stranger = EcKey::generate();
     let me = "spiffe://stranger.test/svc";
-    let token = svid(&stranger, "s-1", me, json!(ISSUER));
+    let token = svid(&stranger, "s-1", me, json!(TOKEN_ENDPOINT));
     assert_eq!(
         verify(&w, &token, me),
         Err(AssertionError::Svid(TokenError::UnknownTrustDomain(
@@ -110,14 +134,14 @@ fn a_jwt_svid_from_a_trust_domain_without_bundle_is_refused() {
 fn a_federated_jwt_svid_is_accepted_only_with_its_bundle() {
     let mut w = world();
     let me = "spiffe://partner.test/reports";
-    let token = svid(&w.partner, "partner-1", me, json!(ISSUER));
+    let token = svid(&w.partner, "partner-1", me, json!(TOKEN_ENDPOINT));
     assert!(verify(&w, &token, me).is_ok());
     // A federated key cannot vouch for the own trust domain.
     let spoof = svid(
         &w.partner,
         "partner-1",
         "spiffe://example.org/x",
-        json!(ISSUER),
+        json!(TOKEN_ENDPOINT),
     );
     assert!(matches!(
         verify(&w, &spoof, "spiffe://example.org/x"),
@@ -136,7 +160,33 @@ fn a_jwt_svid_jti_is_reported_for_single_use() {
     let me = "spiffe://example.org/billing";
     let token = w.own.sign(
         &json!({"alg": "ES256", "kid": "own-1"}),
-        &json!({"sub": me, "aud": ISSUER, "exp": NOW + 60, "jti": "once"}),
+        &json!({"sub": me, "aud": TOKEN_ENDPOINT, "exp": NOW + 60, "jti": "once"}),
     );
     assert_eq!(verify(&w, &token, me).unwrap().jti.as_deref(), Some("once"));
+}
+
+/// The one JWT parser (issue 11): a validly signed JWT-SVID repeating `sub` is refused (the
+/// first `sub` could name another workload than the one a "last wins" parser sees).
+#[test]
+fn a_jwt_svid_repeating_a_claim_is_refused() {
+    use tessera_proto::jwt::{JwtError, Part};
+
+    let w = world();
+    let me = "spiffe://example.org/billing";
+    let claims = format!(
+        r#"{{"sub":"spiffe://example.org/admin","aud":["{TOKEN_ENDPOINT}"],"exp":{},"sub":"{me}"}}"#,
+        NOW + 300
+    );
+    let token = w
+        .own
+        .sign_text(r#"{"alg":"ES256","kid":"own-1","typ":"JWT"}"#, &claims);
+    assert_eq!(
+        verify(&w, &token, me),
+        Err(AssertionError::Svid(TokenError::Malformed(
+            JwtError::DuplicateMember {
+                part: Part::Claims,
+                name: "sub".into()
+            }
+        )))
+    );
 }

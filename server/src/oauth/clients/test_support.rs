@@ -45,6 +45,13 @@ impl EcKey {
         format!("{input}.{}", b64(sig.as_ref()))
     }
 
+    /// A compact JWS over header and claims given as JSON text (e.g. with a repeated member).
+    pub(crate) fn sign_text(&self, header: &str, claims: &str) -> String {
+        let input = format!("{}.{}", b64(header), b64(claims));
+        let sig = self.0.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
+        format!("{input}.{}", b64(sig.as_ref()))
+    }
+
     /// The public JWK with `kid` (and `alg` if given).
     pub(crate) fn jwk(&self, kid: Option<&str>, alg: Option<&str>) -> Value {
         let point = self.0.public_key().as_ref();

@@ -159,6 +159,12 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
             "public clients, and only they, use auth_method none",
         ));
     }
+    if c.public && c.introspect_any {
+        return Err(invalid(
+            "introspect_any",
+            "a public client cannot introspect tokens",
+        ));
+    }
     if c.public && c.grant_types.iter().any(|g| g == "client_credentials") {
         return Err(invalid(
             "grant_types",
@@ -215,6 +221,7 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
         access_token_ttl,
         public: c.public,
         first_party: c.first_party,
+        introspect_any: c.introspect_any,
         enabled: c.enabled,
         created_at: c.created_at,
         secret_rotated_at: c.secret_rotated_at,
@@ -339,6 +346,10 @@ mod tests {
         assert_eq!(field_of(c.clone()), "grant_types");
         c.grant_types = vec!["authorization_code".into()];
         assert_eq!(validate(c.clone()).unwrap().auth_method, AuthMethod::None);
+        // A public client proves nothing: it cannot be a resource server.
+        let mut introspecting = c.clone();
+        introspecting.introspect_any = true;
+        assert_eq!(field_of(introspecting), "introspect_any");
         c.auth_method = "client_secret_post".into();
         assert_eq!(field_of(c), "auth_method");
         let mut c = base();

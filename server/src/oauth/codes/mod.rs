@@ -60,11 +60,16 @@ pub struct Issued {
 
 /// The outcome of [`AuthorizationCodes::redeem`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redemption {
-    /// First use of a valid code: what it stands for. The code is now spent.
+pub enum Redemption<E> {
+    /// First use of a valid code that passed the caller's check: what it stands for. The
+    /// code is now spent.
     Fresh(CodeGrant),
-    /// The code was already redeemed: revoke everything in [`Issued`].
+    /// The code was already redeemed and the request passed the check (same client, right
+    /// PKCE verifier): revoke everything in [`Issued`].
     Replayed(Issued),
+    /// The request failed the caller's check (another client, wrong redirect URI or PKCE
+    /// verifier): nothing changed, the code and what it issued are untouched.
+    Rejected(E),
     /// Unknown or expired.
     Invalid,
 }
@@ -82,8 +87,15 @@ pub enum CodeError {
 
 #[derive(Debug)]
 enum Slot {
-    Pending { grant: CodeGrant, expires_at: i64 },
-    Redeemed { issued: Issued, keep_until: i64 },
+    Pending {
+        grant: CodeGrant,
+        expires_at: i64,
+    },
+    Redeemed {
+        grant: CodeGrant,
+        issued: Issued,
+        keep_until: i64,
+    },
 }
 
 impl Slot {
@@ -143,27 +155,49 @@ impl AuthorizationCodes {
         Ok(code)
     }
 
-    /// Redeems `code` at `now`: the first use gets the grant (the code is then spent); any
-    /// later use is a replay. An expired code is invalid.
-    pub fn redeem(&self, code: &str, now: SystemTime) -> Redemption {
+    /// Redeems `code` at `now`. `check` decides whether this request may use the code (client,
+    /// redirect URI, PKCE verifier); it runs under the lock before anything changes, so a
+    /// request that fails it neither spends the code nor revokes what the code issued
+    /// (RFC 9700 §4.2: only the legitimate holder's replay revokes). The first checked use gets
+    /// the grant (the code is then spent); any later checked use is a replay. An expired code
+    /// is invalid.
+    pub fn redeem<E>(
+        &self,
+        code: &str,
+        now: SystemTime,
+        check: impl FnOnce(&CodeGrant) -> Result<(), E>,
+    ) -> Redemption<E> {
         let key = hash(code);
         let now_s = unix_seconds(now);
         let mut slots = self.lock();
         match slots.get(&key) {
             None => Redemption::Invalid,
-            Some(Slot::Redeemed { issued, .. }) => Redemption::Replayed(issued.clone()),
+            Some(Slot::Redeemed { grant, issued, .. }) => match check(grant) {
+                Ok(()) => Redemption::Replayed(issued.clone()),
+                Err(e) => Redemption::Rejected(e),
+            },
             Some(Slot::Pending { expires_at, .. }) if *expires_at <= now_s => {
                 slots.remove(&key);
                 Redemption::Invalid
             }
             Some(Slot::Pending { grant, expires_at }) => {
+                if let Err(e) = check(grant) {
+                    return Redemption::Rejected(e);
+                }
                 let grant = grant.clone();
                 let issued = Issued {
                     client_id: grant.client_id.clone(),
                     ..Issued::default()
                 };
                 let keep_until = *expires_at;
-                slots.insert(key, Slot::Redeemed { issued, keep_until });
+                slots.insert(
+                    key,
+                    Slot::Redeemed {
+                        grant: grant.clone(),
+                        issued,
+                        keep_until,
+                    },
+                );
                 Redemption::Fresh(grant)
             }
         }
@@ -173,7 +207,10 @@ impl AuthorizationCodes {
     /// expires so that a replay can still revoke it.
     pub fn record_issued(&self, code: &str, grant_id: Option<String>, access_token: (String, i64)) {
         let mut slots = self.lock();
-        if let Some(Slot::Redeemed { issued, keep_until }) = slots.get_mut(&hash(code)) {
+        if let Some(Slot::Redeemed {
+            issued, keep_until, ..
+        }) = slots.get_mut(&hash(code))
+        {
             if grant_id.is_some() {
                 issued.grant_id = grant_id;
             }

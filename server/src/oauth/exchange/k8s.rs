@@ -84,25 +84,57 @@ pub fn cluster_for<'a>(
 /// Longest excerpt of the API server's `status.error` kept in a reason.
 const ERROR_EXCERPT: usize = 120;
 
-/// Judges a TokenReview's result: authenticated (`true`, no error), one of the cluster's
-/// audiences, a service-account username, and an `exp` in the (now authenticated) claims.
+/// Shortest run of token-like characters (base64url and `.`) that is redacted from an API
+/// server's error: longer than any word of a TokenReview error, shorter than any token part.
+const TOKEN_LIKE_RUN: usize = 24;
+
+/// The API server's `status.error`, safe to log: `token` (whole), and any long run of
+/// token-like characters (a quoted or cut-off piece of a token), become `<token>`; then cut
+/// to [`ERROR_EXCERPT`] characters — after redaction, so a cut cannot hide a token piece.
+pub fn redact_review_error(error: &str, token: &str) -> String {
+    let error = if token.is_empty() {
+        error.to_owned()
+    } else {
+        error.replace(token, "<token>")
+    };
+    let token_like = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let mut out = String::with_capacity(error.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= TOKEN_LIKE_RUN {
+            out.push_str("<token>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in error.chars() {
+        if token_like(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out.chars().take(ERROR_EXCERPT).collect()
+}
+
+/// Judges a TokenReview's result for `token`: authenticated (`true`, no error), one of the
+/// cluster's audiences, a service-account username, and an `exp` in the (now authenticated)
+/// claims. The API server's error is redacted ([`redact_review_error`]) before it is kept.
 pub fn check_review(
     cluster: &ExchangeCluster,
     status: &TokenReviewStatus,
     claims: &Map<String, Value>,
+    token: &str,
 ) -> Result<Subject, SubjectError> {
     let refuse = |reason: String| SubjectError::Kubernetes {
         cluster: cluster.name.clone(),
         reason,
     };
     if status.authenticated != Some(true) {
-        let error: String = status
-            .error
-            .as_deref()
-            .unwrap_or("no error given")
-            .chars()
-            .take(ERROR_EXCERPT)
-            .collect();
+        let error = redact_review_error(status.error.as_deref().unwrap_or("no error given"), token);
         return Err(refuse(format!("token not authenticated: {error}")));
     }
     if status.error.as_deref().is_some_and(|e| !e.is_empty()) {

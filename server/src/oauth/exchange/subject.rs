@@ -2,10 +2,9 @@
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use tessera_proto::clock::from_unix_seconds;
+use tessera_proto::jwt::{numeric_date_claim, split_compact};
 use tessera_proto::jwt_svid::{TokenError, ValidatedJwt};
 
 /// `subject_token_type` of JWTs: JWT-SVIDs and Kubernetes service-account tokens alike.
@@ -46,6 +45,10 @@ pub enum SubjectError {
     /// The JWT-SVID did not validate (signature, trust domain, audience, expiry, …).
     #[error("JWT-SVID: {0}")]
     JwtSvid(#[from] TokenError),
+    /// The JWT-SVID's `aud` also names one of our endpoints (e.g. the token endpoint): it
+    /// was minted as a client assertion, which is never an exchange subject.
+    #[error("JWT-SVID audience names an endpoint (a client assertion, not a subject)")]
+    ClientAssertionAudience,
     /// TokenReview did not authenticate the token, or its result is unacceptable.
     #[error("kubernetes cluster {cluster}: {reason}")]
     Kubernetes {
@@ -59,29 +62,21 @@ pub enum SubjectError {
     Unavailable(String),
 }
 
-/// The claims of a JWT without verifying anything: only for routing (`iss`) and, after
-/// TokenReview authenticated the token, for its `exp`.
+/// The claims of a JWT without verifying anything (the one parser,
+/// [`tessera_proto::jwt`]): only for routing (`iss`) and, after TokenReview authenticated the
+/// token, for its `exp`.
 pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, SubjectError> {
-    let mut parts = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(SubjectError::Malformed);
-    };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| SubjectError::Malformed)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(claims)) => Ok(claims),
-        _ => Err(SubjectError::Malformed),
-    }
+    split_compact(token)
+        .map(|jws| jws.claims)
+        .map_err(|_| SubjectError::Malformed)
 }
 
-/// A claim holding a NumericDate (integer seconds; fractions are truncated).
+/// A NumericDate claim by the one parser's rules (absent or not a NumericDate: `None`).
 pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Option<SystemTime> {
-    let v = claims.get(name)?;
-    let secs = v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))?;
-    Some(from_unix_seconds(secs))
+    numeric_date_claim(claims, name)
+        .ok()
+        .flatten()
+        .map(from_unix_seconds)
 }
 
 impl Subject {

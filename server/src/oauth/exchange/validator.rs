@@ -10,6 +10,7 @@ use tessera_proto::jwt_svid::validate_jwt_svid;
 
 use super::k8s::{ExchangeCluster, SubjectTokenReviewer, check_review, cluster_for};
 use super::subject::{JWT_TOKEN_TYPE, Subject, SubjectError, unverified_claims};
+use crate::oauth::clients::audience_values;
 use crate::oauth::http::TrustBundles;
 
 /// Validates subject tokens with the trust bundles and the clusters' TokenReview.
@@ -56,7 +57,7 @@ impl<B: TrustBundles, R: SubjectTokenReviewer> SubjectTokens<B, R> {
                 .review(&cluster.name, token, &cluster.audiences)
                 .await
                 .map_err(|e| SubjectError::Unavailable(format!("cluster {}: {e}", cluster.name)))?;
-            return check_review(cluster, &status, &claims);
+            return check_review(cluster, &status, &claims, token);
         }
         let bundles = self
             .bundles
@@ -64,6 +65,12 @@ impl<B: TrustBundles, R: SubjectTokenReviewer> SubjectTokens<B, R> {
             .await
             .map_err(|e| SubjectError::Unavailable(format!("trust bundles: {e}")))?;
         let jwt = validate_jwt_svid(token, &self.issuer, &bundles, now)?;
+        // An audience under the issuer (the token endpoint, introspection, …) marks a
+        // client assertion: one JWT-SVID never serves both uses (issue 11 §4).
+        let endpoints = format!("{}/", self.issuer.trim_end_matches('/'));
+        if audience_values(&jwt.claims).any(|a| a.starts_with(&endpoints)) {
+            return Err(SubjectError::ClientAssertionAudience);
+        }
         Subject::from_jwt_svid(&jwt)
     }
 }

@@ -116,7 +116,10 @@ pub(super) fn answer(
 /// Revokes what a replayed code issued: its access tokens (denylist) and refresh family.
 pub(super) async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
     for (jti, exp) in &issued.access_tokens {
-        shared.denylist.insert(jti, from_unix_seconds(*exp), now);
+        let until = from_unix_seconds(*exp);
+        if let Err(e) = shared.denylist.insert(jti, &issued.client_id, until, now) {
+            tracing::error!(error = %e, "revoking an access token of a replayed code failed");
+        }
     }
     if let (Some(grant_id), Some(grants)) = (&issued.grant_id, shared.grants())
         && let Err(e) = grants.revoke_grant(grant_id).await
@@ -134,7 +137,8 @@ pub(super) async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, 
     );
 }
 
-/// Redeems the code and checks it against the request (client, redirect URI, PKCE).
+/// Redeems the code after checking it against the request (client, redirect URI, PKCE):
+/// a request that fails a check leaves the code and what it issued untouched.
 async fn redeem_checked<A, S>(
     shared: &Shared<A, S>,
     client: &AuthenticatedClient,
@@ -142,18 +146,30 @@ async fn redeem_checked<A, S>(
     form: &Form,
     now: SystemTime,
 ) -> Result<CodeGrant, Refusal> {
-    let grant = match shared.codes.redeem(code, now) {
-        Redemption::Fresh(grant) => grant,
-        Redemption::Invalid => return Err(refusal(BAD_CODE, "unknown_or_expired_code")),
+    match shared
+        .codes
+        .redeem(code, now, |grant| check_request(client, form, grant))
+    {
+        Redemption::Fresh(grant) => Ok(grant),
+        Redemption::Invalid => Err(refusal(BAD_CODE, "unknown_or_expired_code")),
+        Redemption::Rejected(refused) => Err(refused),
         Redemption::Replayed(issued) => {
             revoke_issued(shared, &issued, now).await;
-            return Err(refusal(BAD_CODE, "replayed_code"));
+            Err(refusal(BAD_CODE, "replayed_code"))
         }
-    };
+    }
+}
+
+/// Whether this request may use the code of `grant`: the same client, the same redirect URI
+/// (RFC 6749 §4.1.3, always sent) and the PKCE verifier of the challenge.
+fn check_request(
+    client: &AuthenticatedClient,
+    form: &Form,
+    grant: &CodeGrant,
+) -> Result<(), Refusal> {
     if grant.client_id != client.client_id {
         return Err(refusal(BAD_CODE, "code_of_another_client"));
     }
-    // RFC 6749 §4.1.3: the same redirect URI as in the authorization request (always sent).
     if form.get("redirect_uri") != Some(grant.redirect_uri.as_str()) {
         let e = OAuthError::new(
             ErrorCode::InvalidGrant,
@@ -171,7 +187,7 @@ async fn redeem_checked<A, S>(
         );
         return Err(refusal(e, "pkce_failed"));
     }
-    Ok(grant)
+    Ok(())
 }
 
 fn sign<S: TokenSigner>(
@@ -230,6 +246,7 @@ pub(super) async fn issue_user_tokens<A, S: TokenSigner>(
     now: SystemTime,
     record: impl FnOnce(Option<String>, (String, i64)),
 ) -> Result<Tokens, Refusal> {
+    account_live(shared, &grant.user_id).await?;
     let audiences = grant::granted_audiences(client, targets, &shared.config.issuer)
         .map_err(|e| refusal(e, "target_not_allowed"))?;
     let jti = grant::new_jti().map_err(|e| refusal(e, "no_randomness"))?;
@@ -273,6 +290,29 @@ pub(super) async fn issue_user_tokens<A, S: TokenSigner>(
         user_id: grant.user_id.clone(),
         refresh_token: refresh.map(|(_, token)| token),
     })
+}
+
+/// The user behind a code or device approval must still exist and be enabled when the
+/// tokens are issued: disabling an account ends what it approved at once.
+async fn account_live<A, S>(shared: &Shared<A, S>, user_id: &str) -> Result<(), Refusal> {
+    let Some(users) = shared.users.get() else {
+        return Ok(());
+    };
+    match users.profile(user_id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => {
+            let e = OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "the user account is disabled or deleted",
+            );
+            Err(refusal(e, "user_disabled_or_deleted"))
+        }
+        Err(detail) => {
+            tracing::error!(%detail, "reading the account of a user grant");
+            let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+            Err(refusal(e, "users_unavailable"))
+        }
+    }
 }
 
 /// Starts a refresh-token family when the client may use the `refresh_token` grant.

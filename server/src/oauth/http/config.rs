@@ -15,6 +15,14 @@ pub struct OAuthHttpConfig {
     pub rate_per_second: u32,
     /// Per-client burst size. Default 100.
     pub burst: u32,
+    /// A request body (token, introspection, revocation, device and browser forms) must
+    /// arrive in full within this time after the handler starts reading it; else `408`.
+    /// Default 10 s (`[oauth] body_read_timeout`).
+    pub body_read_timeout: Duration,
+    /// An HTTP/1 request's headers must arrive within this time after the connection is
+    /// ready for them, on plain HTTP and TLS alike; else the connection is closed.
+    /// Default 10 s (`[oauth] header_read_timeout`).
+    pub header_read_timeout: Duration,
 }
 
 impl OAuthHttpConfig {
@@ -27,6 +35,8 @@ impl OAuthHttpConfig {
             max_body_bytes: 64 * 1024,
             rate_per_second: 50,
             burst: 100,
+            body_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 

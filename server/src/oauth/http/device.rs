@@ -43,7 +43,14 @@ pub(crate) async fn device_authorization<A: ClientAuthenticator, S: TokenSigner>
 ) -> Response {
     let (parts, body) = request.into_parts();
     let now = shared.clock.now();
-    let form = match request::read_form(&parts.headers, body, shared.config.max_body_bytes).await {
+    let form = match request::read_form(
+        &parts.headers,
+        body,
+        shared.config.max_body_bytes,
+        shared.config.body_read_timeout,
+    )
+    .await
+    {
         Ok(form) => form,
         Err(e) => return refuse(EVENT_AUTHORIZE, e, None),
     };

@@ -19,6 +19,7 @@ use crate::oauth::exchange::TOKEN_EXCHANGE_GRANT;
 
 use super::error::{ErrorCode, OAuthError};
 use super::grant::{self, GrantRequest};
+use super::limits::BucketKey;
 use super::ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
     PresentedCredentials, SignFailure, TokenSigner,
@@ -71,9 +72,9 @@ pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
     let public = matches!(presented, PresentedCredentials::Certificate { .. })
         && parts.extensions.get::<ClientCertificate>().is_none();
     let bucket = if public {
-        format!("{} {}", client.client_id, source_address(&parts.extensions))
+        BucketKey::public(&client.client_id, source_address(&parts.extensions))
     } else {
-        client.client_id.clone()
+        BucketKey::Client(client.client_id.clone())
     };
     if let Err(retry_after_secs) = shared.limiter.check(&bucket, now) {
         let e = OAuthError::new(
@@ -81,6 +82,24 @@ pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
             "rate limit exceeded",
         );
         return Err((e, claimed));
+    }
+    // Only an admitted request spends room in the assertion replay cache (issue 11 §11).
+    if let Some(single_use) = &client.single_use {
+        match shared
+            .authenticator
+            .use_once(&client.client_id, single_use, now)
+        {
+            Ok(()) => {}
+            Err(ClientAuthFailure::Invalid) => {
+                let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+                return Err((e, claimed));
+            }
+            Err(ClientAuthFailure::Unavailable(detail)) => {
+                tracing::warn!(%detail, "assertion replay cache");
+                let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+                return Err((e, claimed));
+            }
+        }
     }
     Ok(client)
 }
@@ -114,7 +133,14 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_token_refused";
     let now = shared.clock.now();
-    let form = match request::read_form(&parts.headers, body, shared.config.max_body_bytes).await {
+    let form = match request::read_form(
+        &parts.headers,
+        body,
+        shared.config.max_body_bytes,
+        shared.config.body_read_timeout,
+    )
+    .await
+    {
         Ok(form) => form,
         Err(e) => return refuse(EVENT, e, None),
     };
@@ -222,9 +248,14 @@ async fn token_operation<A: ClientAuthenticator, S: TokenSigner>(
     body: Body,
     now: SystemTime,
 ) -> Result<(AuthenticatedClient, Form, Option<Claims>), Response> {
-    let form = request::read_form(&parts.headers, body, shared.config.max_body_bytes)
-        .await
-        .map_err(|e| refuse(event, e, None))?;
+    let form = request::read_form(
+        &parts.headers,
+        body,
+        shared.config.max_body_bytes,
+        shared.config.body_read_timeout,
+    )
+    .await
+    .map_err(|e| refuse(event, e, None))?;
     if event == INTROSPECT && is_public(&parts.headers, &parts.extensions, &form) {
         // Public clients prove nothing: introspection would answer anyone.
         let e = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
@@ -277,6 +308,17 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
         return answer;
     }
     let active = claims.filter(|c| !shared.denylist.contains(jti_of(c), now));
+    // Only the token's own client, or one allowed to introspect any token, learns about it
+    // (issue 11 §8); anyone else gets the inactive answer.
+    let (active, other_client) = match active {
+        Some(c)
+            if !client.introspect_any
+                && c.get("client_id").and_then(Value::as_str) != Some(&client.client_id) =>
+        {
+            (None, true)
+        }
+        other => (other, false),
+    };
     let (reason, answer) = match active {
         Some(c) => {
             let mut answer = serde_json::Map::new();
@@ -299,6 +341,7 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
             answer.insert("token_type".into(), json!("Bearer"));
             ("active", Value::Object(answer))
         }
+        None if other_client => ("other_client", json!({"active": false})),
         None => ("inactive", json!({"active": false})),
     };
     tracing::info!(
@@ -333,9 +376,16 @@ pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
         }
         Some(c) => {
             let exp = c.get("exp").and_then(Value::as_i64).unwrap_or_default();
-            shared
+            let until = from_unix_seconds(exp);
+            if let Err(e) = shared
                 .denylist
-                .insert(jti_of(&c), from_unix_seconds(exp), now);
+                .insert(jti_of(&c), &client.client_id, until, now)
+            {
+                // Never a silent success: the client retries later.
+                tracing::warn!(error = %e, "revocation denylist");
+                let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+                return refuse(EVENT, e, Some(&client.client_id));
+            }
             "revoked"
         }
     };

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     InvalidTarget,
     /// Request body above the limit (413, `invalid_request`).
     PayloadTooLarge,
+    /// Request body not received within the body deadline (408, `invalid_request`).
+    RequestTimeout,
     /// Per-client rate limit hit (429 + `Retry-After`, `temporarily_unavailable`).
     RateLimited {
         /// Seconds until a retry can succeed.
@@ -68,7 +70,9 @@ impl OAuthError {
     /// The `error` string on the wire.
     pub fn wire_code(&self) -> &'static str {
         match self.code {
-            ErrorCode::InvalidRequest | ErrorCode::PayloadTooLarge => "invalid_request",
+            ErrorCode::InvalidRequest | ErrorCode::PayloadTooLarge | ErrorCode::RequestTimeout => {
+                "invalid_request"
+            }
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnauthorizedClient => "unauthorized_client",
@@ -88,6 +92,7 @@ impl OAuthError {
         match self.code {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

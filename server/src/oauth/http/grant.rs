@@ -240,6 +240,8 @@ mod tests {
             grant_types: vec![CLIENT_CREDENTIALS.into()],
             access_token_ttl: Some(Duration::from_secs(300)),
             certificate_thumbprint: None,
+            introspect_any: false,
+            single_use: None,
         }
     }
 

@@ -36,7 +36,7 @@ pub use discovery::metadata_document;
 pub use error::{ErrorCode, OAuthError, OAuthHttpError};
 pub use ports::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
-    JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, TokenSigner, TrustBundles,
+    JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, SingleUse, TokenSigner, TrustBundles,
 };
 pub use request::source_address;
 pub use server::OAuthServer;

@@ -27,6 +27,22 @@ pub struct AuthenticatedClient {
     /// For clients authenticated by mutual TLS (RFC 8705): the base64url SHA-256 thumbprint
     /// of the client certificate, which becomes `cnf.x5t#S256` of every token issued.
     pub certificate_thumbprint: Option<String>,
+    /// May introspect tokens issued to other clients (`client create --introspect-any`);
+    /// otherwise introspection answers `active: false` for them.
+    pub introspect_any: bool,
+    /// A verified assertion's `jti` to be used once: checked and remembered by
+    /// [`ClientAuthenticator::use_once`] only after the rate limit admitted the request, so
+    /// a client cannot fill the replay cache faster than its rate.
+    pub single_use: Option<SingleUse>,
+}
+
+/// The `jti` of a verified client assertion and until when it must stay unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SingleUse {
+    /// The assertion's `jti`.
+    pub jti: String,
+    /// When the assertion could no longer be accepted anyway.
+    pub until: SystemTime,
 }
 
 /// `client_assertion_type` for JWT client assertions (RFC 7523 §2.2).
@@ -129,6 +145,16 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
         presented: &PresentedCredentials,
         context: &AuthContext<'_>,
     ) -> impl Future<Output = Result<AuthenticatedClient, ClientAuthFailure>> + Send;
+
+    /// Accepts `single_use` of `client_id` once (RFC 7523 §3 item 7): a replay is
+    /// [`ClientAuthFailure::Invalid`], a full replay cache
+    /// [`ClientAuthFailure::Unavailable`]. Called after the rate limit.
+    fn use_once(
+        &self,
+        client_id: &str,
+        single_use: &SingleUse,
+        now: SystemTime,
+    ) -> Result<(), ClientAuthFailure>;
 }
 
 /// The trust bundles the server trusts: its own and every federated one.

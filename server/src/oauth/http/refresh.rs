@@ -41,6 +41,16 @@ fn refuse(error: OAuthError, client_id: &str, reason: &'static str) -> Response 
     error.into_response()
 }
 
+/// The grant's scopes the client is still registered for (a scope removed from the client
+/// after the grant started is no longer issued).
+fn still_allowed(granted: &[String], client: &AuthenticatedClient) -> Vec<String> {
+    granted
+        .iter()
+        .filter(|s| client.scopes.contains(s))
+        .cloned()
+        .collect()
+}
+
 /// Handles an authenticated `grant_type=refresh_token` request.
 pub(crate) async fn refresh_token<A: ClientAuthenticator, S: TokenSigner>(
     shared: &Shared<A, S>,
@@ -78,7 +88,8 @@ pub(crate) async fn refresh_token<A: ClientAuthenticator, S: TokenSigner>(
     if requested.is_some() {
         match grants.inspect(id, presented, now).await {
             Ok(Some(info)) => {
-                if let Err(e) = grant::scopes_within(&info.grant.scopes, requested) {
+                let allowed = still_allowed(&info.grant.scopes, client);
+                if let Err(e) = grant::scopes_within(&allowed, requested) {
                     return refuse(e, id, "scope_not_granted");
                 }
             }
@@ -100,8 +111,10 @@ pub(crate) async fn refresh_token<A: ClientAuthenticator, S: TokenSigner>(
             return refuse(e, id, "unavailable");
         }
     };
-    // The grant's scopes cannot change, so what passed above still passes.
-    let scopes = match grant::scopes_within(&active.scopes, requested) {
+    // Scopes narrow at every refresh: only those the client may still request. The
+    // grant's scopes cannot change, so what passed above still passes.
+    let allowed = still_allowed(&active.scopes, client);
+    let scopes = match grant::scopes_within(&allowed, requested) {
         Ok(s) => s,
         Err(e) => return refuse(e, id, "scope_not_granted"),
     };

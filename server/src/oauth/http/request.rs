@@ -59,6 +59,7 @@ pub(crate) async fn read_form(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
+    deadline: std::time::Duration,
 ) -> Result<Form, OAuthError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -79,14 +80,28 @@ pub(crate) async fn read_form(
     }
     let mut bytes = Zeroizing::new(Vec::new());
     let mut chunks = body.into_data_stream();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|_| {
-            OAuthError::new(ErrorCode::InvalidRequest, "request body could not be read")
-        })?;
-        if bytes.len().saturating_add(chunk.len()) > limit {
-            return Err(too_large);
+    // One deadline for the whole body: a client trickling bytes cannot hold the request
+    // (and its connection) open for long (issue 11 §12).
+    let read = async {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|_| {
+                OAuthError::new(ErrorCode::InvalidRequest, "request body could not be read")
+            })?;
+            if bytes.len().saturating_add(chunk.len()) > limit {
+                return Err(too_large);
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        bytes.extend_from_slice(&chunk);
+        Ok(())
+    };
+    match tokio::time::timeout(deadline, read).await {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::RequestTimeout,
+                "request body not received in time",
+            ));
+        }
     }
     parse_form(&bytes)
 }

@@ -119,6 +119,12 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         &self.shared.codes
     }
 
+    /// How many browser sessions are held (tests).
+    #[cfg(test)]
+    pub(crate) fn browser_sessions(&self) -> usize {
+        self.shared.browser.get().map_or(0, |b| b.sessions.held())
+    }
+
     /// The device codes (tests approve them as the device pages would).
     #[cfg(test)]
     pub(crate) fn device_codes(&self) -> &DeviceCodes {
@@ -197,11 +203,9 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 tracing::warn!(%addr, "oauth served over plain HTTP on a non-loopback address");
             }
         }
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
-        Ok(())
+        // Not `axum::serve`: it has no header read timeout (issue 11 §12).
+        let header_read_timeout = self.shared.config.header_read_timeout;
+        tls::serve_plain(listener, router, header_read_timeout, shutdown).await
     }
 
     /// Serves HTTPS on `listener` until `shutdown` is cancelled, then drains. Each
@@ -217,7 +221,8 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, issuer = %self.shared.config.issuer, "oauth https listening");
         }
-        tls::serve(listener, self.router(), tls, shutdown).await
+        let header_read_timeout = self.shared.config.header_read_timeout;
+        tls::serve(listener, self.router(), tls, header_read_timeout, shutdown).await
     }
 }
 
@@ -228,6 +233,10 @@ impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
 
     fn now(&self) -> std::time::SystemTime {
         self.clock.now()
+    }
+
+    fn body_read_timeout(&self) -> std::time::Duration {
+        self.config.body_read_timeout
     }
 
     fn browser(&self) -> Option<&BrowserFlows> {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,9 +14,10 @@ use serde_json::{Map, Value, json};
 
 use super::endpoints::{AUDIT, no_store};
 use super::id_token::OPENID;
-use super::ports::{ClientAuthenticator, TokenSigner};
+use super::ports::{ClientAuthenticator, ClientCertificate, TokenSigner};
 use super::server::Shared;
 use super::verify::verify_access_token;
+use crate::oauth::clients::certificate_thumbprint;
 
 /// What the UserInfo endpoint may tell about an account.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,6 +91,21 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// RFC 8705 §3: a certificate-bound token (`cnf.x5t#S256`) is accepted only on a connection
+/// presenting that same certificate; an unbound token from any connection.
+fn holder_of_key(claims: &Map<String, Value>, certificate: Option<&ClientCertificate>) -> bool {
+    let Some(cnf) = claims.get("cnf") else {
+        return true;
+    };
+    let Some(bound) = cnf.get("x5t#S256").and_then(Value::as_str) else {
+        // A confirmation method we do not know cannot be checked: refuse.
+        return false;
+    };
+    certificate
+        .and_then(|c| c.0.first())
+        .is_some_and(|leaf| certificate_thumbprint(leaf.as_ref()) == bound)
+}
+
 /// The claims of `profile` the granted `scopes` allow.
 pub(crate) fn claims_for(profile: &UserProfile, scopes: &[&str]) -> Map<String, Value> {
     let mut claims = Map::new();
@@ -110,6 +127,7 @@ pub(crate) fn claims_for(profile: &UserProfile, scopes: &[&str]) -> Map<String, 
 /// `GET` and `POST /oauth2/userinfo`.
 pub(crate) async fn userinfo<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
+    certificate: Option<Extension<ClientCertificate>>,
     headers: HeaderMap,
 ) -> Response {
     let now = shared.clock.now();
@@ -126,6 +144,9 @@ pub(crate) async fn userinfo<A: ClientAuthenticator, S: TokenSigner>(
         .unwrap_or_default();
     if shared.denylist.contains(jti, now) {
         return invalid_token("token_revoked");
+    }
+    if !holder_of_key(&claims, certificate.as_ref().map(|Extension(c)| c)) {
+        return invalid_token("certificate_binding_mismatch");
     }
     let sub = claims
         .get("sub")

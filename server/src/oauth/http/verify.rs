@@ -4,9 +4,10 @@
 use std::time::SystemTime;
 
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 use tessera_proto::clock::unix_seconds;
+use tessera_proto::jwt::{numeric_date, split_compact};
 
 /// Algorithms accepted on access tokens; never `none` or HMAC.
 const ALLOWED_ALGS: &[Algorithm] = &[Algorithm::ES256, Algorithm::ES384, Algorithm::RS256];
@@ -28,7 +29,7 @@ pub(crate) fn verify_access_token(
     };
     let required = ["iss", "sub", "aud", "exp", "iat", "jti"];
     let claims = verify_signed(token, jwks, issuer, at_jwt, &required)?;
-    let exp = claims.get("exp")?.as_i64()?;
+    let exp = numeric_date(claims.get("exp")?).ok()?;
     if exp <= unix_seconds(now) {
         return None;
     }
@@ -46,7 +47,7 @@ pub(crate) fn verify_id_token_hint(token: &str, jwks: &Value, issuer: &str) -> O
     let jwt = |typ: &str| typ == "JWT";
     let claims = verify_signed(token, jwks, issuer, jwt, &["iss", "sub", "aud", "exp"])?;
     claims.get("sub")?.as_str()?;
-    claims.get("iat")?.as_i64()?;
+    numeric_date(claims.get("iat")?).ok()?;
     Some(claims)
 }
 
@@ -60,27 +61,41 @@ fn verify_signed(
     typ_ok: impl Fn(&str) -> bool,
     required: &[&str],
 ) -> Option<Claims> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    if !ALLOWED_ALGS.contains(&header.alg) || !typ_ok(header.typ.as_deref()?) {
+    // The one parser (tessera_proto::jwt): the claims returned are the bytes the signature
+    // covers, parsed once.
+    let jws = split_compact(token).ok()?;
+    let alg_name = jws.header.get("alg")?.as_str()?;
+    let alg = *ALLOWED_ALGS.iter().find(|a| {
+        serde_json::to_value(a)
+            .ok()
+            .as_ref()
+            .and_then(Value::as_str)
+            == Some(alg_name)
+    })?;
+    if !typ_ok(jws.header.get("typ")?.as_str()?) {
         return None;
     }
-    let jwk = find_key(jwks, header.kid.as_deref()?)?;
+    let jwk = find_key(jwks, jws.header.get("kid")?.as_str()?)?;
     if let Some(key_alg) = jwk.common.key_algorithm
-        && serde_json::to_value(key_alg).ok() != serde_json::to_value(header.alg).ok()
+        && serde_json::to_value(key_alg).ok() != serde_json::to_value(alg).ok()
     {
         return None;
     }
     let key = DecodingKey::from_jwk(&jwk).ok()?;
-    let mut validation = Validation::new(header.alg);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(required);
-    jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .ok()
-        .map(|data| data.claims)
+    let signed =
+        jsonwebtoken::crypto::verify(jws.signature, jws.signing_input.as_bytes(), &key, alg)
+            .ok()?;
+    if !signed {
+        return None;
+    }
+    let claims = jws.claims;
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return None;
+    }
+    if required.iter().any(|name| !claims.contains_key(*name)) {
+        return None;
+    }
+    Some(claims)
 }
 
 /// The JWK with `kid` in a JWKS document (keys that do not parse are skipped).

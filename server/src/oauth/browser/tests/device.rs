@@ -14,7 +14,20 @@ async fn signed_in(f: &super::Fixture) -> String {
 #[tokio::test]
 async fn without_a_session_the_login_page_comes_first_then_the_device_page() {
     let f = fixture().await;
-    let page = get(&f.router, "/oauth2/device?user_code=bcdf-ghjk", None).await;
+    // Issue 11 §11: a plain anonymous GET creates no session: a sign-in button.
+    let start = get(&f.router, "/oauth2/device?user_code=bcdf-ghjk", None).await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.body);
+    assert_eq!(start.cookie(), None, "no session for an anonymous GET");
+    assert!(!start.body.contains("name=\"password\""), "{}", start.body);
+    assert_eq!(start.field("sign_in"), "1");
+    assert_eq!(start.field("user_code"), "bcdf-ghjk");
+    assert_eq!(f.server.browser_sessions(), 0);
+    let page = get(
+        &f.router,
+        "/oauth2/device?user_code=bcdf-ghjk&sign_in=1",
+        None,
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
     let session = page.cookie().unwrap();

@@ -270,3 +270,25 @@ async fn logout_needs_the_csrf_token_and_ends_the_session() {
     let after = get(&f.router, &first, Some(&session)).await;
     assert_eq!(after.redirect().1["error"], "login_required");
 }
+
+/// Issue 11 §12: a browser form trickled past the body deadline gets a 408 page.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_form_is_refused_after_the_body_deadline() {
+    let f = fixture().await;
+    let first: Result<Vec<u8>, std::io::Error> = Ok(b"csrf_token=".to_vec());
+    let stream =
+        tokio_stream::StreamExt::chain(tokio_stream::iter([first]), tokio_stream::pending());
+    let request = axum::http::Request::post("/oauth2/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from_stream(stream))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let a = super::send(&f.router, request).await;
+    assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT, "{}", a.body);
+    assert_eq!(
+        started.elapsed(),
+        std::time::Duration::from_secs(10),
+        "the default deadline"
+    );
+    assert!(a.body.contains("did not arrive in time"));
+}

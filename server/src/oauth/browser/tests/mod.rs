@@ -1,6 +1,7 @@
 //! Router-level tests of the browser flows (tower `oneshot`, real `Accounts` over the
 //! in-memory store, fake clients).
 
+mod account;
 mod authorize;
 mod device;
 mod login;
@@ -52,6 +53,15 @@ impl ClientAuthenticator for NoClientAuth {
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
         Err(ClientAuthFailure::Invalid)
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 struct NoSigner;
@@ -100,6 +110,7 @@ fn client(id: &str, name: &str, redirect_uris: &[&str], first_party: bool) -> Cl
         enabled: true,
         created_at: 0,
         secret_rotated_at: 0,
+        introspect_any: false,
     }
 }
 

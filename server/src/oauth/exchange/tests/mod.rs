@@ -106,6 +106,8 @@ pub(super) fn client(id: &str) -> AuthenticatedClient {
         grant_types: vec![super::TOKEN_EXCHANGE_GRANT.into()],
         access_token_ttl: None,
         certificate_thumbprint: None,
+        introspect_any: false,
+        single_use: None,
     }
 }
 

@@ -280,3 +280,61 @@ async fn a_token_of_an_unconfigured_issuer_is_never_sent_to_token_review() {
     assert!(matches!(err, SubjectError::JwtSvid(_)), "{err:?}");
     assert!(s.validator_calls().is_empty());
 }
+
+/// Issue 11 §4: a JWT-SVID minted as a client assertion (its `aud` names the token
+/// endpoint, or another endpoint under the issuer) is never an exchange subject, even when
+/// it also names the issuer; only the token endpoint alone fails the audience check.
+#[tokio::test]
+async fn a_client_assertion_jwt_svid_is_not_an_exchange_subject() {
+    let s = setup(FakeReviewer::default());
+    let web = "spiffe://example.org/ns/prod/web";
+    let token_endpoint = format!("{ISSUER}/oauth2/token");
+    let assertion = s.own.sign(&svid_claims(web, &token_endpoint, 300));
+    assert_eq!(
+        check(&s, &assertion).await.unwrap_err(),
+        SubjectError::JwtSvid(TokenError::AudienceMismatch)
+    );
+    for endpoint in ["/oauth2/token", "/oauth2/introspect"] {
+        let mut claims = svid_claims(web, ISSUER, 300);
+        claims["aud"] = json!([ISSUER, format!("{ISSUER}{endpoint}")]);
+        let both = s.own.sign(&claims);
+        assert_eq!(
+            check(&s, &both).await.unwrap_err(),
+            SubjectError::ClientAssertionAudience,
+            "{endpoint}"
+        );
+    }
+}
+
+/// Issue 11 §13: the API server's error is redacted before it reaches a log line, as on
+/// the `k8s_psat` path: neither the token nor a cut-off piece of it survives.
+#[tokio::test]
+async fn a_token_review_error_quoting_the_token_is_redacted() {
+    let exp = Some(unix_seconds(now()) + 600);
+    let token = sa_token(K8S_ISSUER, exp, "quoted");
+    let signature_part = token.rsplit('.').nth(1).unwrap().to_owned();
+    let mut reviewer = FakeReviewer::default();
+    // The whole token, then a piece of it cut at 40 characters (as a log excerpt would).
+    let error = format!(
+        "invalid bearer token {token}; retried with {}",
+        &signature_part[..40]
+    );
+    reviewer.answers.insert(
+        token.clone(),
+        Ok(TokenReviewStatus {
+            error: Some(error),
+            ..TokenReviewStatus::default()
+        }),
+    );
+    let s = setup(reviewer);
+    let err = check(&s, &token).await.unwrap_err();
+    let SubjectError::Kubernetes { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        reason,
+        "token not authenticated: invalid bearer token <token>; retried with <token>"
+    );
+    let shown = err.to_string();
+    assert!(!shown.contains(&signature_part[..24]), "{shown}");
+}

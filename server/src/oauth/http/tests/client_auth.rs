@@ -131,7 +131,7 @@ async fn private_key_jwt_gets_a_token_once_per_assertion() {
 }
 
 #[tokio::test]
-async fn spiffe_jwt_for_the_issuer_gets_a_token_and_another_audience_does_not() {
+async fn spiffe_jwt_for_the_token_endpoint_gets_a_token_and_other_audiences_do_not() {
     let w = world().await;
     let svid = |aud: &str| {
         w.svid_key.sign(
@@ -139,7 +139,8 @@ async fn spiffe_jwt_for_the_issuer_gets_a_token_and_another_audience_does_not() 
             &json!({"sub": SVC_ID, "aud": [aud], "exp": now_s() + 300, "iat": now_s()}),
         )
     };
-    let good = svid(ISSUER);
+    let token_endpoint = format!("{ISSUER}/oauth2/token");
+    let good = svid(&token_endpoint);
     let pairs = [
         ("client_id", "sj"),
         ("client_assertion_type", JWT_BEARER_ASSERTION),
@@ -152,15 +153,18 @@ async fn spiffe_jwt_for_the_issuer_gets_a_token_and_another_audience_does_not() 
         "sj"
     );
 
-    let other = svid("https://api.example.test");
-    let pairs = [
-        ("client_id", "sj"),
-        ("client_assertion_type", JWT_BEARER_ASSERTION),
-        ("client_assertion", other.as_str()),
-    ];
-    let (status, _, body) = call(&w.router, token_request(&pairs, None)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "invalid_client");
+    // Another audience, and (issue 11 §4) the issuer: that is a token-exchange subject's
+    // audience, which a service receiving it must not replay as the workload's credential.
+    for other in [svid("https://api.example.test"), svid(ISSUER)] {
+        let pairs = [
+            ("client_id", "sj"),
+            ("client_assertion_type", JWT_BEARER_ASSERTION),
+            ("client_assertion", other.as_str()),
+        ];
+        let (status, _, body) = call(&w.router, token_request(&pairs, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "invalid_client");
+    }
 }
 
 #[tokio::test]
@@ -205,4 +209,42 @@ async fn tls_client_auth_without_a_trusted_matching_certificate_is_invalid_clien
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert_eq!(body["error"], "invalid_client");
     }
+}
+
+/// Issue 11 §11: an assertion's `jti` is remembered only once the rate limiter admitted the
+/// request: a client over its rate fills nothing.
+#[tokio::test]
+async fn a_rate_limited_assertion_is_not_remembered() {
+    use crate::oauth::clients::ReplayCache;
+
+    let store = MemoryStore::default();
+    let key = EcKey::generate();
+    let mut pk = wire("pk", "private_key_jwt");
+    pk.jwks = jwks(&[key.jwk(Some("k1"), Some("ES256"))]);
+    store.create_oauth_client(&pk, None).await.unwrap();
+    let replay = Arc::new(ReplayCache::new(100));
+    let mut config = OAuthHttpConfig::new(ISSUER);
+    config.rate_per_second = 1;
+    config.burst = 1;
+    let server = OAuthServer::new(
+        config,
+        StoreClientAuthenticator::with_replay_cache(store, FixedBundles(vec![]), replay.clone()),
+        FakeSigner::new(),
+        Arc::new(Fixed(start_time())),
+    );
+    let router = server.router();
+    let endpoint = format!("{ISSUER}/oauth2/token");
+    for (i, expected) in [(0, StatusCode::OK), (1, StatusCode::TOO_MANY_REQUESTS)] {
+        let assertion = key.sign(
+            &json!({"alg": "ES256", "kid": "k1"}),
+            &json!({"iss": "pk", "sub": "pk", "aud": endpoint, "exp": now_s() + 60, "jti": format!("j{i}")}),
+        );
+        let pairs = [
+            ("client_assertion_type", JWT_BEARER_ASSERTION),
+            ("client_assertion", assertion.as_str()),
+        ];
+        let (status, _, body) = call(&router, token_request(&pairs, None)).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    assert_eq!(replay.len(), 1, "the refused request stored no jti");
 }

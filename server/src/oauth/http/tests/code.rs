@@ -132,9 +132,62 @@ async fn pkce_is_required_and_only_s256() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{verifier:?}");
         assert_eq!(body["error"], "invalid_grant", "{verifier:?}");
         assert!(body.get("access_token").is_none());
-        // The failed attempt spent the code: the right verifier no longer helps.
-        assert_eq!(h.redeem("web", &code).await.1["error"], "invalid_grant");
     }
+}
+
+/// RFC 9700 §4.2: a redemption that fails the PKCE or client check must not spend the code:
+/// the legitimate holder still redeems it afterwards.
+#[tokio::test]
+async fn a_wrong_verifier_or_another_client_does_not_spend_the_code() {
+    let h = code_harness();
+    let code = h.seed(code_grant("spa", &["openid"]));
+    let wrong = "x".repeat(43);
+    let pairs = [
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", wrong.as_str()),
+    ];
+    let (status, _, body) = h.token("spa", &pairs).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, body) = h.redeem("web", &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, body) = h.redeem("spa", &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].is_string());
+}
+
+/// A spent code presented by another client or with a wrong verifier is refused but is no
+/// replay: the legitimate holder's tokens stay valid.
+#[tokio::test]
+async fn a_replay_by_another_client_or_wrong_verifier_does_not_revoke_the_holders_tokens() {
+    let h = code_harness();
+    let code = h.seed(code_grant("web", &["openid", "read"]));
+    let (status, first) = h.redeem("web", &code).await;
+    assert_eq!(status, StatusCode::OK);
+    let access = first["access_token"].as_str().unwrap();
+    let (status, body) = h.redeem("spa", &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let wrong = "x".repeat(43);
+    let pairs = [
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", wrong.as_str()),
+    ];
+    let (status, _, body) = h.token("web", &pairs).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert!(h.active(access).await, "the holder's token must survive");
 }
 
 #[tokio::test]
@@ -234,4 +287,22 @@ async fn public_clients_cannot_introspect() {
     let (status, _, body) = call(&h.router, req).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
+}
+
+/// Issue 11 §1: a code (or device approval) of an account disabled or deleted since is
+/// refused at the token endpoint.
+#[tokio::test]
+async fn a_code_of_a_disabled_or_deleted_account_is_refused() {
+    let h = code_harness();
+    let code = h.seed(code_grant("web", &["openid"]));
+    h.profiles.0.lock().unwrap().remove(USER);
+    let (status, body) = h.redeem("web", &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(
+        body["error_description"],
+        "the user account is disabled or deleted"
+    );
 }

@@ -21,6 +21,8 @@ pub(super) const WEB_SECRET: &str = "web-secret";
 pub(super) const REDIRECT: &str = "https://app.example.test/cb";
 pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub(super) const USER: &str = "u-7f3a";
+/// The DER bytes standing for the `mtls` client's certificate (only its hash matters).
+pub(super) const MTLS_CERT: &[u8] = b"the mtls client's certificate";
 
 /// `web` (secret), `spa` and `tv` (public, `tv` with the device grant), `svc` (client_credentials, `openid`).
 #[derive(Debug)]
@@ -43,6 +45,15 @@ impl ClientAuthenticator for Clients {
             Some((expected, client)) if expected.as_deref() == secret => Ok(client.clone()),
             _ => Err(ClientAuthFailure::Invalid),
         }
+    }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
     }
 }
 
@@ -72,7 +83,9 @@ pub(super) fn code_harness() -> CodeHarness {
 pub(super) fn code_harness_with(config: OAuthHttpConfig) -> CodeHarness {
     let mut clients = HashMap::new();
     let scopes = ["openid", "profile", "email", "read"];
-    let web = client_with_grants("web", &scopes, &["authorization_code", "refresh_token"]);
+    let mut web = client_with_grants("web", &scopes, &["authorization_code", "refresh_token"]);
+    // `active` introspects every client's tokens as `web`.
+    web.introspect_any = true;
     clients.insert("web".into(), (Some(WEB_SECRET.into()), web));
     let spa = client_with_grants("spa", &scopes, &["authorization_code"]);
     clients.insert("spa".into(), (None, spa));
@@ -80,6 +93,10 @@ pub(super) fn code_harness_with(config: OAuthHttpConfig) -> CodeHarness {
     clients.insert("tv".into(), (None, tv));
     let tv2 = client_with_grants("tv2", &scopes, &[DEVICE_CODE_GRANT]);
     clients.insert("tv2".into(), (None, tv2));
+    // `mtls`: its tokens are bound to the certificate `MTLS_CERT` (RFC 8705).
+    let mut mtls = client_with_grants("mtls", &scopes, &["authorization_code"]);
+    mtls.certificate_thumbprint = Some(crate::oauth::clients::certificate_thumbprint(MTLS_CERT));
+    clients.insert("mtls".into(), (None, mtls));
     let svc = client("svc", &["openid", "read"], &[]);
     clients.insert("svc".into(), (Some("svc-secret".into()), svc));
     let signer = FakeSigner::new();

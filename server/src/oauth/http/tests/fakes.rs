@@ -62,6 +62,15 @@ impl ClientAuthenticator for FakeClients {
             _ => Err(ClientAuthFailure::Invalid),
         }
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 /// ES256 signer over a fresh P-256 key.
@@ -128,6 +137,8 @@ pub(super) fn client(id: &str, scopes: &[&str], audiences: &[&str]) -> Authentic
         grant_types: vec!["client_credentials".into()],
         access_token_ttl: None,
         certificate_thumbprint: None,
+        introspect_any: false,
+        single_use: None,
     }
 }
 
@@ -149,10 +160,14 @@ pub(super) fn harness_with(config: OAuthHttpConfig) -> Harness {
     let mut clients = FakeClients::default();
     let svc = client("svc", &["read", "write"], &["https://api.example.test"]);
     clients.0.insert("svc".into(), ("s3cret:+&".into(), svc));
-    clients.0.insert(
-        "other".into(),
-        ("o".into(), client("other", &["read"], &[])),
-    );
+    // `other` is a resource server: it may introspect any client's tokens; `peer` only
+    // its own.
+    let mut other = client("other", &["read"], &[]);
+    other.introspect_any = true;
+    clients.0.insert("other".into(), ("o".into(), other));
+    clients
+        .0
+        .insert("peer".into(), ("p".into(), client("peer", &["read"], &[])));
     let mut nogrant = client("nogrant", &["read"], &[]);
     nogrant.grant_types = vec!["authorization_code".into()];
     clients.0.insert("nogrant".into(), ("n".into(), nogrant));

@@ -152,3 +152,24 @@ async fn revoked_token_is_inactive_and_only_its_client_can_revoke() {
     assert_eq!(call(&h.router, req).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(introspect(&h, &fresh).await["active"], true);
 }
+
+/// Issue 11 §8: a client introspects only the tokens issued to it, unless it holds the
+/// explicit permission (`client create --introspect-any`).
+#[tokio::test]
+async fn a_client_introspects_only_its_own_tokens_unless_allowed_any() {
+    let h = harness();
+    let token = access_token(&issue(&h, &[]).await.2);
+    let as_client = async |auth: &str| {
+        let req = post("/oauth2/introspect", Some(auth), form(&[("token", &token)]));
+        let (status, _, body) = call(&h.router, req).await;
+        assert_eq!(status, StatusCode::OK);
+        body
+    };
+    assert_eq!(
+        as_client(&basic("peer", "p")).await,
+        json!({"active": false}),
+        "another client learns nothing"
+    );
+    assert_eq!(as_client(&basic("svc", "s3cret:+&")).await["active"], true);
+    assert_eq!(as_client(&basic("other", "o")).await["active"], true);
+}

@@ -154,3 +154,63 @@ async fn a_public_client_has_a_bucket_per_source_address() {
     let (status, _, _) = call(&h.router, from([10, 0, 0, 2])).await;
     assert_eq!(status, StatusCode::OK, "another user of the same app");
 }
+
+/// A body whose first chunk arrives and whose rest never does.
+fn stalled_body(first: &str) -> axum::body::Body {
+    let first: Result<Vec<u8>, std::io::Error> = Ok(first.as_bytes().to_vec());
+    let stream =
+        tokio_stream::StreamExt::chain(tokio_stream::iter([first]), tokio_stream::pending());
+    axum::body::Body::from_stream(stream)
+}
+
+/// Issue 11 §12: a body trickled (or stalled) past the body deadline is refused with 408
+/// `invalid_request`, at the token endpoint and on the browser forms.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_is_refused_after_the_body_deadline() {
+    let h = harness();
+    let req = axum::http::Request::post("/oauth2/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::AUTHORIZATION, basic("svc", "s3cret:+&"))
+        .body(stalled_body("grant_type=client_"))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let (status, _, body) = call(&h.router, req).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(10),
+        "the default deadline"
+    );
+}
+
+/// Issue 11 §12: plain HTTP closes a connection whose request headers do not arrive within
+/// the header read timeout (axum::serve had none: the connection stayed open).
+#[tokio::test]
+async fn plain_http_closes_a_connection_whose_headers_stall() {
+    let clock = Arc::new(TokioClock::starting_at(start_time()));
+    let mut config = OAuthHttpConfig::new(ISSUER);
+    config.header_read_timeout = Duration::from_millis(300);
+    let server = OAuthServer::new(config, FakeClients::default(), FakeSigner::new(), clock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(server.run(listener, shutdown.clone()));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the server kept a connection with stalled headers open"
+    );
+    shutdown.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(result.is_ok());
+}

@@ -374,3 +374,24 @@ async fn introspection_of_refresh_tokens() {
     let (status, _) = w.refresh("web", t1, &[]).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Issue 11 §6: a scope removed from the client after the grant started is no longer issued
+/// at refresh, and asking for it is `invalid_scope`.
+#[tokio::test]
+async fn scopes_narrow_at_refresh_to_the_clients_current_scopes() {
+    let w = world().await;
+    let t0 = w.start("web").await;
+    let mut web = w.store.get_oauth_client("web").await.unwrap().unwrap();
+    web.scopes = vec!["openid".into(), "email".into()];
+    w.store.update_oauth_client(&web).await.unwrap();
+    let (status, body) = w.refresh("web", &t0, &[("scope", "openid profile")]).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
+    let (status, body) = w.refresh("web", &t0, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "openid");
+    let c = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(c["scope"], "openid");
+}

@@ -124,3 +124,49 @@ async fn a_client_credentials_token_is_about_no_user() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("error=\"invalid_token\""));
 }
+
+/// Issue 11 §8: a certificate-bound token (`cnf.x5t#S256`) is honoured at UserInfo only on a
+/// connection presenting that certificate (RFC 8705 §3).
+#[tokio::test]
+async fn a_certificate_bound_token_needs_the_same_certificate() {
+    use std::sync::Arc;
+
+    use rustls::pki_types::CertificateDer;
+
+    use super::code_support::MTLS_CERT;
+    use crate::oauth::http::ClientCertificate;
+
+    let h = code_harness();
+    let code = h.seed(code_grant("mtls", &["openid", "profile"]));
+    let (status, body) = h.redeem("mtls", &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let call_with = async |cert: Option<&[u8]>| {
+        let mut request = Request::builder()
+            .uri("/oauth2/userinfo")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        if let Some(der) = cert {
+            let chain = vec![CertificateDer::from(der.to_vec())];
+            request
+                .extensions_mut()
+                .insert(ClientCertificate(Arc::new(chain)));
+        }
+        let (status, headers, body) = call(&h.router, request).await;
+        let challenge = headers
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, challenge, body)
+    };
+    let (status, _, body) = call_with(Some(MTLS_CERT)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sub"], USER);
+    for cert in [None, Some(&b"another certificate"[..])] {
+        let (status, challenge, body) = call_with(cert).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{cert:?}");
+        assert_eq!(body["error"], "invalid_token");
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
+}

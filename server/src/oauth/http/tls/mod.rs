@@ -12,7 +12,7 @@ mod verifier;
 mod tests;
 
 pub use files::{TlsFileError, config_from_pem_files, server_config};
-pub use serve::{HANDSHAKE_TIMEOUT, serve};
+pub use serve::{HANDSHAKE_TIMEOUT, serve, serve_plain};
 pub use verifier::AnyClientCertificate;
 
 use std::net::IpAddr;

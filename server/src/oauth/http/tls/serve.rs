@@ -1,6 +1,7 @@
-//! Serving a router over TLS: accept, handshake off the accept loop under a deadline, then
-//! HTTP/1.1 or HTTP/2 (hyper-util auto) with the client certificate, when one was
-//! presented, as a request extension on every request of the connection.
+//! Serving a router over TLS (accept, handshake off the accept loop under a deadline) or
+//! plain HTTP, then HTTP/1.1 or HTTP/2 (hyper-util auto) with an HTTP/1 header read timeout
+//! and, over TLS, the client certificate (when one was presented) as a request extension
+//! on every request of the connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,12 +41,87 @@ fn with_certificate<B>(
     }
 }
 
+/// Serves one accepted connection (plain or TLS) until it ends or shutdown drains it.
+async fn serve_connection<I>(
+    io: I,
+    router: Router,
+    certificate: Option<ClientCertificate>,
+    peer: std::net::SocketAddr,
+    header_read_timeout: Duration,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(router.map_request(with_certificate(certificate, peer)));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
+        .into_owned();
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(%peer, error = %e, "oauth connection ended with an error");
+    }
+}
+
+/// Serves `router` over plain HTTP on `listener` until `shutdown`, then lets open
+/// connections finish. HTTP/1 headers must arrive within `header_read_timeout`.
+pub async fn serve_plain(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    shutdown: CancellationToken,
+) -> Result<(), OAuthHttpError> {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "oauth accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let watcher = graceful.watcher();
+        let router = router.clone();
+        tokio::spawn(serve_connection(
+            tcp,
+            router,
+            None,
+            peer,
+            header_read_timeout,
+            watcher,
+        ));
+    }
+    drain(listener, graceful).await;
+    Ok(())
+}
+
+async fn drain(listener: TcpListener, graceful: GracefulShutdown) {
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("oauth connections still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
+}
+
 /// Serves `router` over TLS on `listener` (each handshake with the configuration current
-/// at accept time) until `shutdown`, then lets open connections finish.
+/// at accept time) until `shutdown`, then lets open connections finish. HTTP/1 headers
+/// must arrive within `header_read_timeout`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: watch::Receiver<Arc<ServerConfig>>,
+    header_read_timeout: Duration,
     shutdown: CancellationToken,
 ) -> Result<(), OAuthHttpError> {
     let graceful = GracefulShutdown::new();
@@ -92,25 +168,17 @@ pub async fn serve(
                         chain.iter().map(|c| c.clone().into_owned()).collect(),
                     ))
                 });
-            let service =
-                TowerToHyperService::new(router.map_request(with_certificate(certificate, peer)));
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new());
-            builder.http2().timer(TokioTimer::new());
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %e, "oauth connection ended with an error");
-            }
+            serve_connection(
+                stream,
+                router,
+                certificate,
+                peer,
+                header_read_timeout,
+                watcher,
+            )
+            .await;
         });
     }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("oauth connections still open after {DRAIN_TIMEOUT:?}; closing them");
-    }
+    drain(listener, graceful).await;
     Ok(())
 }

@@ -30,6 +30,15 @@ impl ClientAuthenticator for NoClients {
     ) -> Result<AuthenticatedClient, ClientAuthFailure> {
         Err(ClientAuthFailure::Invalid)
     }
+
+    fn use_once(
+        &self,
+        _client_id: &str,
+        _single_use: &crate::oauth::http::SingleUse,
+        _now: std::time::SystemTime,
+    ) -> Result<(), ClientAuthFailure> {
+        Ok(())
+    }
 }
 
 struct StaticJwks;
@@ -214,6 +223,7 @@ async fn a_presented_client_certificate_reaches_every_request_as_an_extension() 
         listener,
         whoami_router(),
         watch::channel(tls).1,
+        std::time::Duration::from_secs(10),
         shutdown.clone(),
     ));
 
@@ -250,6 +260,7 @@ async fn a_client_certificate_without_its_private_key_fails_the_handshake() {
         listener,
         whoami_router(),
         watch::channel(tls).1,
+        std::time::Duration::from_secs(10),
         shutdown.clone(),
     ));
 
@@ -337,6 +348,7 @@ async fn a_client_that_never_finishes_the_handshake_is_dropped_after_the_deadlin
         listener,
         whoami_router(),
         watch::channel(tls).1,
+        std::time::Duration::from_secs(10),
         shutdown.clone(),
     ));
     let mut idle = TcpStream::connect(addr).await.unwrap();
