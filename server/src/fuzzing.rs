@@ -2,6 +2,7 @@
 //! `--cfg fuzzing`, as `cargo fuzz` does). Each must return, never panic, whatever the bytes.
 
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
@@ -44,4 +45,26 @@ pub fn csr(der: &[u8]) {
 /// `server.toml`.
 pub fn config(text: &str) {
     let _ = crate::config::ServerConfig::parse(text, Path::new("server.toml"));
+}
+
+/// A P-256 public key as a JWK set (the curve's generator point).
+const JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","alg":"ES256","use":"sig","x":"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY","y":"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"}]}"#;
+const ISSUER: &str = "https://issuer.example";
+
+/// Every JWT the OAuth server verifies: a `private_key_jwt` client assertion, an access
+/// token, an `id_token_hint`.
+pub fn jwts(token: &str) {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let _ = crate::oauth::clients::unverified_client_id(token);
+    let _ = crate::oauth::clients::verify_private_key_jwt(
+        token,
+        "app",
+        JWKS,
+        &["https://issuer.example/oauth2/token", ISSUER],
+        now,
+    );
+    if let Ok(jwks) = serde_json::from_str(JWKS) {
+        let _ = crate::oauth::http::verify_access_token(token, &jwks, ISSUER, now);
+        let _ = crate::oauth::http::verify_id_token_hint(token, &jwks, ISSUER);
+    }
 }

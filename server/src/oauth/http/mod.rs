@@ -26,6 +26,8 @@ mod server;
 pub mod tls;
 mod userinfo;
 mod verify;
+#[cfg(fuzzing)]
+pub(crate) use verify::{verify_access_token, verify_id_token_hint};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
