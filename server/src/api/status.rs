@@ -14,6 +14,10 @@ pub fn datastore_status(e: DatastoreError) -> Status {
         DatastoreError::AlreadyExists(m) => Status::already_exists(m),
         DatastoreError::NotFound(m) => Status::not_found(m),
         DatastoreError::Conflict(m) => Status::aborted(format!("concurrent change, retry: {m}")),
+        DatastoreError::Unavailable(m) => {
+            tracing::warn!(error = %m, "datastore unavailable");
+            Status::unavailable("the datastore is unavailable; retry")
+        }
         other => {
             tracing::error!(error = %other, "datastore error");
             Status::internal("internal error; see the server log")
@@ -62,4 +66,20 @@ pub fn registration_status(e: RegistrationError) -> Status {
 /// field.
 pub fn client_status(e: ClientError) -> Status {
     Status::invalid_argument(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datastore_outage_is_unavailable_without_its_detail() {
+        let status = datastore_status(DatastoreError::Unavailable(
+            "connection refused at 10.0.0.5:5432".into(),
+        ));
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert_eq!(status.message(), "the datastore is unavailable; retry");
+        let status = datastore_status(DatastoreError::Storage("disk".into()));
+        assert_eq!(status.code(), tonic::Code::Internal);
+    }
 }
