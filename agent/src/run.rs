@@ -97,7 +97,7 @@ fn build_manager(config: &AgentConfig) -> Result<Manager, RunError> {
     let bootstrap_bundle = match &config.trust_bundle_path {
         Some(path) => Some(
             store::load_pem_bundle(path, config.trust_domain.as_str()).map_err(|e| match e {
-                StoreError::Io { .. } | StoreError::Corrupt { .. } => {
+                StoreError::Io { .. } | StoreError::Corrupt { .. } | StoreError::Dir(_) => {
                     RunError::Config(format!("`trust_bundle_path`: {e}"))
                 }
             })?,

@@ -7,6 +7,7 @@
 //! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
 //! - [`clock`]: time as an input.
 //! - [`config_file`]: TOML config files with key-path errors.
+//! - [`private_dir`]: `data_dir` 0700 / files 0600 whatever the umask.
 //! - [`telemetry`]: logging shared by both binaries.
 
 pub mod bundle;
@@ -15,5 +16,6 @@ pub mod config_file;
 pub mod duration;
 pub mod identity;
 pub mod jwt_svid;
+pub mod private_dir;
 pub mod telemetry;
 pub mod wire;

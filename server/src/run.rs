@@ -80,9 +80,11 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
 /// Runs the server until SIGINT/SIGTERM or the first failure.
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| startup("creating data_dir")(&e))?;
+    tessera_proto::private_dir::prepare(&config.data_dir).map_err(|e| startup("data_dir")(&e))?;
     let store = SledStore::open(&config.data_dir.join("datastore"))
         .map_err(|e| startup("datastore")(&e))?;
+    tessera_proto::private_dir::tighten_tree(&config.data_dir)
+        .map_err(|e| startup("data_dir")(&e))?;
     let upstream = match &config.ca.upstream {
         Some(u) => Some(
             UpstreamAuthority::load(&u.cert_file, &u.key_file, u.bundle_file.as_deref())

@@ -37,7 +37,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         request: Request<X509svidRequest>,
     ) -> Result<Response<Self::FetchX509SVIDStream>, Status> {
         let caller = admit(&request)?;
-        stream::open(&self.inner, caller, x509_svid_response)
+        stream::open(&self.inner, &caller, x509_svid_response)
             .await
             .map(Response::new)
     }
@@ -47,7 +47,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         request: Request<X509BundlesRequest>,
     ) -> Result<Response<Self::FetchX509BundlesStream>, Status> {
         let caller = admit(&request)?;
-        stream::open(&self.inner, caller, x509_bundles_response)
+        stream::open(&self.inner, &caller, x509_bundles_response)
             .await
             .map(Response::new)
     }
@@ -57,7 +57,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         request: Request<JwtBundlesRequest>,
     ) -> Result<Response<Self::FetchJWTBundlesStream>, Status> {
         let caller = admit(&request)?;
-        stream::open(&self.inner, caller, jwt_bundles_response)
+        stream::open(&self.inner, &caller, jwt_bundles_response)
             .await
             .map(Response::new)
     }
@@ -78,7 +78,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         }
         let inner = &self.inner;
         let mut targets = inner
-            .view(caller, inner.current(), |_, ids| {
+            .view(&caller, inner.current(), |_, ids| {
                 ids.iter()
                     .map(|id| Target {
                         entry_id: id.entry.id.clone(),
@@ -135,7 +135,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         let inner = &self.inner;
         let now = inner.clock.now();
         let validated = inner
-            .view(caller, inner.current(), |state, _| {
+            .view(&caller, inner.current(), |state, _| {
                 validate_jwt_svid(
                     &svid,
                     &audience,

@@ -13,7 +13,7 @@ use tokio_stream::wrappers::UnixListenerStream;
 
 use super::conn::WorkloadConn;
 use super::h2fix::AuthorityRewrite;
-use crate::attestor::workload::Caller;
+use crate::attestor::workload::{Caller, ProcFs, StartTimes};
 
 /// Mode of a socket directory this code creates: everyone may traverse it.
 const DIR_MODE: u32 = 0o755;
@@ -43,6 +43,8 @@ impl BoundSocket {
                 .recursive(true)
                 .mode(DIR_MODE)
                 .create(dir)?;
+            // The agent runs with umask 077: set the mode explicitly.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))?;
         }
         match std::fs::symlink_metadata(path) {
             Ok(meta) => {
@@ -115,16 +117,32 @@ impl SocketFile {
     }
 }
 
-/// The caller behind a Unix stream, from its peer credentials (`SO_PEERCRED`).
+/// The caller behind a Unix stream, pinned now: its peer credentials (`SO_PEERCRED`, fixed
+/// when it connected) and the start time of its PID read at accept, so a later call can tell
+/// whether the PID still names the process that connected. `None` when the credentials are
+/// unreadable or the process is already gone.
 pub fn peer_caller(stream: &UnixStream) -> Option<Caller> {
-    match stream.peer_cred() {
-        Ok(cred) => cred.pid().map(|pid| Caller {
+    let cred = match stream.peer_cred() {
+        Ok(cred) => cred,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the Workload API peer credentials");
+            return None;
+        }
+    };
+    let pid = cred.pid()?;
+    match ProcFs::new("/").start_time(pid) {
+        Ok(Some(start_time)) => Some(Caller {
             pid,
             uid: cred.uid(),
             gid: cred.gid(),
+            start_time,
         }),
+        Ok(None) => {
+            tracing::debug!(pid, "the Workload API caller exited before it was accepted");
+            None
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "reading the Workload API peer credentials");
+            tracing::warn!(pid, error = %e, "reading the Workload API caller's start time");
             None
         }
     }

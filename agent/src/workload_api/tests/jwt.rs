@@ -99,6 +99,7 @@ async fn fetch_jwt_svid_selects_identities_and_caches_until_half_life() {
 
     // No identity at all.
     h.attestor.set(&["unix:uid:3"]);
+    let mut client = h.client().await;
     let err = client.fetch_jwtsvid(request(&["a"], "")).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert_eq!(calls(), 4);

@@ -33,6 +33,8 @@ pub const WORKLOAD_SELECTOR: &str = "unix:uid:1000";
 pub struct FakeAttestor {
     pub selectors: Arc<Mutex<Option<Vec<Selector>>>>,
     pub callers: Arc<Mutex<Vec<Caller>>>,
+    /// Set: the pinned process is gone (`still_there` fails).
+    pub gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeAttestor {
@@ -64,6 +66,14 @@ impl CallerSelectors for FakeAttestor {
             .unwrap()
             .clone()
             .ok_or_else(|| WorkloadAttestError::Unavailable("kubelet down".into()))
+    }
+
+    fn still_there(&self, _caller: Caller) -> Result<(), WorkloadAttestError> {
+        if self.gone.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(WorkloadAttestError::ProcessChanged)
+        } else {
+            Ok(())
+        }
     }
 }
 
