@@ -128,6 +128,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         store.clone(),
         accounts.clone(),
     )
+    .with_admin_uids(config.admin_uids.clone())
     .bind()
     .await
     .map_err(|e| startup("admin API")(&e))?;

@@ -27,6 +27,9 @@ pub struct ServerConfig {
     /// The admin API Unix socket; default `<data_dir>/admin.sock`.
     #[serde(default)]
     pub admin_socket: Option<PathBuf>,
+    /// Users (uids) allowed on the admin socket besides the server's own uid and root.
+    #[serde(default)]
+    pub admin_uids: Vec<u32>,
     /// trace | debug | info | warn | error.
     #[serde(default = "default_log_level")]
     pub log_level: String,

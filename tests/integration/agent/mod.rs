@@ -2,6 +2,7 @@
 //! stand-in, entry sync, ban, server restart.
 
 mod admin_mtls;
+mod admin_socket;
 mod data_dir;
 mod join_token;
 mod k8s_psat;
