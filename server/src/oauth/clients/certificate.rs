@@ -5,7 +5,11 @@
 //!   the registered ID; the chain must lead to an X.509 authority **of that ID's trust
 //!   domain** (a federated trust domain's CA cannot vouch for another trust domain's IDs).
 //! - Registered `tls_subject_dn`: the leaf's subject in RFC 4514 form (see [`super::dn`])
-//!   matches; the chain may lead to any X.509 authority the server trusts (own or federated).
+//!   matches, and the chain leads to an X.509 authority of the **own** trust domain (a
+//!   subject DN names no trust domain, so a federated CA could issue any DN; partners in
+//!   federated trust domains authenticate by SPIFFE ID).
+//! - A client registered with both: a leaf carrying URI SANs must match by SPIFFE ID; a
+//!   present but different URI SAN is refused, never retried as a DN match.
 //!
 //! The chain is checked with rustls-webpki at `now` for the client-authentication EKU
 //! (required when the leaf lists EKUs). Success yields the certificate thumbprint that
@@ -41,6 +45,10 @@ pub enum CertificateError {
     /// The leaf names neither the registered SPIFFE ID nor the registered subject DN.
     #[error("the client certificate is not the client's (SPIFFE ID / subject DN mismatch)")]
     Mismatch,
+    /// The client has a SPIFFE ID registered and the leaf carries URI SANs that are not
+    /// exactly that ID (no fall-back to the subject DN).
+    #[error("the client certificate's URI SAN is not the client's SPIFFE ID")]
+    UriSanMismatch,
     /// The chain does not lead to a trusted authority at `now` (or is not for client auth).
     #[error("the client certificate chain is not trusted: {0}")]
     Untrusted(String),
@@ -67,7 +75,9 @@ fn uri_sans<'a>(cert: &'a X509Certificate<'_>) -> Vec<&'a str> {
 }
 
 /// Verifies `chain` (leaf first) for a client registered with `spiffe_id` and/or
-/// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint.
+/// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint. `bundles` is
+/// the own bundle first, then the federated ones (the `TrustBundles` order): a subject-DN
+/// match is only trusted through the first.
 pub fn verify_client_certificate(
     chain: &[CertificateDer<'_>],
     spiffe_id: Option<&SpiffeId>,
@@ -81,14 +91,16 @@ pub fn verify_client_certificate(
     }
     let (_, parsed) =
         X509Certificate::from_der(leaf.as_ref()).map_err(|_| CertificateError::Unparsable)?;
+    let sans = uri_sans(&parsed);
     let anchors_for: Vec<&Bundle> = match spiffe_id {
-        Some(id) if uri_sans(&parsed) == [id.as_str()] => bundles
+        Some(id) if sans == [id.as_str()] => bundles
             .iter()
             .filter(|b| bundle_trust_domain(b).as_ref() == Some(id.trust_domain()))
             .collect(),
+        Some(_) if !sans.is_empty() => return Err(CertificateError::UriSanMismatch),
         _ => match (subject_dn, rfc4514(parsed.subject())) {
             (Some(registered), Some(subject)) if dn_matches(&subject, registered) => {
-                bundles.iter().collect()
+                bundles.iter().take(1).collect()
             }
             _ => return Err(CertificateError::Mismatch),
         },
