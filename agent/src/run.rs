@@ -47,7 +47,8 @@ pub async fn run(config: AgentConfig) -> Result<(), RunError> {
         manager.api(),
         Arc::new(SystemClock),
     );
-    let endpoint = WorkloadEndpoint::new(config.socket_path(), api);
+    let endpoint =
+        WorkloadEndpoint::new(config.socket_path(), api).with_limits(config.workload_api);
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use tessera_proto::identity::Selector;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, OwnedSemaphorePermit};
 use tonic::transport::server::Connected;
 
 use crate::attestor::workload::Caller;
@@ -34,6 +34,8 @@ pub struct WorkloadConn<IO> {
     io: IO,
     caller: Option<Caller>,
     selectors: Arc<OnceCell<Vec<Selector>>>,
+    /// The connection's slot under the endpoint's connection cap, freed on drop.
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl<IO> WorkloadConn<IO> {
@@ -43,7 +45,14 @@ impl<IO> WorkloadConn<IO> {
             io,
             caller,
             selectors: Arc::default(),
+            _permit: None,
         }
+    }
+
+    /// Holds `permit` (a slot under a connection cap) until the connection is dropped.
+    pub fn with_permit(mut self, permit: OwnedSemaphorePermit) -> Self {
+        self._permit = Some(permit);
+        self
     }
 
     /// The caller given at construction.

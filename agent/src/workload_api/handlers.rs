@@ -19,6 +19,11 @@ use super::responses::{jwt_bundles_response, x509_bundles_response, x509_svid_re
 use super::stream;
 use tessera_proto::jwt_svid::validate_jwt_svid;
 
+/// Most audiences one `FetchJWTSVID` may name (each distinct set is minted and cached).
+pub const MAX_AUDIENCES: usize = 16;
+/// Longest audience `FetchJWTSVID` accepts, in bytes.
+pub const MAX_AUDIENCE_LEN: usize = 512;
+
 /// One JWT-SVID to hand out: the entry it is minted for.
 struct Target {
     entry_id: String,
@@ -75,6 +80,19 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         } = request.into_inner();
         if audience.is_empty() || audience.iter().any(String::is_empty) {
             return Err(RpcError::MissingField("audience").into());
+        }
+        if audience.len() > MAX_AUDIENCES {
+            return Err(RpcError::TooManyAudiences {
+                count: audience.len(),
+                max: MAX_AUDIENCES,
+            }
+            .into());
+        }
+        if audience.iter().any(|a| a.len() > MAX_AUDIENCE_LEN) {
+            return Err(RpcError::AudienceTooLong {
+                max: MAX_AUDIENCE_LEN,
+            }
+            .into());
         }
         let inner = &self.inner;
         let mut targets = inner

@@ -6,10 +6,14 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
+
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::Stream;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::UnixListenerStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 use super::conn::WorkloadConn;
 use super::h2fix::AuthorityRewrite;
@@ -155,9 +159,63 @@ pub fn accept_conn(stream: UnixStream) -> WorkloadConn<AuthorityRewrite<UnixStre
     WorkloadConn::new(AuthorityRewrite::new(stream), caller)
 }
 
-/// The accepted connections of `listener`, as tonic's incoming stream.
+/// The accepted connections of `listener`, as tonic's incoming stream: at most
+/// `max_connections` at once (the accept loop waits for a slot; further clients queue in the
+/// socket backlog), and accept errors (EMFILE, ENFILE, …) back off instead of spinning.
 pub fn incoming(
     listener: UnixListener,
+    max_connections: usize,
 ) -> impl Stream<Item = io::Result<WorkloadConn<AuthorityRewrite<UnixStream>>>> + Send + 'static {
-    UnixListenerStream::new(listener).map(|accepted| accepted.map(accept_conn))
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(accept_loop(listener, max_connections, tx));
+    ReceiverStream::new(rx).map(Ok)
+}
+
+/// First pause after a failed accept; doubled per consecutive failure up to
+/// [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// Longest pause between accept attempts after failures.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+async fn accept_loop(
+    listener: UnixListener,
+    max_connections: usize,
+    tx: mpsc::Sender<WorkloadConn<AuthorityRewrite<UnixStream>>>,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        let permit = tokio::select! {
+            () = tx.closed() => return,
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let accepted = tokio::select! {
+            () = tx.closed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                if tx
+                    .send(accept_conn(stream).with_permit(permit))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                drop(permit);
+                tracing::warn!(error = %e, pause = ?backoff, "Workload API accept failed");
+                tokio::select! {
+                    () = tx.closed() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
+    }
 }

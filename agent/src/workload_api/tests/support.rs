@@ -21,6 +21,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::attestor::workload::{Caller, WorkloadAttestError};
 use crate::client::ClientError;
+use crate::config::WorkloadApiSection;
 use crate::manager::{AgentState, CachedEntry};
 use crate::testing::TestCa;
 use crate::workload_api::{CallerSelectors, JwtMinter, ServeError, WorkloadApi, WorkloadEndpoint};
@@ -191,6 +192,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(initial: Option<AgentState>, attestor: FakeAttestor) -> Self {
+        Self::start_with(initial, attestor, WorkloadApiSection::default()).await
+    }
+
+    pub async fn start_with(
+        initial: Option<AgentState>,
+        attestor: FakeAttestor,
+        limits: WorkloadApiSection,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("public").join("api.sock");
         let (state, rx) = watch::channel(initial.map(Arc::new));
@@ -206,7 +215,11 @@ impl Harness {
             Arc::clone(&clock) as Arc<dyn Clock>,
         );
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(WorkloadEndpoint::new(path.clone(), api).run(shutdown.clone()));
+        let task = tokio::spawn(
+            WorkloadEndpoint::new(path.clone(), api)
+                .with_limits(limits)
+                .run(shutdown.clone()),
+        );
         wait_for_socket(&path).await;
         Self {
             dir,
