@@ -148,7 +148,8 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         attestors.clone(),
         clock.clone(),
         config.agent_ttl,
-    );
+    )
+    .with_attest_rate(config.agent_api.attest_per_second);
     let oauth = oauth_server(&config, &ca, &store, &clock, accounts).await?;
 
     let shutdown = CancellationToken::new();
@@ -189,13 +190,21 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
         })
     });
     let token = shutdown.clone();
+    let limits = config.agent_api;
     tasks.spawn(async move {
-        agent::serve(agent_listener, tls_config, agent_api, admin_mtls, token)
-            .await
-            .map_err(|e| RunError::Part {
-                part: "agent API",
-                message: e.to_string(),
-            })
+        agent::serve(
+            agent_listener,
+            tls_config,
+            agent_api,
+            admin_mtls,
+            limits,
+            token,
+        )
+        .await
+        .map_err(|e| RunError::Part {
+            part: "agent API",
+            message: e.to_string(),
+        })
     });
     if let Some(oauth) = oauth {
         let token = shutdown.clone();

@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// The agent API address.
     #[serde(default = "default_bind_address")]
     pub bind_address: SocketAddr,
+    /// `[agent_api]`: connection cap, idle timeout, `Attest` rate.
+    #[serde(default)]
+    pub agent_api: crate::api::agent::AgentApiLimits,
     /// The admin API Unix socket; default `<data_dir>/admin.sock`.
     #[serde(default)]
     pub admin_socket: Option<PathBuf>,

@@ -6,6 +6,7 @@ mod admin_socket;
 mod data_dir;
 mod join_token;
 mod k8s_psat;
+mod limits;
 mod security;
 
 use std::path::Path;
