@@ -4,6 +4,7 @@
 //! - [`identity`]: `TrustDomain`, `SpiffeId`, `Selector` with every rule of the SPIFFE ID spec.
 //! - [`bundle`]: the SPIFFE bundle document (a JWKS with `spiffe_sequence`).
 //! - [`jwt_svid`]: JWT-SVID validation against own and federated bundles.
+//! - [`dns_name`]: the DNS-name rules for X.509-SVID SANs (registration and CA alike).
 //! - [`duration`]: the `"24h"` / `"5m"` duration syntax used by every config file.
 //! - [`clock`]: time as an input.
 //! - [`config_file`]: TOML config files with key-path errors.
@@ -13,6 +14,7 @@
 pub mod bundle;
 pub mod clock;
 pub mod config_file;
+pub mod dns_name;
 pub mod duration;
 pub mod identity;
 pub mod jwt_svid;
