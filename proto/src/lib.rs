@@ -9,6 +9,7 @@
 //! - [`clock`]: time as an input.
 //! - [`config_file`]: TOML config files with key-path errors.
 //! - [`private_dir`]: `data_dir` 0700 / files 0600 whatever the umask.
+//! - [`x509_san`]: the one URI-SAN / SPIFFE-ID extractor for X.509 certificates.
 //! - [`telemetry`]: logging shared by both binaries.
 
 pub mod bundle;
@@ -21,3 +22,4 @@ pub mod jwt_svid;
 pub mod private_dir;
 pub mod telemetry;
 pub mod wire;
+pub mod x509_san;

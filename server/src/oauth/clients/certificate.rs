@@ -24,7 +24,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use tessera_proto::identity::SpiffeId;
 use tessera_proto::jwt_svid::bundle_trust_domain;
 use tessera_proto::wire::tessera::types::v1::Bundle;
-use x509_parser::extensions::GeneralName;
+use tessera_proto::x509_san::uri_sans;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 use super::dn::{dn_matches, rfc4514};
@@ -59,21 +59,6 @@ pub fn certificate_thumbprint(der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(digest(&SHA256, der).as_ref())
 }
 
-/// The URI SANs of a parsed certificate.
-fn uri_sans<'a>(cert: &'a X509Certificate<'_>) -> Vec<&'a str> {
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return Vec::new();
-    };
-    san.value
-        .general_names
-        .iter()
-        .filter_map(|n| match n {
-            GeneralName::URI(u) => Some(*u),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Verifies `chain` (leaf first) for a client registered with `spiffe_id` and/or
 /// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint. `bundles` is
 /// the own bundle first, then the federated ones (the `TrustBundles` order): a subject-DN
@@ -91,7 +76,8 @@ pub fn verify_client_certificate(
     }
     let (_, parsed) =
         X509Certificate::from_der(leaf.as_ref()).map_err(|_| CertificateError::Unparsable)?;
-    let sans = uri_sans(&parsed);
+    // A repeated or malformed subjectAltName is refused, never read as "no URI SAN".
+    let sans = uri_sans(&parsed).map_err(|_| CertificateError::Unparsable)?;
     let anchors_for: Vec<&Bundle> = match spiffe_id {
         Some(id) if sans == [id.as_str()] => bundles
             .iter()
