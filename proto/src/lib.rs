@@ -9,6 +9,7 @@
 //! - [`clock`]: time as an input.
 //! - [`config_file`]: TOML config files with key-path errors.
 //! - [`private_dir`]: `data_dir` 0700 / files 0600 whatever the umask.
+//! - [`x509_chain`]: the one X.509 chain verifier (one algorithm allowlist) for server and agent.
 //! - [`x509_san`]: the one URI-SAN / SPIFFE-ID extractor for X.509 certificates.
 //! - [`telemetry`]: logging shared by both binaries.
 
@@ -22,4 +23,5 @@ pub mod jwt_svid;
 pub mod private_dir;
 pub mod telemetry;
 pub mod wire;
+pub mod x509_chain;
 pub mod x509_san;

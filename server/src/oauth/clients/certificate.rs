@@ -15,15 +15,16 @@
 //! (required when the leaf lists EKUs). Success yields the certificate thumbprint that
 //! binds issued tokens (`cnf.x5t#S256`, RFC 8705 §3.1).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::pki_types::CertificateDer;
 use tessera_proto::identity::SpiffeId;
 use tessera_proto::jwt_svid::bundle_trust_domain;
 use tessera_proto::wire::tessera::types::v1::Bundle;
+use tessera_proto::x509_chain;
 use tessera_proto::x509_san::uri_sans;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
@@ -95,44 +96,33 @@ pub fn verify_client_certificate(
     Ok(certificate_thumbprint(leaf.as_ref()))
 }
 
-/// Checks the chain with webpki against the X.509 authorities of `bundles`.
+/// Checks the chain against the X.509 authorities of `bundles` with the one verifier
+/// ([`tessera_proto::x509_chain`], shared with the agent) for client authentication.
 fn verify_chain(
     chain: &[CertificateDer<'_>],
     bundles: &[&Bundle],
     now: SystemTime,
 ) -> Result<(), CertificateError> {
-    let untrusted = |e: webpki::Error| CertificateError::Untrusted(format!("{e:?}"));
-    let roots: Vec<CertificateDer<'_>> = bundles
-        .iter()
-        .flat_map(|b| b.x509_authorities.iter())
-        .map(|a| CertificateDer::from(a.asn1.as_slice()))
-        .collect();
-    let anchors: Vec<_> = roots
-        .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
-        .collect();
+    let anchors = x509_chain::trust_anchors(
+        bundles
+            .iter()
+            .flat_map(|b| b.x509_authorities.iter())
+            .map(|a| a.asn1.as_slice()),
+    );
     if anchors.is_empty() {
         return Err(CertificateError::Untrusted(
             "no X.509 authority for this client".into(),
         ));
     }
     let (leaf, intermediates) = chain.split_first().ok_or(CertificateError::Missing)?;
-    let end_entity = webpki::EndEntityCert::try_from(leaf).map_err(untrusted)?;
-    let since_epoch = now
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| CertificateError::Untrusted("time before 1970".into()))?;
-    end_entity
-        .verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            intermediates,
-            UnixTime::since_unix_epoch(since_epoch),
-            webpki::KeyUsage::client_auth(),
-            None,
-            None,
-        )
-        .map_err(untrusted)?;
-    Ok(())
+    x509_chain::verify(
+        leaf,
+        intermediates,
+        &anchors,
+        x509_chain::unix_time(now),
+        x509_chain::KeyUsage::client_auth(),
+    )
+    .map_err(|e| CertificateError::Untrusted(e.to_string()))
 }
 
 #[cfg(test)]
