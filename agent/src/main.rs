@@ -51,6 +51,9 @@ fn main() -> ExitCode {
             return client_command(async move { cli::healthcheck(&socket).await });
         }
     };
+    // Everything the agent creates in data_dir is private to it (sockets get their modes
+    // set explicitly).
+    tessera_proto::private_dir::restrict_umask();
     let config = match AgentConfig::load(&config) {
         Ok(c) => c,
         Err(e) => {

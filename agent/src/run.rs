@@ -47,7 +47,8 @@ pub async fn run(config: AgentConfig) -> Result<(), RunError> {
         manager.api(),
         Arc::new(SystemClock),
     );
-    let endpoint = WorkloadEndpoint::new(config.socket_path(), api);
+    let endpoint =
+        WorkloadEndpoint::new(config.socket_path(), api).with_limits(config.workload_api);
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();
@@ -97,7 +98,7 @@ fn build_manager(config: &AgentConfig) -> Result<Manager, RunError> {
     let bootstrap_bundle = match &config.trust_bundle_path {
         Some(path) => Some(
             store::load_pem_bundle(path, config.trust_domain.as_str()).map_err(|e| match e {
-                StoreError::Io { .. } | StoreError::Corrupt { .. } => {
+                StoreError::Io { .. } | StoreError::Corrupt { .. } | StoreError::Dir(_) => {
                     RunError::Config(format!("`trust_bundle_path`: {e}"))
                 }
             })?,

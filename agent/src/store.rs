@@ -4,7 +4,7 @@
 //! written atomically: a 0600 temp file, synced, then renamed.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
@@ -29,6 +29,9 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data directory is unsafe (group- or world-writable) or could not be prepared.
+    #[error(transparent)]
+    Dir(#[from] tessera_proto::private_dir::PrivateDirError),
     /// A file exists but its content is unusable.
     #[error("{path} is corrupted ({reason}); delete it to start over")]
     Corrupt {
@@ -46,18 +49,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating it 0700 if needed) the data directory.
+    /// Opens (creating it 0700 if needed) the data directory; refuses one that is group- or
+    /// world-writable, tightens one readable by others, and makes every file in it 0600.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let io = |source| StoreError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        tessera_proto::private_dir::prepare(dir)?;
+        tessera_proto::private_dir::tighten_tree(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
         })

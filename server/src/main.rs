@@ -29,6 +29,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run { config } => {
+            // Everything the server creates (datastore files, keys) is private to it.
+            tessera_proto::private_dir::restrict_umask();
             let config = match ServerConfig::load(&config) {
                 Ok(c) => c,
                 Err(e) => {

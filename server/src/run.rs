@@ -80,16 +80,20 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
 /// Runs the server until SIGINT/SIGTERM or the first failure, on the configured datastore
 /// (sled by default; PostgreSQL, migrated first, with `[datastore] kind = "postgres"`).
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| startup("creating data_dir")(&e))?;
+    tessera_proto::private_dir::prepare(&config.data_dir).map_err(|e| startup("data_dir")(&e))?;
     let server_id = crate::server_id::resolve(config.server_id.as_deref(), &config.data_dir)
         .map_err(|e| startup("server_id")(&e))?;
     match config.datastore.postgres() {
         None => {
             let store = SledStore::open(&config.data_dir.join("datastore"))
                 .map_err(|e| startup("datastore")(&e))?;
+            tessera_proto::private_dir::tighten_tree(&config.data_dir)
+                .map_err(|e| startup("data_dir")(&e))?;
             run_on(config, server_id, store).await
         }
         Some(settings) => {
+            tessera_proto::private_dir::tighten_tree(&config.data_dir)
+                .map_err(|e| startup("data_dir")(&e))?;
             let store = PgStore::open(&settings)
                 .await
                 .map_err(|e| startup("datastore")(&e))?;
@@ -151,6 +155,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         store.clone(),
         accounts.clone(),
     )
+    .with_admin_uids(config.admin_uids.clone())
     .bind()
     .await
     .map_err(|e| startup("admin API")(&e))?;
@@ -170,7 +175,8 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         attestors.clone(),
         clock.clone(),
         config.agent_ttl,
-    );
+    )
+    .with_attest_rate(config.agent_api.attest_per_second);
     let oauth = oauth_server(&config, &ca, &store, &clock, accounts).await?;
 
     let shutdown = CancellationToken::new();
@@ -211,13 +217,21 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         })
     });
     let token = shutdown.clone();
+    let limits = config.agent_api;
     tasks.spawn(async move {
-        agent::serve(agent_listener, tls_config, agent_api, admin_mtls, token)
-            .await
-            .map_err(|e| RunError::Part {
-                part: "agent API",
-                message: e.to_string(),
-            })
+        agent::serve(
+            agent_listener,
+            tls_config,
+            agent_api,
+            admin_mtls,
+            limits,
+            token,
+        )
+        .await
+        .map_err(|e| RunError::Part {
+            part: "agent API",
+            message: e.to_string(),
+        })
     });
     if let Some(oauth) = oauth {
         let token = shutdown.clone();

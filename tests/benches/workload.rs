@@ -29,7 +29,9 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType, SerialNumber,
 };
-use tessera_agent::attestor::workload::{Caller, WorkloadAttestError, WorkloadAttestors};
+use tessera_agent::attestor::workload::{
+    Caller, StartTimes, WorkloadAttestError, WorkloadAttestors,
+};
 use tessera_agent::client::ClientError;
 use tessera_agent::config::AgentConfig;
 use tessera_agent::manager::{AgentState, CachedEntry};
@@ -161,6 +163,10 @@ impl CallerSelectors for FakeAttestor {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(self.selectors.clone())
     }
+
+    fn still_there(&self, _caller: Caller) -> Result<(), WorkloadAttestError> {
+        Ok(())
+    }
 }
 
 /// Counts calls through to the real attestors.
@@ -174,6 +180,10 @@ impl<A: CallerSelectors> CallerSelectors for Counted<A> {
     async fn selectors(&self, caller: Caller) -> Result<Vec<Selector>, WorkloadAttestError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.selectors(caller).await
+    }
+
+    fn still_there(&self, caller: Caller) -> Result<(), WorkloadAttestError> {
+        self.inner.still_there(caller)
     }
 }
 
@@ -489,10 +499,15 @@ async fn attest_burst(attestors: &WorkloadAttestors, caller: Caller) -> Duration
 async fn main() {
     let proc_self = std::fs::metadata("/proc/self").unwrap();
     let (uid, gid) = (proc_self.uid(), proc_self.gid());
+    let pid = i32::try_from(std::process::id()).unwrap();
     let caller = Caller {
-        pid: i32::try_from(std::process::id()).unwrap(),
+        pid,
         uid,
         gid,
+        start_time: tessera_agent::attestor::workload::ProcFs::new("/")
+            .start_time(pid)
+            .unwrap()
+            .unwrap(),
     };
     let config = AgentConfig::parse(
         &format!("trust_domain = \"{TD}\"\nserver_address = \"127.0.0.1:8081\"\njoin_token = \"bench-unused\"\n"),

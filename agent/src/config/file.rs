@@ -103,6 +103,9 @@ pub struct AgentConfig {
     /// `[workload_attestor]`: how Workload API callers are attested.
     #[serde(default)]
     pub workload_attestor: WorkloadAttestorSection,
+    /// `[workload_api]`: resource bounds of the Workload API socket.
+    #[serde(default)]
+    pub workload_api: WorkloadApiSection,
     /// How often entries and bundles are synced.
     #[serde(default = "default_sync_interval", with = "serde_str")]
     pub sync_interval: Duration,
@@ -112,6 +115,25 @@ pub struct AgentConfig {
     /// text | json.
     #[serde(default)]
     pub log_format: LogFormat,
+}
+
+/// `[workload_api]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadApiSection {
+    /// Connections served at once; further clients wait in the socket backlog.
+    pub max_connections: usize,
+    /// Concurrent streams (calls) per connection (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for WorkloadApiSection {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_concurrent_streams: 64,
+        }
+    }
 }
 
 /// `[node_attestor]`.
@@ -168,6 +190,15 @@ impl AgentConfig {
                     self.log_level,
                     LOG_LEVELS.join(", ")
                 ),
+            ));
+        }
+        if self.workload_api.max_connections == 0 {
+            return Err(("workload_api.max_connections", "must be at least 1".into()));
+        }
+        if self.workload_api.max_concurrent_streams == 0 {
+            return Err((
+                "workload_api.max_concurrent_streams",
+                "must be at least 1".into(),
             ));
         }
         if self.data_dir.as_os_str().is_empty() {

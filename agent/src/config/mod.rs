@@ -4,7 +4,9 @@ mod file;
 mod secret;
 mod workload;
 
-pub use file::{AgentConfig, K8sPsatSection, LogFormat, NodeAttestorSection, ServerAddress};
+pub use file::{
+    AgentConfig, K8sPsatSection, LogFormat, NodeAttestorSection, ServerAddress, WorkloadApiSection,
+};
 pub use secret::SecretString;
 pub use workload::{K8sWorkloadSection, UnixWorkloadSection, WorkloadAttestorSection};
 

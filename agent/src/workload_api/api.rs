@@ -80,8 +80,8 @@ impl<A: CallerSelectors, M: JwtMinter> WorkloadApi<A, M> {
     }
 }
 
-/// The security header check and the caller of a request.
-pub(super) fn admit<T>(request: &Request<T>) -> Result<Option<Caller>, RpcError> {
+/// The security header check and the connection (caller, attestation) of a request.
+pub(super) fn admit<T>(request: &Request<T>) -> Result<WorkloadConnInfo, RpcError> {
     let ok = request
         .metadata()
         .get(SECURITY_HEADER)
@@ -92,27 +92,35 @@ pub(super) fn admit<T>(request: &Request<T>) -> Result<Option<Caller>, RpcError>
     Ok(request
         .extensions()
         .get::<WorkloadConnInfo>()
-        .and_then(|info| info.caller))
+        .cloned()
+        .unwrap_or_default())
 }
 
 impl<A: CallerSelectors, M: JwtMinter> Inner<A, M> {
-    /// Attests `caller` against `state` and renders what it may see: `Unavailable` before
-    /// the first sync, `PermissionDenied` without an identity.
+    /// Attests the caller of `conn` against `state` and renders what it may see:
+    /// `Unavailable` before the first sync, `PermissionDenied` without an identity.
     pub(super) async fn view<R>(
         &self,
-        caller: Option<Caller>,
+        conn: &WorkloadConnInfo,
         state: Option<Arc<AgentState>>,
         render: impl FnOnce(&AgentState, &[CallerIdentity<'_>]) -> R,
     ) -> Result<R, RpcError> {
         let state = state.ok_or(RpcError::NotSynced)?;
-        let selectors = self.attest(caller).await?;
-        self.render_for(caller, &state, &selectors, render)
+        let selectors = self.attest(conn).await?;
+        self.render_for(conn.caller, &state, &selectors, render)
     }
 
-    /// The caller's selectors (its workload attestation).
-    pub(super) async fn attest(&self, caller: Option<Caller>) -> Result<Vec<Selector>, RpcError> {
-        let caller = caller.ok_or(RpcError::NoCaller)?;
-        Ok(self.attestor.selectors(caller).await?)
+    /// The selectors of the caller of `conn`: the pinned process must still be behind its
+    /// PID (`PermissionDenied` otherwise); the attestors run once per connection, later
+    /// calls reuse their result (a failed attestation is not remembered).
+    pub(super) async fn attest(&self, conn: &WorkloadConnInfo) -> Result<Vec<Selector>, RpcError> {
+        let caller = conn.caller.ok_or(RpcError::NoCaller)?;
+        self.attestor.still_there(caller)?;
+        let selectors = conn
+            .selectors
+            .get_or_try_init(|| self.attestor.selectors(caller))
+            .await?;
+        Ok(selectors.clone())
     }
 
     /// Renders what a caller with `selectors` may see in `state`; `PermissionDenied`

@@ -3,20 +3,28 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use tessera_proto::identity::Selector;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit};
 use tonic::transport::server::Connected;
 
 use crate::attestor::workload::Caller;
 
 /// What handlers learn about the connection, from
 /// `request.extensions().get::<WorkloadConnInfo>()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct WorkloadConnInfo {
-    /// The peer process, from its socket credentials at accept time; `None` when the
-    /// platform could not tell (such callers are refused).
+    /// The peer process, from its socket credentials and start time at accept time (the
+    /// pin); `None` when the platform could not tell or the process was already gone (such
+    /// callers are refused).
     pub caller: Option<Caller>,
+    /// The caller's selectors, computed by the first call that attests it and reused by
+    /// every later call on this connection (each of which first checks that the pinned
+    /// process is still the one behind the PID).
+    pub selectors: Arc<OnceCell<Vec<Selector>>>,
 }
 
 /// A connection to the Workload API: any byte stream (a `UnixStream`, or a layer over one)
@@ -25,12 +33,26 @@ pub struct WorkloadConnInfo {
 pub struct WorkloadConn<IO> {
     io: IO,
     caller: Option<Caller>,
+    selectors: Arc<OnceCell<Vec<Selector>>>,
+    /// The connection's slot under the endpoint's connection cap, freed on drop.
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl<IO> WorkloadConn<IO> {
     /// Wraps `io`, remembering `caller`.
     pub fn new(io: IO, caller: Option<Caller>) -> Self {
-        Self { io, caller }
+        Self {
+            io,
+            caller,
+            selectors: Arc::default(),
+            _permit: None,
+        }
+    }
+
+    /// Holds `permit` (a slot under a connection cap) until the connection is dropped.
+    pub fn with_permit(mut self, permit: OwnedSemaphorePermit) -> Self {
+        self._permit = Some(permit);
+        self
     }
 
     /// The caller given at construction.
@@ -50,6 +72,7 @@ impl<IO> Connected for WorkloadConn<IO> {
     fn connect_info(&self) -> Self::ConnectInfo {
         WorkloadConnInfo {
             caller: self.caller,
+            selectors: Arc::clone(&self.selectors),
         }
     }
 }

@@ -13,18 +13,30 @@ use super::conn::WorkloadConn;
 use super::error::ServeError;
 use super::ports::{CallerSelectors, JwtMinter};
 use super::socket::{BoundSocket, incoming};
+use crate::config::WorkloadApiSection;
 
 /// The Workload API on `socket_path`.
 #[derive(Debug)]
 pub struct WorkloadEndpoint<A, M> {
     socket_path: PathBuf,
     api: WorkloadApi<A, M>,
+    limits: WorkloadApiSection,
 }
 
 impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
     /// Serves `api` on `socket_path` once run.
     pub fn new(socket_path: PathBuf, api: WorkloadApi<A, M>) -> Self {
-        Self { socket_path, api }
+        Self {
+            socket_path,
+            api,
+            limits: WorkloadApiSection::default(),
+        }
+    }
+
+    /// Replaces the default connection and stream bounds (`[workload_api]`).
+    pub fn with_limits(mut self, limits: WorkloadApiSection) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Binds the socket (see [`BoundSocket::bind`]) and serves until `shutdown`; then ends
@@ -38,7 +50,13 @@ impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
             })?;
         tracing::info!("Workload API listening on {}", self.socket_path.display());
         let (listener, file) = bound.into_parts();
-        let result = serve(self.api, incoming(listener), shutdown).await;
+        let result = serve_with(
+            self.api,
+            incoming(listener, self.limits.max_connections),
+            self.limits.max_concurrent_streams,
+            shutdown,
+        )
+        .await;
         file.remove();
         result
     }
@@ -57,8 +75,31 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Stream<Item = std::io::Result<WorkloadConn<IO>>> + Send + 'static,
 {
+    serve_with(
+        api,
+        incoming,
+        WorkloadApiSection::default().max_concurrent_streams,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] with at most `max_concurrent_streams` calls at once per connection.
+pub async fn serve_with<A, M, IO, S>(
+    api: WorkloadApi<A, M>,
+    incoming: S,
+    max_concurrent_streams: u32,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError>
+where
+    A: CallerSelectors,
+    M: JwtMinter,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Stream<Item = std::io::Result<WorkloadConn<IO>>> + Send + 'static,
+{
     let stopper = api.clone();
     Server::builder()
+        .max_concurrent_streams(Some(max_concurrent_streams))
         .add_service(api.into_service())
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.cancelled().await;

@@ -17,6 +17,21 @@ pub enum RpcError {
     /// A required request field is empty → `InvalidArgument`.
     #[error("{0} must be specified")]
     MissingField(&'static str),
+    /// `FetchJWTSVID` named more audiences than [`super::MAX_AUDIENCES`] →
+    /// `InvalidArgument`.
+    #[error("at most {max} audiences may be requested, got {count}")]
+    TooManyAudiences {
+        /// How many were requested.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An audience is longer than [`super::MAX_AUDIENCE_LEN`] bytes → `InvalidArgument`.
+    #[error("an audience may be at most {max} bytes long")]
+    AudienceTooLong {
+        /// The limit.
+        max: usize,
+    },
     /// The agent has not completed its first sync → `Unavailable`.
     #[error("the agent is not synced yet")]
     NotSynced,
@@ -45,9 +60,11 @@ impl RpcError {
     /// The status sent to the workload; server-side detail is logged here.
     pub fn into_status(self) -> Status {
         match self {
-            Self::MissingHeader | Self::MissingField(_) | Self::InvalidToken(_) => {
-                Status::invalid_argument(self.to_string())
-            }
+            Self::MissingHeader
+            | Self::MissingField(_)
+            | Self::InvalidToken(_)
+            | Self::TooManyAudiences { .. }
+            | Self::AudienceTooLong { .. } => Status::invalid_argument(self.to_string()),
             Self::NotSynced => Status::unavailable(self.to_string()),
             Self::NoCaller | Self::NoIdentity | Self::NotCallersIdentity => {
                 Status::permission_denied(self.to_string())

@@ -19,6 +19,11 @@ use super::responses::{jwt_bundles_response, x509_bundles_response, x509_svid_re
 use super::stream;
 use tessera_proto::jwt_svid::validate_jwt_svid;
 
+/// Most audiences one `FetchJWTSVID` may name (each distinct set is minted and cached).
+pub const MAX_AUDIENCES: usize = 16;
+/// Longest audience `FetchJWTSVID` accepts, in bytes.
+pub const MAX_AUDIENCE_LEN: usize = 512;
+
 /// One JWT-SVID to hand out: the entry it is minted for.
 struct Target {
     entry_id: String,
@@ -37,7 +42,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         request: Request<X509svidRequest>,
     ) -> Result<Response<Self::FetchX509SVIDStream>, Status> {
         let caller = admit(&request)?;
-        stream::open(&self.inner, caller, x509_svid_response)
+        stream::open(&self.inner, &caller, x509_svid_response)
             .await
             .map(Response::new)
     }
@@ -47,7 +52,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         request: Request<X509BundlesRequest>,
     ) -> Result<Response<Self::FetchX509BundlesStream>, Status> {
         let caller = admit(&request)?;
-        stream::open(&self.inner, caller, x509_bundles_response)
+        stream::open(&self.inner, &caller, x509_bundles_response)
             .await
             .map(Response::new)
     }
@@ -57,7 +62,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         request: Request<JwtBundlesRequest>,
     ) -> Result<Response<Self::FetchJWTBundlesStream>, Status> {
         let caller = admit(&request)?;
-        stream::open(&self.inner, caller, jwt_bundles_response)
+        stream::open(&self.inner, &caller, jwt_bundles_response)
             .await
             .map(Response::new)
     }
@@ -76,9 +81,22 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         if audience.is_empty() || audience.iter().any(String::is_empty) {
             return Err(RpcError::MissingField("audience").into());
         }
+        if audience.len() > MAX_AUDIENCES {
+            return Err(RpcError::TooManyAudiences {
+                count: audience.len(),
+                max: MAX_AUDIENCES,
+            }
+            .into());
+        }
+        if audience.iter().any(|a| a.len() > MAX_AUDIENCE_LEN) {
+            return Err(RpcError::AudienceTooLong {
+                max: MAX_AUDIENCE_LEN,
+            }
+            .into());
+        }
         let inner = &self.inner;
         let mut targets = inner
-            .view(caller, inner.current(), |_, ids| {
+            .view(&caller, inner.current(), |_, ids| {
                 ids.iter()
                     .map(|id| Target {
                         entry_id: id.entry.id.clone(),
@@ -135,7 +153,7 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         let inner = &self.inner;
         let now = inner.clock.now();
         let validated = inner
-            .view(caller, inner.current(), |state, _| {
+            .view(&caller, inner.current(), |state, _| {
                 validate_jwt_svid(
                     &svid,
                     &audience,

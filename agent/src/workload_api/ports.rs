@@ -16,6 +16,11 @@ pub trait CallerSelectors: Send + Sync + 'static {
         &self,
         caller: Caller,
     ) -> impl Future<Output = Result<Vec<Selector>, WorkloadAttestError>> + Send;
+
+    /// Whether `caller` is still the process pinned at accept (cheap: no attestor runs);
+    /// `ProcessChanged` when it is not. Checked before every call that reuses the
+    /// connection's selectors, and by streams on every update.
+    fn still_there(&self, caller: Caller) -> Result<(), WorkloadAttestError>;
 }
 
 impl CallerSelectors for WorkloadAttestors {
@@ -24,6 +29,10 @@ impl CallerSelectors for WorkloadAttestors {
         caller: Caller,
     ) -> impl Future<Output = Result<Vec<Selector>, WorkloadAttestError>> + Send {
         self.attest(caller)
+    }
+
+    fn still_there(&self, caller: Caller) -> Result<(), WorkloadAttestError> {
+        WorkloadAttestors::still_there(self, caller)
     }
 }
 

@@ -6,14 +6,18 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
+
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::Stream;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::UnixListenerStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 use super::conn::WorkloadConn;
 use super::h2fix::AuthorityRewrite;
-use crate::attestor::workload::Caller;
+use crate::attestor::workload::{Caller, ProcFs, StartTimes};
 
 /// Mode of a socket directory this code creates: everyone may traverse it.
 const DIR_MODE: u32 = 0o755;
@@ -43,6 +47,8 @@ impl BoundSocket {
                 .recursive(true)
                 .mode(DIR_MODE)
                 .create(dir)?;
+            // The agent runs with umask 077: set the mode explicitly.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))?;
         }
         match std::fs::symlink_metadata(path) {
             Ok(meta) => {
@@ -115,16 +121,32 @@ impl SocketFile {
     }
 }
 
-/// The caller behind a Unix stream, from its peer credentials (`SO_PEERCRED`).
+/// The caller behind a Unix stream, pinned now: its peer credentials (`SO_PEERCRED`, fixed
+/// when it connected) and the start time of its PID read at accept, so a later call can tell
+/// whether the PID still names the process that connected. `None` when the credentials are
+/// unreadable or the process is already gone.
 pub fn peer_caller(stream: &UnixStream) -> Option<Caller> {
-    match stream.peer_cred() {
-        Ok(cred) => cred.pid().map(|pid| Caller {
+    let cred = match stream.peer_cred() {
+        Ok(cred) => cred,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the Workload API peer credentials");
+            return None;
+        }
+    };
+    let pid = cred.pid()?;
+    match ProcFs::new("/").start_time(pid) {
+        Ok(Some(start_time)) => Some(Caller {
             pid,
             uid: cred.uid(),
             gid: cred.gid(),
+            start_time,
         }),
+        Ok(None) => {
+            tracing::debug!(pid, "the Workload API caller exited before it was accepted");
+            None
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "reading the Workload API peer credentials");
+            tracing::warn!(pid, error = %e, "reading the Workload API caller's start time");
             None
         }
     }
@@ -137,9 +159,63 @@ pub fn accept_conn(stream: UnixStream) -> WorkloadConn<AuthorityRewrite<UnixStre
     WorkloadConn::new(AuthorityRewrite::new(stream), caller)
 }
 
-/// The accepted connections of `listener`, as tonic's incoming stream.
+/// The accepted connections of `listener`, as tonic's incoming stream: at most
+/// `max_connections` at once (the accept loop waits for a slot; further clients queue in the
+/// socket backlog), and accept errors (EMFILE, ENFILE, …) back off instead of spinning.
 pub fn incoming(
     listener: UnixListener,
+    max_connections: usize,
 ) -> impl Stream<Item = io::Result<WorkloadConn<AuthorityRewrite<UnixStream>>>> + Send + 'static {
-    UnixListenerStream::new(listener).map(|accepted| accepted.map(accept_conn))
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(accept_loop(listener, max_connections, tx));
+    ReceiverStream::new(rx).map(Ok)
+}
+
+/// First pause after a failed accept; doubled per consecutive failure up to
+/// [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// Longest pause between accept attempts after failures.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+async fn accept_loop(
+    listener: UnixListener,
+    max_connections: usize,
+    tx: mpsc::Sender<WorkloadConn<AuthorityRewrite<UnixStream>>>,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        let permit = tokio::select! {
+            () = tx.closed() => return,
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let accepted = tokio::select! {
+            () = tx.closed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                if tx
+                    .send(accept_conn(stream).with_permit(permit))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                drop(permit);
+                tracing::warn!(error = %e, pause = ?backoff, "Workload API accept failed");
+                tokio::select! {
+                    () = tx.closed() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
+    }
 }

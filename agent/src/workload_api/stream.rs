@@ -11,6 +11,7 @@ use tonic::Status;
 use tessera_proto::identity::Selector;
 
 use super::api::{Inner, StateRx};
+use super::conn::WorkloadConnInfo;
 use super::error::RpcError;
 use super::identity::CallerIdentity;
 use super::ports::{CallerSelectors, JwtMinter};
@@ -36,11 +37,12 @@ impl<R: Scrub> Drop for Sent<R> {
 /// Opens a stream: the caller is attested once, the first message is computed now (errors
 /// fail the call), then a task sends a new full message whenever the caller's view of a new
 /// state changes (as SPIRE does, a stream keeps the selectors it was opened with: the
-/// connection's peer credentials were fixed at connect time). Losing every identity ends
-/// the stream with `PermissionDenied`.
+/// connection's peer credentials were fixed at connect time). Losing every identity, or the
+/// pinned process going away (its PID now naming another process or none), ends the stream
+/// with `PermissionDenied`.
 pub(super) async fn open<A, M, R>(
     inner: &Arc<Inner<A, M>>,
-    caller: Option<Caller>,
+    conn: &WorkloadConnInfo,
     render: Render<R>,
 ) -> Result<ReceiverStream<Result<R, Status>>, Status>
 where
@@ -53,8 +55,9 @@ where
     }
     let mut rx: StateRx = inner.state.clone();
     let state = rx.borrow_and_update().clone().ok_or(RpcError::NotSynced)?;
-    let selectors = inner.attest(caller).await?;
-    let first = inner.render_for(caller, &state, &selectors, render)?;
+    let selectors = inner.attest(conn).await?;
+    let caller = conn.caller.ok_or(RpcError::NoCaller)?;
+    let first = inner.render_for(Some(caller), &state, &selectors, render)?;
     let (tx, out) = mpsc::channel(STREAM_BUFFER);
     // The channel is new and empty: this cannot fail for lack of room.
     if tx.try_send(Ok(first.clone())).is_err() {
@@ -76,7 +79,7 @@ where
 /// the service stops, the publisher is dropped, or the caller loses its identities.
 async fn follow<A, M, R>(
     inner: Arc<Inner<A, M>>,
-    caller: Option<Caller>,
+    caller: Caller,
     selectors: Vec<Selector>,
     mut rx: StateRx,
     tx: mpsc::Sender<Result<R, Status>>,
@@ -96,7 +99,13 @@ async fn follow<A, M, R>(
         let Some(state) = rx.borrow_and_update().clone() else {
             continue;
         };
-        let next = match inner.render_for(caller, &state, &selectors, render) {
+        // The process that opened the stream must still be the one behind its PID.
+        let next = match inner
+            .attestor
+            .still_there(caller)
+            .map_err(RpcError::from)
+            .and_then(|()| inner.render_for(Some(caller), &state, &selectors, render))
+        {
             Ok(next) => next,
             Err(e) => {
                 tracing::debug!(error = %e, "ending a Workload API stream");

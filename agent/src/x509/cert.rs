@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use tessera_proto::clock::from_unix_seconds;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// A certificate or key could not be used.
@@ -46,21 +46,15 @@ impl LeafFacts {
     pub fn parse(der: &[u8]) -> Result<Self, X509Error> {
         let (_, cert) =
             X509Certificate::from_der(der).map_err(|e| X509Error::Malformed(e.to_string()))?;
-        let mut uris = Vec::new();
+        let uris = tessera_proto::x509_san::uri_sans(&cert)
+            .map_err(|e| X509Error::Malformed(e.to_string()))?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let mut authority_key_id = None;
         for ext in cert.extensions() {
-            match ext.parsed_extension() {
-                ParsedExtension::SubjectAlternativeName(san) => {
-                    for name in &san.general_names {
-                        if let GeneralName::URI(uri) = name {
-                            uris.push((*uri).to_owned());
-                        }
-                    }
-                }
-                ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                    authority_key_id = aki.key_identifier.as_ref().map(|k| k.0.to_vec());
-                }
-                _ => {}
+            if let ParsedExtension::AuthorityKeyIdentifier(aki) = ext.parsed_extension() {
+                authority_key_id = aki.key_identifier.as_ref().map(|k| k.0.to_vec());
             }
         }
         Ok(Self {

@@ -1,31 +1,23 @@
 //! Path validation of SVID chains against a bundle's X.509 authorities.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use rustls::pki_types::TrustAnchor;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use tessera_proto::wire::tessera::types::v1::Bundle;
-use webpki::{EndEntityCert, KeyUsage};
+use tessera_proto::x509_chain::{self, ChainError};
+use webpki::KeyUsage;
 
 use super::X509Error;
 
 /// The bundle's X.509 authorities as trust anchors (unparsable ones are skipped).
 pub fn trust_anchors(bundle: &Bundle) -> Vec<TrustAnchor<'static>> {
-    bundle
-        .x509_authorities
-        .iter()
-        .filter_map(|a| {
-            let der = CertificateDer::from(a.asn1.as_slice());
-            webpki::anchor_from_trusted_cert(&der)
-                .ok()
-                .map(|t| t.to_owned())
-        })
-        .collect()
+    x509_chain::trust_anchors(bundle.x509_authorities.iter().map(|a| a.asn1.as_slice()))
 }
 
 /// `now` as webpki time.
 pub(crate) fn unix_time(now: SystemTime) -> UnixTime {
-    UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or_default())
+    x509_chain::unix_time(now)
 }
 
 /// Verifies `chain` (leaf first) up to one of `anchors` at `now` for `usage`.
@@ -52,11 +44,11 @@ pub(crate) fn verify_der_for_tls(
     now: UnixTime,
     usage: KeyUsage,
 ) -> Result<(), X509Error> {
-    let cert = EndEntityCert::try_from(leaf).map_err(|e| X509Error::Malformed(e.to_string()))?;
-    let algs = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-    cert.verify_for_usage(algs.all, anchors, intermediates, now, usage, None, None)
-        .map(|_| ())
-        .map_err(|e| X509Error::Untrusted(e.to_string()))
+    // The one verifier and algorithm allowlist, shared with the server.
+    x509_chain::verify(leaf, intermediates, anchors, now, usage).map_err(|e| match e {
+        ChainError::MalformedLeaf(e) => X509Error::Malformed(e.to_string()),
+        other => X509Error::Untrusted(other.to_string()),
+    })
 }
 
 /// Verifies an SVID chain against the bundle (as a TLS client certificate, which is how it

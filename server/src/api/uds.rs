@@ -10,6 +10,10 @@ use tonic::transport::{Channel, Endpoint};
 /// Binds a Unix socket at `path` with `mode`, creating the parent directory (0700 when it
 /// is new) and replacing a stale socket file. A live socket (another server answering)
 /// is an error, never stolen.
+///
+/// The socket never exists at `path` with another mode: it is bound inside a fresh 0700
+/// staging directory next to `path` (where only this user and root can reach it), given
+/// `mode` there, then renamed into place.
 pub async fn bind(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::DirBuilder::new()
@@ -40,8 +44,34 @@ pub async fn bind(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    let staging = staging_dir(path);
+    match std::fs::remove_dir_all(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(&staging)?;
+    let bound = bind_staged(&staging, path, mode);
+    let _ = std::fs::remove_dir_all(&staging);
+    bound
+}
+
+/// `<parent>/.<name>.<pid>.bind`: the private directory a socket is bound in.
+fn staging_dir(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.bind", std::process::id()))
+}
+
+fn bind_staged(staging: &Path, path: &Path, mode: u32) -> std::io::Result<UnixListener> {
+    // The directory's mode does not depend on the umask.
+    std::fs::set_permissions(staging, std::fs::Permissions::from_mode(0o700))?;
+    let staged = staging.join("s");
+    let listener = UnixListener::bind(&staged)?;
+    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))?;
+    std::fs::rename(&staged, path)?;
     Ok(listener)
 }
 

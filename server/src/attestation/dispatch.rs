@@ -121,14 +121,21 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         let (token, _) = na
             .join_tokens()
-            .generate(None, Some("spiffe://example.org/n1".parse().unwrap()), now)
+            .generate(
+                None,
+                Some("spiffe://example.org/tessera/agent/n1".parse().unwrap()),
+                now,
+            )
             .await
             .unwrap();
         let ok = na
             .attest("join_token", token.as_bytes(), now, "10.0.0.1:5000")
             .await
             .unwrap();
-        assert_eq!(ok.agent_id.as_str(), "spiffe://example.org/n1");
+        assert_eq!(
+            ok.agent_id.as_str(),
+            "spiffe://example.org/tessera/agent/n1"
+        );
         let replay = na
             .attest("join_token", token.as_bytes(), now, "10.0.0.2:5000")
             .await
@@ -151,7 +158,10 @@ mod tests {
         assert_eq!(field(0, "event"), "node_attestation");
         assert_eq!(field(0, "outcome"), "success");
         assert_eq!(field(0, "attestor"), "join_token");
-        assert_eq!(field(0, "agent_id"), "spiffe://example.org/n1");
+        assert_eq!(
+            field(0, "agent_id"),
+            "spiffe://example.org/tessera/agent/n1"
+        );
         assert_eq!(field(0, "peer"), "10.0.0.1:5000");
         assert_eq!(events[0]["level"], "INFO");
         assert_eq!(field(1, "outcome"), "refused");

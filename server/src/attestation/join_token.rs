@@ -17,6 +17,8 @@ const TOKEN_BYTES: usize = 16;
 /// Longest payload considered a token at all.
 const MAX_TOKEN_LEN: usize = 256;
 const NAME: &str = "join_token";
+/// The path prefix of every agent ID; a token may only be bound to an ID under it.
+pub const AGENT_PATH_PREFIX: &str = "/tessera/agent/";
 
 /// Generates and redeems join tokens.
 #[derive(Debug, Clone)]
@@ -39,7 +41,8 @@ impl<S: JoinTokenStore> JoinTokens<S> {
     }
 
     /// Creates a token valid for `ttl` (default [`DEFAULT_JOIN_TOKEN_TTL`]) from `now`,
-    /// optionally bound to `agent_id` (which must be a non-root ID of this trust domain).
+    /// optionally bound to `agent_id` (which must be an ID of this trust domain under
+    /// [`AGENT_PATH_PREFIX`]; the caller also refuses IDs of admin entries).
     /// Returns the token (shown once, never stored) and its expiry in Unix seconds.
     pub async fn generate(
         &self,
@@ -51,10 +54,11 @@ impl<S: JoinTokenStore> JoinTokens<S> {
             .filter(|t| !t.is_zero())
             .unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
         if let Some(id) = &agent_id
-            && (!id.is_member_of(&self.trust_domain) || id.path().is_empty())
+            && (!id.is_member_of(&self.trust_domain) || !id.path().starts_with(AGENT_PATH_PREFIX))
         {
             return Err(AttestationError::InvalidPayload(format!(
-                "agent ID {id} must have a path in trust domain {}",
+                "agent ID {id} must be under spiffe://{}{AGENT_PATH_PREFIX} (the agent IDs; \
+                 other IDs, such as the server's own, are reserved)",
                 self.trust_domain
             )));
         }
@@ -195,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn bound_agent_id_is_used() {
         let (jt, _) = tokens();
-        let id: SpiffeId = "spiffe://example.org/node/web-1".parse().unwrap();
+        let id: SpiffeId = "spiffe://example.org/tessera/agent/web-1".parse().unwrap();
         let (token, _) = jt.generate(None, Some(id.clone()), at(0)).await.unwrap();
         assert_eq!(
             jt.attest(token.as_bytes(), at(1)).await.unwrap().agent_id,
@@ -228,12 +232,26 @@ mod tests {
     #[tokio::test]
     async fn bound_id_must_be_in_the_trust_domain() {
         let (jt, _) = tokens();
-        for id in ["spiffe://other.org/node", "spiffe://example.org"] {
+        for id in [
+            "spiffe://other.org/tessera/agent/x",
+            "spiffe://example.org",
+            "spiffe://example.org/tessera/server",
+            "spiffe://example.org/node/web-1",
+            "spiffe://example.org/tessera/agentx",
+        ] {
             let err = jt
                 .generate(None, Some(id.parse().unwrap()), at(0))
                 .await
                 .unwrap_err();
-            assert!(matches!(err, AttestationError::InvalidPayload(_)), "{id}");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid attestation payload: agent ID {id} must be under \
+                     spiffe://example.org/tessera/agent/ (the agent IDs; other IDs, such as \
+                     the server's own, are reserved)"
+                ),
+                "{id}"
+            );
         }
     }
 }

@@ -129,24 +129,14 @@ impl std::fmt::Debug for IssuedJwtSvid {
     }
 }
 
+/// The registration rules ([`tessera_proto::dns_name`]): `*` only as the whole leftmost
+/// label, above at least two labels.
 fn check_dns_name(name: &str) -> Result<(), CaError> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && (label == "*"
-                    || label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(CaError::InvalidRequest(format!(
-            "{name:?} is not a valid DNS name"
-        )))
-    }
+    tessera_proto::dns_name::normalize_dns_name(name)
+        .map(|_| ())
+        .map_err(|reason| {
+            CaError::InvalidRequest(format!("{name:?} is not a valid DNS name: {reason}"))
+        })
 }
 
 impl CaSnapshot {

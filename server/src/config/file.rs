@@ -24,9 +24,15 @@ pub struct ServerConfig {
     /// The agent API address.
     #[serde(default = "default_bind_address")]
     pub bind_address: SocketAddr,
+    /// `[agent_api]`: connection cap, idle timeout, `Attest` rate.
+    #[serde(default)]
+    pub agent_api: crate::api::agent::AgentApiLimits,
     /// The admin API Unix socket; default `<data_dir>/admin.sock`.
     #[serde(default)]
     pub admin_socket: Option<PathBuf>,
+    /// Users (uids) allowed on the admin socket besides the server's own uid and root.
+    #[serde(default)]
+    pub admin_uids: Vec<u32>,
     /// trace | debug | info | warn | error.
     #[serde(default = "default_log_level")]
     pub log_level: String,

@@ -101,7 +101,7 @@ pub enum RegistrationError {
         /// The name (truncated to 64 bytes).
         name: String,
         /// Why.
-        reason: &'static str,
+        reason: tessera_proto::dns_name::DnsNameError,
     },
     /// A federated trust domain name is invalid.
     #[error("federates_with[{index}]: invalid trust domain: {source}")]

@@ -2,8 +2,11 @@
 //! stand-in, entry sync, ban, server restart.
 
 mod admin_mtls;
+mod admin_socket;
+mod data_dir;
 mod join_token;
 mod k8s_psat;
+mod limits;
 mod security;
 
 use std::path::Path;

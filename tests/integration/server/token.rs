@@ -29,7 +29,7 @@ fn token_generate_prints_a_fresh_token_in_both_formats() {
         "token",
         "generate",
         "--spiffe-id",
-        "spiffe://example.org/node/web-1",
+        "spiffe://example.org/tessera/agent/web-1",
         "--ttl",
         "1h",
         "--output",
@@ -67,6 +67,59 @@ fn token_generate_refuses_a_foreign_spiffe_id() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("InvalidArgument"), "{err}");
+}
+
+#[test]
+fn token_generate_refuses_reserved_and_non_agent_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &config());
+    for id in [
+        "spiffe://example.org/tessera/server",
+        "spiffe://example.org/node/web-1",
+        "spiffe://example.org/tessera/agentx",
+    ] {
+        let out = server.cli(&["token", "generate", "--spiffe-id", id]);
+        assert_eq!(out.status.code(), Some(1), "{id}");
+        assert!(out.stdout.is_empty(), "{id}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "server refused: agent ID {id} must be under \
+                 spiffe://example.org/tessera/agent/ (the agent IDs; other IDs, such as the \
+                 server's own, are reserved) (InvalidArgument)"
+            )),
+            "{id}: {err}"
+        );
+    }
+    // The ID of an admin entry (an admin on the mTLS admin API) is reserved too.
+    let admin = "spiffe://example.org/tessera/agent/ops";
+    server.ok(&[
+        "entry",
+        "create",
+        "--parent-id",
+        "spiffe://example.org/tessera/server",
+        "--spiffe-id",
+        admin,
+        "--selector",
+        "unix:uid:0",
+        "--admin",
+    ]);
+    let out = server.cli(&["token", "generate", "--spiffe-id", admin]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "server refused: agent ID {admin} is the SPIFFE ID of an admin entry and is \
+             reserved (InvalidArgument)"
+        )),
+        "{err}"
+    );
+    server.ok(&[
+        "token",
+        "generate",
+        "--spiffe-id",
+        "spiffe://example.org/tessera/agent/web-2",
+    ]);
 }
 
 #[test]

@@ -59,6 +59,7 @@ fn caller() -> Caller {
         pid: PID,
         uid: 1000,
         gid: 1000,
+        start_time: 987_654,
     }
 }
 

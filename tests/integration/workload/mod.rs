@@ -5,6 +5,7 @@
 mod cli;
 mod interop;
 mod k8s;
+mod pinning;
 mod security;
 
 use std::path::{Path, PathBuf};

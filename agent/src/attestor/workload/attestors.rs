@@ -79,30 +79,13 @@ impl WorkloadAttestors {
 
     /// The selectors of `caller` (sorted, deduplicated).
     ///
-    /// The caller's start time is read before and after the attestors run; if it changed
-    /// or the process went away, its PID may now name another process and the result is
-    /// [`WorkloadAttestError::ProcessChanged`]. So is a `/proc` effective UID other than
-    /// the socket's peer UID.
+    /// The PID's start time must be the one pinned at accept ([`Caller::start_time`])
+    /// before and after the attestors run; otherwise the process that connected is gone and
+    /// its PID may now name another process: [`WorkloadAttestError::ProcessChanged`]. So is
+    /// a `/proc` effective UID other than the socket's peer UID.
     pub async fn attest(&self, caller: Caller) -> Result<Vec<Selector>, WorkloadAttestError> {
         let pid = caller.pid;
-        if pid <= 0 {
-            return Err(WorkloadAttestError::Failed(format!("invalid PID {pid}")));
-        }
-        let before = self.start_time(pid)?;
-        let status = self
-            .procfs
-            .status(pid)
-            .map_err(|e| WorkloadAttestError::Failed(format!("/proc/{pid}/status: {e}")))?
-            .ok_or(WorkloadAttestError::ProcessChanged)?;
-        if status.euid() != caller.uid {
-            tracing::warn!(
-                pid,
-                peer_uid = caller.uid,
-                proc_uid = status.euid(),
-                "caller's /proc UID differs from its socket credentials"
-            );
-            return Err(WorkloadAttestError::ProcessChanged);
-        }
+        self.still_there(caller)?;
 
         let mut selectors = SelectorSet::new();
         let unix = self.unix.clone();
@@ -122,18 +105,51 @@ impl WorkloadAttestors {
             k8s.attest(pid, &mut selectors).await?;
         }
 
-        if self.start_time(pid)? != before {
-            return Err(WorkloadAttestError::ProcessChanged);
-        }
+        self.same_start_time(caller)?;
         Ok(selectors.into_vec())
     }
 
-    /// The start time of `pid`; gone → `ProcessChanged`.
-    fn start_time(&self, pid: i32) -> Result<u64, WorkloadAttestError> {
+    /// The cheap check that `caller` is still the process pinned at accept: same start time,
+    /// `/proc` effective UID equal to the peer UID. Run before every call on a connection
+    /// whose selectors were computed by an earlier call.
+    pub fn still_there(&self, caller: Caller) -> Result<(), WorkloadAttestError> {
+        let pid = caller.pid;
+        if pid <= 0 {
+            return Err(WorkloadAttestError::Failed(format!("invalid PID {pid}")));
+        }
+        let status = self
+            .procfs
+            .status(pid)
+            .map_err(|e| WorkloadAttestError::Failed(format!("/proc/{pid}/status: {e}")))?
+            .ok_or(WorkloadAttestError::ProcessChanged)?;
+        if status.euid() != caller.uid {
+            tracing::warn!(
+                pid,
+                peer_uid = caller.uid,
+                proc_uid = status.euid(),
+                "caller's /proc UID differs from its socket credentials"
+            );
+            return Err(WorkloadAttestError::ProcessChanged);
+        }
+        // After the status read: if the PID still has the pinned start time, that status
+        // was the pinned process's.
+        self.same_start_time(caller)
+    }
+
+    /// The start time of `pid` as it is now, for pinning a new connection; `None` when the
+    /// process is already gone.
+    pub fn start_time_now(&self, pid: i32) -> Result<Option<u64>, WorkloadAttestError> {
         self.start_times
             .start_time(pid)
-            .map_err(|e| WorkloadAttestError::Failed(format!("/proc/{pid}/stat: {e}")))?
-            .ok_or(WorkloadAttestError::ProcessChanged)
+            .map_err(|e| WorkloadAttestError::Failed(format!("/proc/{pid}/stat: {e}")))
+    }
+
+    /// `ProcessChanged` unless `caller.pid` still has the pinned start time.
+    fn same_start_time(&self, caller: Caller) -> Result<(), WorkloadAttestError> {
+        match self.start_time_now(caller.pid)? {
+            Some(now) if now == caller.start_time => Ok(()),
+            _ => Err(WorkloadAttestError::ProcessChanged),
+        }
     }
 }
 

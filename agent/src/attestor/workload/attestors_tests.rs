@@ -29,6 +29,7 @@ const CALLER: Caller = Caller {
     pid: 4242,
     uid: 1001,
     gid: 2002,
+    start_time: 7,
 };
 
 fn strings(v: &[Selector]) -> Vec<String> {
@@ -83,12 +84,38 @@ async fn the_pid_reuse_guard() {
     assert!(matches!(err, WorkloadAttestError::Failed(_)), "{err}");
 }
 
+/// The PID was reused after accept: the process behind it now is another one, stable
+/// during attestation (same start time before and after), but not the one pinned at accept.
+#[tokio::test]
+async fn a_pid_reused_since_accept_is_refused() {
+    let dir = fixture(b"");
+    let err = fixture_attestors(dir.path(), &[Some(8), Some(8)])
+        .attest(CALLER)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WorkloadAttestError::ProcessChanged), "{err}");
+    let err = fixture_attestors(dir.path(), &[Some(8)])
+        .still_there(CALLER)
+        .unwrap_err();
+    assert!(matches!(err, WorkloadAttestError::ProcessChanged), "{err}");
+    fixture_attestors(dir.path(), &[Some(7)])
+        .still_there(CALLER)
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_real_current_process_with_the_real_guard() {
     let pid = i32::try_from(std::process::id()).unwrap();
     let uid = my_uid();
     let attestors = WorkloadAttestors::from_config(&config("")).unwrap();
-    let got = strings(&attestors.attest(Caller { pid, uid, gid: 0 }).await.unwrap());
+    let start_time = ProcFs::new("/").start_time(pid).unwrap().unwrap();
+    let caller = Caller {
+        pid,
+        uid,
+        gid: 0,
+        start_time,
+    };
+    let got = strings(&attestors.attest(caller).await.unwrap());
     assert!(got.contains(&format!("unix:uid:{uid}")), "{got:?}");
     assert!(!got.iter().any(|s| s.starts_with("unix:path:")), "{got:?}");
     let mut sorted = got.clone();
@@ -126,7 +153,7 @@ async fn unix_and_k8s_from_config_against_a_fixture_node() {
     ));
     let attestors = WorkloadAttestors::from_config_at(&cfg, root.path())
         .unwrap()
-        .with_start_times(FakeStartTimes::new(&[Some(1), Some(1)]));
+        .with_start_times(FakeStartTimes::new(&[Some(7), Some(7)]));
     let got = strings(&attestors.attest(CALLER).await.unwrap());
     let mut want: Vec<String> = WEB_SELECTORS.iter().map(|s| (*s).to_owned()).collect();
     want.extend(

@@ -2,9 +2,10 @@
 //!
 //! The contract the Workload API codes against (the attestors themselves live in the
 //! files of this folder):
-//! - [`Caller`]: PID/UID/GID from the socket's peer credentials (SO_PEERCRED);
+//! - [`Caller`]: PID/UID/GID from the socket's peer credentials (SO_PEERCRED) and the
+//!   PID's start time, read once when the connection is accepted (the pin);
 //! - [`WorkloadAttestors::attest`]: every configured attestor's selectors for the caller,
-//!   guarded against PID reuse; a process the attestors know nothing about yields an empty
+//!   guarded against PID reuse (the PID's start time must still be the pinned one); a process the attestors know nothing about yields an empty
 //!   list, not an error.
 //!
 //! Built with [`WorkloadAttestors::from_config`] from `[workload_attestor]`:
@@ -35,7 +36,7 @@ pub use procfs::{ProcFs, ProcStatus, StartTimes, parse_stat_start_time};
 pub use selectors::SelectorSet;
 pub use unix::{DEFAULT_WORKLOAD_SIZE_LIMIT, UnixAttestor};
 
-/// The process behind a Workload API connection.
+/// The process behind a Workload API connection, pinned when the connection was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     /// Process ID.
@@ -44,6 +45,9 @@ pub struct Caller {
     pub uid: u32,
     /// Effective group ID.
     pub gid: u32,
+    /// The start time of `pid` (clock ticks since boot) read at accept: a process with the
+    /// same PID and another start time is another process, and is refused.
+    pub start_time: u64,
 }
 
 /// Why a caller could not be attested.

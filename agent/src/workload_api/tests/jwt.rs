@@ -8,6 +8,7 @@ use tonic::Code;
 
 use super::support::*;
 use crate::testing::TestCa;
+use crate::workload_api::{MAX_AUDIENCE_LEN, MAX_AUDIENCES};
 
 fn request(audience: &[&str], spiffe_id: &str) -> tonic::Request<JwtsvidRequest> {
     req(JwtsvidRequest {
@@ -97,9 +98,38 @@ async fn fetch_jwt_svid_selects_identities_and_caches_until_half_life() {
         assert!(err.message().contains("audience"));
     }
 
+    // Bounded audience lists.
+    let many: Vec<String> = (0..=MAX_AUDIENCES).map(|i| format!("aud-{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let err = client.fetch_jwtsvid(request(&many, "")).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert_eq!(
+        err.message(),
+        format!(
+            "at most {MAX_AUDIENCES} audiences may be requested, got {}",
+            MAX_AUDIENCES + 1
+        )
+    );
+    let long = "a".repeat(MAX_AUDIENCE_LEN + 1);
+    let err = client
+        .fetch_jwtsvid(request(&[&long], ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert_eq!(
+        err.message(),
+        format!("an audience may be at most {MAX_AUDIENCE_LEN} bytes long")
+    );
+    client
+        .fetch_jwtsvid(request(&many[..MAX_AUDIENCES], ""))
+        .await
+        .unwrap();
+    let minted = calls();
+
     // No identity at all.
     h.attestor.set(&["unix:uid:3"]);
+    let mut client = h.client().await;
     let err = client.fetch_jwtsvid(request(&["a"], "")).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    assert_eq!(calls(), 4);
+    assert_eq!(calls(), minted);
 }

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod jwt;
+mod limits;
+mod pinning;
 mod socket;
 mod streams;
 mod support;

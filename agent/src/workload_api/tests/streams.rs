@@ -84,7 +84,9 @@ async fn no_matching_entry_is_permission_denied_and_not_synced_is_unavailable() 
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
+    // Attestation runs once per connection: a new connection sees the failure.
     h.attestor.fail();
+    let mut client = h.client().await;
     let err = client
         .fetch_jwt_bundles(req(JwtBundlesRequest {}))
         .await

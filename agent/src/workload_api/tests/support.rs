@@ -21,6 +21,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::attestor::workload::{Caller, WorkloadAttestError};
 use crate::client::ClientError;
+use crate::config::WorkloadApiSection;
 use crate::manager::{AgentState, CachedEntry};
 use crate::testing::TestCa;
 use crate::workload_api::{CallerSelectors, JwtMinter, ServeError, WorkloadApi, WorkloadEndpoint};
@@ -33,6 +34,8 @@ pub const WORKLOAD_SELECTOR: &str = "unix:uid:1000";
 pub struct FakeAttestor {
     pub selectors: Arc<Mutex<Option<Vec<Selector>>>>,
     pub callers: Arc<Mutex<Vec<Caller>>>,
+    /// Set: the pinned process is gone (`still_there` fails).
+    pub gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeAttestor {
@@ -64,6 +67,14 @@ impl CallerSelectors for FakeAttestor {
             .unwrap()
             .clone()
             .ok_or_else(|| WorkloadAttestError::Unavailable("kubelet down".into()))
+    }
+
+    fn still_there(&self, _caller: Caller) -> Result<(), WorkloadAttestError> {
+        if self.gone.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(WorkloadAttestError::ProcessChanged)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -181,6 +192,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(initial: Option<AgentState>, attestor: FakeAttestor) -> Self {
+        Self::start_with(initial, attestor, WorkloadApiSection::default()).await
+    }
+
+    pub async fn start_with(
+        initial: Option<AgentState>,
+        attestor: FakeAttestor,
+        limits: WorkloadApiSection,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("public").join("api.sock");
         let (state, rx) = watch::channel(initial.map(Arc::new));
@@ -196,7 +215,11 @@ impl Harness {
             Arc::clone(&clock) as Arc<dyn Clock>,
         );
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(WorkloadEndpoint::new(path.clone(), api).run(shutdown.clone()));
+        let task = tokio::spawn(
+            WorkloadEndpoint::new(path.clone(), api)
+                .with_limits(limits)
+                .run(shutdown.clone()),
+        );
         wait_for_socket(&path).await;
         Self {
             dir,

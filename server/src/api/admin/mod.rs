@@ -1,4 +1,6 @@
-//! The admin API on the server's Unix socket (mode 0600: file permissions authenticate).
+//! The admin API on the server's Unix socket. The socket is created with its final mode (0600,
+//! or 0666 when `admin_uids` lets other users in) and every call is checked against the
+//! caller's peer credentials ([`AdminPeers`]: the server's uid, root, `admin_uids`).
 
 mod agents;
 mod authorities;
@@ -9,9 +11,11 @@ mod federated_bundles;
 mod health;
 mod join_tokens;
 mod mtls;
+mod peer;
 mod users;
 
 pub use mtls::{AdminGate, AdminGateLayer};
+pub use peer::AdminPeers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +66,7 @@ pub struct AdminApi<S> {
     ca: Arc<CaManager<S>>,
     store: S,
     accounts: Accounts<S>,
+    admin_uids: Vec<u32>,
 }
 
 impl<S: Datastore + Clone> AdminApi<S> {
@@ -72,12 +77,25 @@ impl<S: Datastore + Clone> AdminApi<S> {
             ca,
             store,
             accounts,
+            admin_uids: Vec::new(),
         }
+    }
+
+    /// Lets the users `admin_uids` use the admin socket too (besides the server's uid and
+    /// root); the socket is then created 0666 and the peer-credential check is the gate.
+    pub fn with_admin_uids(mut self, admin_uids: Vec<u32>) -> Self {
+        self.admin_uids = admin_uids;
+        self
     }
 
     /// Binds the socket now, so callers know it is ready when this returns.
     pub async fn bind(self) -> Result<BoundAdminApi<S>, AdminApiError> {
-        let listener = super::uds::bind(&self.socket, 0o600)
+        let mode = if self.admin_uids.is_empty() {
+            0o600
+        } else {
+            0o666
+        };
+        let listener = super::uds::bind(&self.socket, mode)
             .await
             .map_err(|source| AdminApiError::Bind {
                 path: self.socket.clone(),
@@ -105,8 +123,11 @@ impl<S: Datastore + Clone> BoundAdminApi<S> {
             ca,
             store,
             accounts,
+            admin_uids,
         } = self.api;
+        let peers = AdminPeers::new(&admin_uids);
         let result = tonic::transport::Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(peers))
             .add_routes(routes(ca, store, accounts))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
@@ -126,6 +147,7 @@ where
     let trust_domain = ca.config().trust_domain.to_string();
     let join_tokens = join_tokens::JoinTokensService::new(
         JoinTokens::new(ca.config().trust_domain.clone(), store.clone()),
+        store.clone(),
         ca.clock().clone(),
     );
     let policy = Policy::new(ca.config().trust_domain.clone(), ca.config().ca_ttl);

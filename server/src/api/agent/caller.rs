@@ -3,7 +3,6 @@
 use tessera_proto::identity::{SpiffeId, TrustDomain};
 use tessera_proto::wire::tessera::types::v1::AttestedAgent;
 use tonic::{Request, Status};
-use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::*;
 
 use crate::api::datastore_status;
@@ -12,19 +11,11 @@ use crate::datastore::AgentStore;
 /// The agent ID prefix every agent SVID carries.
 pub const AGENT_PATH_PREFIX: &str = "/tessera/agent/";
 
-/// The SPIFFE ID and serial (hex) of a certificate's single URI SAN.
+/// The SPIFFE ID and serial (hex) of a certificate's single URI SAN
+/// ([`tessera_proto::x509_san::svid_spiffe_id`]).
 pub fn svid_identity(der: &[u8]) -> Option<(SpiffeId, String)> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
-    let san = cert.subject_alternative_name().ok()??;
-    let mut uris = san.value.general_names.iter().filter_map(|n| match n {
-        GeneralName::URI(u) => Some(*u),
-        _ => None,
-    });
-    let uri = uris.next()?;
-    if uris.next().is_some() {
-        return None;
-    }
-    let id = uri.parse().ok()?;
+    let id = tessera_proto::x509_san::svid_spiffe_id(&cert).ok()?;
     Some((id, hex::encode(cert.raw_serial())))
 }
 

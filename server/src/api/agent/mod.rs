@@ -3,6 +3,7 @@
 
 mod caller;
 mod csr;
+mod limits;
 mod listener;
 mod service;
 mod sync;
@@ -11,6 +12,7 @@ pub use crate::tls::{TlsError, TlsPublisher};
 pub use caller::svid_identity;
 #[cfg(fuzzing)]
 pub(crate) use csr::public_key as csr_public_key;
+pub use limits::{AgentApiLimits, AttestRate};
 pub use service::{AgentService, MAX_BATCH};
 
 use std::sync::Arc;
@@ -36,9 +38,10 @@ pub async fn serve<S: Datastore + Clone>(
     tls: watch::Receiver<Arc<ServerConfig>>,
     service: AgentService<S>,
     admin: (Routes, AdminGateLayer),
+    limits: AgentApiLimits,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = listener::incoming(listener, tls, shutdown.clone());
+    let incoming = listener::incoming(listener, tls, limits, shutdown.clone());
     let (admin_routes, gate) = admin;
     tonic::transport::Server::builder()
         .layer(gate)

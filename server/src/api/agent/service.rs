@@ -18,6 +18,7 @@ use tessera_proto::wire::tessera::types::v1::{
 use tonic::{Code, Request, Response, Status};
 
 use super::caller::{authenticate, svid_identity};
+use super::limits::{AgentApiLimits, AttestRate};
 use super::{csr, sync};
 use crate::api::{attestation_status, ca_status, datastore_status};
 use crate::attestation::NodeAttestors;
@@ -37,6 +38,7 @@ pub struct AgentService<S> {
     agent_ttl: Duration,
     trust_domain: TrustDomain,
     server_id: SpiffeId,
+    attest_rate: Arc<AttestRate>,
 }
 
 impl<S> std::fmt::Debug for AgentService<S> {
@@ -66,7 +68,15 @@ impl<S: Datastore + Clone> AgentService<S> {
             agent_ttl,
             trust_domain,
             server_id,
+            attest_rate: Arc::new(AttestRate::new(AgentApiLimits::default().attest_per_second)),
         }
+    }
+
+    /// At most `per_second` node attestations per second (0: unlimited), after a burst of
+    /// twice as many; beyond, `Attest` is `ResourceExhausted`.
+    pub fn with_attest_rate(mut self, per_second: u32) -> Self {
+        self.attest_rate = Arc::new(AttestRate::new(per_second));
+        self
     }
 
     fn sign_agent_svid(
@@ -143,6 +153,12 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             .ok_or_else(|| Status::invalid_argument("attestation data is required"))?;
         // Check the CSR first: a bad request must not consume a one-time join token.
         csr::public_key(&req.csr)?;
+        if !self.attest_rate.try_take(now) {
+            tracing::warn!(target: "tessera::audit", event = "node_attestation", outcome = "refused", reason = "rate limited", peer);
+            return Err(Status::resource_exhausted(
+                "too many node attestations right now; retry later",
+            ));
+        }
         let attested = self
             .attestors
             .attest(&data.r#type, &data.payload, now, &peer)

@@ -165,6 +165,35 @@ async fn ttl_is_capped_to_the_ca_and_bad_requests_are_refused() {
             "{err}"
         );
     }
+    // The CA's final check uses the registration rules: `*` only as the whole leftmost
+    // label above two labels.
+    for (name, why) in [
+        (
+            "a.*.example.org",
+            "* is only allowed as the whole leftmost label",
+        ),
+        (
+            "*.*.example.org",
+            "* is only allowed as the whole leftmost label",
+        ),
+        ("*.org", "a wildcard needs at least two labels after it"),
+    ] {
+        let err = snap
+            .sign_x509_svid(t0(), &request("spiffe://example.org/w", &[name], None))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            crate::ca::CaError::InvalidRequest(format!("{name:?} is not a valid DNS name: {why}"))
+                .to_string()
+        );
+    }
+    assert!(
+        snap.sign_x509_svid(
+            t0(),
+            &request("spiffe://example.org/w", &["*.example.org"], None)
+        )
+        .is_ok()
+    );
     let mut garbage = request("spiffe://example.org/w", &[], None);
     garbage.public_key = vec![0x30, 0x03, 0x01, 0x01, 0x00];
     let err = snap.sign_x509_svid(t0(), &garbage).unwrap_err();

@@ -5,22 +5,27 @@
 //!   the registered ID; the chain must lead to an X.509 authority **of that ID's trust
 //!   domain** (a federated trust domain's CA cannot vouch for another trust domain's IDs).
 //! - Registered `tls_subject_dn`: the leaf's subject in RFC 4514 form (see [`super::dn`])
-//!   matches; the chain may lead to any X.509 authority the server trusts (own or federated).
+//!   matches, and the chain leads to an X.509 authority of the **own** trust domain (a
+//!   subject DN names no trust domain, so a federated CA could issue any DN; partners in
+//!   federated trust domains authenticate by SPIFFE ID).
+//! - A client registered with both: a leaf carrying URI SANs must match by SPIFFE ID; a
+//!   present but different URI SAN is refused, never retried as a DN match.
 //!
 //! The chain is checked with rustls-webpki at `now` for the client-authentication EKU
 //! (required when the leaf lists EKUs). Success yields the certificate thumbprint that
 //! binds issued tokens (`cnf.x5t#S256`, RFC 8705 §3.1).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::pki_types::CertificateDer;
 use tessera_proto::identity::SpiffeId;
 use tessera_proto::jwt_svid::bundle_trust_domain;
 use tessera_proto::wire::tessera::types::v1::Bundle;
-use x509_parser::extensions::GeneralName;
+use tessera_proto::x509_chain;
+use tessera_proto::x509_san::uri_sans;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 use super::dn::{dn_matches, rfc4514};
@@ -41,6 +46,10 @@ pub enum CertificateError {
     /// The leaf names neither the registered SPIFFE ID nor the registered subject DN.
     #[error("the client certificate is not the client's (SPIFFE ID / subject DN mismatch)")]
     Mismatch,
+    /// The client has a SPIFFE ID registered and the leaf carries URI SANs that are not
+    /// exactly that ID (no fall-back to the subject DN).
+    #[error("the client certificate's URI SAN is not the client's SPIFFE ID")]
+    UriSanMismatch,
     /// The chain does not lead to a trusted authority at `now` (or is not for client auth).
     #[error("the client certificate chain is not trusted: {0}")]
     Untrusted(String),
@@ -51,23 +60,10 @@ pub fn certificate_thumbprint(der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(digest(&SHA256, der).as_ref())
 }
 
-/// The URI SANs of a parsed certificate.
-fn uri_sans<'a>(cert: &'a X509Certificate<'_>) -> Vec<&'a str> {
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return Vec::new();
-    };
-    san.value
-        .general_names
-        .iter()
-        .filter_map(|n| match n {
-            GeneralName::URI(u) => Some(*u),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Verifies `chain` (leaf first) for a client registered with `spiffe_id` and/or
-/// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint.
+/// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint. `bundles` is
+/// the own bundle first, then the federated ones (the `TrustBundles` order): a subject-DN
+/// match is only trusted through the first.
 pub fn verify_client_certificate(
     chain: &[CertificateDer<'_>],
     spiffe_id: Option<&SpiffeId>,
@@ -81,14 +77,17 @@ pub fn verify_client_certificate(
     }
     let (_, parsed) =
         X509Certificate::from_der(leaf.as_ref()).map_err(|_| CertificateError::Unparsable)?;
+    // A repeated or malformed subjectAltName is refused, never read as "no URI SAN".
+    let sans = uri_sans(&parsed).map_err(|_| CertificateError::Unparsable)?;
     let anchors_for: Vec<&Bundle> = match spiffe_id {
-        Some(id) if uri_sans(&parsed) == [id.as_str()] => bundles
+        Some(id) if sans == [id.as_str()] => bundles
             .iter()
             .filter(|b| bundle_trust_domain(b).as_ref() == Some(id.trust_domain()))
             .collect(),
+        Some(_) if !sans.is_empty() => return Err(CertificateError::UriSanMismatch),
         _ => match (subject_dn, rfc4514(parsed.subject())) {
             (Some(registered), Some(subject)) if dn_matches(&subject, registered) => {
-                bundles.iter().collect()
+                bundles.iter().take(1).collect()
             }
             _ => return Err(CertificateError::Mismatch),
         },
@@ -97,44 +96,33 @@ pub fn verify_client_certificate(
     Ok(certificate_thumbprint(leaf.as_ref()))
 }
 
-/// Checks the chain with webpki against the X.509 authorities of `bundles`.
+/// Checks the chain against the X.509 authorities of `bundles` with the one verifier
+/// ([`tessera_proto::x509_chain`], shared with the agent) for client authentication.
 fn verify_chain(
     chain: &[CertificateDer<'_>],
     bundles: &[&Bundle],
     now: SystemTime,
 ) -> Result<(), CertificateError> {
-    let untrusted = |e: webpki::Error| CertificateError::Untrusted(format!("{e:?}"));
-    let roots: Vec<CertificateDer<'_>> = bundles
-        .iter()
-        .flat_map(|b| b.x509_authorities.iter())
-        .map(|a| CertificateDer::from(a.asn1.as_slice()))
-        .collect();
-    let anchors: Vec<_> = roots
-        .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
-        .collect();
+    let anchors = x509_chain::trust_anchors(
+        bundles
+            .iter()
+            .flat_map(|b| b.x509_authorities.iter())
+            .map(|a| a.asn1.as_slice()),
+    );
     if anchors.is_empty() {
         return Err(CertificateError::Untrusted(
             "no X.509 authority for this client".into(),
         ));
     }
     let (leaf, intermediates) = chain.split_first().ok_or(CertificateError::Missing)?;
-    let end_entity = webpki::EndEntityCert::try_from(leaf).map_err(untrusted)?;
-    let since_epoch = now
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| CertificateError::Untrusted("time before 1970".into()))?;
-    end_entity
-        .verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            intermediates,
-            UnixTime::since_unix_epoch(since_epoch),
-            webpki::KeyUsage::client_auth(),
-            None,
-            None,
-        )
-        .map_err(untrusted)?;
-    Ok(())
+    x509_chain::verify(
+        leaf,
+        intermediates,
+        &anchors,
+        x509_chain::unix_time(now),
+        x509_chain::KeyUsage::client_auth(),
+    )
+    .map_err(|e| CertificateError::Untrusted(e.to_string()))
 }
 
 #[cfg(test)]

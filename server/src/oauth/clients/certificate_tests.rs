@@ -90,15 +90,54 @@ fn a_federated_ca_cannot_vouch_for_an_id_of_another_trust_domain() {
 fn a_spiffe_id_mismatch_is_refused() {
     let w = world();
     let other = w.own.leaf(&["spiffe://example.org/other"], "billing", true);
-    assert_eq!(by_id(&w, other, ME), Err(CertificateError::Mismatch));
+    assert_eq!(by_id(&w, other, ME), Err(CertificateError::UriSanMismatch));
     let two = w
         .own
         .leaf(&[ME, "spiffe://example.org/other"], "billing", true);
     assert_eq!(
         by_id(&w, two, ME),
-        Err(CertificateError::Mismatch),
+        Err(CertificateError::UriSanMismatch),
         "an SVID has exactly one URI SAN"
     );
+}
+
+/// A client registered with a SPIFFE ID and a subject DN: a certificate with the right DN
+/// but another URI SAN is refused, not accepted through the DN.
+#[test]
+fn a_different_uri_san_does_not_fall_through_to_the_subject_dn() {
+    let w = world();
+    let other = w
+        .own
+        .leaf(&["spiffe://example.org/other"], "payments", true);
+    let both = |cert: CertificateDer<'static>| {
+        verify_client_certificate(
+            &[cert],
+            Some(&id(ME)),
+            Some("CN=payments,O=Example"),
+            &w.bundles,
+            now(),
+        )
+    };
+    assert_eq!(both(other), Err(CertificateError::UriSanMismatch));
+    // Without URI SANs the DN still identifies it.
+    assert!(both(w.own.leaf(&[], "payments", true)).is_ok());
+    assert!(both(w.own.leaf(&[ME], "whatever", true)).is_ok());
+}
+
+/// A subject DN names no trust domain: only the own trust domain's CA may vouch for it.
+#[test]
+fn a_federated_ca_cannot_vouch_for_a_subject_dn() {
+    let w = world();
+    let theirs = w.partner.leaf(&[], "payments", true);
+    let err = verify_client_certificate(
+        &[theirs],
+        None,
+        Some("CN=payments,O=Example"),
+        &w.bundles,
+        now(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, CertificateError::Untrusted(_)), "{err}");
 }
 
 #[test]
