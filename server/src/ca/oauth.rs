@@ -1,6 +1,7 @@
 //! OAuth access-token signing keys: a key set of their own, rotated by the same engine as
 //! the JWT-SVID keys (new keys published before they sign, old ones kept until they
-//! expire), served as a JWKS and never part of the SPIFFE trust bundle.
+//! expire), served as a JWKS — the union of every replica's published keys
+//! ([`super::oauth_published`]) — and never part of the SPIFFE trust bundle.
 
 use std::time::SystemTime;
 

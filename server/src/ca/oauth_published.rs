@@ -183,6 +183,9 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert!(matches!(read_published(b"not json"), Err(CaError::Journal(_))));
+        assert!(matches!(
+            read_published(b"not json"),
+            Err(CaError::Journal(_))
+        ));
     }
 }

@@ -53,7 +53,7 @@ async fn a_key_is_in_the_store_before_it_signs_and_every_replica_serves_the_unio
         .into_iter()
         .map(|k| k.kid)
         .collect();
-    assert_eq!(published, [a_kid.clone()]);
+    assert_eq!(published, std::slice::from_ref(&a_kid));
 
     // B starts later: its first snapshot already serves A's key, and verifies A's token.
     let b = replica(&store, "b", db.path()).await;

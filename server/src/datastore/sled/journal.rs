@@ -78,9 +78,8 @@ impl CaJournalStore for SledStore {
             .iter()
             .map(|kv| {
                 let (k, v) = kv.map_err(storage)?;
-                let id = String::from_utf8(k.to_vec()).map_err(|_| {
-                    DatastoreError::Corrupt("CA journal key is not UTF-8".into())
-                })?;
+                let id = String::from_utf8(k.to_vec())
+                    .map_err(|_| DatastoreError::Corrupt("CA journal key is not UTF-8".into()))?;
                 Ok((id, decode(&v)?))
             })
             .collect()
