@@ -111,6 +111,7 @@ impl Journal {
             x509: self.x509.iter().map(StoredAuthority::from).collect(),
             jwt: self.jwt.iter().map(StoredAuthority::from).collect(),
             oauth: self.oauth.iter().map(StoredAuthority::from).collect(),
+            oauth_published: super::oauth_published::published(self),
         };
         serde_json::to_vec(&stored).map_err(|e| CaError::Journal(e.to_string()))
     }
@@ -144,6 +145,10 @@ struct StoredJournal {
     /// Absent in journals written before OAuth keys existed.
     #[serde(default)]
     oauth: Vec<StoredAuthority>,
+    /// The public half of the OAuth keys, read by the other replicas without unsealing
+    /// anything; absent in journals written before OAuth keys were shared.
+    #[serde(default)]
+    oauth_published: Vec<super::oauth_published::PublishedOAuthKey>,
 }
 
 #[derive(Serialize, Deserialize)]

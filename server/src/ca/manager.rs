@@ -15,6 +15,7 @@ use super::authority::{Authority, Journal, Kind, find, find_mut, info, new_key_i
 use super::bundle::{Contribution, Revoked, reconcile};
 use super::key::KeyType;
 use super::oauth::OAuthKeys;
+use super::oauth_published::{PublishedOAuthKey, published, read_published, union};
 use super::seal::Sealer;
 use super::slots::{self, Lifetime, SlotState, Step};
 use super::snapshot::{AuthorityInfo, CaSnapshot, JwtSigner, SvidTtls, X509Signer};
@@ -350,16 +351,42 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             }
         };
         state.journal = journal;
-        let snapshot = self.build_snapshot(&state.journal, bundle)?;
+        let oauth_union = self.oauth_union(&state.journal, now).await?;
+        let snapshot = self.build_snapshot(&state.journal, bundle, &oauth_union)?;
         self.publisher.send_if_modified(|current| {
-            let changed =
-                current.bundle != snapshot.bundle || current.authorities != snapshot.authorities;
+            let changed = current.bundle != snapshot.bundle
+                || current.authorities != snapshot.authorities
+                || current.oauth.jwks() != snapshot.oauth.jwks();
             if changed {
                 *current = Arc::new(snapshot);
             }
             changed
         });
         Ok(out)
+    }
+
+    /// The OAuth keys every replica published (this one's from `journal`, the others' from
+    /// their stored journals), without the expired ones. A journal whose public part does
+    /// not decode is skipped with a warning rather than failing this replica's round.
+    async fn oauth_union(
+        &self,
+        journal: &Journal,
+        now: SystemTime,
+    ) -> Result<Vec<PublishedOAuthKey>, CaError> {
+        let others = self
+            .store
+            .list_journals()
+            .await?
+            .into_iter()
+            .filter(|(id, _)| *id != self.cfg.server_id)
+            .filter_map(|(id, blob)| match read_published(&blob.data) {
+                Ok(keys) => Some(keys),
+                Err(e) => {
+                    tracing::warn!(server_id = %id, error = %e, "ignoring another replica's OAuth keys");
+                    None
+                }
+            });
+        Ok(union(published(journal), others, now))
     }
 
     /// The SPIFFE trust bundle's share of this journal: X.509 CAs and JWT-SVID keys only;
@@ -444,7 +471,12 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         })
     }
 
-    fn build_snapshot(&self, journal: &Journal, bundle: Bundle) -> Result<CaSnapshot, CaError> {
+    fn build_snapshot(
+        &self,
+        journal: &Journal,
+        bundle: Bundle,
+        oauth_union: &[PublishedOAuthKey],
+    ) -> Result<CaSnapshot, CaError> {
         let x509 = match journal.in_state(Kind::X509, SlotState::Active) {
             Some(active) => {
                 let cert = active.certificate.as_ref().ok_or_else(|| {
@@ -483,7 +515,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             authorities,
             x509,
             jwt,
-            oauth: OAuthKeys::from_journal(journal)?,
+            oauth: OAuthKeys::new(journal, oauth_union),
             ttls: SvidTtls {
                 x509: self.cfg.x509_svid_ttl,
                 jwt: self.cfg.jwt_svid_ttl,

@@ -12,6 +12,7 @@ mod jwt;
 mod key;
 mod manager;
 mod oauth;
+mod oauth_published;
 mod rotator;
 mod seal;
 pub mod slots;

@@ -1,16 +1,17 @@
 //! OAuth access-token signing keys: a key set of their own, rotated by the same engine as
 //! the JWT-SVID keys (new keys published before they sign, old ones kept until they
-//! expire), served as a JWKS and never part of the SPIFFE trust bundle.
+//! expire), served as a JWKS — the union of every replica's published keys
+//! ([`super::oauth_published`]) — and never part of the SPIFFE trust bundle.
 
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
-use tessera_proto::bundle::PublicJwk;
 use tessera_proto::clock::unix_seconds;
 
 use super::CaError;
 use super::authority::{Journal, Kind};
 use super::jwt::sign_jws;
+use super::oauth_published::{PublishedOAuthKey, to_jwks};
 use super::slots::SlotState;
 use super::snapshot::{CaSnapshot, JwtSigner};
 
@@ -24,34 +25,16 @@ impl Default for OAuthKeys {
     fn default() -> Self {
         Self {
             signer: None,
-            jwks: jwks(Vec::new()),
+            jwks: to_jwks(&[]),
         }
     }
 }
 
-fn jwks(keys: Vec<Value>) -> Value {
-    let mut doc = Map::new();
-    doc.insert("keys".into(), Value::Array(keys));
-    Value::Object(doc)
-}
-
 impl OAuthKeys {
-    /// The signer (the ACTIVE OAuth key) and the JWKS of every PREPARED, ACTIVE and OLD
-    /// OAuth key, checked before the snapshot is published.
-    pub(super) fn from_journal(journal: &Journal) -> Result<Self, CaError> {
-        let keys = journal
-            .of(Kind::OAuth)
-            .iter()
-            .map(|a| {
-                let jwk = PublicJwk::from_spki_der(&a.key.public_key_der())
-                    .map_err(|e| CaError::Crypto(format!("OAuth key {}: {e}", a.id)))?;
-                let mut members = jwk.to_json_members();
-                members.insert("kid".into(), Value::from(a.id.as_str()));
-                members.insert("alg".into(), Value::from(a.key.key_type().jws_alg()));
-                members.insert("use".into(), Value::from("sig"));
-                Ok(Value::Object(members))
-            })
-            .collect::<Result<Vec<_>, CaError>>()?;
+    /// The signer (this journal's ACTIVE OAuth key) and the JWKS of `union`: every
+    /// replica's published OAuth keys (this one's included), checked before the snapshot
+    /// is published.
+    pub(super) fn new(journal: &Journal, union: &[PublishedOAuthKey]) -> Self {
         let signer = journal
             .in_state(Kind::OAuth, SlotState::Active)
             .map(|a| JwtSigner {
@@ -59,17 +42,24 @@ impl OAuthKeys {
                 key: a.key.clone(),
                 lifetime: a.lifetime,
             });
-        Ok(Self {
+        Self {
             signer,
-            jwks: jwks(keys),
-        })
+            jwks: to_jwks(union),
+        }
+    }
+
+    /// The served JWKS.
+    pub(super) fn jwks(&self) -> &Value {
+        &self.jwks
     }
 }
 
 impl CaSnapshot {
     /// The OAuth JWKS (`{"keys":[…]}`) for `/.well-known/jwks.json`: every PREPARED, ACTIVE
-    /// and OLD OAuth signing key, each with `kid`, `alg` and `use: "sig"`. A prepared key is
-    /// listed before it signs; a replaced one until it expires or is revoked.
+    /// and OLD OAuth signing key of every replica sharing the datastore, each with `kid`,
+    /// `alg` and `use: "sig"`. A prepared key is listed before it signs; a replaced one until
+    /// it expires or is revoked; another replica's keys as of this replica's last CA round
+    /// (at most the rotation check interval ago).
     pub fn oauth_jwks(&self) -> Value {
         self.oauth.jwks.clone()
     }

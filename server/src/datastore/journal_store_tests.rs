@@ -75,6 +75,21 @@ pub async fn exercise<S: CaJournalStore + BundleStore>(store: &S) {
     let j = store.load_journal("s1").await.unwrap().unwrap();
     assert_eq!((j.revision, j.data.as_slice()), (2, &b"j2"[..]));
     assert_eq!(store.load_journal("s2").await.unwrap().unwrap().data, b"k1");
+    // Every replica's journal is listed, ordered by server ID, at its latest revision.
+    let listed: Vec<_> = store
+        .list_journals()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, j)| (id, j.revision, j.data))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("s1".to_string(), 2, b"j2".to_vec()),
+            ("s2".to_string(), 1, b"k1".to_vec())
+        ]
+    );
 
     // Bundles alone: create-if-absent, compare-and-swap, ordered listing, delete.
     let fed = bundle("b.org", 1);

@@ -128,6 +128,15 @@ impl CaJournalStore for MemoryStore {
         );
         Ok(revision)
     }
+
+    async fn list_journals(&self) -> Result<Vec<(String, JournalBlob)>, DatastoreError> {
+        Ok(self
+            .lock()
+            .journals
+            .iter()
+            .map(|(id, j)| (id.clone(), j.clone()))
+            .collect())
+    }
 }
 
 impl BundleStore for MemoryStore {

@@ -80,6 +80,12 @@ pub trait CaJournalStore: Send + Sync + 'static {
         data: &[u8],
         bundle: Option<BundleWrite<'_>>,
     ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
+
+    /// Every replica's journal, ordered by server ID: what each replica published (the CA
+    /// reads the public parts of the others' journals, e.g. their OAuth signing keys).
+    fn list_journals(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, JournalBlob)>, DatastoreError>> + Send;
 }
 
 /// Trust bundles, own and federated, keyed by trust domain name.

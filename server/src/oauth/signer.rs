@@ -7,7 +7,8 @@ use super::http::{SignFailure, TokenSigner};
 use crate::ca::{CaError, CaManager};
 use crate::datastore::{BundleStore, CaJournalStore};
 
-/// Signs access tokens with the CA's active OAuth key; publishes every OAuth key.
+/// Signs access tokens with the CA's active OAuth key; publishes (and verifies with) the
+/// union of every replica's published OAuth keys.
 #[derive(Debug)]
 pub struct CaTokenSigner<S> {
     ca: Arc<CaManager<S>>,

@@ -3,4 +3,5 @@
 
 mod migrate;
 mod oauth;
+mod oauth_keys;
 mod replicas;

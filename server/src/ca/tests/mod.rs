@@ -4,6 +4,7 @@
 mod oauth;
 mod operator;
 mod persistence;
+mod replicas;
 mod rotation;
 mod shape;
 

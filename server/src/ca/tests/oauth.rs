@@ -36,7 +36,7 @@ fn id_in(slots: &Slots, state: SlotState) -> String {
         .unwrap()
 }
 
-fn jwks_kids(snap: &CaSnapshot) -> BTreeSet<String> {
+pub(super) fn jwks_kids(snap: &CaSnapshot) -> BTreeSet<String> {
     snap.oauth_jwks()["keys"]
         .as_array()
         .unwrap()
@@ -86,14 +86,28 @@ fn claims(now: SystemTime, exp: SystemTime) -> Map<String, Value> {
 /// Signs a token now and verifies it with `jsonwebtoken` against its JWK from the JWKS;
 /// returns the `kid` it was signed with.
 fn sign_and_verify(snap: &CaSnapshot, now: SystemTime) -> String {
+    let (token, exp) = sign(snap, now);
+    let (kid, claims) = verify(&snap.oauth_jwks(), &token);
+    assert_eq!(claims["exp"], unix_seconds(exp));
+    kid
+}
+
+/// Signs an access token with the snapshot's active OAuth key, valid for an hour (capped).
+pub(super) fn sign(snap: &CaSnapshot, now: SystemTime) -> (String, SystemTime) {
     let exp = (now + HOUR).min(snap.oauth_signing_deadline().unwrap());
     let token = snap
         .sign_access_token(now, &claims(now, exp), "at+jwt")
         .unwrap();
-    let header = decode_header(&token).unwrap();
+    (token, exp)
+}
+
+/// Verifies `token` with `jsonwebtoken` against its JWK (by `kid`) in `jwks`; returns the
+/// `kid` and the claims. Panics when the key is not published or the signature does not
+/// verify.
+pub(super) fn verify(jwks: &Value, token: &str) -> (String, Value) {
+    let header = decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let kid = header.kid.clone().unwrap();
-    let jwks = snap.oauth_jwks();
     let jwk = jwks["keys"]
         .as_array()
         .unwrap()
@@ -128,10 +142,9 @@ fn sign_and_verify(snap: &CaSnapshot, now: SystemTime) -> String {
     validation.set_issuer(&["https://as.example.org"]);
     // Paused time runs in 2030: check `exp` against the CA's clock, not the wall clock.
     validation.validate_exp = false;
-    let data = decode::<Value>(&token, &key, &validation).unwrap();
-    assert_eq!(data.claims["exp"], unix_seconds(exp));
+    let data = decode::<Value>(token, &key, &validation).unwrap();
     assert_eq!(data.claims["client_id"], "client-1");
-    kid
+    (kid, data.claims)
 }
 
 #[tokio::test(start_paused = true)]

@@ -74,4 +74,24 @@ impl CaJournalStore for PgStore {
         tx.commit().await.map_err(err)?;
         Ok(new_revision)
     }
+
+    async fn list_journals(&self) -> Result<Vec<(String, JournalBlob)>, DatastoreError> {
+        let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT server_id, revision, data FROM ca_journals ORDER BY server_id COLLATE \"C\"",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("CA journal", e))?;
+        rows.into_iter()
+            .map(|(id, revision, data)| {
+                Ok((
+                    id,
+                    JournalBlob {
+                        revision: to_u64("CA journal revision", revision)?,
+                        data,
+                    },
+                ))
+            })
+            .collect()
+    }
 }

@@ -72,6 +72,18 @@ impl CaJournalStore for SledStore {
         self.flush().await?;
         Ok(new_revision)
     }
+
+    async fn list_journals(&self) -> Result<Vec<(String, JournalBlob)>, DatastoreError> {
+        self.journals
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(storage)?;
+                let id = String::from_utf8(k.to_vec())
+                    .map_err(|_| DatastoreError::Corrupt("CA journal key is not UTF-8".into()))?;
+                Ok((id, decode(&v)?))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
