@@ -32,19 +32,19 @@ fn the_admin_socket_serves_only_the_servers_uid_root_and_admin_uids() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(bin("tessera-server"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = tessera_tests::guard::spawn(
+        Command::new(bin("tessera-server"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let path = socket.to_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !run_cli(&["healthcheck", "--socket", path]).status.success() {
-        assert!(child.try_wait().unwrap().is_none(), "server exited");
+        assert!(child.try_wait().is_none(), "server exited");
         assert!(Instant::now() < deadline, "server never became healthy");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -68,6 +68,5 @@ fn the_admin_socket_serves_only_the_servers_uid_root_and_admin_uids() {
         String::from_utf8_lossy(&allowed.stderr)
     );
     assert!(run_cli(&args).status.success(), "root");
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
 }

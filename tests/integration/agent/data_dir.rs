@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use tessera_tests::{bin, free_port, run_cli};
+use tessera_tests::{bin, free_port, guard, run_cli};
 
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
@@ -48,11 +48,11 @@ fn server_data_dir_is_private_under_umask_022() {
     let dir = tmp.path();
     let config = dir.join("server.toml");
     std::fs::write(&config, crate::server::config_at(free_port())).unwrap();
-    let mut child = run_under_umask_022("tessera-server", dir, &config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = guard::spawn(
+        run_under_umask_022("tessera-server", dir, &config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let data_dir = dir.join(".tessera/server");
     let socket = data_dir.join("admin.sock");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -60,15 +60,14 @@ fn server_data_dir_is_private_under_umask_022() {
         .status
         .success()
     {
-        assert!(child.try_wait().unwrap().is_none(), "server exited");
+        assert!(child.try_wait().is_none(), "server exited");
         assert!(Instant::now() < deadline, "server never became healthy");
         std::thread::sleep(Duration::from_millis(50));
     }
     // A write that reaches the datastore.
     let out = run_cli(&["token", "generate", "--socket", socket.to_str().unwrap()]);
     assert!(out.status.success());
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
 
     assert_eq!(mode(&data_dir), 0o700);
     let mut found = Vec::new();
@@ -81,6 +80,18 @@ fn server_data_dir_is_private_under_umask_022() {
         let want = if *is_dir { 0o700 } else { 0o600 };
         assert_eq!(*m, want, "{path} is {m:o}");
     }
+}
+
+/// Runs `command` until it exits by itself (30 s at most: a daemon that starts instead of
+/// refusing fails the test rather than hanging it) and returns its output.
+fn run_to_exit(command: &mut Command) -> Output {
+    let mut child = guard::spawn(command.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    let exited = child.wait_timeout(Duration::from_secs(30));
+    assert!(
+        exited.is_some(),
+        "it started instead of refusing the data_dir"
+    );
+    child.wait_with_output()
 }
 
 fn refused(out: &Output, dir: &Path) {
@@ -106,9 +117,7 @@ fn server_refuses_a_world_writable_data_dir() {
         crate::server::config_at(free_port()).replace(".tessera/server", "data"),
     )
     .unwrap();
-    let out = run_under_umask_022("tessera-server", dir, &config)
-        .output()
-        .unwrap();
+    let out = run_to_exit(&mut run_under_umask_022("tessera-server", dir, &config));
     refused(&out, Path::new("data"));
     assert_eq!(mode(&data_dir), 0o777, "left as it was");
     assert!(!data_dir.join("datastore").exists());
@@ -135,9 +144,7 @@ fn agent_refuses_a_world_writable_data_dir() {
         ),
     )
     .unwrap();
-    let out = run_under_umask_022("tessera-agent", dir, &config)
-        .output()
-        .unwrap();
+    let out = run_to_exit(&mut run_under_umask_022("tessera-agent", dir, &config));
     refused(&out, Path::new("data"));
     assert!(!data_dir.join("agent_svid.pem").exists());
 }

@@ -12,11 +12,11 @@ fn migrate(dir: &std::path::Path, config: &str) -> Output {
         format!("trust_domain = \"example.org\"\nlog_level = \"trace\"\n{config}"),
     )
     .unwrap();
-    Command::new(bin("tessera-server"))
-        .args(["migrate", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap()
+    tessera_tests::guard::output(
+        Command::new(bin("tessera-server"))
+            .args(["migrate", "--config"])
+            .arg(&path),
+    )
 }
 
 #[test]
