@@ -3,6 +3,7 @@
 //! and, over TLS, the client certificate (when one was presented) as a request extension
 //! on every request of the connection.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +29,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Adds the connection's client certificate (if any) to each request.
 fn with_certificate<B>(
     certificate: Option<ClientCertificate>,
-    peer: std::net::SocketAddr,
+    peer: SocketAddr,
 ) -> impl FnMut(http::Request<B>) -> http::Request<B> + Clone {
     move |mut request| {
         request
@@ -46,7 +47,7 @@ async fn serve_connection<I>(
     io: I,
     router: Router,
     certificate: Option<ClientCertificate>,
-    peer: std::net::SocketAddr,
+    peer: SocketAddr,
     header_read_timeout: Duration,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
@@ -76,19 +77,7 @@ pub async fn serve_plain(
     shutdown: CancellationToken,
 ) -> Result<(), OAuthHttpError> {
     let graceful = GracefulShutdown::new();
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let (tcp, peer) = match accepted {
-            Ok(conn) => conn,
-            Err(e) => {
-                tracing::warn!(error = %e, "oauth accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some((tcp, peer)) = next_connection(&listener, &shutdown).await {
         let watcher = graceful.watcher();
         let router = router.clone();
         tokio::spawn(serve_connection(
@@ -102,6 +91,27 @@ pub async fn serve_plain(
     }
     drain(listener, graceful).await;
     Ok(())
+}
+
+/// The next accepted connection, or `None` once `shutdown` fires. Accept errors (e.g.
+/// EMFILE) are logged and retried after 50 ms instead of spinning.
+async fn next_connection(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok(conn) => return Some(conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "oauth accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
 
 async fn drain(listener: TcpListener, graceful: GracefulShutdown) {
@@ -125,19 +135,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), OAuthHttpError> {
     let graceful = GracefulShutdown::new();
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let (tcp, peer) = match accepted {
-            Ok(conn) => conn,
-            Err(e) => {
-                tracing::warn!(error = %e, "oauth accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some((tcp, peer)) = next_connection(&listener, &shutdown).await {
         let acceptor = TlsAcceptor::from(tls.borrow().clone());
         let router = router.clone();
         let watcher = graceful.watcher();
