@@ -50,57 +50,11 @@ impl AgentStore for SledStore {
 mod tests {
     use super::*;
 
-    fn agent(id: &str) -> AttestedAgent {
-        AttestedAgent {
-            spiffe_id: id.into(),
-            attestation_type: "join_token".into(),
-            created_at: 7,
-            ..Default::default()
-        }
-    }
-
     #[tokio::test]
-    async fn put_get_delete_and_page() {
+    async fn passes_the_agent_suite_and_keeps_it_across_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        assert!(store.get_agent("spiffe://e.org/a").await.unwrap().is_none());
-        for id in ["c", "a", "b", "d", "e"] {
-            store
-                .put_agent(&agent(&format!("spiffe://e.org/{id}")))
-                .await
-                .unwrap();
-        }
-        let mut banned = agent("spiffe://e.org/a");
-        banned.banned = true;
-        store.put_agent(&banned).await.unwrap();
-        assert_eq!(
-            store.get_agent("spiffe://e.org/a").await.unwrap(),
-            Some(banned)
-        );
-
-        let mut seen = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = store.list_agents(&token, 2).await.unwrap();
-            assert!(page.items.len() <= 2);
-            seen.extend(page.items.into_iter().map(|a| a.spiffe_id));
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            token = page.next_page_token;
-        }
-        let expected: Vec<String> = ["a", "b", "c", "d", "e"]
-            .iter()
-            .map(|id| format!("spiffe://e.org/{id}"))
-            .collect();
-        assert_eq!(seen, expected);
-        let all = store.list_agents("", 5).await.unwrap();
-        assert_eq!(all.items.len(), 5);
-        assert_eq!(all.next_page_token, "", "an exact fit has no next page");
-
-        assert!(store.delete_agent("spiffe://e.org/c").await.unwrap());
-        assert!(!store.delete_agent("spiffe://e.org/c").await.unwrap());
-        assert_eq!(store.list_agents("", 100).await.unwrap().items.len(), 4);
+        crate::datastore::agent_store_tests::exercise(&store).await;
         drop(store);
         let reopened = SledStore::open(dir.path()).unwrap();
         assert_eq!(reopened.list_agents("", 100).await.unwrap().items.len(), 4);

@@ -102,29 +102,6 @@ mod tests {
         ));
     }
 
-    #[tokio::test]
-    async fn create_take_once_and_prune() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let r = record("aa", 100, "spiffe://e.org/n");
-        store.create_join_token(&r).await.unwrap();
-        assert!(matches!(
-            store.create_join_token(&r).await,
-            Err(DatastoreError::AlreadyExists(_))
-        ));
-        assert_eq!(store.take_join_token("aa").await.unwrap(), Some(r));
-        assert_eq!(store.take_join_token("aa").await.unwrap(), None);
-        assert_eq!(store.take_join_token("zz").await.unwrap(), None);
-
-        store.create_join_token(&record("b", 10, "")).await.unwrap();
-        store.create_join_token(&record("c", 20, "")).await.unwrap();
-        store.create_join_token(&record("d", 30, "")).await.unwrap();
-        assert_eq!(store.prune_join_tokens(20).await.unwrap(), 2);
-        assert_eq!(store.take_join_token("b").await.unwrap(), None);
-        assert_eq!(store.take_join_token("c").await.unwrap(), None);
-        assert!(store.take_join_token("d").await.unwrap().is_some());
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn exactly_one_concurrent_taker_wins() {
         let dir = tempfile::tempdir().unwrap();
