@@ -20,25 +20,7 @@ fn the_code_flow_with_refresh_rotation_works_on_postgres() {
     let server = ServerProcess::start(dir.path(), &config);
     server.create_user("pia", &[], PASSWORD);
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-    server.ok(&[
-        "client",
-        "create",
-        "--client-id",
-        "pg-spa",
-        "--grant-type",
-        "authorization_code",
-        "--grant-type",
-        "refresh_token",
-        "--redirect-uri",
-        &redirect,
-        "--scope",
-        "openid",
-        "--scope",
-        "profile",
-        "--scope",
-        "email",
-        "--public",
-    ]);
+    crate::oauth::create_spa_client(&server, "pg-spa", &redirect);
     let v = crate::oauth::openid_client(
         "auth_code.mjs",
         &[&issuer, "pg-spa", &redirect, "pia"],

@@ -23,25 +23,7 @@ fn openid_client_signs_in_with_the_code_flow_and_reads_userinfo() {
         PASSWORD,
     );
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-    server.ok(&[
-        "client",
-        "create",
-        "--client-id",
-        "node-spa",
-        "--grant-type",
-        "authorization_code",
-        "--grant-type",
-        "refresh_token",
-        "--redirect-uri",
-        &redirect,
-        "--scope",
-        "openid",
-        "--scope",
-        "profile",
-        "--scope",
-        "email",
-        "--public",
-    ]);
+    super::create_spa_client(&server, "node-spa", &redirect);
 
     let v = super::openid_client(
         "auth_code.mjs",

@@ -60,6 +60,30 @@ pub(crate) fn openid_client(
     serde_json::from_str(&stdout).unwrap()
 }
 
+/// Registers a public single-page app `client_id` for the code flow with refresh tokens and
+/// `openid profile email`, redirecting to `redirect`.
+pub(crate) fn create_spa_client(server: &ServerProcess, client_id: &str, redirect: &str) {
+    server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        client_id,
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--redirect-uri",
+        redirect,
+        "--scope",
+        "openid",
+        "--scope",
+        "profile",
+        "--scope",
+        "email",
+        "--public",
+    ]);
+}
+
 fn python() -> PathBuf {
     if let Ok(p) = std::env::var("TESSERA_PYTHON") {
         return PathBuf::from(p);
