@@ -69,6 +69,10 @@ pub struct ClientFields {
     /// (e.g. `CN=payments,O=Example Corp,C=DE`).
     #[arg(long)]
     pub tls_subject_dn: Option<String>,
+    /// With --tls-subject-dn: the trust domain whose CAs may vouch for the DN (a federated
+    /// one); default (or `""` on update) the own trust domain.
+    #[arg(long)]
+    pub tls_trust_domain: Option<String>,
     /// Access-token lifetime: seconds (`600`) or a duration (`10m`).
     #[arg(long)]
     pub access_token_ttl: Option<String>,
@@ -202,6 +206,9 @@ impl ClientFields {
         }
         if let Some(dn) = self.tls_subject_dn {
             c.tls_subject_dn = dn;
+        }
+        if let Some(td) = self.tls_trust_domain {
+            c.tls_trust_domain = td;
         }
         if let Some(ttl) = self.access_token_ttl {
             c.access_token_ttl = seconds("access-token-ttl", &ttl)?;

@@ -20,6 +20,7 @@ pub fn to_json(c: &OAuthClient) -> Value {
             serde_json::from_str(&c.jwks).unwrap_or(Value::String(c.jwks.clone()))
         },
         "tls_subject_dn": c.tls_subject_dn,
+        "tls_trust_domain": c.tls_trust_domain,
         "access_token_ttl": c.access_token_ttl,
         "public": c.public,
         "first_party": c.first_party,
@@ -55,6 +56,7 @@ pub fn print_pretty(c: &OAuthClient) {
     line("Post-logout URIs", &c.post_logout_redirect_uris.join(", "));
     line("SPIFFE ID", &c.spiffe_id);
     line("TLS subject DN", &c.tls_subject_dn);
+    line("TLS trust domain", &c.tls_trust_domain);
     if !c.jwks.is_empty() {
         line("JWKS", "registered");
     }

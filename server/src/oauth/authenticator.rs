@@ -154,6 +154,7 @@ impl<S: OAuthClientStore, B: TrustBundles> StoreClientAuthenticator<S, B> {
             &chain.0,
             client.spiffe_id.as_ref(),
             client.tls_subject_dn.as_deref(),
+            client.tls_trust_domain.as_ref(),
             &bundles,
             context.now,
         )?;

@@ -271,3 +271,35 @@ async fn deleting_a_client_forgets_its_consents() {
     assert!(store.get_consent("u2", "a").await.unwrap().is_none());
     assert!(store.get_consent("u1", "b").await.unwrap().is_some());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dn_client_keeps_its_trust_domain_and_the_field_needs_a_dn() {
+    let (svc, _store, _clock) = service();
+    let mut c = wire("partner");
+    c.auth_method = "tls_client_auth".into();
+    c.spiffe_id = "spiffe://partner.org/pay".into();
+    c.tls_trust_domain = "partner.org".into();
+    let err = svc
+        .create_client(Request::new(CreateClientRequest {
+            client: Some(c.clone()),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        err.message(),
+        "tls_trust_domain: only together with tls_subject_dn (a SPIFFE ID names its own trust \
+         domain)"
+    );
+    c.tls_subject_dn = "CN=payments,O=Partner".into();
+    let created = create(&svc, c).await.client.unwrap();
+    assert_eq!(created.tls_trust_domain, "partner.org");
+    let got = svc
+        .get_client(Request::new(GetClientRequest {
+            client_id: "partner".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.client.unwrap().tls_trust_domain, "partner.org");
+}

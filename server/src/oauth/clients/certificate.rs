@@ -6,8 +6,9 @@
 //!   domain** (a federated trust domain's CA cannot vouch for another trust domain's IDs).
 //! - Registered `tls_subject_dn`: the leaf's subject in RFC 4514 form (see [`super::dn`])
 //!   matches, and the chain leads to an X.509 authority of the **own** trust domain (a
-//!   subject DN names no trust domain, so a federated CA could issue any DN; partners in
-//!   federated trust domains authenticate by SPIFFE ID).
+//!   subject DN names no trust domain, so a federated CA could issue any DN), or, when the
+//!   client names a `tls_trust_domain`, of **that** trust domain only (a partner whose CA
+//!   issues no SVIDs; no other federated CA can vouch for the DN).
 //! - A client registered with both: a leaf carrying URI SANs must match by SPIFFE ID; a
 //!   present but different URI SAN is refused, never retried as a DN match.
 //!
@@ -21,7 +22,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rustls::pki_types::CertificateDer;
-use tessera_proto::identity::SpiffeId;
+use tessera_proto::identity::{SpiffeId, TrustDomain};
 use tessera_proto::jwt_svid::bundle_trust_domain;
 use tessera_proto::wire::tessera::types::v1::Bundle;
 use tessera_proto::x509_chain;
@@ -63,11 +64,13 @@ pub fn certificate_thumbprint(der: &[u8]) -> String {
 /// Verifies `chain` (leaf first) for a client registered with `spiffe_id` and/or
 /// `subject_dn`, against `bundles` at `now`; returns the leaf's thumbprint. `bundles` is
 /// the own bundle first, then the federated ones (the `TrustBundles` order): a subject-DN
-/// match is only trusted through the first.
+/// match is only trusted through the bundle of `dn_trust_domain` when the client names
+/// one, else through the first.
 pub fn verify_client_certificate(
     chain: &[CertificateDer<'_>],
     spiffe_id: Option<&SpiffeId>,
     subject_dn: Option<&str>,
+    dn_trust_domain: Option<&TrustDomain>,
     bundles: &[Bundle],
     now: SystemTime,
 ) -> Result<String, CertificateError> {
@@ -87,7 +90,13 @@ pub fn verify_client_certificate(
         Some(_) if !sans.is_empty() => return Err(CertificateError::UriSanMismatch),
         _ => match (subject_dn, rfc4514(parsed.subject())) {
             (Some(registered), Some(subject)) if dn_matches(&subject, registered) => {
-                bundles.iter().take(1).collect()
+                match dn_trust_domain {
+                    Some(td) => bundles
+                        .iter()
+                        .filter(|b| bundle_trust_domain(b).as_ref() == Some(td))
+                        .collect(),
+                    None => bundles.iter().take(1).collect(),
+                }
             }
             _ => return Err(CertificateError::Mismatch),
         },

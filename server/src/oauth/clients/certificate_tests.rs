@@ -44,7 +44,14 @@ fn by_id(
     leaf: CertificateDer<'static>,
     registered: &str,
 ) -> Result<String, CertificateError> {
-    verify_client_certificate(&[leaf], Some(&id(registered)), None, &w.bundles, now())
+    verify_client_certificate(
+        &[leaf],
+        Some(&id(registered)),
+        None,
+        None,
+        &w.bundles,
+        now(),
+    )
 }
 
 #[test]
@@ -68,7 +75,7 @@ fn a_chain_not_leading_to_the_bundle_is_refused() {
         Err(CertificateError::Untrusted(_))
     ));
     assert!(matches!(
-        verify_client_certificate(&[], Some(&id(ME)), None, &w.bundles, now()),
+        verify_client_certificate(&[], Some(&id(ME)), None, None, &w.bundles, now()),
         Err(CertificateError::Missing)
     ));
 }
@@ -114,6 +121,7 @@ fn a_different_uri_san_does_not_fall_through_to_the_subject_dn() {
             &[cert],
             Some(&id(ME)),
             Some("CN=payments,O=Example"),
+            None,
             &w.bundles,
             now(),
         )
@@ -133,6 +141,7 @@ fn a_federated_ca_cannot_vouch_for_a_subject_dn() {
         &[theirs],
         None,
         Some("CN=payments,O=Example"),
+        None,
         &w.bundles,
         now(),
     )
@@ -159,6 +168,7 @@ fn the_subject_dn_matches_in_rfc4514_form() {
             std::slice::from_ref(cert),
             None,
             Some(dn),
+            None,
             &w.bundles,
             now(),
         )
@@ -180,7 +190,7 @@ fn the_subject_dn_matches_in_rfc4514_form() {
         Err(CertificateError::Untrusted(_))
     ));
     assert_eq!(
-        verify_client_certificate(&[leaf], None, None, &w.bundles, now()),
+        verify_client_certificate(&[leaf], None, None, None, &w.bundles, now()),
         Err(CertificateError::NothingRegistered)
     );
 }
@@ -191,7 +201,72 @@ fn an_expired_certificate_is_refused() {
     let leaf = w.own.leaf(&[ME], "billing", true);
     let later = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
     assert!(matches!(
-        verify_client_certificate(&[leaf], Some(&id(ME)), None, &w.bundles, later),
+        verify_client_certificate(&[leaf], Some(&id(ME)), None, None, &w.bundles, later),
         Err(CertificateError::Untrusted(_))
     ));
+}
+
+fn td(s: &str) -> TrustDomain {
+    TrustDomain::new(s).unwrap()
+}
+
+/// A DN client naming a federated trust domain (`tls_trust_domain`) is vouched for by that
+/// trust domain's CA, and only by it.
+#[test]
+fn a_dn_client_naming_a_federated_trust_domain_is_vouched_for_by_its_ca_only() {
+    let own = Ca::new("example.org");
+    let partner = Ca::new("partner.org");
+    let other = Ca::new("other.org");
+    let bundles = vec![
+        bundle("example.org", None, &[&own]),
+        bundle("partner.org", None, &[&partner]),
+        bundle("other.org", None, &[&other]),
+    ];
+    let dn = "CN=payments,O=Example";
+    let check = |cert: &CertificateDer<'static>, named: Option<&TrustDomain>| {
+        verify_client_certificate(
+            std::slice::from_ref(cert),
+            None,
+            Some(dn),
+            named,
+            &bundles,
+            now(),
+        )
+    };
+    let theirs = partner.leaf(&[], "payments", true);
+    let partner_org = td("partner.org");
+    assert_eq!(
+        check(&theirs, Some(&partner_org)),
+        Ok(certificate_thumbprint(theirs.as_ref()))
+    );
+    // Without the field: the own trust domain only (the existing behaviour).
+    let untrusted = Err(CertificateError::Untrusted(
+        "certificate chain does not verify: UnknownIssuer".into(),
+    ));
+    assert_eq!(check(&theirs, None), untrusted);
+    // Naming another federated trust domain: its CA did not issue this certificate.
+    assert_eq!(check(&theirs, Some(&td("other.org"))), untrusted);
+    // A trust domain without a bundle (not, or no longer, federated) vouches for nothing.
+    assert_eq!(
+        check(&theirs, Some(&td("gone.org"))),
+        Err(CertificateError::Untrusted(
+            "no X.509 authority for this client".into()
+        ))
+    );
+    // Naming a federated trust domain takes the own CA out for this client.
+    let ours = own.leaf(&[], "payments", true);
+    assert!(check(&ours, None).is_ok());
+    assert_eq!(check(&ours, Some(&partner_org)), untrusted);
+    assert!(check(&ours, Some(&td("example.org"))).is_ok());
+    // The field changes nothing for a SPIFFE-ID match.
+    let svid = partner.leaf(&["spiffe://partner.org/pay"], "x", true);
+    let by_spiffe_id = verify_client_certificate(
+        std::slice::from_ref(&svid),
+        Some(&id("spiffe://partner.org/pay")),
+        Some(dn),
+        Some(&td("other.org")),
+        &bundles,
+        now(),
+    );
+    assert_eq!(by_spiffe_id, Ok(certificate_thumbprint(svid.as_ref())));
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tessera_proto::identity::SpiffeId;
+use tessera_proto::identity::{SpiffeId, TrustDomain};
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 /// The grant types a client may be registered for. `password` and `implicit` are never
@@ -97,6 +97,9 @@ pub struct Client {
     pub jwks: Option<String>,
     /// The certificate subject DN for `tls_client_auth`.
     pub tls_subject_dn: Option<String>,
+    /// The trust domain whose X.509 authorities may vouch for `tls_subject_dn`; `None`
+    /// means the own trust domain. Only set together with `tls_subject_dn`.
+    pub tls_trust_domain: Option<TrustDomain>,
     /// Access-token lifetime; `None` means the server default.
     pub access_token_ttl: Option<Duration>,
     /// A public client (no credentials).
@@ -140,6 +143,11 @@ impl Client {
                 .unwrap_or_default(),
             jwks: self.jwks.clone().unwrap_or_default(),
             tls_subject_dn: self.tls_subject_dn.clone().unwrap_or_default(),
+            tls_trust_domain: self
+                .tls_trust_domain
+                .as_ref()
+                .map(|td| td.as_str().to_string())
+                .unwrap_or_default(),
             access_token_ttl: self
                 .access_token_ttl
                 .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX))

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tessera_proto::identity::SpiffeId;
+use tessera_proto::identity::{SpiffeId, TrustDomain};
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 use super::model::{AuthMethod, Client, GRANT_TYPES};
@@ -201,6 +201,18 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
             "tls_client_auth needs a subject DN or a spiffe_id",
         ));
     }
+    let tls_trust_domain = match c.tls_trust_domain.as_str() {
+        "" => None,
+        _ if tls_subject_dn.is_none() => {
+            return Err(invalid(
+                "tls_trust_domain",
+                "only together with tls_subject_dn (a SPIFFE ID names its own trust domain)",
+            ));
+        }
+        name => {
+            Some(TrustDomain::new(name).map_err(|e| invalid("tls_trust_domain", e.to_string()))?)
+        }
+    };
     let access_token_ttl = match u64::try_from(c.access_token_ttl) {
         Ok(0) => None,
         Ok(secs) => Some(Duration::from_secs(secs)),
@@ -218,6 +230,7 @@ pub(super) fn validate(c: OAuthClient) -> Result<Client, ClientError> {
         spiffe_id,
         jwks,
         tls_subject_dn,
+        tls_trust_domain,
         access_token_ttl,
         public: c.public,
         first_party: c.first_party,
@@ -371,5 +384,37 @@ mod tests {
         let mut c = base();
         c.audiences = vec![" ".into()];
         assert_eq!(field_of(c), "audiences");
+    }
+    #[test]
+    fn tls_trust_domain_is_a_trust_domain_name_beside_a_subject_dn() {
+        let reason = |c: OAuthClient| match validate(c) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("accepted {c:?}"),
+        };
+        let mut c = base();
+        c.auth_method = "tls_client_auth".into();
+        c.spiffe_id = "spiffe://partner.org/pay".into();
+        c.tls_trust_domain = "partner.org".into();
+        assert_eq!(
+            reason(c.clone()),
+            "tls_trust_domain: only together with tls_subject_dn (a SPIFFE ID names its own \
+             trust domain)"
+        );
+        c.tls_subject_dn = "CN=payments,O=Partner".into();
+        let ok = validate(c.clone()).unwrap();
+        assert_eq!(
+            ok.tls_trust_domain,
+            Some(TrustDomain::new("partner.org").unwrap())
+        );
+        assert_eq!(ok.to_proto().tls_trust_domain, "partner.org");
+        assert_eq!(Client::from_proto(ok.to_proto()).unwrap(), ok);
+        for bad in ["Partner.org", "spiffe://partner.org", "partner org", "a/b"] {
+            c.tls_trust_domain = bad.into();
+            let err = reason(c.clone());
+            let expected = TrustDomain::new(bad).unwrap_err().to_string();
+            assert_eq!(err, format!("tls_trust_domain: {expected}"), "{bad}");
+        }
+        c.tls_trust_domain = String::new();
+        assert_eq!(validate(c).unwrap().tls_trust_domain, None);
     }
 }

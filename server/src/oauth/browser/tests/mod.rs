@@ -104,6 +104,7 @@ fn client(id: &str, name: &str, redirect_uris: &[&str], first_party: bool) -> Cl
         spiffe_id: None,
         jwks: None,
         tls_subject_dn: None,
+        tls_trust_domain: None,
         access_token_ttl: None,
         public: true,
         first_party,
