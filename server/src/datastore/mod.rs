@@ -26,6 +26,7 @@ pub mod memory;
 pub mod oauth_client_store_tests;
 mod postgres;
 mod sled;
+mod triple_key;
 mod user_record;
 #[cfg(test)]
 pub mod user_store_tests;
@@ -37,6 +38,7 @@ pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
 pub use postgres::test_db;
 pub use postgres::{PgOpenError, PgSettings, PgStore, check_uri};
 pub use sled::SledStore;
+pub(crate) use triple_key::triple_key;
 pub use user_record::{LoginCounters, UserRecord};
 
 use std::future::Future;

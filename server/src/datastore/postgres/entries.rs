@@ -2,7 +2,6 @@
 //! `type:value` selectors, the triple digest). Every write bumps the one-row
 //! `entries_revision` in its transaction.
 
-use aws_lc_rs::digest;
 use prost::Message as _;
 use sqlx::PgConnection;
 use tessera_proto::wire::tessera::types::v1::Entry;
@@ -11,25 +10,7 @@ use super::PgStore;
 use super::errors::{
     db_error, from_proto, has_nul, limit, nul_key, page_of, to_u64, violated_constraint,
 };
-use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page};
-
-/// SHA-256 of the (spiffe_id, parent_id, selectors) triple; every field length-prefixed
-/// (8 bytes BE), the selector count first, so no two triples share an input.
-fn triple(entry: &Entry) -> Vec<u8> {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    let mut field = |bytes: &[u8]| {
-        ctx.update(&(bytes.len() as u64).to_be_bytes());
-        ctx.update(bytes);
-    };
-    field(entry.spiffe_id.as_bytes());
-    field(entry.parent_id.as_bytes());
-    field(&(entry.selectors.len() as u64).to_be_bytes());
-    for s in &entry.selectors {
-        field(s.r#type.as_bytes());
-        field(s.value.as_bytes());
-    }
-    ctx.finish().as_ref().to_vec()
-}
+use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page, triple_key};
 
 fn selectors(entry: &Entry) -> Vec<String> {
     entry
@@ -95,7 +76,7 @@ async fn insert(conn: &mut PgConnection, stored: &Entry) -> Result<(), Datastore
     .bind(&stored.spiffe_id)
     .bind(&stored.parent_id)
     .bind(selectors(stored))
-    .bind(triple(stored))
+    .bind(triple_key(stored))
     .bind(super::errors::to_i64("entry revision", stored.revision)?)
     .bind(stored.encode_to_vec())
     .execute(conn)
@@ -144,7 +125,7 @@ impl EntryStore for PgStore {
         .bind(&stored.spiffe_id)
         .bind(&stored.parent_id)
         .bind(selectors(&stored))
-        .bind(triple(&stored))
+        .bind(triple_key(&stored))
         .bind(super::errors::to_i64("entry revision", stored.revision)?)
         .bind(stored.encode_to_vec())
         .execute(&mut *tx)

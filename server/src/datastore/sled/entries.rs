@@ -6,7 +6,6 @@
 
 use std::ops::Bound;
 
-use aws_lc_rs::digest;
 use prost::Message as _;
 use sled::Transactional as _;
 use sled::transaction::TransactionalTree;
@@ -15,7 +14,7 @@ use tessera_proto::wire::tessera::types::v1::Entry;
 use super::codec::{Abort, abort, finish};
 use super::keys::{pair, prefix};
 use super::{SledStore, storage};
-use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page};
+use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page, triple_key};
 
 /// Key of the entries revision in `meta`.
 const REVISION_KEY: &[u8] = b"entries_revision";
@@ -31,24 +30,6 @@ fn parent_prefix(parent_id: &str) -> Vec<u8> {
 
 fn parent_key(entry: &Entry) -> Vec<u8> {
     pair(&entry.parent_id, &entry.id)
-}
-
-/// SHA-256 of the (spiffe_id, parent_id, selectors) triple. Every field is length-prefixed
-/// (8 bytes BE) and the selector count is hashed first, so no two triples share an input.
-fn triple_key(entry: &Entry) -> Vec<u8> {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    let mut field = |bytes: &[u8]| {
-        ctx.update(&(bytes.len() as u64).to_be_bytes());
-        ctx.update(bytes);
-    };
-    field(entry.spiffe_id.as_bytes());
-    field(entry.parent_id.as_bytes());
-    field(&(entry.selectors.len() as u64).to_be_bytes());
-    for s in &entry.selectors {
-        field(s.r#type.as_bytes());
-        field(s.value.as_bytes());
-    }
-    ctx.finish().as_ref().to_vec()
 }
 
 fn duplicate(existing: &[u8]) -> Abort {
