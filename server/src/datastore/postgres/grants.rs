@@ -206,27 +206,16 @@ impl GrantStore for PgStore {
     }
 
     async fn delete_user_grants(&self, user_id: &str) -> Result<u64, DatastoreError> {
-        if has_nul(&[user_id]) {
-            return Ok(0);
-        }
-        let done = sqlx::query("DELETE FROM grants WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("grants", e))?;
-        Ok(done.rows_affected())
+        delete_grants_where(&self.pool, "DELETE FROM grants WHERE user_id = $1", user_id).await
     }
 
     async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
-        if has_nul(&[client_id]) {
-            return Ok(0);
-        }
-        let done = sqlx::query("DELETE FROM grants WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("grants", e))?;
-        Ok(done.rows_affected())
+        delete_grants_where(
+            &self.pool,
+            "DELETE FROM grants WHERE client_id = $1",
+            client_id,
+        )
+        .await
     }
 
     async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
@@ -240,4 +229,22 @@ impl GrantStore for PgStore {
             .map_err(|e| db_error("grants", e))?;
         Ok(done.rows_affected())
     }
+}
+
+/// Runs `sql` (a `DELETE FROM grants WHERE <owner> = $1`) for `owner`; a NUL byte cannot be
+/// stored, so such an owner has no grants.
+async fn delete_grants_where(
+    pool: &sqlx::PgPool,
+    sql: &'static str,
+    owner: &str,
+) -> Result<u64, DatastoreError> {
+    if has_nul(&[owner]) {
+        return Ok(0);
+    }
+    let done = sqlx::query(sql)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map_err(|e| db_error("grants", e))?;
+    Ok(done.rows_affected())
 }
