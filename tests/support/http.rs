@@ -64,9 +64,22 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Reply {
+    try_request(base, method, target, headers, body).unwrap()
+}
+
+/// [`request`], with a transport failure (refused, reset, a truncated answer: a server
+/// killed mid-request) as an error instead of a panic.
+pub fn try_request(
+    base: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<Reply> {
+    let broken = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let authority = base.trim_start_matches("http://");
     let authority = authority.split('/').next().unwrap_or(authority);
-    let mut stream = TcpStream::connect(authority).unwrap();
+    let mut stream = TcpStream::connect(authority)?;
     let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -76,20 +89,26 @@ pub fn request(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("Connection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8(raw).map_err(|_| broken("not UTF-8"))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| broken("no end of header"))?;
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| broken("no status line"))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
     let reply = Reply {
-        status: status.parse().unwrap(),
+        status,
         headers,
         body: body.to_owned(),
     };
@@ -99,7 +118,7 @@ pub fn request(
             .is_some_and(|v| v.contains("chunked")),
         "this tiny client reads only fixed-length bodies"
     );
-    reply
+    Ok(reply)
 }
 
 /// POSTs `pairs` as a form to `base` + `path`; the status and JSON body.

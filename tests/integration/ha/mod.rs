@@ -2,6 +2,7 @@
 //! `tessera-server migrate`.
 
 mod cross_replica;
+mod durability;
 mod migrate;
 mod oauth;
 mod oauth_keys;
