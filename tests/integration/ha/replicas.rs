@@ -84,3 +84,42 @@ fn two_replicas_on_one_database_serve_the_union_of_their_cas() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Issue 10 §5: an entry created through replica A reaches an agent connected only to
+/// replica B at B's agent's next sync (no per-replica entry cache: B reads the database
+/// for every sync; the bound is the agent's `sync_interval`, 5 s by default).
+#[test]
+fn an_entry_created_through_one_replica_reaches_an_agent_on_the_other() {
+    let db = TestDatabase::create();
+    let (dir_b, dir_a) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut node = Node::start_with(
+        dir_b.path(),
+        &format!("server_id = \"rb\"\n{}", db.server_config()),
+    );
+    let a = replica(dir_a.path(), "ra", &db);
+    let started = Instant::now();
+    a.ok(&[
+        "entry",
+        "create",
+        "--parent-id",
+        &node.agent_id,
+        "--spiffe-id",
+        "spiffe://example.org/ha/through-a",
+        "--selector",
+        &format!("unix:uid:{}", my_uid()),
+    ]);
+    node.agent.wait_for_log(
+        "issued X509-SVID for spiffe://example.org/ha/through-a",
+        Duration::from_secs(30),
+    );
+    println!(
+        "the entry reached the agent on the other replica after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let out = node.agent_cli(my_uid(), &["api", "fetch", "x509"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("spiffe://example.org/ha/through-a"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
