@@ -1,0 +1,116 @@
+//! A PostgreSQL outage: the test's own cluster is stopped under a running server and agent.
+//! What needs the database answers `Unavailable` (admin gRPC) or 503 (OAuth); the agent keeps
+//! serving the SVID it holds; once PostgreSQL is back on the same port the server recovers
+//! by itself, without a restart.
+
+use std::time::{Duration, Instant};
+
+use tessera_tests::PrivateCluster;
+use tessera_tests::http::post_form;
+
+use crate::workload::{Node, WAIT, my_uid};
+
+/// What the admin CLI prints when the server's datastore is down.
+const UNAVAILABLE: &str = "";
+
+#[test]
+fn a_database_outage_is_unavailable_and_the_server_recovers_by_itself() {
+    let mut cluster = PrivateCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let oauth_port = tessera_tests::free_port();
+    let issuer = format!("http://127.0.0.1:{oauth_port}");
+    let extra = format!(
+        "[oauth]\nbind_address = \"127.0.0.1:{oauth_port}\"\nissuer = \"{issuer}\"\n{}",
+        cluster.server_config()
+    );
+    let mut node = Node::start_with(dir.path(), &extra);
+    let uid = my_uid();
+    node.register("spiffe://example.org/ha/outage/web", uid, &[]);
+    let fetch = |node: &Node| {
+        let out = node.agent_cli(uid, &["api", "fetch", "x509"]);
+        assert!(
+            out.status.success(),
+            "api fetch x509 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = fetch(&node);
+    assert!(
+        before.contains("spiffe://example.org/ha/outage/web"),
+        "{before}"
+    );
+    let client = node.server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "outage-svc",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "read",
+        "--output",
+        "json",
+    ]);
+    let client: serde_json::Value = serde_json::from_str(&client).unwrap();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let token = || {
+        post_form(
+            &issuer,
+            "/oauth2/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "outage-svc"),
+                ("client_secret", &secret),
+                ("scope", "read"),
+            ],
+        )
+    };
+    let (status, body) = token();
+    assert_eq!(status, 200, "{body}");
+    let show = ["entry", "show", "--output", "json"];
+    node.server.ok(&show);
+
+    cluster.stop_fast();
+
+    // The admin API: gRPC Unavailable, with a clear message and a non-zero exit.
+    let out = node.server.cli(&show);
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), UNAVAILABLE);
+    // OAuth: 503 with an RFC 6749 error.
+    let (status, body) = token();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "server_error", "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    // The workload still gets the SVID the agent holds.
+    let during = fetch(&node);
+    assert_eq!(during, before);
+
+    cluster.start_again();
+
+    // The same call succeeds again, without restarting the server.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = node.server.cli(&show);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not recover: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            node.server.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (status, body) = token();
+    assert_eq!(status, 200, "{body}");
+    // And the agent syncs again: a new entry reaches the workload.
+    node.register("spiffe://example.org/ha/outage/after", uid, &[]);
+    let after = fetch(&node);
+    assert!(
+        after.contains("spiffe://example.org/ha/outage/after"),
+        "{after}"
+    );
+    let _ = WAIT;
+}
