@@ -5,8 +5,9 @@
 # the SVID. Ctrl-C stops everything; running it again reuses the data.
 #
 # PostgreSQL: $TESSERA_DATABASE_URL when set; else the server on 127.0.0.1:5432 when one
-# answers (database tessera_quickstart, created when missing); else a private cluster from
-# Debian's postgresql binaries in .tessera/quickstart-ha/pg (tests/support/pg-cluster).
+# answers (database tessera_quickstart, created when missing, made afresh with a fresh
+# .tessera/quickstart-ha); else a private cluster from Debian's postgresql binaries in
+# .tessera/quickstart-ha/pg (tests/support/pg-cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -56,8 +57,15 @@ pg_ready() { # host port
         (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
     fi
 }
+# Creates tessera_quickstart when missing. The replicas' seal keys live in $data: a fresh
+# $data (no r1/ yet) gets a fresh database, since what an older one holds was sealed with
+# keys that are gone.
 ensure_database() { # URI of the server's `postgres` database
     [ -n "$psql_bin" ] || { echo "psql is missing (apt-get install postgresql-client)" >&2; exit 1; }
+    if [ ! -d "$data/r1" ]; then
+        PGOPTIONS="-c client_min_messages=warning" \
+            "$psql_bin" "$1" -qc "DROP DATABASE IF EXISTS tessera_quickstart WITH (FORCE)"
+    fi
     if ! "$psql_bin" "$1" -tAc "SELECT 1 FROM pg_database WHERE datname = 'tessera_quickstart'" | grep -q 1; then
         "$psql_bin" "$1" -qc "CREATE DATABASE tessera_quickstart"
     fi

@@ -1,13 +1,14 @@
-//! `server/quickstart-ha.sh` end to end: it starts PostgreSQL (a private cluster: the test
-//! points its probe of a local server at a port nobody listens on), two replicas and an
-//! agent, prints the socket; the agent CLI fetches the user's SVID from it; Ctrl-C (SIGINT to
-//! its process group) stops everything, the detached postmaster included.
+//! `server/quickstart-ha.sh` end to end: it starts two replicas and an agent on PostgreSQL
+//! (a private cluster it starts — the test points its probe of a local server at a port
+//! nobody listens on — or `$TESSERA_DATABASE_URL`) and prints the socket; the agent CLI
+//! fetches the user's SVID from it; Ctrl-C (SIGINT to its process group) stops everything,
+//! the detached postmaster included.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tessera_tests::{bin, free_port, guard, run_cli};
+use tessera_tests::{TestDatabase, bin, free_port, guard, run_cli};
 
 /// Processes whose command line names `dir` (configs, data directories, the postmaster's
 /// `-D`), as `pid cmdline`.
@@ -37,22 +38,44 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Which PostgreSQL the script is given.
+enum Database<'a> {
+    /// None: nothing answers where it probes, so it starts a private cluster.
+    Private,
+    /// `$TESSERA_DATABASE_URL`.
+    Url(&'a TestDatabase),
+}
+
 #[test]
-fn the_ha_quickstart_serves_an_svid_and_ctrl_c_stops_everything() {
+fn the_ha_quickstart_on_a_private_cluster_serves_an_svid_and_ctrl_c_stops_everything() {
+    run_quickstart(&Database::Private);
+}
+
+#[test]
+fn the_ha_quickstart_on_a_given_database_serves_an_svid_and_ctrl_c_stops_everything() {
+    let db = TestDatabase::create();
+    run_quickstart(&Database::Url(&db));
+}
+
+fn run_quickstart(database: &Database<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("quickstart-ha");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/quickstart-ha.sh");
     let server_bin = bin("tessera-server");
     let (port1, port2, nobody) = (free_port(), free_port(), free_port());
     let stderr = dir.path().join("quickstart.stderr");
+    let mut command = Command::new(&script);
+    match database {
+        Database::Private => command.env_remove("TESSERA_DATABASE_URL"),
+        Database::Url(db) => command.env("TESSERA_DATABASE_URL", &db.url),
+    };
     let mut quickstart = guard::spawn(
-        Command::new(&script)
+        command
             .env("TESSERA_BIN_DIR", server_bin.parent().unwrap())
             .env("TESSERA_QUICKSTART_DIR", &data)
             .env("TESSERA_QUICKSTART_PORT", port1.to_string())
             .env("TESSERA_QUICKSTART_PORT2", port2.to_string())
             .env("TESSERA_QUICKSTART_LOCAL_PG", format!("127.0.0.1:{nobody}"))
-            .env_remove("TESSERA_DATABASE_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap()),
@@ -122,10 +145,16 @@ fn the_ha_quickstart_serves_an_svid_and_ctrl_c_stops_everything() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(
-        !running_under(&data.join("pg")).is_empty(),
-        "the private PostgreSQL runs under the quickstart's directory"
-    );
+    match database {
+        Database::Private => assert!(
+            !running_under(&data.join("pg")).is_empty(),
+            "the private PostgreSQL runs under the quickstart's directory"
+        ),
+        Database::Url(db) => assert_eq!(
+            db.query_texts("SELECT server_id FROM ca_journals ORDER BY server_id"),
+            ["r1", "r2"]
+        ),
+    }
 
     // Ctrl-C: the script stops both replicas, the agent and PostgreSQL, then exits.
     quickstart.interrupt();
@@ -144,10 +173,14 @@ fn the_ha_quickstart_serves_an_svid_and_ctrl_c_stops_everything() {
         lines.iter().any(|l| l.starts_with("stopped (data kept in")),
         "{lines:?}"
     );
+    let where_ = match database {
+        Database::Private => "a private cluster",
+        Database::Url(_) => "$TESSERA_DATABASE_URL",
+    };
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("PostgreSQL") && l.contains("a private cluster")),
+            .any(|l| l.contains("PostgreSQL") && l.contains(where_)),
         "{lines:?}"
     );
 }
