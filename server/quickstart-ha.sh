@@ -11,6 +11,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+data=${TESSERA_QUICKSTART_DIR:-$root/.tessera/quickstart-ha}
+mkdir -p "$data"
+# Search-only for others: a private cluster runs as `postgres` when we are root and must
+# reach pg/ (the replicas' and the agent's directories inside stay 0700).
+chmod 711 "$data"
+if [ -z "${TESSERA_QUICKSTART_DIR:-}" ] && [ "$(id -u)" = 0 ]; then
+    chmod o+x "$root/.tessera"
+fi
 umask 077
 
 # TESSERA_BIN_DIR: use binaries built elsewhere (the integration test) instead of building.
@@ -20,11 +28,6 @@ else
     cargo build --bins --quiet
     bin=${CARGO_TARGET_DIR:-$root/target}/debug
 fi
-data=${TESSERA_QUICKSTART_DIR:-$root/.tessera/quickstart-ha}
-mkdir -p "$data"
-# Search-only for others: a private cluster runs as `postgres` when we are root and must
-# reach pg/ (the replicas' and the agent's directories inside stay 0700).
-chmod 711 "$data"
 socket=$data/agent/public/api.sock
 port1=${TESSERA_QUICKSTART_PORT:-8081}
 port2=${TESSERA_QUICKSTART_PORT2:-$((port1 + 1))}
@@ -113,6 +116,20 @@ TOML
 start_replica r1 "$port1"
 start_replica r2 "$port2"
 admin=$data/r1/admin.sock
+
+# An agent can fail over only to a replica whose CA it trusts. r2 read r1's CA at start; r1
+# adopts r2's at its next rotation check (≤ 10 s): wait until both serve the same bundle, so
+# the agent starts with both CAs.
+bundle_of() { "$bin/tessera-server" bundle show --socket "$data/$1/admin.sock"; }
+for i in $(seq 1 300); do
+    b1=$(bundle_of r1)
+    [ "$b1" = "$(bundle_of r2)" ] && [ "$(grep -c 'BEGIN CERTIFICATE' <<<"$b1")" -ge 2 ] && break
+    if [ "$i" = 300 ]; then
+        echo "the replicas' bundles did not converge within 30 s; see $data/r1.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
 
 "$bin/tessera-server" bundle show --socket "$admin" >"$data/bundle.pem"
 token=$("$bin/tessera-server" token generate --socket "$admin" --output json | sed 's/.*"token":"\([^"]*\)".*/\1/')

@@ -122,29 +122,62 @@ fn run_quickstart(database: &Database<'_>) {
 
     // The printed fetch command: the user's SVID, once the agent holds it.
     let socket = data.join("agent/public/api.sock");
-    let id = format!("spiffe://example.org/user/{user}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = guard::output(
-            Command::new(bin("tessera-agent"))
-                .args(["api", "fetch", "x509"])
-                .env(
-                    "SPIFFE_ENDPOINT_SOCKET",
-                    format!("unix://{}", socket.display()),
-                ),
-        );
-        if out.status.success() && text(&out.stdout).contains(&id) {
-            break;
+    let fetched = |id: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = guard::output(
+                Command::new(bin("tessera-agent"))
+                    .args(["api", "fetch", "x509"])
+                    .env(
+                        "SPIFFE_ENDPOINT_SOCKET",
+                        format!("unix://{}", socket.display()),
+                    ),
+            );
+            if out.status.success() && text(&out.stdout).contains(id) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no SVID for {id}: {}{}\n{}",
+                text(&out.stdout),
+                text(&out.stderr),
+                logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
-        assert!(
-            Instant::now() < deadline,
-            "no SVID for {id}: {}{}\n{}",
-            text(&out.stdout),
-            text(&out.stderr),
-            logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    };
+    fetched(&format!("spiffe://example.org/user/{user}"));
+
+    // kill -9 r1: an entry created through r2 still reaches the workload.
+    let r1 = running_under(&data.join("r1.toml"));
+    assert_eq!(r1.len(), 1, "{r1:?}");
+    let r1_pid: i32 = r1[0].split(' ').next().unwrap().parse().unwrap();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(r1_pid).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    let agent_id = text(&agents.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("spiffe://example.org/tessera/agent/join_token/"))
+        .unwrap()
+        .to_owned();
+    let after = "spiffe://example.org/quickstart/after-r1";
+    let uid_selector = format!("unix:uid:{}", crate::workload::my_uid());
+    let out = run_cli(&[
+        "entry",
+        "create",
+        "--socket",
+        r2.to_str().unwrap(),
+        "--parent-id",
+        &agent_id,
+        "--spiffe-id",
+        after,
+        "--selector",
+        &uid_selector,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    fetched(after);
     match database {
         Database::Private => assert!(
             !running_under(&data.join("pg")).is_empty(),
