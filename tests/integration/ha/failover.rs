@@ -17,7 +17,7 @@ use crate::workload::{WAIT, as_uid, my_uid};
 const BEFORE: &str = "spiffe://example.org/ha/failover/before";
 const AFTER: &str = "spiffe://example.org/ha/failover/after";
 
-/// A leaf certificate: its SPIFFE ID (URI SAN), issuer DN and DER.
+/// A leaf certificate: its issuer DN and DER.
 struct Leaf {
     issuer: String,
     der: Vec<u8>,
@@ -180,6 +180,38 @@ fn an_agent_fails_over_to_the_other_replica_without_attesting_again() {
     );
     assert_eq!(both[AFTER].issuer, r2_ca, "r2 issued the new SVID");
     assert!(both[BEFORE].der == held[BEFORE].der);
+    // JWT-SVIDs are minted on demand: through r2 now, and they validate.
+    let agent_cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--socket", socket.to_str().unwrap()]);
+        let out = as_uid(my_uid(), &bin("tessera-agent"), &all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let jwt = agent_cli(&[
+        "api",
+        "fetch",
+        "jwt",
+        "--audience",
+        "failover",
+        "--spiffe-id",
+        AFTER,
+    ]);
+    let token = jwt.lines().nth(1).unwrap().trim().to_owned();
+    let valid = agent_cli(&[
+        "api",
+        "validate",
+        "jwt",
+        "--audience",
+        "failover",
+        "--token",
+        &token,
+    ]);
+    assert!(valid.contains(AFTER), "{valid}");
 
     // The agent's own SVID is renewed through r2 at half-life, on the same record.
     agent.wait_for_log("renewed the agent SVID", Duration::from_secs(60));
