@@ -110,9 +110,10 @@ fn a_database_outage_is_unavailable_and_the_server_recovers_by_itself() {
         }
         assert!(
             Instant::now() < deadline,
-            "the server did not recover: {}\n{}",
+            "the server did not recover: {}\n{}\nPostgreSQL: {}",
             String::from_utf8_lossy(&out.stderr),
-            node.server.log()
+            node.server.log(),
+            cluster.log()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
