@@ -222,14 +222,17 @@ fn an_agent_fails_over_to_the_other_replica_without_attesting_again() {
     );
     assert_eq!(record["attestation_type"], "join_token");
 
-    // Never attested again: one attestation in the agent's log, none on the survivor, one
-    // agent in the database.
+    // Never attested again: one attestation in the agent's log, on r1 (its audit event and
+    // log line), none on the survivor, one agent in the database.
     let log = agent.log();
     assert_eq!(log.matches("attested as ").count(), 1, "{log}");
     assert!(
         log.contains("sync failed"),
         "the agent noticed r1 was gone: {log}"
     );
+    let r1_log = r1.log();
+    assert!(r1_log.contains("agent attested"), "{r1_log}");
+    assert!(r1_log.contains("node_attestation"), "{r1_log}");
     let r2_log = r2.log();
     assert!(!r2_log.contains("agent attested"), "{r2_log}");
     assert!(!r2_log.contains("node_attestation"), "{r2_log}");
