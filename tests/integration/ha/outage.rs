@@ -95,7 +95,12 @@ fn a_database_outage_is_unavailable_and_the_server_recovers_by_itself() {
         body,
         serde_json::json!({"error": "server_error", "error_description": "temporarily unavailable"})
     );
-    // The workload still gets the SVID the agent holds.
+    // The agent API answers the agent's sync the same way (gRPC Unavailable) …
+    node.agent.wait_for_log(
+        "server unavailable: Unavailable: the datastore is unavailable; retry",
+        Duration::from_secs(30),
+    );
+    // … and the workload still gets the SVID the agent holds.
     assert_eq!(fetch(&node, "during"), before);
 
     cluster.start_again();
