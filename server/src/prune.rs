@@ -1,11 +1,14 @@
-//! [`Pruner`]: deletes what has expired (join tokens, refresh-token grants) now and then.
+//! [`Pruner`]: deletes what has expired (join tokens, refresh-token grants, the short-lived
+//! OAuth records) now and then.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tessera_proto::clock::Clock;
+use tessera_proto::clock::{Clock, unix_seconds};
 use tokio_util::sync::CancellationToken;
+
+use crate::datastore::ExpiringStore;
 
 /// Something with expired records to delete (they are refused anyway; pruning keeps the
 /// store small).
@@ -15,6 +18,22 @@ pub trait Prune: Send + Sync + 'static {
 
     /// Deletes what has expired at `now`; returns how many.
     fn prune(&self, now: SystemTime) -> impl Future<Output = Result<u64, String>> + Send;
+}
+
+/// The datastore's short-lived records (sessions, codes, device codes, `jti`s) as a
+/// [`Prune`] target.
+#[derive(Debug, Clone)]
+pub struct ExpiredRecords<S>(pub S);
+
+impl<S: ExpiringStore> Prune for ExpiredRecords<S> {
+    const WHAT: &'static str = "short-lived OAuth records";
+
+    async fn prune(&self, now: SystemTime) -> Result<u64, String> {
+        self.0
+            .prune_expiring(unix_seconds(now))
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Periodically prunes one [`Prune`] target.

@@ -23,7 +23,7 @@ use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
 use crate::oauth::profiles::StoreUserProfiles;
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
-use crate::prune::Pruner;
+use crate::prune::{ExpiredRecords, Pruner};
 use crate::tls::{SvidTlsProfile, TlsPublisher};
 
 /// How long running parts get to stop after shutdown is signalled.
@@ -35,6 +35,8 @@ const JOIN_TOKEN_PRUNE: Duration = Duration::from_secs(600);
 
 /// How often ended refresh-token grants are deleted.
 const GRANT_PRUNE: Duration = Duration::from_secs(3600);
+/// How often expired sessions, codes, device codes and `jti`s are deleted.
+const EXPIRING_PRUNE: Duration = Duration::from_secs(60);
 
 /// Why the server stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +193,12 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
                 part: "CA rotator",
                 message: e.to_string(),
             })
+    });
+    let token = shutdown.clone();
+    let expired = Pruner::new(ExpiredRecords(store.clone()), clock.clone(), EXPIRING_PRUNE);
+    tasks.spawn(async move {
+        expired.run(token).await;
+        Ok(())
     });
     let token = shutdown.clone();
     let pruner = Pruner::new(
@@ -384,6 +392,7 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
             CaTrustBundles::new(ca.clone(), store.clone()),
         ),
         CaTokenSigner::new(ca.clone()),
+        Arc::new(store.clone()),
         clock.clone(),
     )
     .with_token_exchange(exchange)
@@ -392,6 +401,7 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
         accounts,
         StoreClients(store.clone()),
         StoreConsents(store.clone()),
+        Arc::new(store.clone()),
         BrowserConfig {
             session_idle_ttl: section.session_idle_ttl,
             session_absolute_ttl: section.session_absolute_ttl,

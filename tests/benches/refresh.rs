@@ -201,6 +201,7 @@ async fn main() {
         config,
         StoreClientAuthenticator::new(store.clone(), NoBundles),
         Es256(key),
+        Arc::new(store.clone()),
         Arc::new(SystemClock),
     )
     .with_grants(Arc::new(grants));

@@ -12,6 +12,7 @@ use super::{
 };
 
 mod consents;
+mod expiring;
 mod grants;
 mod users;
 
@@ -39,6 +40,8 @@ struct Inner {
     refresh_tokens: BTreeMap<String, super::RefreshTokenRecord>,
     /// (user ID, client ID) → remembered consent.
     consents: BTreeMap<(String, String), super::ConsentRecord>,
+    /// (kind, key) → short-lived record.
+    expiring: BTreeMap<(u8, Vec<u8>), expiring::Held>,
 }
 
 /// The uniqueness key of an entry.

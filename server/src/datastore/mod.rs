@@ -13,6 +13,9 @@ mod entry_filter;
 #[cfg(test)]
 pub mod entry_store_tests;
 mod error;
+mod expiring;
+#[cfg(test)]
+pub mod expiring_store_tests;
 mod grant_record;
 #[cfg(test)]
 pub mod grant_store_tests;
@@ -33,6 +36,10 @@ pub mod user_store_tests;
 
 pub use consent_record::{ConsentRecord, ConsentWrite, ScopeUpdate};
 pub use error::DatastoreError;
+pub use expiring::{
+    ExpiringKind, ExpiringRecord, ExpiringStore, ExpiringWrite, MAX_EXPIRING_GROUP,
+    MAX_EXPIRING_KEY,
+};
 pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
 #[cfg(test)]
 pub use postgres::test_db;
@@ -476,6 +483,7 @@ pub trait Datastore:
     + UserStore
     + GrantStore
     + ConsentStore
+    + ExpiringStore
 {
 }
 
@@ -488,7 +496,8 @@ impl<
         + OAuthClientStore
         + UserStore
         + GrantStore
-        + ConsentStore,
+        + ConsentStore
+        + ExpiringStore,
 > Datastore for T
 {
 }

@@ -17,7 +17,8 @@
 //!   the token being bound to it.
 //!
 //! The method used must be the registered one; disabled and unknown clients are refused.
-//! Assertion `jti`s are single use through an in-memory, per-process [`ReplayCache`].
+//! Assertion `jti`s are single use through the datastore's [`ReplayCache`] (every replica
+//! sees every use).
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ use super::http::{
     AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, PresentedCredentials,
     SingleUse, TrustBundles,
 };
-use crate::datastore::OAuthClientStore;
+use crate::datastore::{ExpiringStore, OAuthClientStore};
 
 /// Audit target for client-authentication failures (the reason, never a credential).
 const AUDIT: &str = "tessera::audit";
@@ -40,17 +41,13 @@ const AUDIT: &str = "tessera::audit";
 pub struct StoreClientAuthenticator<S, B> {
     store: S,
     bundles: B,
-    replay: Arc<ReplayCache>,
+    replay: ReplayCache,
 }
 
-impl<S, B> StoreClientAuthenticator<S, B> {
-    /// An authenticator over `store` and `bundles` with its own replay cache.
+impl<S: ExpiringStore + Clone, B> StoreClientAuthenticator<S, B> {
+    /// An authenticator over `store` (clients, and the assertion `jti`s) and `bundles`.
     pub fn new(store: S, bundles: B) -> Self {
-        Self::with_replay_cache(store, bundles, Arc::new(ReplayCache::default()))
-    }
-
-    /// An authenticator sharing `replay` (e.g. with tests that inspect it).
-    pub fn with_replay_cache(store: S, bundles: B, replay: Arc<ReplayCache>) -> Self {
+        let replay = ReplayCache::new(Arc::new(store.clone()));
         Self {
             store,
             bundles,
@@ -223,13 +220,13 @@ where
         }
     }
 
-    fn use_once(
+    async fn use_once(
         &self,
         client_id: &str,
         single_use: &SingleUse,
         now: std::time::SystemTime,
     ) -> Result<(), ClientAuthFailure> {
-        self.remember(client_id, single_use, now)
+        self.remember(client_id, single_use, now).await
     }
 }
 
@@ -239,15 +236,16 @@ where
     B: TrustBundles,
 {
     /// See [`ClientAuthenticator::use_once`].
-    fn remember(
+    async fn remember(
         &self,
         client_id: &str,
         single_use: &SingleUse,
         now: std::time::SystemTime,
     ) -> Result<(), ClientAuthFailure> {
-        let result =
-            self.replay
-                .check_and_remember(client_id, &single_use.jti, single_use.until, now);
+        let result = self
+            .replay
+            .check_and_remember(client_id, &single_use.jti, single_use.until, now)
+            .await;
         match result {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -260,9 +258,7 @@ where
                 );
                 match e {
                     ReplayError::Replayed => Err(ClientAuthFailure::Invalid),
-                    ReplayError::Full | ReplayError::ClientFull => {
-                        Err(ClientAuthFailure::Unavailable(e.to_string()))
-                    }
+                    ReplayError::Store(_) => Err(ClientAuthFailure::Unavailable(e.to_string())),
                 }
             }
         }

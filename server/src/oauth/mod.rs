@@ -7,6 +7,7 @@
 //! - [`exchange`]: token exchange (RFC 8693) of JWT-SVIDs and service-account tokens.
 //! - [`http`]: the HTTP surface (discovery, JWKS, token, UserInfo, introspection,
 //!   revocation).
+//! - [`state`]: sessions, codes, device codes, assertion and revoked `jti`s in the datastore.
 //! - [`signer`] / [`authenticator`] / [`trust`] / [`profiles`]: the CA's OAuth keys, the
 //!   client store, the trust bundles and the users store behind it.
 
@@ -20,4 +21,8 @@ pub mod grants;
 pub mod http;
 pub mod profiles;
 pub mod signer;
+pub mod state;
 pub mod trust;
+
+/// A boxed `Send` future (what the object-safe ports of the OAuth server return).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -1,6 +1,7 @@
 //! High availability on PostgreSQL: real servers on one database with a real agent, and
 //! `tessera-server migrate`.
 
+mod cross_replica;
 mod failover;
 mod migrate;
 mod oauth;

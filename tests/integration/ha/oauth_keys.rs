@@ -10,12 +10,12 @@ use serde_json::Value;
 use tessera_tests::http::{get_json, post_form};
 use tessera_tests::{ServerProcess, TestDatabase, free_port};
 
-const ISSUER: &str = "https://as.example.org";
+pub(super) const ISSUER: &str = "https://as.example.org";
 const AUDIENCE: &str = "https://api.example.org";
 
 /// A replica `server_id` with `[oauth]` on its own port, all replicas sharing one issuer
 /// (as behind a load balancer); returns it and its base URL.
-fn replica(dir: &Path, server_id: &str, db: &TestDatabase) -> (ServerProcess, String) {
+pub(super) fn replica(dir: &Path, server_id: &str, db: &TestDatabase) -> (ServerProcess, String) {
     let port = free_port();
     let config = format!(
         "{}server_id = \"{server_id}\"\n{}[oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"{ISSUER}\"\naccess_token_ttl = \"5m\"\n",
@@ -175,11 +175,8 @@ fn a_token_from_one_replica_verifies_and_introspects_on_the_other() {
     assert_eq!(ka.len(), 2, "{ka:?}");
 }
 
-/// Fails today: the revoked-access-token denylist lives in each process's memory (issue 10,
-/// point 3 moves it into the datastore), so B still answers `active: true`. Run it with
-/// `--ignored` once the denylist is shared.
+/// The revoked-`jti` denylist is in the datastore: B sees A's revocation at once.
 #[test]
-#[ignore = "the revocation denylist is per process until issue 10 point 3 moves it to the datastore"]
 fn a_token_revoked_on_one_replica_is_inactive_on_the_other() {
     let p = pair();
     let (a, b) = (&p.a.1, &p.b.1);

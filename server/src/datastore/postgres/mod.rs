@@ -11,6 +11,7 @@ mod bundles;
 mod consents;
 mod entries;
 mod errors;
+mod expiring;
 mod grants;
 mod join_tokens;
 mod journal;

@@ -39,6 +39,13 @@ async fn postgres_passes_the_record_store_suites() {
     crate::datastore::journal_store_tests::exercise(&store).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_the_expiring_store_suite() {
+    let db = TestDb::create().await;
+    crate::datastore::expiring_store_tests::exercise(&db.store().await).await;
+    crate::datastore::expiring_store_tests::races(Arc::new(db.store().await)).await;
+}
+
 #[tokio::test]
 async fn postgres_passes_the_consent_store_suite() {
     let db = TestDb::create().await;

@@ -5,6 +5,7 @@ mod bundles;
 mod codec;
 mod consents;
 mod entries;
+mod expiring;
 mod grants;
 mod group_flush;
 mod join_tokens;
@@ -47,6 +48,9 @@ const GRANTS_BY_USER: &str = "grants_by_user";
 const GRANTS_BY_CLIENT: &str = "grants_by_client";
 const CONSENTS: &str = "consents";
 const CONSENTS_BY_CLIENT: &str = "consents_by_client";
+const EXPIRING: &str = "expiring";
+const EXPIRING_GROUPS: &str = "expiring_groups";
+const EXPIRING_BY_EXPIRY: &str = "expiring_by_expiry";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -90,6 +94,12 @@ pub struct SledStore {
     consents: ::sled::Tree,
     /// `client_id \0 user_id` → the consent's key: the by-client index.
     consents_by_client: ::sled::Tree,
+    /// `kind ‖ key` → short-lived record (see [`expiring`]).
+    expiring: ::sled::Tree,
+    /// `kind ‖ group ‖ created_at ‖ key` → empty: records of a group, oldest first.
+    expiring_groups: ::sled::Tree,
+    /// `expires_at ‖ kind ‖ key` → empty: pruning in expiry order.
+    expiring_by_expiry: ::sled::Tree,
 }
 
 impl SledStore {
@@ -141,6 +151,9 @@ impl SledStore {
             grants_by_client: tree(GRANTS_BY_CLIENT)?,
             consents: tree(CONSENTS)?,
             consents_by_client: tree(CONSENTS_BY_CLIENT)?,
+            expiring: tree(EXPIRING)?,
+            expiring_groups: tree(EXPIRING_GROUPS)?,
+            expiring_by_expiry: tree(EXPIRING_BY_EXPIRY)?,
             db,
             flusher: std::sync::Arc::default(),
             journals,

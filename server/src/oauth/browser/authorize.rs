@@ -46,7 +46,7 @@ impl Params {
 pub struct Repeated;
 
 /// What `prompt` asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Prompt {
     /// `none`: no page may be shown.
     pub none: bool,
@@ -57,7 +57,7 @@ pub struct Prompt {
 }
 
 /// A validated authorization request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizationRequest {
     /// The client.
     pub client_id: String,

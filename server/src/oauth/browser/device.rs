@@ -14,7 +14,7 @@ use super::authorize::Params;
 use super::authorize::{AuthorizationRequest, Prompt};
 use super::flow::{AUDIT, LOGIN, form, still_signed_in, with_session};
 use super::pages::{self, Page, error_line, escape, hidden};
-use super::post::{form_post, not_enabled, page, throttled, unavailable};
+use super::post::{form_post, not_enabled, page, store_failed, stored, throttled, unavailable};
 use super::session::SessionCookie;
 use crate::oauth::device::{Approval, PendingRequest, display_user_code, normalise_user_code};
 use tessera_proto::clock::unix_seconds;
@@ -116,12 +116,16 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let user_code = params.one("user_code").ok().flatten().unwrap_or_default();
     let cookie = SessionCookie::for_issuer(host.issuer());
-    let mut existing = cookie.read(request.headers()).and_then(|id| {
-        let state = flows
-            .sessions
-            .with(&id, now, |s| (s.user.clone(), s.csrf.clone()))?;
-        Some((id, state))
-    });
+    let read = flows
+        .sessions
+        .with_cookie(cookie.read(request.headers()), now, |s| {
+            (s.user.clone(), s.csrf.clone())
+        })
+        .await;
+    let mut existing = match stored(read) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     if let Some((id, (Some(user), csrf))) = &existing {
         match still_signed_in(flows, id, user).await {
             Ok(true) => return entry(csrf, user_code, StatusCode::OK, None).into_response(),
@@ -137,10 +141,14 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     // Not signed in: the login page, then back here (with the code, when well formed).
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows.sessions.create(
-            now,
-            crate::oauth::http::source_address(request.extensions()),
-        ) {
+        None => match flows
+            .sessions
+            .create(
+                now,
+                crate::oauth::http::source_address(request.extensions()),
+            )
+            .await
+        {
             Ok(id) => (id, true),
             Err(e) => {
                 tracing::error!(error = %e, "creating a browser session");
@@ -169,7 +177,7 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
         let id = s.add_pending(req.clone(), now_s)?;
         Some((id, s.csrf.clone()))
     });
-    let Some((request_id, csrf)) = added.flatten() else {
+    let Ok(Some(Some((request_id, csrf)))) = added.await else {
         return unavailable();
     };
     let response =
@@ -190,7 +198,10 @@ pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         Some((s.user.clone()?, s.csrf.clone(), s.device_attempts))
     });
-    let Some((user, csrf, attempts)) = found.flatten() else {
+    let Some((user, csrf, attempts)) = (match stored(found.await) {
+        Ok(found) => found.flatten(),
+        Err(r) => return r,
+    }) else {
         return sign_in_first();
     };
     match still_signed_in(flows, &posted.session_id, &user).await {
@@ -211,10 +222,17 @@ pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
         .unwrap_or_default()
         .to_owned();
     let codes = host.device_codes();
-    let Some(pending) = codes.lookup(&user_code, now) else {
-        flows.sessions.with(&posted.session_id, now, |s| {
+    let looked_up = match codes.lookup(&user_code, now).await {
+        Ok(found) => found,
+        Err(e) => return store_failed(&e),
+    };
+    let Some(pending) = looked_up else {
+        let counted = flows.sessions.with(&posted.session_id, now, |s| {
             s.device_attempts = s.device_attempts.saturating_add(1);
         });
+        if let Err(r) = stored(counted.await) {
+            return r;
+        }
         tracing::info!(target: AUDIT, event = "oauth_device_refused", user_id = %user.user_id, reason = "unknown_user_code");
         let error = Some("That code is wrong or expired. Check the code on your device.");
         return entry(&csrf, "", StatusCode::BAD_REQUEST, error).into_response();
@@ -230,9 +248,13 @@ pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
             auth_time: user.auth_time,
             amr: user.amr.clone(),
         };
-        codes.approve(&user_code, approval, now)
+        codes.approve(&user_code, approval, now).await
     } else {
-        codes.deny(&user_code, now)
+        codes.deny(&user_code, now).await
+    };
+    let decided = match decided {
+        Ok(decided) => decided,
+        Err(e) => return store_failed(&e),
     };
     if !decided {
         return entry(

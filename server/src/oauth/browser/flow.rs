@@ -9,6 +9,7 @@ use tessera_proto::clock::unix_seconds;
 
 use super::authorize::{AuthorizationRequest, ErrorRedirect};
 use super::pages::{self, FormContext};
+use super::post::stored;
 use super::session::{SessionCookie, SignedIn};
 use super::{BrowserFlows, BrowserHost, redirect};
 use crate::oauth::codes::CodeGrant;
@@ -90,7 +91,7 @@ pub(super) async fn needs_consent(
 }
 
 /// Issues the code for `request` and sends the browser back to the client.
-pub(super) fn issue<H: BrowserHost>(
+pub(super) async fn issue<H: BrowserHost>(
     host: &H,
     request: &AuthorizationRequest,
     user: &SignedIn,
@@ -106,7 +107,7 @@ pub(super) fn issue<H: BrowserHost>(
         auth_time: user.auth_time,
         amr: user.amr.clone(),
     };
-    let code = match host.issue_code(grant, now) {
+    let code = match host.issue_code(grant, now).await {
         Ok(code) => code,
         Err(e) => {
             tracing::error!(error = %e, "issuing an authorization code");
@@ -167,10 +168,12 @@ pub(super) async fn proceed<H: BrowserHost>(
     let found = flows.sessions.with(session_id, now, |s| {
         Some((s.pending(request_id, now_s)?.clone(), s.csrf.clone()))
     });
-    let Some((request, csrf)) = found.flatten() else {
+    let Some((request, csrf)) = (match stored(found.await) {
+        Ok(found) => found.flatten(),
+        Err(r) => return r,
+    }) else {
         return expired();
     };
-    // The consent lookup reads the datastore, so it runs outside the session lock.
     if request.resume.is_none() && needs_consent(flows, &request, user).await {
         return pages::consent(form(CONSENT, &csrf, request_id, &request), &request.scopes)
             .into_response();
@@ -178,13 +181,18 @@ pub(super) async fn proceed<H: BrowserHost>(
     // Taken, not just read: a request answered concurrently is spent.
     let taken = flows
         .sessions
-        .with(session_id, now, |s| s.take_pending(request_id, now_s));
-    match taken.flatten() {
+        .with(session_id, now, |s| s.take_pending(request_id, now_s))
+        .await;
+    let taken = match stored(taken) {
+        Ok(taken) => taken.flatten(),
+        Err(r) => return r,
+    };
+    match taken {
         None => expired(),
         Some(AuthorizationRequest {
             resume: Some(url), ..
         }) => see_other(&url),
-        Some(request) => issue(host, &request, user, now),
+        Some(request) => issue(host, &request, user, now).await,
     }
 }
 
@@ -199,7 +207,7 @@ pub(super) async fn still_signed_in(
     match flows.users.account_stamp(&user.user_id).await {
         Ok(Some(stamp)) if stamp == user.stamp => Ok(true),
         Ok(current) => {
-            flows.sessions.remove(session_id);
+            stored(flows.sessions.remove(session_id).await)?;
             let reason = if current.is_some() {
                 "password_changed"
             } else {

@@ -12,7 +12,7 @@ use super::authorize::Params;
 use super::authorize::{self, AuthorizeError};
 use super::flow::{self, AUDIT, LOGIN, expired, form, proceed, with_session};
 use super::pages;
-use super::post::{form_post, not_enabled, page, unavailable};
+use super::post::{form_post, not_enabled, page, stored, unavailable};
 use super::session::SessionCookie;
 
 /// `GET /oauth2/authorize`.
@@ -44,10 +44,14 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         Err(AuthorizeError::Redirect(r)) => return flow::error_redirect(issuer, &r),
     };
     let cookie = SessionCookie::for_issuer(issuer);
-    let mut existing = cookie.read(request.headers()).and_then(|id| {
-        let user = flows.sessions.with(&id, now, |s| s.user.clone())?;
-        Some((id, user))
-    });
+    let read = flows
+        .sessions
+        .with_cookie(cookie.read(request.headers()), now, |s| s.user.clone())
+        .await;
+    let mut existing = match stored(read) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     // A signed-in session whose account was disabled, deleted or given a new password
     // ended: continue as a browser without a session.
     if let Some((id, Some(u))) = &existing {
@@ -67,15 +71,19 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
             Some(u) if flow::needs_consent(flows, &req, &u).await => {
                 flow::refuse(issuer, &req, "consent_required", "consent is required")
             }
-            Some(u) => flow::issue(host.as_ref(), &req, &u, now),
+            Some(u) => flow::issue(host.as_ref(), &req, &u, now).await,
         };
     }
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows.sessions.create(
-            now,
-            crate::oauth::http::source_address(request.extensions()),
-        ) {
+        None => match flows
+            .sessions
+            .create(
+                now,
+                crate::oauth::http::source_address(request.extensions()),
+            )
+            .await
+        {
             Ok(id) => (id, true),
             Err(e) => {
                 tracing::error!(error = %e, "creating a browser session");
@@ -88,7 +96,7 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         let id = s.add_pending(req.clone(), now_s)?;
         Some((id, s.csrf.clone()))
     });
-    let Some((request_id, csrf)) = added.flatten() else {
+    let Ok(Some(Some((request_id, csrf)))) = added.await else {
         return unavailable();
     };
     let response = match user {
@@ -118,7 +126,10 @@ pub async fn consent_post<H: BrowserHost>(
         let user = s.user.clone()?;
         Some((s.take_pending(&request_id, now_s)?, user))
     });
-    let Some((req, user)) = found.flatten() else {
+    let Some((req, user)) = (match stored(found.await) {
+        Ok(found) => found.flatten(),
+        Err(r) => return r,
+    }) else {
         return expired();
     };
     match flow::still_signed_in(flows, &posted.session_id, &user).await {
@@ -146,5 +157,5 @@ pub async fn consent_post<H: BrowserHost>(
         .consents
         .remember(&user.user_id, &req.client_id, &req.scopes, now)
         .await;
-    flow::issue(host.as_ref(), &req, &user, now)
+    flow::issue(host.as_ref(), &req, &user, now).await
 }

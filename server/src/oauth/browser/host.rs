@@ -1,5 +1,6 @@
 //! What the browser handlers need from the HTTP server hosting them.
 
+use std::future::Future;
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
@@ -19,8 +20,11 @@ pub trait BrowserHost: Send + Sync + 'static {
     /// The flows, when enabled (otherwise the endpoints answer 404).
     fn browser(&self) -> Option<&BrowserFlows>;
     /// Issues an authorization code.
-    fn issue_code(&self, grant: CodeGrant, now: SystemTime)
-    -> Result<Zeroizing<String>, CodeError>;
+    fn issue_code(
+        &self,
+        grant: CodeGrant,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Zeroizing<String>, CodeError>> + Send;
     /// The device codes (RFC 8628) awaiting a user's decision.
     fn device_codes(&self) -> &DeviceCodes;
     /// The claims of `token` if it is an ID token this server signed (with a key of its

@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 
 use super::flow::{AUDIT, LOGIN, TOTP, expired, form, proceed, signed_out, with_session};
 use super::pages;
-use super::post::{Posted, form_post, throttled, unavailable};
-use super::session::{SessionCookie, SignedIn};
+use super::post::{Posted, form_post, store_failed, stored, throttled, unavailable};
+use super::session::{SessionCookie, SessionError, SignedIn};
 use super::{BrowserFlows, BrowserHost};
 use crate::users::LoginError;
 
@@ -40,9 +40,11 @@ async fn complete<H: BrowserHost>(
     let new_id = match flows
         .sessions
         .sign_in(&posted.session_id, user.clone(), now)
+        .await
     {
         Ok(id) => id,
-        Err(_) => return unavailable(),
+        Err(SessionError::Ended) => return expired(),
+        Err(e) => return store_failed(&e),
     };
     tracing::info!(target: AUDIT, event = "browser_signed_in", user_id = %user.user_id, amr = %user.amr.join(" "), source = %posted.source);
     let response = proceed(host, flows, &new_id, request_id, &user, now).await;
@@ -60,7 +62,10 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let found = flows.sessions.with(&posted.session_id, now, |s| {
         Some((s.pending(&request_id, now_s)?.clone(), s.csrf.clone()))
     });
-    let Some((req, csrf)) = found.flatten() else {
+    let Some((req, csrf)) = (match stored(found.await) {
+        Ok(found) => found.flatten(),
+        Err(r) => return r,
+    }) else {
         return expired();
     };
     let username = posted
@@ -78,9 +83,12 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
         .await
     {
         Ok(a) if a.totp_required => {
-            flows.sessions.with(&posted.session_id, now, |s| {
-                s.awaiting_totp = Some(a.user_id);
+            let noted = flows.sessions.with(&posted.session_id, now, |s| {
+                s.awaiting_totp = Some(a.user_id.clone());
             });
+            if let Err(r) = stored(noted.await) {
+                return r;
+            }
             pages::totp(form(TOTP, &csrf, &request_id, &req), StatusCode::OK, None).into_response()
         }
         Ok(a) => {
@@ -124,7 +132,10 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         let req = s.pending(&request_id, now_s)?.clone();
         Some((req, s.csrf.clone(), s.awaiting_totp.clone()?))
     });
-    let Some((req, csrf, user_id)) = found.flatten() else {
+    let Some((req, csrf, user_id)) = (match stored(found.await) {
+        Ok(found) => found.flatten(),
+        Err(r) => return r,
+    }) else {
         return expired();
     };
     let code = posted

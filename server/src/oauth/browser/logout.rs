@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::authorize::Params;
 use super::end_session::{self, EndSession};
 use super::flow::{AUDIT, LOGOUT, see_other};
-use super::post::{forbidden, not_enabled, read_body};
+use super::post::{forbidden, not_enabled, read_body, stored};
 use super::session::SessionCookie;
 use super::{BrowserFlows, BrowserHost, csrf, pages};
 
@@ -39,9 +39,14 @@ async fn ask<H: BrowserHost>(
         Err(refused) => return refused.into_response(),
     };
     let cookie = SessionCookie::for_issuer(host.issuer());
-    let csrf = cookie
-        .read(headers)
-        .and_then(|id| flows.sessions.with(&id, host.now(), |s| s.csrf.clone()));
+    let read = flows
+        .sessions
+        .with_cookie(cookie.read(headers), host.now(), |s| s.csrf.clone())
+        .await;
+    let csrf = match stored(read) {
+        Ok(found) => found.map(|(_, csrf)| csrf),
+        Err(r) => return r,
+    };
     match (csrf, &end.redirect_uri) {
         (None, None) => pages::signed_out().into_response(),
         (csrf, _) => {
@@ -73,12 +78,12 @@ pub async fn logout_post<H: BrowserHost>(
         Ok(end) => end,
         Err(refused) => return refused.into_response(),
     };
-    confirm(host.as_ref(), flows, &parts.headers, &params, &end)
+    confirm(host.as_ref(), flows, &parts.headers, &params, &end).await
 }
 
 /// Ends the session the cookie names (its CSRF token must match), then answers with the
 /// redirect or the "signed out" page. Without a live session nothing is ended.
-fn confirm<H: BrowserHost>(
+async fn confirm<H: BrowserHost>(
     host: &H,
     flows: &BrowserFlows,
     headers: &HeaderMap,
@@ -88,15 +93,21 @@ fn confirm<H: BrowserHost>(
     let now = host.now();
     let cookie = SessionCookie::for_issuer(host.issuer());
     let presented = params.one("csrf_token").ok().flatten();
-    let live = cookie.read(headers).and_then(|id| {
-        let checked = flows.sessions.with(&id, now, |s| {
+    let read = flows
+        .sessions
+        .with_cookie(cookie.read(headers), now, |s| {
             (csrf::verify(&s.csrf, presented), s.user.clone())
-        })?;
-        Some((id, checked))
-    });
+        })
+        .await;
+    let live = match stored(read) {
+        Ok(live) => live,
+        Err(r) => return r,
+    };
     match live {
         Some((id, (true, user))) => {
-            flows.sessions.remove(&id);
+            if let Err(r) = stored(flows.sessions.remove(&id).await) {
+                return r;
+            }
             if let Some(u) = user {
                 tracing::info!(
                     target: AUDIT,

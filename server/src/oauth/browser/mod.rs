@@ -33,6 +33,8 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::oauth::state::StateStore;
+
 pub use device::{device_get, device_post};
 pub use handlers::{authorize, consent_post};
 pub use host::BrowserHost;
@@ -75,12 +77,13 @@ impl std::fmt::Debug for BrowserFlows {
 }
 
 impl BrowserFlows {
-    /// Flows signing users in with `users`, reading clients from `clients` and remembering
-    /// consent in `consents`.
+    /// Flows signing users in with `users`, reading clients from `clients`, remembering
+    /// consent in `consents` and keeping sessions in `state`.
     pub fn new(
         users: impl UserLogin,
         clients: impl ClientDirectory,
         consents: impl ConsentMemory,
+        state: Arc<dyn StateStore>,
         config: BrowserConfig,
     ) -> Self {
         Self {
@@ -89,6 +92,7 @@ impl BrowserFlows {
             sessions: session::SessionStore::new(
                 config.session_idle_ttl,
                 config.session_absolute_ttl,
+                state,
             ),
             consents: consent::Consents::new(consents),
         }

@@ -2,9 +2,7 @@
 //! remembering consent.
 //! Object-safe (boxed futures) so [`super::BrowserFlows`] is not generic.
 
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::time::SystemTime;
 
 use tessera_proto::clock::unix_seconds;
@@ -15,8 +13,7 @@ use crate::datastore::{ConsentStore, ConsentWrite, OAuthClientStore, ScopeUpdate
 use crate::oauth::clients::{Client, get_client};
 use crate::users::{Accounts, Authenticated, LoginError};
 
-/// A boxed `Send` future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::oauth::BoxFuture;
 
 /// Signs users in (password, then TOTP); throttling is the implementation's duty.
 pub trait UserLogin: Send + Sync + 'static {

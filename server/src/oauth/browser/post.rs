@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::authorize::Params;
 use super::flow::AUDIT;
 use super::pages;
-use super::session::SessionCookie;
+use super::session::{SessionCookie, SessionError};
 use super::{BrowserFlows, BrowserHost, csrf};
 
 /// Largest form body accepted.
@@ -35,6 +35,18 @@ pub(super) fn unavailable() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "Sign-in is temporarily unavailable. Try again later.",
     )
+}
+
+/// The datastore holding sessions and device codes failed: logged, the 503 page.
+pub(super) fn store_failed(e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "browser state store");
+    unavailable()
+}
+
+/// A session step's result, or (the datastore failed) the 503 page.
+#[allow(clippy::result_large_err)] // a `Response` is what every handler returns
+pub(super) fn stored<T>(result: Result<T, SessionError>) -> Result<T, Response> {
+    result.map_err(|e| store_failed(&e))
 }
 
 /// Reads a form body of at most [`MAX_FORM`] bytes within `deadline` (one deadline for the
@@ -102,10 +114,11 @@ pub(super) async fn posted<H: BrowserHost>(
     let params = Params::parse(&body);
     let presented = params.one("csrf_token").ok().flatten();
     let session_id = session_id.ok_or_else(forbidden)?;
-    let ok = flows
+    let checked = flows
         .sessions
         .with(&session_id, now, |s| csrf::verify(&s.csrf, presented))
-        .unwrap_or(false);
+        .await;
+    let ok = stored(checked)?.unwrap_or(false);
     if !ok {
         tracing::info!(target: AUDIT, event = "browser_csrf_refused", %source);
         return Err(forbidden());

@@ -1,22 +1,24 @@
-//! Server-side browser sessions, in this process's memory (a restart signs everyone out;
-//! with several replicas the load balancer must keep a browser on one replica). The
-//! cookie holds only a 256-bit random id; the session holds the CSRF token, the signed-in
-//! user and the pending authorization requests. Sessions end after an idle and an
-//! absolute lifetime; a sign-in always moves the session to a new id (session fixation).
+//! Server-side browser sessions, as datastore records ([`crate::oauth::state`]): a restart
+//! signs nobody out and any replica continues a sign-in another one started (no sticky
+//! sessions). The cookie holds only a 256-bit random id (the record is keyed by its
+//! SHA-256); the session holds the CSRF token, the signed-in user and the pending
+//! authorization requests. Sessions end after an idle and an absolute lifetime; a sign-in
+//! always moves the session to a new id (session fixation). Every change is a
+//! compare-and-swap on the record's revision.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use serde::{Deserialize, Serialize};
 use tessera_proto::clock::unix_seconds;
 
 use super::authorize::AuthorizationRequest;
 use super::csrf::random_token;
+use crate::datastore::ExpiringKind;
+use crate::oauth::state::{Records, StateError, StateStore, digest};
 
-/// Most sessions held at once.
-const CAPACITY: usize = 100_000;
 /// Most anonymous (not signed-in) sessions one source address (IPv6: its /64) holds; a new
 /// one from that source replaces its oldest.
 pub const ANONYMOUS_PER_SOURCE: usize = 16;
@@ -24,9 +26,12 @@ pub const ANONYMOUS_PER_SOURCE: usize = 16;
 const MAX_PENDING: usize = 8;
 /// A pending request not finished within this many seconds is dropped.
 const PENDING_TTL: i64 = 600;
+/// A step that changes nothing rewrites the session (to extend its idle lifetime) only when
+/// it was last written this many seconds (at most a quarter of the idle lifetime) ago.
+const TOUCH_EVERY: i64 = 60;
 
 /// Who signed in, when and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     /// The user's opaque id.
     pub user_id: String,
@@ -40,7 +45,7 @@ pub struct SignedIn {
 }
 
 /// One browser session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// The CSRF token every form of this session carries.
     pub csrf: String,
@@ -53,9 +58,6 @@ pub struct Session {
     pending: Vec<(String, AuthorizationRequest, i64)>,
     created_at: i64,
     last_seen: i64,
-    /// The (normalised) source address that created this anonymous session; `None` once
-    /// signed in (signed-in sessions are never evicted for anonymous ones).
-    anonymous_from: Option<IpAddr>,
 }
 
 impl Session {
@@ -88,105 +90,46 @@ impl Session {
     }
 }
 
-/// Why a session could not be created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a session could not be read, created or changed.
+#[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// The random generator failed.
     #[error("random generation failed")]
     Random,
-    /// Too many live sessions.
-    #[error("too many sessions")]
-    Full,
+    /// The session to sign in ended (or was signed in concurrently).
+    #[error("the session ended")]
+    Ended,
+    /// The datastore failed.
+    #[error(transparent)]
+    Store(#[from] StateError),
 }
 
-/// The sessions, and the anonymous ones in creation order (overall and per source) so a
-/// flood evicts anonymous sessions instead of refusing sign-ins. The queues may hold ids
-/// of sessions since signed in or ended: they are skipped.
-#[derive(Debug, Default)]
-struct Table {
-    sessions: HashMap<String, Session>,
-    anonymous: VecDeque<String>,
-    by_source: HashMap<IpAddr, VecDeque<String>>,
-}
-
-impl Table {
-    fn is_anonymous(&self, id: &str) -> bool {
-        self.sessions
-            .get(id)
-            .is_some_and(|s| s.anonymous_from.is_some())
-    }
-
-    /// Ends the oldest anonymous session of `source`, if it holds its whole share.
-    fn make_room_for(&mut self, source: IpAddr) {
-        let Some(mut queue) = self.by_source.remove(&source) else {
-            return;
-        };
-        queue.retain(|id| self.is_anonymous(id));
-        if queue.len() >= ANONYMOUS_PER_SOURCE
-            && let Some(oldest) = queue.pop_front()
-        {
-            self.sessions.remove(&oldest);
-        }
-        if !queue.is_empty() {
-            self.by_source.insert(source, queue);
-        }
-    }
-
-    /// Ends the oldest anonymous session overall; `false` when there is none.
-    fn evict_oldest_anonymous(&mut self) -> bool {
-        while let Some(id) = self.anonymous.pop_front() {
-            if self.is_anonymous(&id) {
-                self.sessions.remove(&id);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Drops queued ids that no longer name an anonymous session once the queue is much
-    /// longer than the table (keeps the queue bounded).
-    fn compact(&mut self) {
-        if self.anonymous.len() > 2 * CAPACITY {
-            let queue = std::mem::take(&mut self.anonymous);
-            self.anonymous = queue
-                .into_iter()
-                .filter(|id| self.is_anonymous(id))
-                .collect();
-            let sources = std::mem::take(&mut self.by_source);
-            for (source, queue) in sources {
-                let queue: VecDeque<String> = queue
-                    .into_iter()
-                    .filter(|id| self.is_anonymous(id))
-                    .collect();
-                if !queue.is_empty() {
-                    self.by_source.insert(source, queue);
-                }
-            }
-        }
-    }
-}
-
-/// A source address as the anonymous-session bound counts it: IPv4 as is, IPv6 by its /64.
-fn source_key(source: IpAddr) -> IpAddr {
+/// A source address as the anonymous-session bound counts it: IPv4 as is, IPv6 by its /64;
+/// as 16 bytes (IPv4-mapped), the session's group in the datastore.
+fn source_group(source: IpAddr) -> [u8; 16] {
     match source {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
+            Some(v4) => v4.to_ipv6_mapped().octets(),
             None => {
                 let mut octets = v6.octets();
                 octets[8..].fill(0);
-                IpAddr::from(octets)
+                octets
             }
         },
-        v4 => v4,
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
     }
 }
 
-/// The sessions of this process.
-#[derive(Debug)]
+fn key(id: &str) -> [u8; 32] {
+    digest(&[id.as_bytes()])
+}
+
+/// The browser sessions, in the datastore.
+#[derive(Debug, Clone)]
 pub struct SessionStore {
     idle: i64,
     absolute: i64,
-    map: Mutex<Table>,
+    records: Records<Session>,
 }
 
 fn secs(d: Duration) -> i64 {
@@ -194,62 +137,87 @@ fn secs(d: Duration) -> i64 {
 }
 
 impl SessionStore {
-    /// Sessions ending after `idle` without use or `absolute` after creation.
-    pub fn new(idle: Duration, absolute: Duration) -> Self {
+    /// Sessions in `store`, ending after `idle` without use or `absolute` after creation.
+    pub fn new(idle: Duration, absolute: Duration, store: Arc<dyn StateStore>) -> Self {
         Self {
             idle: secs(idle),
             absolute: secs(absolute),
-            map: Mutex::new(Table::default()),
+            records: Records::new(store, ExpiringKind::BrowserSession),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// When `session` ends if not used again.
+    fn expiry(&self, session: &Session) -> i64 {
+        session
+            .last_seen
+            .saturating_add(self.idle)
+            .min(session.created_at.saturating_add(self.absolute))
     }
 
-    fn live(&self, s: &Session, now: i64) -> bool {
-        now - s.last_seen < self.idle && now - s.created_at < self.absolute
-    }
-
-    /// Runs `f` on the live session `id` (touching it); `None` if unknown or expired.
-    pub fn with<R>(
+    /// Runs `f` on the live session `id` (touching it) and writes the result back; `None` if
+    /// unknown or expired. `f` runs again on a fresh copy when a concurrent request of the
+    /// same browser changed the session first.
+    pub async fn with<R>(
         &self,
         id: &str,
         now: SystemTime,
-        f: impl FnOnce(&mut Session) -> R,
-    ) -> Option<R> {
+        mut f: impl FnMut(&mut Session) -> R,
+    ) -> Result<Option<R>, SessionError> {
         let now = unix_seconds(now);
-        let mut table = self.lock();
-        let live = table.sessions.get(id).is_some_and(|s| self.live(s, now));
-        if !live {
-            table.sessions.remove(id);
-            return None;
+        let key = key(id);
+        for _ in 0..ATTEMPTS {
+            let Some(found) = self.records.get(&key, now).await? else {
+                return Ok(None);
+            };
+            let mut session = found.value.clone();
+            let result = f(&mut session);
+            let touch_every = (self.idle / 4).min(TOUCH_EVERY);
+            if session == found.value && now - found.value.last_seen < touch_every {
+                return Ok(Some(result));
+            }
+            session.last_seen = now;
+            let expires_at = self.expiry(&session);
+            if self
+                .records
+                .update(&key, found.revision, &session, expires_at)
+                .await?
+            {
+                return Ok(Some(result));
+            }
         }
-        let session = table.sessions.get_mut(id)?;
-        session.last_seen = now;
-        Some(f(session))
+        Err(StateError::Contended(ExpiringKind::BrowserSession).into())
+    }
+
+    /// [`Self::with`] on the session a cookie names (`id`): `None` without a cookie or a
+    /// live session, else the id and what `f` returned.
+    pub async fn with_cookie<R>(
+        &self,
+        id: Option<String>,
+        now: SystemTime,
+        f: impl FnMut(&mut Session) -> R,
+    ) -> Result<Option<(String, R)>, SessionError> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        Ok(self.with(&id, now, f).await?.map(|r| (id, r)))
     }
 
     /// A new anonymous session for a browser at `source`; returns its id. A source holds
-    /// at most [`ANONYMOUS_PER_SOURCE`] anonymous sessions (its oldest is replaced); a full
-    /// table drops expired sessions, then the oldest anonymous one: a flood of anonymous
-    /// sessions never stops sign-ins, and never ends a signed-in session.
-    pub fn create(&self, now: SystemTime, source: IpAddr) -> Result<String, SessionError> {
+    /// at most [`ANONYMOUS_PER_SOURCE`] anonymous sessions (its oldest is replaced), so a
+    /// flood from one source never ends another source's sessions or a signed-in one.
+    pub async fn create(&self, now: SystemTime, source: IpAddr) -> Result<String, SessionError> {
         let now = unix_seconds(now);
-        let source = source_key(source);
+        let group = source_group(source);
         let id = random_token().ok_or(SessionError::Random)?;
         let csrf = random_token().ok_or(SessionError::Random)?;
-        let mut table = self.lock();
-        table.make_room_for(source);
-        if table.sessions.len() >= CAPACITY {
-            table
-                .sessions
-                .retain(|_, s| now - s.last_seen < self.idle && now - s.created_at < self.absolute);
-            if table.sessions.len() >= CAPACITY && !table.evict_oldest_anonymous() {
-                return Err(SessionError::Full);
-            }
+        let held = self
+            .records
+            .group(&group, now, ANONYMOUS_PER_SOURCE)
+            .await?;
+        if held.len() >= ANONYMOUS_PER_SOURCE
+            && let Some(oldest) = held.first()
+        {
+            self.records.delete(oldest, None).await?;
         }
         let session = Session {
             csrf,
@@ -259,22 +227,21 @@ impl SessionStore {
             pending: Vec::new(),
             created_at: now,
             last_seen: now,
-            anonymous_from: Some(source),
         };
-        table.sessions.insert(id.clone(), session);
-        table.anonymous.push_back(id.clone());
-        table
-            .by_source
-            .entry(source)
-            .or_default()
-            .push_back(id.clone());
-        table.compact();
+        let expires_at = self.expiry(&session);
+        if !self
+            .records
+            .create(&key(&id), &group, &session, now, expires_at)
+            .await?
+        {
+            return Err(SessionError::Random);
+        }
         Ok(id)
     }
 
     /// Moves session `old` to a new id with a new CSRF token, signed in as `user` (the
     /// absolute lifetime restarts). The old id is gone afterwards.
-    pub fn sign_in(
+    pub async fn sign_in(
         &self,
         old: &str,
         user: SignedIn,
@@ -283,29 +250,43 @@ impl SessionStore {
         let now = unix_seconds(now);
         let id = random_token().ok_or(SessionError::Random)?;
         let csrf = random_token().ok_or(SessionError::Random)?;
-        let mut table = self.lock();
-        let mut session = table.sessions.remove(old).ok_or(SessionError::Full)?;
+        let old_key = key(old);
+        let found = self
+            .records
+            .get(&old_key, now)
+            .await?
+            .ok_or(SessionError::Ended)?;
+        // Only one sign-in moves a session: a concurrent one finds it gone.
+        if !self.records.delete(&old_key, Some(found.revision)).await? {
+            return Err(SessionError::Ended);
+        }
+        let mut session = found.value;
         session.csrf = csrf;
         session.user = Some(user);
         session.awaiting_totp = None;
         session.created_at = now;
         session.last_seen = now;
-        session.anonymous_from = None;
-        table.sessions.insert(id.clone(), session);
+        let expires_at = self.expiry(&session);
+        // Signed-in sessions belong to no source group: anonymous ones never evict them.
+        if !self
+            .records
+            .create(&key(&id), &[], &session, now, expires_at)
+            .await?
+        {
+            return Err(SessionError::Random);
+        }
         Ok(id)
     }
 
     /// Ends session `id`.
-    pub fn remove(&self, id: &str) {
-        self.lock().sessions.remove(id);
-    }
-
-    /// Number of sessions held (tests).
-    #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.lock().sessions.len()
+    pub async fn remove(&self, id: &str) -> Result<(), SessionError> {
+        self.records.delete(&key(id), None).await?;
+        Ok(())
     }
 }
+
+/// Attempts of [`SessionStore::with`] under concurrent changes.
+const ATTEMPTS: usize = 8;
 
 /// The cookie carrying the session id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,6 +352,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
+    use crate::datastore::memory::MemoryStore;
 
     fn at(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
@@ -389,77 +371,113 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sessions_end_when_idle_or_too_old() {
-        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
-        let id = store.create(at(0), src(1)).unwrap();
-        assert!(store.with(&id, at(99), |_| ()).is_some());
-        assert!(
-            store.with(&id, at(198), |_| ()).is_some(),
-            "use keeps it alive"
-        );
-        assert!(store.with(&id, at(249), |_| ()).is_some());
-        assert!(
-            store.with(&id, at(250), |_| ()).is_none(),
-            "absolute lifetime"
-        );
-        let idle = store.create(at(0), src(1)).unwrap();
-        assert!(
-            store.with(&idle, at(100), |_| ()).is_none(),
-            "idle lifetime"
-        );
+    fn store() -> SessionStore {
+        let memory = Arc::new(MemoryStore::default());
+        SessionStore::new(Duration::from_secs(100), Duration::from_secs(250), memory)
     }
 
-    /// Issue 11 §11: one source holds a bounded number of anonymous sessions; a full
-    /// table evicts the oldest anonymous session instead of refusing (a flood cannot stop
-    /// sign-ins) and never a signed-in one.
-    #[test]
-    fn anonymous_sessions_are_bounded_per_source_and_evicted_before_refusing() {
-        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
-        let first = store.create(at(0), src(1)).unwrap();
+    async fn live(store: &SessionStore, id: &str, s: u64) -> bool {
+        store.with(id, at(s), |_| ()).await.unwrap().is_some()
+    }
+
+    #[tokio::test]
+    async fn sessions_end_when_idle_or_too_old() {
+        let store = store();
+        let id = store.create(at(0), src(1)).await.unwrap();
+        assert!(live(&store, &id, 99).await);
+        assert!(live(&store, &id, 198).await, "use keeps it alive");
+        assert!(live(&store, &id, 249).await);
+        assert!(!live(&store, &id, 250).await, "absolute lifetime");
+        let idle = store.create(at(0), src(1)).await.unwrap();
+        assert!(!live(&store, &idle, 100).await, "idle lifetime");
+    }
+
+    /// Issue 11 §11: one source holds a bounded number of anonymous sessions (its oldest
+    /// makes room); other sources and signed-in sessions are not affected.
+    #[tokio::test]
+    async fn anonymous_sessions_are_bounded_per_source_and_evicted_before_refusing() {
+        let store = store();
+        let pre = store.create(at(0), src(1)).await.unwrap();
+        let signed = store.sign_in(&pre, user(), at(0)).await.unwrap();
+        // (The oldest is the earliest created; sessions of one second are in no set order.)
+        let first = store.create(at(0), src(1)).await.unwrap();
         for _ in 1..ANONYMOUS_PER_SOURCE {
-            store.create(at(0), src(1)).unwrap();
+            store.create(at(1), src(1)).await.unwrap();
         }
-        assert!(store.with(&first, at(1), |_| ()).is_some());
-        store.create(at(1), src(1)).unwrap();
+        assert!(live(&store, &first, 2).await);
+        store.create(at(2), src(1)).await.unwrap();
         assert!(
-            store.with(&first, at(1), |_| ()).is_none(),
+            !live(&store, &first, 2).await,
             "the source's oldest anonymous session made room"
         );
-        assert_eq!(store.held(), ANONYMOUS_PER_SOURCE);
-        // Another source is not affected by the first one's share.
-        let other = store.create(at(1), src(2)).unwrap();
-        assert!(store.with(&other, at(1), |_| ()).is_some());
-
-        // A full table: signed-in sessions stay, anonymous ones make room.
-        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
-        let pre = store.create(at(0), src(9)).unwrap();
-        let signed = store.sign_in(&pre, user(), at(0)).unwrap();
-        let mut i = 0u32;
-        while store.held() < CAPACITY {
-            store.create(at(0), src(1000 + i / 8)).unwrap();
-            i += 1;
+        // Another source is not affected by the first one's share, nor is the signed-in one.
+        let other = store.create(at(2), src(2)).await.unwrap();
+        assert!(live(&store, &other, 2).await);
+        for _ in 0..2 * ANONYMOUS_PER_SOURCE {
+            store.create(at(3), src(1)).await.unwrap();
         }
-        let newcomer = store.create(at(1), src(7)).unwrap();
-        assert_eq!(store.held(), CAPACITY);
-        assert!(store.with(&newcomer, at(1), |_| ()).is_some());
-        assert!(store.with(&signed, at(1), |_| ()).is_some());
+        assert!(live(&store, &signed, 3).await);
+        assert!(live(&store, &other, 3).await);
+        // An IPv6 source is counted by its /64.
+        let v6 = |tail: &str| format!("2001:db8:1:2::{tail}").parse::<IpAddr>().unwrap();
+        let first = store.create(at(4), v6("1")).await.unwrap();
+        for i in 1..=ANONYMOUS_PER_SOURCE {
+            store.create(at(5), v6(&format!("{i:x}"))).await.unwrap();
+        }
+        assert!(!live(&store, &first, 5).await);
     }
 
-    #[test]
-    fn signing_in_moves_the_session_to_a_new_id_and_token() {
-        let store = SessionStore::new(Duration::from_secs(100), Duration::from_secs(250));
-        let old = store.create(at(0), src(1)).unwrap();
-        let csrf = store.with(&old, at(1), |s| s.csrf.clone()).unwrap();
-        let new = store.sign_in(&old, user(), at(2)).unwrap();
+    #[tokio::test]
+    async fn signing_in_moves_the_session_to_a_new_id_and_token() {
+        let store = store();
+        let old = store.create(at(0), src(1)).await.unwrap();
+        let csrf = store
+            .with(&old, at(1), |s| s.csrf.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let new = store.sign_in(&old, user(), at(2)).await.unwrap();
         assert_ne!(old, new);
-        assert!(store.with(&old, at(3), |_| ()).is_none());
+        assert!(!live(&store, &old, 3).await);
         let (csrf2, who) = store
             .with(&new, at(3), |s| (s.csrf.clone(), s.user.clone()))
+            .await
+            .unwrap()
             .unwrap();
         assert_ne!(csrf, csrf2);
         assert_eq!(who, Some(user()));
-        assert!(store.sign_in(&old, user(), at(4)).is_err());
+        assert!(matches!(
+            store.sign_in(&old, user(), at(4)).await,
+            Err(SessionError::Ended)
+        ));
+    }
+
+    /// Two replicas on one datastore: a session created through one is seen and changed
+    /// through the other, and concurrent changes are both kept (compare-and-swap + retry).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_changes_through_two_stores_are_all_kept() {
+        let shared = Arc::new(MemoryStore::default());
+        let ttl = Duration::from_secs(3600);
+        let a = SessionStore::new(ttl, ttl, shared.clone());
+        let b = SessionStore::new(ttl, ttl, shared);
+        let id = a.create(at(0), src(1)).await.unwrap();
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (store, id) = (if i % 2 == 0 { a.clone() } else { b.clone() }, id.clone());
+                tokio::spawn(async move {
+                    store
+                        .with(&id, at(1), |s| s.device_attempts += 1)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let attempts = b.with(&id, at(2), |s| s.device_attempts).await.unwrap();
+        assert_eq!(attempts, Some(16));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub enum ClientAuthError {
     /// The client certificate was refused.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
-    /// The assertion's `jti` was already used (or the replay cache is full).
+    /// The assertion's `jti` was already used (or could not be recorded).
     #[error(transparent)]
     Replay(#[from] ReplayError),
     /// The trust bundles could not be read.
@@ -65,14 +65,12 @@ impl ClientAuthError {
         }
     }
 
-    /// Whether the failure is the server's (store, bundles, full replay cache), not the
+    /// Whether the failure is the server's (store, bundles, replay records), not the
     /// client's credentials.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            Self::Datastore(_)
-                | Self::Bundles(_)
-                | Self::Replay(ReplayError::Full | ReplayError::ClientFull)
+            Self::Datastore(_) | Self::Bundles(_) | Self::Replay(ReplayError::Store(_))
         )
     }
 }

@@ -27,7 +27,7 @@ pub use certificate::{CertificateError, certificate_thumbprint, verify_client_ce
 pub use dn::{dn_matches, rfc4514};
 pub use jws::AssertionError;
 pub use model::{AuthMethod, Client, GRANT_TYPES};
-pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_PER_CLIENT, ReplayCache, ReplayError};
+pub use replay::{ReplayCache, ReplayError};
 pub use secret::{
     ClientSecret, DEFAULT_GRACE_PERIOD, hash_secret, new_secret_record, rotate_secret_record,
     verify_secret,

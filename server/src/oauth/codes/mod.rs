@@ -3,18 +3,21 @@
 //! use**: a second redemption is reported as a replay together with what was issued from the
 //! code, so the caller can revoke it (refresh family and access tokens).
 //!
-//! Codes live in this process's memory (they last ≤ 60 s); with several replicas behind one
-//! issuer the redirect must reach the replica that issued the code (sticky sessions) until
-//! codes move to the shared datastore.
+//! Codes are datastore records ([`crate::oauth::state`]): a code issued by one replica
+//! redeems at any other, and the pending → redeemed step is a compare-and-swap, so of two
+//! concurrent redemptions (on any replicas) exactly one gets the grant.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use tessera_proto::clock::unix_seconds;
 use zeroize::Zeroizing;
+
+use crate::datastore::ExpiringKind;
+use crate::oauth::state::{Records, StateError, StateStore, digest};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,11 +26,8 @@ mod tests;
 /// The longest code lifetime accepted (RFC 9700 recommends short-lived codes).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(60);
 
-/// Most codes (pending or redeemed) held at once; beyond it issuing fails (503).
-const CAPACITY: usize = 100_000;
-
 /// What an authorization code stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeGrant {
     /// The client the code was issued to.
     pub client_id: String,
@@ -48,7 +48,7 @@ pub struct CodeGrant {
 }
 
 /// What was issued from a redeemed code (revoked when the code is replayed).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issued {
     /// The client that redeemed the code.
     pub client_id: String,
@@ -75,147 +75,140 @@ pub enum Redemption<E> {
 }
 
 /// Why a code could not be issued.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CodeError {
     /// The random generator failed.
     #[error("random generation failed")]
     Random,
-    /// Too many outstanding codes.
-    #[error("too many outstanding authorization codes")]
-    Full,
+    /// The datastore failed.
+    #[error(transparent)]
+    Store(#[from] StateError),
 }
 
-#[derive(Debug)]
+/// A code as stored.
+#[derive(Debug, Serialize, Deserialize)]
 enum Slot {
-    Pending {
-        grant: CodeGrant,
-        expires_at: i64,
-    },
-    Redeemed {
-        grant: CodeGrant,
-        issued: Issued,
-        keep_until: i64,
-    },
+    Pending { grant: CodeGrant, expires_at: i64 },
+    Redeemed { grant: CodeGrant, issued: Issued },
 }
 
-impl Slot {
-    fn live_until(&self) -> i64 {
-        match self {
-            Self::Pending { expires_at, .. } => *expires_at,
-            Self::Redeemed { keep_until, .. } => *keep_until,
-        }
-    }
-}
-
-/// The authorization codes of this process.
-#[derive(Debug)]
+/// The authorization codes, in the datastore.
+#[derive(Debug, Clone)]
 pub struct AuthorizationCodes {
     ttl: Duration,
-    slots: Mutex<HashMap<[u8; 32], Slot>>,
+    records: Records<Slot>,
 }
 
 fn hash(code: &str) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+    digest(&[code.as_bytes()])
 }
 
 impl AuthorizationCodes {
-    /// Codes valid for `ttl`, capped at [`MAX_CODE_TTL`].
-    pub fn new(ttl: Duration) -> Self {
+    /// Codes valid for `ttl`, capped at [`MAX_CODE_TTL`], kept in `store`.
+    pub fn new(ttl: Duration, store: Arc<dyn StateStore>) -> Self {
         Self {
             ttl: ttl.min(MAX_CODE_TTL),
-            slots: Mutex::new(HashMap::new()),
+            records: Records::new(store, ExpiringKind::AuthorizationCode),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Slot>> {
-        // A panic while holding the lock cannot leave a slot half written: recover.
-        self.slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Issues a fresh 256-bit code for `grant`.
-    pub fn issue(&self, grant: CodeGrant, now: SystemTime) -> Result<Zeroizing<String>, CodeError> {
+    pub async fn issue(
+        &self,
+        grant: CodeGrant,
+        now: SystemTime,
+    ) -> Result<Zeroizing<String>, CodeError> {
         let mut raw = Zeroizing::new([0u8; 32]);
         aws_lc_rs::rand::fill(raw.as_mut()).map_err(|_| CodeError::Random)?;
         let code = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw.as_ref()));
         let now_s = unix_seconds(now);
         let expires_at = now_s.saturating_add(i64::try_from(self.ttl.as_secs()).unwrap_or(60));
-        let mut slots = self.lock();
-        if slots.len() >= CAPACITY {
-            slots.retain(|_, slot| slot.live_until() > now_s);
-            if slots.len() >= CAPACITY {
-                return Err(CodeError::Full);
-            }
+        let slot = Slot::Pending { grant, expires_at };
+        // A 256-bit random key is never taken: a `false` here is a broken generator.
+        if !self
+            .records
+            .create(&hash(&code), &[], &slot, now_s, expires_at)
+            .await?
+        {
+            return Err(CodeError::Random);
         }
-        slots.insert(hash(&code), Slot::Pending { grant, expires_at });
         Ok(code)
     }
 
     /// Redeems `code` at `now`. `check` decides whether this request may use the code (client,
-    /// redirect URI, PKCE verifier); it runs under the lock before anything changes, so a
-    /// request that fails it neither spends the code nor revokes what the code issued
-    /// (RFC 9700 §4.2: only the legitimate holder's replay revokes). The first checked use gets
-    /// the grant (the code is then spent); any later checked use is a replay. An expired code
-    /// is invalid.
-    pub fn redeem<E>(
+    /// redirect URI, PKCE verifier); it runs before anything changes, so a request that fails
+    /// it neither spends the code nor revokes what the code issued (RFC 9700 §4.2: only the
+    /// legitimate holder's replay revokes). The first checked use gets the grant (the code is
+    /// then spent); any later checked use is a replay. An expired code is invalid.
+    pub async fn redeem<E>(
         &self,
         code: &str,
         now: SystemTime,
         check: impl FnOnce(&CodeGrant) -> Result<(), E>,
-    ) -> Redemption<E> {
+    ) -> Result<Redemption<E>, StateError> {
         let key = hash(code);
         let now_s = unix_seconds(now);
-        let mut slots = self.lock();
-        match slots.get(&key) {
-            None => Redemption::Invalid,
-            Some(Slot::Redeemed { grant, issued, .. }) => match check(grant) {
-                Ok(()) => Redemption::Replayed(issued.clone()),
-                Err(e) => Redemption::Rejected(e),
-            },
-            Some(Slot::Pending { expires_at, .. }) if *expires_at <= now_s => {
-                slots.remove(&key);
-                Redemption::Invalid
+        let Some(found) = self.records.get(&key, now_s).await? else {
+            return Ok(Redemption::Invalid);
+        };
+        let (grant, expires_at) = match found.value {
+            Slot::Redeemed { grant, issued } => {
+                return Ok(match check(&grant) {
+                    Ok(()) => Redemption::Replayed(issued),
+                    Err(e) => Redemption::Rejected(e),
+                });
             }
-            Some(Slot::Pending { grant, expires_at }) => {
-                if let Err(e) = check(grant) {
-                    return Redemption::Rejected(e);
-                }
-                let grant = grant.clone();
-                let issued = Issued {
-                    client_id: grant.client_id.clone(),
-                    ..Issued::default()
-                };
-                let keep_until = *expires_at;
-                slots.insert(
-                    key,
-                    Slot::Redeemed {
-                        grant: grant.clone(),
-                        issued,
-                        keep_until,
-                    },
-                );
-                Redemption::Fresh(grant)
-            }
+            Slot::Pending { grant, expires_at } => (grant, expires_at),
+        };
+        if let Err(e) = check(&grant) {
+            return Ok(Redemption::Rejected(e));
         }
+        let issued = Issued {
+            client_id: grant.client_id.clone(),
+            ..Issued::default()
+        };
+        let spent = Slot::Redeemed {
+            grant: grant.clone(),
+            issued,
+        };
+        if self
+            .records
+            .update(&key, found.revision, &spent, expires_at)
+            .await?
+        {
+            return Ok(Redemption::Fresh(grant));
+        }
+        // A concurrent redemption of the same code (same client and verifier: it passed the
+        // same check) won: this one is its replay.
+        Ok(
+            match self.records.get(&key, now_s).await?.map(|f| f.value) {
+                Some(Slot::Redeemed { issued, .. }) => Redemption::Replayed(issued),
+                _ => Redemption::Invalid,
+            },
+        )
     }
 
     /// Records what was issued from a redeemed `code`, kept until the last access token
     /// expires so that a replay can still revoke it.
-    pub fn record_issued(&self, code: &str, grant_id: Option<String>, access_token: (String, i64)) {
-        let mut slots = self.lock();
-        if let Some(Slot::Redeemed {
-            issued, keep_until, ..
-        }) = slots.get_mut(&hash(code))
-        {
-            if grant_id.is_some() {
-                issued.grant_id = grant_id;
-            }
-            *keep_until = (*keep_until).max(access_token.1);
-            issued.access_tokens.push(access_token);
-        }
+    pub async fn record_issued(
+        &self,
+        code: &str,
+        grant_id: Option<String>,
+        access_token: (String, i64),
+        now: SystemTime,
+    ) -> Result<(), StateError> {
+        let now_s = unix_seconds(now);
+        self.records
+            .modify(&hash(code), now_s, |slot, expires_at| {
+                if let Slot::Redeemed { issued, .. } = slot {
+                    if grant_id.is_some() {
+                        issued.grant_id.clone_from(&grant_id);
+                    }
+                    issued.access_tokens.push(access_token.clone());
+                }
+                (Some(expires_at.max(access_token.1)), ())
+            })
+            .await?;
+        Ok(())
     }
 }

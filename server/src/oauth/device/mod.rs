@@ -3,18 +3,22 @@
 //!
 //! Device codes are 256-bit random values stored only as SHA-256 hashes; user codes are
 //! 8 letters from an unambiguous alphabet (`BCDFGHJKLMNPQRSTVWXZ`, shown as `XXXX-XXXX`).
-//! Everything lives in this process's memory (codes last ≤ 10 min), like [`super::codes`].
+//! Both are datastore records ([`crate::oauth::state`]): a device approved through one
+//! replica's pages gets its tokens from any other; every state change is a
+//! compare-and-swap, so an approval yields tokens exactly once.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use tessera_proto::clock::unix_seconds;
 use zeroize::Zeroizing;
 
 use super::codes::Issued;
+use crate::datastore::ExpiringKind;
+use crate::oauth::state::{Records, StateError, StateStore, digest};
 
 mod user_code;
 
@@ -36,11 +40,15 @@ pub const POLL_INTERVAL_SECS: i64 = 5;
 /// Added to the interval of a device code polled too fast (RFC 8628 §3.5).
 const SLOW_DOWN_STEP_SECS: i64 = 5;
 
-/// Most device codes held at once; beyond it issuing fails (503).
-const CAPACITY: usize = 100_000;
+/// An expired device code is still answered `expired_token` (not `invalid_grant`) for this
+/// long before its record is pruned.
+const EXPIRED_GRACE_SECS: i64 = 600;
+
+/// Attempts at a user code that is not in use, and at a contended compare-and-swap.
+const ATTEMPTS: usize = 8;
 
 /// The signed-in user who approved a device code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     /// The user's opaque id (`sub`).
     pub user_id: String,
@@ -104,17 +112,20 @@ pub enum Poll {
 }
 
 /// Why a device code could not be issued.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
     /// The random generator failed.
     #[error("random generation failed")]
     Random,
-    /// Too many outstanding device codes.
-    #[error("too many outstanding device codes")]
+    /// No free user code was found.
+    #[error("no free user code")]
     Full,
+    /// The datastore failed.
+    #[error(transparent)]
+    Store(#[from] StateError),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 enum State {
     Pending,
     Denied,
@@ -123,7 +134,8 @@ enum State {
     Spent(Issued),
 }
 
-#[derive(Debug)]
+/// A device code as stored.
+#[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     client_id: String,
     scopes: Vec<String>,
@@ -134,67 +146,32 @@ struct Entry {
     state: State,
 }
 
-#[derive(Debug, Default)]
-struct Slots {
-    by_device: HashMap<[u8; 32], Entry>,
-    /// Normalised user code → device-code hash.
-    by_user: HashMap<String, [u8; 32]>,
-}
-
-impl Slots {
-    fn purge(&mut self, now_s: i64) {
-        self.by_device.retain(|_, e| e.expires_at > now_s);
-        let live = &self.by_device;
-        self.by_user.retain(|_, key| live.contains_key(key));
-    }
-
-    fn pending_by_user(&mut self, user_code: &str, now_s: i64) -> Option<&mut Entry> {
-        let normal = normalise_user_code(user_code)?;
-        let key = *self.by_user.get(&normal)?;
-        self.by_device
-            .get_mut(&key)
-            .filter(|e| e.expires_at > now_s && matches!(e.state, State::Pending))
-    }
-}
-
-/// The device codes of this process.
-#[derive(Debug)]
+/// The device codes, in the datastore.
+#[derive(Debug, Clone)]
 pub struct DeviceCodes {
     ttl: Duration,
-    slots: Mutex<Slots>,
+    /// Device-code hash → entry.
+    by_device: Records<Entry>,
+    /// Normalised user code → device-code hash, while undecided.
+    by_user: Records<[u8; 32]>,
 }
 
 fn hash(code: &str) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
-}
-
-impl Default for DeviceCodes {
-    fn default() -> Self {
-        Self::new(DEVICE_CODE_TTL)
-    }
+    digest(&[code.as_bytes()])
 }
 
 impl DeviceCodes {
-    /// Device codes valid for `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    /// Device codes valid for `ttl`, kept in `store`.
+    pub fn new(ttl: Duration, store: Arc<dyn StateStore>) -> Self {
         Self {
             ttl,
-            slots: Mutex::new(Slots::default()),
+            by_device: Records::new(store.clone(), ExpiringKind::DeviceCode),
+            by_user: Records::new(store, ExpiringKind::DeviceUserCode),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
-        // A panic while holding the lock cannot leave an entry half written: recover.
-        self.slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Issues a device code and a user code for `client_id` asking for `scopes`.
-    pub fn issue(
+    pub async fn issue(
         &self,
         client_id: &str,
         scopes: Vec<String>,
@@ -204,38 +181,39 @@ impl DeviceCodes {
         aws_lc_rs::rand::fill(raw.as_mut()).map_err(|_| DeviceError::Random)?;
         let device_code = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw.as_ref()));
         let now_s = unix_seconds(now);
-        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(600);
-        let mut slots = self.lock();
-        if slots.by_device.len() >= CAPACITY {
-            slots.purge(now_s);
-            if slots.by_device.len() >= CAPACITY {
-                return Err(DeviceError::Full);
-            }
-        }
+        let expires_at = now_s.saturating_add(i64::try_from(self.ttl.as_secs()).unwrap_or(600));
+        let key = hash(&device_code);
         // A fresh user code that is not in use (retry a few times on collision).
         let mut user_code = None;
-        for _ in 0..8 {
+        for _ in 0..ATTEMPTS {
             let candidate = user_code::generate().ok_or(DeviceError::Random)?;
-            if !slots.by_user.contains_key(&candidate) {
+            if self
+                .by_user
+                .create(candidate.as_bytes(), &[], &key, now_s, expires_at)
+                .await?
+            {
                 user_code = Some(candidate);
                 break;
             }
         }
         let user_code = user_code.ok_or(DeviceError::Full)?;
-        let key = hash(&device_code);
-        slots.by_user.insert(user_code.clone(), key);
-        slots.by_device.insert(
-            key,
-            Entry {
-                client_id: client_id.to_owned(),
-                scopes,
-                user_code: user_code.clone(),
-                expires_at: now_s.saturating_add(ttl),
-                interval: POLL_INTERVAL_SECS,
-                last_poll: None,
-                state: State::Pending,
-            },
-        );
+        let entry = Entry {
+            client_id: client_id.to_owned(),
+            scopes,
+            user_code: user_code.clone(),
+            expires_at,
+            interval: POLL_INTERVAL_SECS,
+            last_poll: None,
+            state: State::Pending,
+        };
+        let keep_until = expires_at.saturating_add(EXPIRED_GRACE_SECS);
+        if !self
+            .by_device
+            .create(&key, &[], &entry, now_s, keep_until)
+            .await?
+        {
+            return Err(DeviceError::Random);
+        }
         Ok(DeviceAuthorization {
             device_code,
             user_code: display_user_code(&user_code),
@@ -244,109 +222,176 @@ impl DeviceCodes {
         })
     }
 
+    /// The device-code hash behind `user_code` (any formatting), if it is live.
+    async fn by_user_code(
+        &self,
+        user_code: &str,
+        now_s: i64,
+    ) -> Result<Option<(String, [u8; 32])>, StateError> {
+        let Some(normal) = normalise_user_code(user_code) else {
+            return Ok(None);
+        };
+        let key = self.by_user.get(normal.as_bytes(), now_s).await?;
+        Ok(key.map(|k| (normal, k.value)))
+    }
+
     /// The pending request behind `user_code` (any formatting), if it is live and undecided.
-    pub fn lookup(&self, user_code: &str, now: SystemTime) -> Option<PendingRequest> {
-        let mut slots = self.lock();
-        slots
-            .pending_by_user(user_code, unix_seconds(now))
+    pub async fn lookup(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> Result<Option<PendingRequest>, StateError> {
+        let now_s = unix_seconds(now);
+        let Some((_, key)) = self.by_user_code(user_code, now_s).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .by_device
+            .get(&key, now_s)
+            .await?
+            .map(|e| e.value)
+            .filter(|e| e.expires_at > now_s && matches!(e.state, State::Pending))
             .map(|e| PendingRequest {
-                client_id: e.client_id.clone(),
-                scopes: e.scopes.clone(),
-            })
+                client_id: e.client_id,
+                scopes: e.scopes,
+            }))
     }
 
     /// Approves the pending request behind `user_code`; false if none is pending.
-    pub fn approve(&self, user_code: &str, approval: Approval, now: SystemTime) -> bool {
-        self.decide(user_code, State::Approved(approval), now)
+    pub async fn approve(
+        &self,
+        user_code: &str,
+        approval: Approval,
+        now: SystemTime,
+    ) -> Result<bool, StateError> {
+        self.decide(user_code, State::Approved(approval), now).await
     }
 
     /// Denies the pending request behind `user_code`; false if none is pending.
-    pub fn deny(&self, user_code: &str, now: SystemTime) -> bool {
-        self.decide(user_code, State::Denied, now)
+    pub async fn deny(&self, user_code: &str, now: SystemTime) -> Result<bool, StateError> {
+        self.decide(user_code, State::Denied, now).await
     }
 
-    fn decide(&self, user_code: &str, state: State, now: SystemTime) -> bool {
-        let mut slots = self.lock();
+    async fn decide(
+        &self,
+        user_code: &str,
+        state: State,
+        now: SystemTime,
+    ) -> Result<bool, StateError> {
         let now_s = unix_seconds(now);
-        let Some(entry) = slots.pending_by_user(user_code, now_s) else {
-            return false;
+        let Some((normal, key)) = self.by_user_code(user_code, now_s).await? else {
+            return Ok(false);
         };
-        entry.state = state;
+        let mut state = Some(state);
+        let decided = self
+            .by_device
+            .modify(&key, now_s, |entry, keep_until| {
+                if entry.expires_at <= now_s || !matches!(entry.state, State::Pending) {
+                    return (Some(keep_until), false);
+                }
+                match state.take() {
+                    Some(s) => {
+                        entry.state = s;
+                        (Some(keep_until), true)
+                    }
+                    None => (Some(keep_until), false),
+                }
+            })
+            .await?
+            .unwrap_or(false);
         // A decided user code cannot be entered again.
-        let normal = entry.user_code.clone();
-        slots.by_user.remove(&normal);
-        true
+        if decided {
+            self.by_user.delete(normal.as_bytes(), None).await?;
+        }
+        Ok(decided)
     }
 
     /// One token poll by `client_id` with `device_code` at `now`.
-    pub fn poll(&self, device_code: &str, client_id: &str, now: SystemTime) -> Poll {
+    pub async fn poll(
+        &self,
+        device_code: &str,
+        client_id: &str,
+        now: SystemTime,
+    ) -> Result<Poll, StateError> {
         let key = hash(device_code);
         let now_s = unix_seconds(now);
-        let mut slots = self.lock();
-        let Some(entry) = slots.by_device.get_mut(&key) else {
-            return Poll::Invalid;
-        };
-        if entry.client_id != client_id {
-            return Poll::Invalid;
-        }
-        if let State::Spent(issued) = &entry.state {
-            return Poll::Replayed(issued.clone());
-        }
-        if entry.expires_at <= now_s {
-            let normal = entry.user_code.clone();
-            slots.by_device.remove(&key);
-            slots.by_user.remove(&normal);
-            return Poll::Expired;
-        }
-        let too_fast = entry
-            .last_poll
-            .is_some_and(|last| now_s.saturating_sub(last) < entry.interval);
-        entry.last_poll = Some(now_s);
-        let spent = State::Spent(Issued {
-            client_id: entry.client_id.clone(),
-            grant_id: None,
-            access_tokens: Vec::new(),
-        });
-        match std::mem::replace(&mut entry.state, spent) {
-            State::Pending if too_fast => {
-                entry.state = State::Pending;
-                entry.interval = entry.interval.saturating_add(SLOW_DOWN_STEP_SECS);
-                Poll::SlowDown
+        for _ in 0..ATTEMPTS {
+            let Some(found) = self.by_device.get(&key, now_s).await? else {
+                return Ok(Poll::Invalid);
+            };
+            let mut entry = found.value;
+            if entry.client_id != client_id {
+                return Ok(Poll::Invalid);
             }
-            State::Pending => {
-                entry.state = State::Pending;
-                Poll::Pending
+            if let State::Spent(issued) = entry.state {
+                return Ok(Poll::Replayed(issued));
             }
-            State::Denied => {
-                entry.state = State::Denied;
-                Poll::Denied
+            if entry.expires_at <= now_s {
+                return Ok(Poll::Expired);
             }
-            State::Approved(approval) => Poll::Approved(DeviceGrant {
+            let too_fast = entry
+                .last_poll
+                .is_some_and(|last| now_s.saturating_sub(last) < entry.interval);
+            entry.last_poll = Some(now_s);
+            let spent = State::Spent(Issued {
                 client_id: entry.client_id.clone(),
-                scopes: entry.scopes.clone(),
-                approval,
-            }),
-            State::Spent(issued) => Poll::Replayed(issued),
+                grant_id: None,
+                access_tokens: Vec::new(),
+            });
+            let outcome = match std::mem::replace(&mut entry.state, spent) {
+                State::Pending => {
+                    entry.state = State::Pending;
+                    if too_fast {
+                        entry.interval = entry.interval.saturating_add(SLOW_DOWN_STEP_SECS);
+                        Poll::SlowDown
+                    } else {
+                        Poll::Pending
+                    }
+                }
+                // Nothing more to remember of a denied code.
+                State::Denied => return Ok(Poll::Denied),
+                State::Approved(approval) => Poll::Approved(DeviceGrant {
+                    client_id: entry.client_id.clone(),
+                    scopes: entry.scopes.clone(),
+                    approval,
+                }),
+                State::Spent(issued) => return Ok(Poll::Replayed(issued)),
+            };
+            if self
+                .by_device
+                .update(&key, found.revision, &entry, found.expires_at)
+                .await?
+            {
+                return Ok(outcome);
+            }
         }
+        Err(StateError::Contended(ExpiringKind::DeviceCode))
     }
 
     /// Records what an approved `device_code` issued (the refresh family, an access token's
     /// `jti` and `exp`); the entry is kept until that access token expires.
-    pub fn record_issued(
+    pub async fn record_issued(
         &self,
         device_code: &str,
         grant_id: Option<String>,
         access: (String, i64),
-    ) {
-        let mut slots = self.lock();
-        if let Some(entry) = slots.by_device.get_mut(&hash(device_code))
-            && let State::Spent(issued) = &mut entry.state
-        {
-            if grant_id.is_some() {
-                issued.grant_id = grant_id;
-            }
-            entry.expires_at = entry.expires_at.max(access.1);
-            issued.access_tokens.push(access);
-        }
+        now: SystemTime,
+    ) -> Result<(), StateError> {
+        self.by_device
+            .modify(
+                &hash(device_code),
+                unix_seconds(now),
+                |entry, keep_until| {
+                    if let State::Spent(issued) = &mut entry.state {
+                        if grant_id.is_some() {
+                            issued.grant_id.clone_from(&grant_id);
+                        }
+                        issued.access_tokens.push(access.clone());
+                    }
+                    (Some(keep_until.max(access.1)), ())
+                },
+            )
+            .await?;
+        Ok(())
     }
 }

@@ -1,8 +1,6 @@
 //! [`GrantService`]: [`Grants`] as a trait object, so the HTTP server holds it without
 //! naming the datastore type.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::SystemTime;
 
 use super::{
@@ -10,8 +8,7 @@ use super::{
 };
 use crate::datastore::{GrantStore, OAuthClientStore, UserStore};
 
-/// A boxed future (what [`GrantService`] returns, so it can be a trait object).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::oauth::BoxFuture;
 
 /// [`Grants`] as a trait object, so the HTTP server holds it without naming the datastore.
 /// Same methods, same meaning.

@@ -20,6 +20,7 @@ use super::request::Form;
 use super::server::Shared;
 use crate::oauth::codes::{CodeGrant, Issued, Redemption};
 use crate::oauth::grants::{GrantStart, RefreshToken};
+use crate::oauth::state::StateError;
 
 /// The grant type.
 pub(crate) const AUTHORIZATION_CODE: &str = "authorization_code";
@@ -40,6 +41,22 @@ pub(super) struct Refusal {
 
 pub(super) fn refusal(error: OAuthError, reason: &'static str) -> Refusal {
     Refusal { error, reason }
+}
+
+/// The datastore holding codes and device codes failed: `503 temporarily_unavailable`.
+pub(super) fn state_unavailable(e: &StateError) -> Refusal {
+    tracing::warn!(error = %e, "OAuth state store");
+    let error = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+    refusal(error, "state_store_unavailable")
+}
+
+/// The code a user grant was redeemed from, where what it issues is recorded.
+#[derive(Clone, Copy)]
+pub(super) enum IssuedFrom<'a> {
+    /// An authorization code.
+    Code(&'a str),
+    /// A device code.
+    Device(&'a str),
 }
 
 /// What a successful redemption answers.
@@ -117,7 +134,7 @@ pub(super) fn answer(
 pub(super) async fn revoke_issued<A, S>(shared: &Shared<A, S>, issued: &Issued, now: SystemTime) {
     for (jti, exp) in &issued.access_tokens {
         let until = from_unix_seconds(*exp);
-        if let Err(e) = shared.denylist.insert(jti, &issued.client_id, until, now) {
+        if let Err(e) = shared.denylist.insert(jti, until, now).await {
             tracing::error!(error = %e, "revoking an access token of a replayed code failed");
         }
     }
@@ -146,10 +163,12 @@ async fn redeem_checked<A, S>(
     form: &Form,
     now: SystemTime,
 ) -> Result<CodeGrant, Refusal> {
-    match shared
+    let redemption = shared
         .codes
         .redeem(code, now, |grant| check_request(client, form, grant))
-    {
+        .await
+        .map_err(|e| state_unavailable(&e))?;
+    match redemption {
         Redemption::Fresh(grant) => Ok(grant),
         Redemption::Invalid => Err(refusal(BAD_CODE, "unknown_or_expired_code")),
         Redemption::Rejected(refused) => Err(refused),
@@ -228,23 +247,28 @@ async fn tokens<A, S: TokenSigner>(
     })?;
     let grant = redeem_checked(shared, client, code, form, now).await?;
     let targets: Vec<&str> = form.all("resource").iter().map(String::as_str).collect();
-    issue_user_tokens(shared, client, &grant, &targets, now, |grant_id, access| {
-        shared.codes.record_issued(code, grant_id, access);
-    })
+    issue_user_tokens(
+        shared,
+        client,
+        &grant,
+        &targets,
+        now,
+        IssuedFrom::Code(code),
+    )
     .await
 }
 
 /// Issues the tokens of a user grant (authorization code or device code): an access token
 /// (`sub` = user), an ID token when `openid` was granted, a refresh token when the client may
-/// refresh. `record` sees the refresh family and the access token's (`jti`, `exp`) before
-/// anything is signed.
+/// refresh. The refresh family and the access token's (`jti`, `exp`) are recorded on the
+/// code (`from`) before anything is signed.
 pub(super) async fn issue_user_tokens<A, S: TokenSigner>(
     shared: &Shared<A, S>,
     client: &AuthenticatedClient,
     grant: &CodeGrant,
     targets: &[&str],
     now: SystemTime,
-    record: impl FnOnce(Option<String>, (String, i64)),
+    from: IssuedFrom<'_>,
 ) -> Result<Tokens, Refusal> {
     account_live(shared, &grant.user_id).await?;
     let audiences = grant::granted_audiences(client, targets, &shared.config.issuer)
@@ -273,7 +297,22 @@ pub(super) async fn issue_user_tokens<A, S: TokenSigner>(
     let refresh = start_refresh_family(shared, client, grant, now).await?;
     // Recorded before signing: a replay racing this request still revokes the tokens.
     let grant_id = refresh.as_ref().map(|(id, _)| id.clone());
-    record(grant_id, (jti.clone(), exp));
+    let access = (jti.clone(), exp);
+    let recorded = match from {
+        IssuedFrom::Code(code) => {
+            shared
+                .codes
+                .record_issued(code, grant_id, access, now)
+                .await
+        }
+        IssuedFrom::Device(code) => {
+            shared
+                .device
+                .record_issued(code, grant_id, access, now)
+                .await
+        }
+    };
+    recorded.map_err(|e| state_unavailable(&e))?;
     let access_token = sign(&shared.signer, now, &issuance.claims, "at+jwt")?;
     let id_token = if grant.scopes.iter().any(|s| s == OPENID) {
         let claims = id_token::claims(grant, &issuance.claims, &access_token);

@@ -67,7 +67,7 @@ pub(crate) async fn device_authorization<A: ClientAuthenticator, S: TokenSigner>
         Err(e) => return refuse(EVENT_AUTHORIZE, e, Some(id)),
     };
     let scope = scopes.join(" ");
-    let issued = match shared.device.issue(id, scopes, now) {
+    let issued = match shared.device.issue(id, scopes, now).await {
         Ok(issued) => issued,
         Err(e) => {
             tracing::warn!(error = %e, "issuing a device code failed");
@@ -123,7 +123,11 @@ async fn redeem<A, S: TokenSigner>(
         let e = OAuthError::new(ErrorCode::InvalidRequest, "device_code is required");
         refusal(e, "missing_device_code")
     })?;
-    let grant = match shared.device.poll(device_code, &client.client_id, now) {
+    let polled = shared
+        .device
+        .poll(device_code, &client.client_id, now)
+        .await;
+    let grant = match polled.map_err(|e| code::state_unavailable(&e))? {
         Poll::Approved(grant) => grant,
         Poll::Replayed(issued) => {
             code::revoke_issued(shared, &issued, now).await;
@@ -143,10 +147,8 @@ async fn redeem<A, S: TokenSigner>(
         amr: grant.approval.amr,
     };
     let targets: Vec<&str> = form.all("resource").iter().map(String::as_str).collect();
-    code::issue_user_tokens(shared, client, &user, &targets, now, |grant_id, access| {
-        shared.device.record_issued(device_code, grant_id, access);
-    })
-    .await
+    let from = code::IssuedFrom::Device(device_code);
+    code::issue_user_tokens(shared, client, &user, &targets, now, from).await
 }
 
 /// The error answer of a poll that issues nothing (RFC 8628 §3.5).

@@ -88,6 +88,7 @@ pub(super) async fn authenticate<A: ClientAuthenticator, S: TokenSigner>(
         match shared
             .authenticator
             .use_once(&client.client_id, single_use, now)
+            .await
         {
             Ok(()) => {}
             Err(ClientAuthFailure::Invalid) => {
@@ -307,7 +308,18 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
     {
         return answer;
     }
-    let active = claims.filter(|c| !shared.denylist.contains(jti_of(c), now));
+    let active = match claims {
+        Some(c) => match shared.denylist.contains(jti_of(&c), now).await {
+            Ok(false) => Some(c),
+            Ok(true) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "revocation denylist");
+                let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");
+                return refuse(EVENT, e, Some(&client.client_id));
+            }
+        },
+        None => None,
+    };
     // Only the token's own client, or one allowed to introspect any token, learns about it
     // (issue 11 §8); anyone else gets the inactive answer.
     let (active, other_client) = match active {
@@ -377,10 +389,7 @@ pub(crate) async fn revoke<A: ClientAuthenticator, S: TokenSigner>(
         Some(c) => {
             let exp = c.get("exp").and_then(Value::as_i64).unwrap_or_default();
             let until = from_unix_seconds(exp);
-            if let Err(e) = shared
-                .denylist
-                .insert(jti_of(&c), &client.client_id, until, now)
-            {
+            if let Err(e) = shared.denylist.insert(jti_of(&c), until, now).await {
                 // Never a silent success: the client retries later.
                 tracing::warn!(error = %e, "revocation denylist");
                 let e = OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable");

@@ -1,115 +1,11 @@
-//! In-memory state: the revoked-`jti` denylist and the token buckets (per confidential
-//! client; per public client and source address).
+//! The token buckets, per replica (per confidential client; per public client and source
+//! address). With several replicas each one limits on its own: a client's limit adds up
+//! across the replicas a load balancer spreads it over.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
-
-/// Most revoked `jti`s held at once.
-const DENYLIST_CAPACITY: usize = 1_000_000;
-/// Most revoked `jti`s of one client held at once (a client revokes only its own tokens,
-/// which its rate limit bounds: 50/s × a 10 min token lifetime is 30 000).
-const DENYLIST_PER_CLIENT: usize = 100_000;
-
-/// Why a revocation could not be remembered (answered 503: the caller retries).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum DenylistFull {
-    /// Every slot holds an unexpired revocation.
-    #[error("the revocation denylist is full")]
-    Full,
-    /// The client holds its whole share of unexpired revocations.
-    #[error("the revocation denylist is full for this client")]
-    Client,
-}
-
-#[derive(Debug, Default)]
-struct Revoked {
-    /// `jti` → (until, client).
-    entries: HashMap<String, (SystemTime, String)>,
-    /// Expiry order, for pruning without a scan (entries re-revoked with a later expiry
-    /// leave a stale heap item, skipped when popped).
-    expiries: BinaryHeap<Reverse<(SystemTime, String)>>,
-    per_client: HashMap<String, usize>,
-}
-
-impl Revoked {
-    /// Drops the entries expired at `now`: O(log n) per dropped entry, nothing scanned.
-    fn prune(&mut self, now: SystemTime) {
-        while let Some(Reverse((until, _))) = self.expiries.peek() {
-            if *until > now {
-                break;
-            }
-            let Some(Reverse((until, jti))) = self.expiries.pop() else {
-                break;
-            };
-            if self.entries.get(&jti).is_some_and(|(u, _)| *u == until)
-                && let Some((_, client)) = self.entries.remove(&jti)
-                && let Some(n) = self.per_client.get_mut(&client)
-            {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.per_client.remove(&client);
-                }
-            }
-        }
-    }
-}
-
-/// Revoked access-token ids, each kept until the token's own expiry; bounded in total and
-/// per client, pruned in expiry order (never scanned per revocation).
-#[derive(Debug, Default)]
-pub(crate) struct Denylist {
-    inner: Mutex<Revoked>,
-}
-
-impl Denylist {
-    /// Denies `jti` (a token of `client_id`) until `exp`, pruning expired entries first.
-    pub(crate) fn insert(
-        &self,
-        jti: &str,
-        client_id: &str,
-        exp: SystemTime,
-        now: SystemTime,
-    ) -> Result<(), DenylistFull> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.prune(now);
-        if exp <= now || inner.entries.contains_key(jti) {
-            return Ok(());
-        }
-        if inner.per_client.get(client_id).copied().unwrap_or(0) >= DENYLIST_PER_CLIENT {
-            return Err(DenylistFull::Client);
-        }
-        if inner.entries.len() >= DENYLIST_CAPACITY {
-            return Err(DenylistFull::Full);
-        }
-        inner
-            .entries
-            .insert(jti.to_owned(), (exp, client_id.to_owned()));
-        inner.expiries.push(Reverse((exp, jti.to_owned())));
-        *inner.per_client.entry(client_id.to_owned()).or_default() += 1;
-        Ok(())
-    }
-
-    /// Whether `jti` is revoked at `now`.
-    pub(crate) fn contains(&self, jti: &str, now: SystemTime) -> bool {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner
-            .entries
-            .get(jti)
-            .is_some_and(|(until, _)| *until > now)
-    }
-
-    /// Number of entries held (tests).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .map(|e| e.entries.len())
-            .unwrap_or_default()
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -294,46 +190,5 @@ mod tests {
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert_eq!(BucketKey::public("spa", a), BucketKey::public("spa", b));
         assert_ne!(BucketKey::public("spa", a), BucketKey::public("spa", c));
-    }
-
-    #[test]
-    fn denylist_prunes_expired() {
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let list = Denylist::default();
-        list.insert("j1", "c", t0 + Duration::from_secs(10), t0)
-            .unwrap();
-        assert!(list.contains("j1", t0));
-        assert!(!list.contains("j1", t0 + Duration::from_secs(10)));
-        list.insert(
-            "j2",
-            "c",
-            t0 + Duration::from_secs(100),
-            t0 + Duration::from_secs(20),
-        )
-        .unwrap();
-        assert_eq!(list.len(), 1, "j1 pruned");
-    }
-
-    /// Issue 11 §11: one client's revocations are bounded; another client still revokes.
-    #[test]
-    fn the_denylist_is_bounded_per_client() {
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let exp = t0 + Duration::from_secs(600);
-        let list = Denylist::default();
-        for i in 0..DENYLIST_PER_CLIENT {
-            list.insert(&format!("j{i}"), "greedy", exp, t0).unwrap();
-        }
-        assert_eq!(
-            list.insert("one more", "greedy", exp, t0),
-            Err(DenylistFull::Client)
-        );
-        assert_eq!(list.insert("k", "other", exp, t0), Ok(()));
-        // Expired entries leave in expiry order; the share frees up.
-        let later = exp + Duration::from_secs(1);
-        assert_eq!(
-            list.insert("one more", "greedy", later + Duration::from_secs(60), later),
-            Ok(())
-        );
-        assert_eq!(list.len(), 1);
     }
 }

@@ -8,6 +8,7 @@
 
 mod code;
 mod config;
+mod denylist;
 mod device;
 mod discovery;
 mod endpoints;

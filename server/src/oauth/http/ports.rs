@@ -147,14 +147,14 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
     ) -> impl Future<Output = Result<AuthenticatedClient, ClientAuthFailure>> + Send;
 
     /// Accepts `single_use` of `client_id` once (RFC 7523 §3 item 7): a replay is
-    /// [`ClientAuthFailure::Invalid`], a full replay cache
+    /// [`ClientAuthFailure::Invalid`], a datastore failure
     /// [`ClientAuthFailure::Unavailable`]. Called after the rate limit.
     fn use_once(
         &self,
         client_id: &str,
         single_use: &SingleUse,
         now: SystemTime,
-    ) -> Result<(), ClientAuthFailure>;
+    ) -> impl Future<Output = Result<(), ClientAuthFailure>> + Send;
 }
 
 /// The trust bundles the server trusts: its own and every federated one.

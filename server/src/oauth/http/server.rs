@@ -10,16 +10,18 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::config::OAuthHttpConfig;
+use super::denylist::Denylist;
 use super::error::OAuthHttpError;
-use super::limits::{Denylist, RateLimiter};
+use super::limits::RateLimiter;
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::userinfo::{self, UserProfiles};
 use super::{device, discovery, endpoints, tls, verify};
 use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
 use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
-use crate::oauth::device::DeviceCodes;
+use crate::oauth::device::{DEVICE_CODE_TTL, DeviceCodes};
 use crate::oauth::exchange::TokenExchange;
 use crate::oauth::grants::GrantService;
+use crate::oauth::state::StateStore;
 
 /// State shared by all handlers.
 pub(crate) struct Shared<A, S> {
@@ -66,11 +68,13 @@ impl<A, S> std::fmt::Debug for OAuthServer<A, S> {
 
 impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     /// A server for `config`, authenticating clients with `authenticator`, signing with
-    /// `signer` and reading time from `clock`.
+    /// `signer`, keeping its short-lived state (sessions, codes, device codes, revoked
+    /// `jti`s) in `state` and reading time from `clock`.
     pub fn new(
         config: OAuthHttpConfig,
         authenticator: A,
         signer: S,
+        state: Arc<dyn StateStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let limiter = RateLimiter::new(config.rate_per_second, config.burst);
@@ -80,11 +84,11 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 authenticator,
                 signer,
                 clock,
-                denylist: Denylist::default(),
+                denylist: Denylist::new(state.clone()),
                 limiter,
                 exchange: OnceLock::new(),
-                codes: AuthorizationCodes::new(MAX_CODE_TTL),
-                device: DeviceCodes::default(),
+                codes: AuthorizationCodes::new(MAX_CODE_TTL, state.clone()),
+                device: DeviceCodes::new(DEVICE_CODE_TTL, state.clone()),
                 browser: OnceLock::new(),
                 users: OnceLock::new(),
                 grants: OnceLock::new(),
@@ -117,12 +121,6 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     #[cfg(test)]
     pub(crate) fn codes(&self) -> &AuthorizationCodes {
         &self.shared.codes
-    }
-
-    /// How many browser sessions are held (tests).
-    #[cfg(test)]
-    pub(crate) fn browser_sessions(&self) -> usize {
-        self.shared.browser.get().map_or(0, |b| b.sessions.held())
     }
 
     /// The device codes (tests approve them as the device pages would).
@@ -243,12 +241,12 @@ impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
         self.browser.get()
     }
 
-    fn issue_code(
+    async fn issue_code(
         &self,
         grant: CodeGrant,
         now: std::time::SystemTime,
     ) -> Result<zeroize::Zeroizing<String>, CodeError> {
-        self.codes.issue(grant, now)
+        self.codes.issue(grant, now).await
     }
 
     fn device_codes(&self) -> &DeviceCodes {

@@ -142,8 +142,13 @@ pub(crate) async fn userinfo<A: ClientAuthenticator, S: TokenSigner>(
         .get("jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if shared.denylist.contains(jti, now) {
-        return invalid_token("token_revoked");
+    match shared.denylist.contains(jti, now).await {
+        Ok(false) => {}
+        Ok(true) => return invalid_token("token_revoked"),
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation denylist");
+            return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response());
+        }
     }
     if !holder_of_key(&claims, certificate.as_ref().map(|Extension(c)| c)) {
         return invalid_token("certificate_binding_mismatch");

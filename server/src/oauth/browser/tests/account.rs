@@ -102,6 +102,7 @@ async fn device_steps_after_the_account_changed_are_refused() {
             .server
             .device_codes()
             .issue("tv", vec!["openid".into()], f.clock.now())
+            .await
             .unwrap();
         let uri = format!("/oauth2/device?user_code={}", issued.user_code);
         let entry = get(&f.router, &uri, Some(&session)).await;
@@ -123,7 +124,9 @@ async fn device_steps_after_the_account_changed_are_refused() {
         assert_eq!(
             f.server
                 .device_codes()
-                .poll(&issued.device_code, "tv", f.clock.now()),
+                .poll(&issued.device_code, "tv", f.clock.now())
+                .await
+                .unwrap(),
             crate::oauth::device::Poll::Pending,
             "{change:?}: nothing approved"
         );

@@ -21,7 +21,10 @@ async fn without_a_session_the_login_page_comes_first_then_the_device_page() {
     assert!(!start.body.contains("name=\"password\""), "{}", start.body);
     assert_eq!(start.field("sign_in"), "1");
     assert_eq!(start.field("user_code"), "bcdf-ghjk");
-    assert_eq!(f.server.browser_sessions(), 0);
+    let sessions = f
+        .state
+        .expiring_held(crate::datastore::ExpiringKind::BrowserSession);
+    assert_eq!(sessions, 0);
     let page = get(
         &f.router,
         "/oauth2/device?user_code=bcdf-ghjk&sign_in=1",
@@ -68,6 +71,7 @@ async fn entering_the_code_and_approving_lets_the_device_get_tokens() {
     let codes = f.server.device_codes();
     let issued = codes
         .issue("tv", vec!["openid".into(), "read".into()], f.clock.now())
+        .await
         .unwrap();
     let uri = format!("/oauth2/device?user_code={}", issued.user_code);
     let entry = get(&f.router, &uri, Some(&session)).await;
@@ -90,7 +94,10 @@ async fn entering_the_code_and_approving_lets_the_device_get_tokens() {
     assert!(confirm.body.contains("<strong>tv</strong>"));
     assert!(confirm.body.contains("<li>openid</li><li>read</li>"));
     assert_eq!(
-        codes.poll(&issued.device_code, "tv", f.clock.now()),
+        codes
+            .poll(&issued.device_code, "tv", f.clock.now())
+            .await
+            .unwrap(),
         Poll::Pending
     );
     let done = post(
@@ -105,7 +112,11 @@ async fn entering_the_code_and_approving_lets_the_device_get_tokens() {
     )
     .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    match codes.poll(&issued.device_code, "tv", f.clock.now()) {
+    match codes
+        .poll(&issued.device_code, "tv", f.clock.now())
+        .await
+        .unwrap()
+    {
         Poll::Approved(grant) => assert!(!grant.approval.user_id.is_empty()),
         other => panic!("{other:?}"),
     }
@@ -116,7 +127,7 @@ async fn denying_is_reported_to_the_device() {
     let f = fixture().await;
     let session = signed_in(&f).await;
     let codes = f.server.device_codes();
-    let issued = codes.issue("tv", vec![], f.clock.now()).unwrap();
+    let issued = codes.issue("tv", vec![], f.clock.now()).await.unwrap();
     let entry = get(&f.router, "/oauth2/device", Some(&session)).await;
     let form = [
         ("csrf_token", entry.field("csrf_token")),
@@ -127,7 +138,10 @@ async fn denying_is_reported_to_the_device() {
     let done = post(&f.router, "/oauth2/device", Some(&session), &form).await;
     assert_eq!(done.status, StatusCode::OK);
     assert_eq!(
-        codes.poll(&issued.device_code, "tv", f.clock.now()),
+        codes
+            .poll(&issued.device_code, "tv", f.clock.now())
+            .await
+            .unwrap(),
         Poll::Denied
     );
 }
@@ -140,6 +154,7 @@ async fn wrong_codes_are_limited_per_session() {
         .server
         .device_codes()
         .issue("tv", vec![], f.clock.now())
+        .await
         .unwrap();
     let entry = get(&f.router, "/oauth2/device", Some(&session)).await;
     let csrf = entry.field("csrf_token");

@@ -54,7 +54,7 @@ impl ClientAuthenticator for NoClientAuth {
         Err(ClientAuthFailure::Invalid)
     }
 
-    fn use_once(
+    async fn use_once(
         &self,
         _client_id: &str,
         _single_use: &crate::oauth::http::SingleUse,
@@ -120,6 +120,8 @@ pub(super) struct Fixture {
     pub(super) accounts: Accounts<MemoryStore>,
     pub(super) clock: Arc<dyn Clock>,
     server: OAuthServer<NoClientAuth, NoSigner>,
+    /// Sessions, codes and device codes.
+    pub(super) state: MemoryStore,
     _dir: tempfile::TempDir,
 }
 
@@ -171,16 +173,19 @@ pub(super) async fn fixture() -> Fixture {
             .map(|c| (c.client_id.clone(), c))
             .collect(),
     );
+    let state = MemoryStore::default();
     let flows = BrowserFlows::new(
         accounts.clone(),
         clients,
         StoreConsents(MemoryStore::default()),
+        Arc::new(state.clone()),
         BrowserConfig::default(),
     );
     let server = OAuthServer::new(
         OAuthHttpConfig::new(ISSUER),
         NoClientAuth,
         NoSigner,
+        Arc::new(state.clone()),
         clock.clone(),
     )
     .with_browser(flows);
@@ -189,6 +194,7 @@ pub(super) async fn fixture() -> Fixture {
         accounts,
         clock,
         server,
+        state,
         _dir: dir,
     }
 }

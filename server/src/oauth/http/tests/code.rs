@@ -37,7 +37,9 @@ fn verify(token: &str, jwks: &Value, aud: &str) -> Map<String, Value> {
 #[tokio::test]
 async fn a_code_with_pkce_gives_an_access_token_and_a_verifiable_id_token() {
     let h = code_harness();
-    let code = h.seed(code_grant("web", &["openid", "profile", "read"]));
+    let code = h
+        .seed(code_grant("web", &["openid", "profile", "read"]))
+        .await;
     let (status, headers, body) = h
         .token(
             "web",
@@ -90,7 +92,7 @@ async fn a_code_with_pkce_gives_an_access_token_and_a_verifiable_id_token() {
 #[tokio::test]
 async fn a_public_client_redeems_with_client_id_alone_and_no_openid_means_no_id_token() {
     let h = code_harness();
-    let code = h.seed(code_grant("spa", &["read"]));
+    let code = h.seed(code_grant("spa", &["read"])).await;
     let (status, body) = h.redeem("spa", &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("id_token").is_none());
@@ -123,7 +125,7 @@ async fn pkce_is_required_and_only_s256() {
         if let Some(challenge) = challenge {
             grant.code_challenge = challenge.to_owned();
         }
-        let code = h.seed(grant);
+        let code = h.seed(grant).await;
         let mut pairs = vec![("code", code.as_str()), ("redirect_uri", REDIRECT)];
         if let Some(v) = verifier {
             pairs.push(("code_verifier", v));
@@ -140,7 +142,7 @@ async fn pkce_is_required_and_only_s256() {
 #[tokio::test]
 async fn a_wrong_verifier_or_another_client_does_not_spend_the_code() {
     let h = code_harness();
-    let code = h.seed(code_grant("spa", &["openid"]));
+    let code = h.seed(code_grant("spa", &["openid"])).await;
     let wrong = "x".repeat(43);
     let pairs = [
         ("code", code.as_str()),
@@ -167,7 +169,7 @@ async fn a_wrong_verifier_or_another_client_does_not_spend_the_code() {
 #[tokio::test]
 async fn a_replay_by_another_client_or_wrong_verifier_does_not_revoke_the_holders_tokens() {
     let h = code_harness();
-    let code = h.seed(code_grant("web", &["openid", "read"]));
+    let code = h.seed(code_grant("web", &["openid", "read"])).await;
     let (status, first) = h.redeem("web", &code).await;
     assert_eq!(status, StatusCode::OK);
     let access = first["access_token"].as_str().unwrap();
@@ -193,7 +195,7 @@ async fn a_replay_by_another_client_or_wrong_verifier_does_not_revoke_the_holder
 #[tokio::test]
 async fn a_code_is_bound_to_its_client_and_redirect_uri() {
     let h = code_harness();
-    let code = h.seed(code_grant("web", &["openid"]));
+    let code = h.seed(code_grant("web", &["openid"])).await;
     let (status, body) = h.redeem("spa", &code).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -205,7 +207,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
         Some("https://evil.test/cb"),
         None,
     ] {
-        let code = h.seed(code_grant("web", &["openid"]));
+        let code = h.seed(code_grant("web", &["openid"])).await;
         let mut pairs = vec![("code", code.as_str()), ("code_verifier", VERIFIER)];
         if let Some(r) = redirect {
             pairs.push(("redirect_uri", r));
@@ -215,7 +217,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
         assert_eq!(body["error"], "invalid_grant", "{redirect:?}");
     }
     // A client without the grant is refused before the code is looked at.
-    let code = h.seed(code_grant("svc", &["openid"]));
+    let code = h.seed(code_grant("svc", &["openid"])).await;
     let (status, _, body) = h
         .token(
             "svc",
@@ -233,7 +235,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
 #[tokio::test]
 async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
     let h = code_harness();
-    let code = h.seed(code_grant("web", &["openid", "read"]));
+    let code = h.seed(code_grant("web", &["openid", "read"])).await;
     let (status, first) = h.redeem("web", &code).await;
     assert_eq!(status, StatusCode::OK);
     let access = first["access_token"].as_str().unwrap();
@@ -252,7 +254,7 @@ async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
 #[tokio::test]
 async fn expired_and_unknown_codes_are_invalid_grant() {
     let h = code_harness();
-    let code = h.seed(code_grant("web", &["openid"]));
+    let code = h.seed(code_grant("web", &["openid"])).await;
     h.clock.advance(Duration::from_secs(61));
     assert_eq!(h.redeem("web", &code).await.1["error"], "invalid_grant");
     assert_eq!(
@@ -274,7 +276,7 @@ async fn expired_and_unknown_codes_are_invalid_grant() {
 #[tokio::test]
 async fn public_clients_cannot_introspect() {
     let h = code_harness();
-    let code = h.seed(code_grant("spa", &["openid"]));
+    let code = h.seed(code_grant("spa", &["openid"])).await;
     let access = h.redeem("spa", &code).await.1["access_token"]
         .as_str()
         .unwrap()
@@ -294,7 +296,7 @@ async fn public_clients_cannot_introspect() {
 #[tokio::test]
 async fn a_code_of_a_disabled_or_deleted_account_is_refused() {
     let h = code_harness();
-    let code = h.seed(code_grant("web", &["openid"]));
+    let code = h.seed(code_grant("web", &["openid"])).await;
     h.profiles.0.lock().unwrap().remove(USER);
     let (status, body) = h.redeem("web", &code).await;
     assert_eq!(

@@ -21,7 +21,7 @@ async fn a_code_starts_a_refresh_family_and_a_replay_of_the_code_revokes_it() {
         auth_time: 1,
         amr: vec!["pwd".into()],
     };
-    let code = w.server.codes().issue(grant, start_time()).unwrap();
+    let code = w.server.codes().issue(grant, start_time()).await.unwrap();
     let redeem = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),

@@ -47,7 +47,7 @@ impl ClientAuthenticator for Clients {
         }
     }
 
-    fn use_once(
+    async fn use_once(
         &self,
         _client_id: &str,
         _single_use: &crate::oauth::http::SingleUse,
@@ -113,7 +113,8 @@ pub(super) fn code_harness_with(config: OAuthHttpConfig) -> CodeHarness {
             updated_at: 1_700_000_000,
         },
     );
-    let server = OAuthServer::new(config, Clients(clients), signer, clock.clone())
+    let state = Arc::new(crate::datastore::memory::MemoryStore::default());
+    let server = OAuthServer::new(config, Clients(clients), signer, state, clock.clone())
         .with_user_profiles(profiles.clone());
     CodeHarness {
         router: server.router(),
@@ -145,9 +146,14 @@ pub(super) fn code_grant(client_id: &str, scopes: &[&str]) -> CodeGrant {
 }
 
 impl CodeHarness {
-    pub(super) fn seed(&self, grant: CodeGrant) -> String {
+    pub(super) async fn seed(&self, grant: CodeGrant) -> String {
         let now = *self.clock.0.lock().unwrap();
-        self.server.codes().issue(grant, now).unwrap().to_string()
+        self.server
+            .codes()
+            .issue(grant, now)
+            .await
+            .unwrap()
+            .to_string()
     }
 
     /// `POST /oauth2/token` as `client_id` (the secret when it has one) with `pairs`.

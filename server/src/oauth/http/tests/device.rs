@@ -37,14 +37,20 @@ fn advance(h: &CodeHarness, secs: u64) {
     *now += Duration::from_secs(secs);
 }
 
-fn approve(h: &CodeHarness, user_code: &str) {
+async fn approve(h: &CodeHarness, user_code: &str) {
     let now = *h.clock.0.lock().unwrap();
     let approval = Approval {
         user_id: USER.into(),
         auth_time: 1_799_999_990,
         amr: vec!["pwd".into()],
     };
-    assert!(h.server.device_codes().approve(user_code, approval, now));
+    assert!(
+        h.server
+            .device_codes()
+            .approve(user_code, approval, now)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -94,7 +100,7 @@ async fn polling_is_pending_then_slow_down_then_tokens_once() {
     let (_, body) = poll(&h, "tv", &device_code).await;
     assert_eq!(body["error"], "slow_down");
     advance(&h, 10);
-    approve(&h, &user_code);
+    approve(&h, &user_code).await;
     // Another client cannot use the approved code, and does not spend it.
     let (status, body) = poll(&h, "tv2", &device_code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -135,6 +141,8 @@ async fn denied_and_expired_codes_are_reported() {
         h.server
             .device_codes()
             .deny(body["user_code"].as_str().unwrap(), now)
+            .await
+            .unwrap()
     );
     let (_, body) = poll(&h, "tv", &denied).await;
     assert_eq!(body["error"], "access_denied");

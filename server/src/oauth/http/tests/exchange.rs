@@ -64,7 +64,8 @@ fn server(enabled: bool) -> Exchange {
     let signer = FakeSigner::new();
     let jwks = signer.jwks();
     let clock = Arc::new(ManualClock(Mutex::new(start_time())));
-    let server = OAuthServer::new(OAuthHttpConfig::new(ISSUER), clients, signer, clock);
+    let state = Arc::new(crate::datastore::memory::MemoryStore::default());
+    let server = OAuthServer::new(OAuthHttpConfig::new(ISSUER), clients, signer, state, clock);
     let server = if enabled {
         let policy = ExchangePolicy {
             subject: SubjectPattern::parse("spiffe://example.org/ns/prod/*").unwrap(),

@@ -63,7 +63,7 @@ impl ClientAuthenticator for FakeClients {
         }
     }
 
-    fn use_once(
+    async fn use_once(
         &self,
         _client_id: &str,
         _single_use: &crate::oauth::http::SingleUse,
@@ -177,7 +177,8 @@ pub(super) fn harness_with(config: OAuthHttpConfig) -> Harness {
     // so its tokens fail signature verification.
     let signer_for_forgery = FakeSigner::new();
     let clock = Arc::new(ManualClock(Mutex::new(start_time())));
-    let server = OAuthServer::new(config, clients, signer, clock.clone());
+    let state = Arc::new(crate::datastore::memory::MemoryStore::default());
+    let server = OAuthServer::new(config, clients, signer, state, clock.clone());
     Harness {
         router: server.router(),
         clock,

@@ -92,6 +92,7 @@ async fn serves_over_tcp_and_shuts_down() {
         OAuthHttpConfig::new(ISSUER),
         clients,
         FakeSigner::new(),
+        Arc::new(crate::datastore::memory::MemoryStore::default()),
         clock,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -191,7 +192,14 @@ async fn plain_http_closes_a_connection_whose_headers_stall() {
     let clock = Arc::new(TokioClock::starting_at(start_time()));
     let mut config = OAuthHttpConfig::new(ISSUER);
     config.header_read_timeout = Duration::from_millis(300);
-    let server = OAuthServer::new(config, FakeClients::default(), FakeSigner::new(), clock);
+    let state = Arc::new(crate::datastore::memory::MemoryStore::default());
+    let server = OAuthServer::new(
+        config,
+        FakeClients::default(),
+        FakeSigner::new(),
+        state,
+        clock,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();

@@ -76,6 +76,7 @@ pub(super) async fn world() -> World {
         OAuthHttpConfig::new(ISSUER),
         StoreClientAuthenticator::new(store.clone(), FixedBundles(vec![])),
         FakeSigner::new(),
+        Arc::new(store.clone()),
         clock.clone(),
     )
     .with_grants(grants.clone());

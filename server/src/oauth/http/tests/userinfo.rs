@@ -8,7 +8,7 @@ use super::code_support::{CodeHarness, USER, WEB_SECRET, code_grant, code_harnes
 use super::fakes::{basic, call, form, post};
 
 async fn user_token(h: &CodeHarness, scopes: &[&str]) -> String {
-    let code = h.seed(code_grant("web", scopes));
+    let code = h.seed(code_grant("web", scopes)).await;
     let (status, body) = h.redeem("web", &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["access_token"].as_str().unwrap().to_owned()
@@ -137,7 +137,7 @@ async fn a_certificate_bound_token_needs_the_same_certificate() {
     use crate::oauth::http::ClientCertificate;
 
     let h = code_harness();
-    let code = h.seed(code_grant("mtls", &["openid", "profile"]));
+    let code = h.seed(code_grant("mtls", &["openid", "profile"])).await;
     let (status, body) = h.redeem("mtls", &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();

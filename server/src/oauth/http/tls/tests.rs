@@ -31,7 +31,7 @@ impl ClientAuthenticator for NoClients {
         Err(ClientAuthFailure::Invalid)
     }
 
-    fn use_once(
+    async fn use_once(
         &self,
         _client_id: &str,
         _single_use: &crate::oauth::http::SingleUse,
@@ -186,6 +186,7 @@ async fn jwks_over_tls_from_pem_files_and_graceful_shutdown() {
         OAuthHttpConfig::new("https://localhost"),
         NoClients,
         StaticJwks,
+        Arc::new(crate::datastore::memory::MemoryStore::default()),
         Arc::new(SystemClock),
     );
     let (listener, addr) = listener().await;

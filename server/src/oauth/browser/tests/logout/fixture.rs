@@ -80,10 +80,12 @@ pub(super) async fn fixture() -> Fixture {
     let mut first = client("first", "First", &["https://first.example/cb"], true);
     first.post_logout_redirect_uris = vec!["https://first.example/bye".into()];
     let clients = Clients([web, first].map(|c| (c.client_id.clone(), c)).into());
+    let state = std::sync::Arc::new(store.clone());
     let flows = BrowserFlows::new(
         accounts,
         clients,
         StoreConsents(store),
+        state.clone(),
         BrowserConfig::default(),
     );
     let key = EcKey::generate();
@@ -92,6 +94,7 @@ pub(super) async fn fixture() -> Fixture {
         OAuthHttpConfig::new(ISSUER),
         NoClientAuth,
         Published(jwks),
+        state,
         clock,
     )
     .with_browser(flows);
