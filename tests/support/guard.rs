@@ -155,6 +155,12 @@ impl Spawned {
         }
     }
 
+    /// SIGINT to the whole group, as Ctrl-C in a terminal sends it (the group is left to
+    /// exit by itself: see [`Spawned::wait_timeout`]).
+    pub fn interrupt(&self) {
+        self.signal(Signal::INT);
+    }
+
     /// SIGKILL to the whole group at once, and reaps the leader.
     pub fn kill(&mut self) {
         self.end();
@@ -197,6 +203,11 @@ impl StdoutLines {
         self.ready
             .recv_timeout(timeout)
             .unwrap_or_else(|_| panic!("{what}"));
+    }
+
+    /// Whether a ready line is read within `timeout`.
+    pub fn ready_within(&self, timeout: Duration) -> bool {
+        self.ready.recv_timeout(timeout).is_ok()
     }
 
     /// Every line, once stdout has closed.

@@ -8,10 +8,12 @@ pub mod guard;
 pub mod http;
 pub mod k8s;
 pub mod load;
+pub mod pg_cluster;
 pub mod postgres;
 pub mod process;
 
 pub use agent::{AgentProcess, free_port};
 pub use agent_api::{AgentApi, fresh_key};
+pub use pg_cluster::PrivateCluster;
 pub use postgres::TestDatabase;
 pub use process::{ServerProcess, bin, run_cli, run_with_stdin};

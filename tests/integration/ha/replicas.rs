@@ -1,23 +1,13 @@
 //! Servers on PostgreSQL: an entry created with the CLI reaches a workload through a real
 //! agent, and two replicas (different `server_id`) on one database serve one bundle.
 
-use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tessera_tests::{ServerProcess, TestDatabase, free_port};
+use tessera_tests::TestDatabase;
+
+use super::{one_bundle, replica};
 
 use crate::workload::{Node, my_uid};
-
-/// The certificates of `bundle show` (PEM), as a set.
-fn bundle_certs(server: &ServerProcess) -> BTreeSet<String> {
-    server
-        .ok(&["bundle", "show"])
-        .split("-----END CERTIFICATE-----")
-        .filter(|c| c.contains("BEGIN CERTIFICATE"))
-        .map(|c| c.trim().to_owned())
-        .collect()
-}
 
 #[test]
 fn an_entry_created_on_postgres_reaches_the_agents_workload() {
@@ -49,15 +39,6 @@ fn an_entry_created_on_postgres_reaches_the_agents_workload() {
     assert!(!log.contains(password), "the password reached the log");
 }
 
-fn replica(dir: &Path, server_id: &str, db: &TestDatabase) -> ServerProcess {
-    let config = format!(
-        "{}server_id = \"{server_id}\"\n{}",
-        crate::server::config_at(free_port()),
-        db.server_config()
-    );
-    ServerProcess::start(dir, &config)
-}
-
 #[test]
 fn two_replicas_on_one_database_serve_the_union_of_their_cas() {
     let db = TestDatabase::create();
@@ -69,20 +50,7 @@ fn two_replicas_on_one_database_serve_the_union_of_their_cas() {
         ["r1", "r2"]
     );
     // r2 published after r1 started: r1 sees r2's CA at its next rotation check (≤ 10 s).
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let (b1, b2) = (bundle_certs(&r1), bundle_certs(&r2));
-        if b1 == b2 && b1.len() == 2 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the replicas' bundles never agreed on both CAs: r1 has {}, r2 has {}",
-            b1.len(),
-            b2.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    assert_eq!(one_bundle(&[&r1, &r2]).len(), 2);
 }
 
 /// Issue 10 §5: an entry created through replica A reaches an agent connected only to
