@@ -53,6 +53,32 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
+
+    /// The value of the (hidden) form field `name` of an HTML page.
+    pub fn form_field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let len = self.body[start..].find('"')?;
+        Some(self.body[start..start + len].to_owned())
+    }
+
+    /// The Tessera browser-session cookie this reply sets, as `name=value`.
+    pub fn session_cookie(&self) -> Option<String> {
+        let (_, set) = self.headers.iter().find(|(k, v)| {
+            k.eq_ignore_ascii_case("set-cookie") && v.contains("tessera-session=")
+        })?;
+        Some(set.split(';').next()?.to_owned())
+    }
+
+    /// The `code` of a redirect (302/303) back to an OAuth client.
+    pub fn code(&self) -> Option<String> {
+        if !matches!(self.status, 302 | 303) {
+            return None;
+        }
+        let query = self.header("location")?.split_once('?')?.1;
+        let code = query.split('&').find_map(|p| p.strip_prefix("code="))?;
+        Some(code.to_owned())
+    }
 }
 
 /// Sends `method target` to `base` (`http://host:port…`) with `headers` and `body` (a

@@ -19,25 +19,15 @@ const VERIFIER: &str = "cross-replica-verifier-0123456789-abcdefghijklmnop";
 
 /// The value of the hidden field `name` of a page.
 fn field(page: &Reply, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page
-        .body
-        .find(&marker)
+    page.form_field(name)
         .unwrap_or_else(|| panic!("no {name} in {}", page.body))
-        + marker.len();
-    let len = page.body[start..].find('"').unwrap();
-    page.body[start..start + len].to_owned()
 }
 
 /// The session cookie (`name=value`) a reply sets.
 fn cookie(reply: &Reply) -> String {
-    let set = reply
-        .headers
-        .iter()
-        .find(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.contains("tessera-session="))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| panic!("no session cookie: {reply:?}"));
-    set.split(';').next().unwrap().to_owned()
+    reply
+        .session_cookie()
+        .unwrap_or_else(|| panic!("no session cookie: {reply:?}"))
 }
 
 fn post(base: &str, path: &str, cookie: &str, pairs: &[(&str, &str)]) -> Reply {
@@ -46,16 +36,12 @@ fn post(base: &str, path: &str, cookie: &str, pairs: &[(&str, &str)]) -> Reply {
 
 /// The `code` of a redirect to the client.
 fn code_of(reply: &Reply) -> String {
-    assert!(matches!(reply.status, 302 | 303), "{reply:?}");
-    let location = reply.header("location").unwrap();
-    assert!(location.starts_with(REDIRECT), "{location}");
-    let query = location.split_once('?').unwrap().1;
-    let code = query
-        .split('&')
-        .find_map(|p| p.strip_prefix("code="))
-        .unwrap_or_else(|| panic!("no code in {location}"));
-    assert!(query.contains("state=s1"), "{location}");
-    code.to_owned()
+    let location = reply.header("location").unwrap_or_default();
+    assert!(location.starts_with(REDIRECT), "{reply:?}");
+    assert!(location.contains("state=s1"), "{location}");
+    reply
+        .code()
+        .unwrap_or_else(|| panic!("no code in {location}"))
 }
 
 fn redeem(base: &str, code: &str) -> (u16, Value) {

@@ -159,32 +159,6 @@ fn post(
     try_request(&node.base, "POST", path, &headers, &form(pairs))
 }
 
-fn field(page: &Reply, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.body.find(&marker)? + marker.len();
-    let len = page.body[start..].find('"')?;
-    Some(page.body[start..start + len].to_owned())
-}
-
-fn cookie(reply: &Reply) -> Option<String> {
-    let (_, set) = reply
-        .headers
-        .iter()
-        .find(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.contains("tessera-session="))?;
-    Some(set.split(';').next()?.to_owned())
-}
-
-fn code_of(reply: &Reply) -> Option<String> {
-    let location = reply.header("location")?;
-    let query = location.split_once('?')?.1;
-    Some(
-        query
-            .split('&')
-            .find_map(|p| p.strip_prefix("code="))?
-            .to_owned(),
-    )
-}
-
 /// A new family through the browser flow on `node`; `None` when a kill interrupted it.
 fn new_family(node: &Node) -> Option<String> {
     let challenge = URL_SAFE_NO_PAD.encode(
@@ -196,23 +170,36 @@ fn new_family(node: &Node) -> Option<String> {
     );
     let login = try_request(&node.base, "GET", &authorize, &[], "").ok()?;
     let pairs = [
-        ("csrf_token", field(&login, "csrf_token")?),
-        ("request_id", field(&login, "request_id")?),
+        ("csrf_token", login.form_field("csrf_token")?),
+        ("request_id", login.form_field("request_id")?),
         ("username", "pia".into()),
         ("password", PASSWORD.into()),
     ];
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let signed = post(node, "/oauth2/login", cookie(&login).as_deref(), &pairs).ok()?;
-    let code = match code_of(&signed) {
+    let signed = post(
+        node,
+        "/oauth2/login",
+        login.session_cookie().as_deref(),
+        &pairs,
+    )
+    .ok()?;
+    let code = match signed.code() {
         Some(code) => code,
         None => {
             let pairs = [
-                ("csrf_token", field(&signed, "csrf_token")?),
-                ("request_id", field(&signed, "request_id")?),
+                ("csrf_token", signed.form_field("csrf_token")?),
+                ("request_id", signed.form_field("request_id")?),
                 ("decision", "approve".into()),
             ];
             let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            code_of(&post(node, "/oauth2/consent", cookie(&signed).as_deref(), &pairs).ok()?)?
+            post(
+                node,
+                "/oauth2/consent",
+                signed.session_cookie().as_deref(),
+                &pairs,
+            )
+            .ok()?
+            .code()?
         }
     };
     let pairs = [

@@ -18,35 +18,16 @@ trait Page {
     /// The value of the hidden form field `name`.
     fn field(&self, name: &str) -> String;
     fn is_consent_page(&self) -> bool;
-    /// The `code` of a redirect back to the client, if this is one.
-    fn code(&self) -> Option<String>;
 }
 
 impl Page for Reply {
     fn field(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self
-            .body
-            .find(&marker)
+        self.form_field(name)
             .unwrap_or_else(|| panic!("no {name} in:\n{}", self.body))
-            + marker.len();
-        let len = self.body[start..].find('"').unwrap();
-        self.body[start..start + len].to_string()
     }
 
     fn is_consent_page(&self) -> bool {
         self.status == 200 && self.body.contains("value=\"approve\"")
-    }
-
-    fn code(&self) -> Option<String> {
-        if self.status != 303 {
-            return None;
-        }
-        let query = self.header("location")?.split_once('?')?.1;
-        query
-            .split('&')
-            .find_map(|p| p.strip_prefix("code="))
-            .map(str::to_string)
     }
 }
 

@@ -14,7 +14,9 @@ use super::authorize::Params;
 use super::authorize::{AuthorizationRequest, Prompt};
 use super::flow::{AUDIT, LOGIN, form, still_signed_in, with_session};
 use super::pages::{self, Page, error_line, escape, hidden};
-use super::post::{form_post, not_enabled, page, store_failed, stored, throttled, unavailable};
+use super::post::{
+    form_post, new_session, not_enabled, page, store_failed, stored, throttled, unavailable,
+};
 use super::session::SessionCookie;
 use crate::oauth::device::{Approval, PendingRequest, display_user_code, normalise_user_code};
 use tessera_proto::clock::unix_seconds;
@@ -113,6 +115,7 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
         return not_enabled();
     };
     let now = host.now();
+    let source = crate::oauth::http::source_address(request.extensions());
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let user_code = params.one("user_code").ok().flatten().unwrap_or_default();
     let cookie = SessionCookie::for_issuer(host.issuer());
@@ -141,19 +144,9 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     // Not signed in: the login page, then back here (with the code, when well formed).
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows
-            .sessions
-            .create(
-                now,
-                crate::oauth::http::source_address(request.extensions()),
-            )
-            .await
-        {
+        None => match new_session(flows, now, source).await {
             Ok(id) => (id, true),
-            Err(e) => {
-                tracing::error!(error = %e, "creating a browser session");
-                return unavailable();
-            }
+            Err(r) => return r,
         },
     };
     let mut back = format!("{}{DEVICE}", host.issuer());

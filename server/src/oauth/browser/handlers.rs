@@ -12,7 +12,7 @@ use super::authorize::Params;
 use super::authorize::{self, AuthorizeError};
 use super::flow::{self, AUDIT, LOGIN, expired, form, proceed, with_session};
 use super::pages;
-use super::post::{form_post, not_enabled, page, stored, unavailable};
+use super::post::{form_post, new_session, not_enabled, page, stored, unavailable};
 use super::session::SessionCookie;
 
 /// `GET /oauth2/authorize`.
@@ -22,6 +22,7 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     };
     let now = host.now();
     let issuer = host.issuer();
+    let source = crate::oauth::http::source_address(request.extensions());
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let client = match authorize::client_id(&params) {
         Ok(id) => flows.clients.client(id).await,
@@ -76,19 +77,9 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     }
     let (session_id, fresh) = match existing {
         Some((id, _)) => (id, false),
-        None => match flows
-            .sessions
-            .create(
-                now,
-                crate::oauth::http::source_address(request.extensions()),
-            )
-            .await
-        {
+        None => match new_session(flows, now, source).await {
             Ok(id) => (id, true),
-            Err(e) => {
-                tracing::error!(error = %e, "creating a browser session");
-                return unavailable();
-            }
+            Err(r) => return r,
         },
     };
     let now_s = unix_seconds(now);

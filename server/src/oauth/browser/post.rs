@@ -49,6 +49,19 @@ pub(super) fn stored<T>(result: Result<T, SessionError>) -> Result<T, Response> 
     result.map_err(|e| store_failed(&e))
 }
 
+/// A new anonymous session for a browser at `source`; the 503 page when none can be
+/// created.
+pub(super) async fn new_session(
+    flows: &BrowserFlows,
+    now: std::time::SystemTime,
+    source: std::net::IpAddr,
+) -> Result<String, Response> {
+    flows.sessions.create(now, source).await.map_err(|e| {
+        tracing::error!(error = %e, "creating a browser session");
+        unavailable()
+    })
+}
+
 /// Reads a form body of at most [`MAX_FORM`] bytes within `deadline` (one deadline for the
 /// whole body: a trickling client cannot hold the request open).
 pub(super) async fn read_body(
