@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod attestation;
+pub mod audit;
 pub mod ca;
 pub mod cli;
 pub mod config;

@@ -38,7 +38,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            telemetry::init(&config.log_level, config.log_format);
+            if let Err(e) = telemetry::init_server(&config) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             match runtime.block_on(run::run(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

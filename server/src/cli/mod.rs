@@ -1,6 +1,7 @@
 //! The `tessera-server` command line (SPIRE-style verbs).
 
 mod agent;
+mod audit;
 mod authority;
 mod bundle;
 mod client;
@@ -80,6 +81,9 @@ pub enum Command {
     /// User account commands.
     #[command(subcommand)]
     User(Box<user::UserCommand>),
+    /// Audit trail commands (local files; no server needed).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -121,5 +125,6 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Entry(cmd) => entry::run(*cmd).await,
         Command::Client(cmd) => client::run(*cmd).await,
         Command::User(cmd) => user::run(*cmd).await,
+        Command::Audit(cmd) => audit::run(&cmd),
     }
 }

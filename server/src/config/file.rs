@@ -61,6 +61,9 @@ pub struct ServerConfig {
     /// kept in `<data_dir>/server_id`.
     #[serde(default)]
     pub server_id: Option<String>,
+    /// The audit trail's sink (`[audit]`).
+    #[serde(default)]
+    pub audit: super::AuditSection,
 }
 
 /// `[ca]`.

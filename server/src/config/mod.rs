@@ -2,6 +2,7 @@
 //! with the key's path.
 
 mod attestors;
+mod audit;
 mod datastore;
 mod file;
 mod oauth;
@@ -10,6 +11,7 @@ mod oauth_tls;
 mod users;
 
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
+pub use audit::{AuditSection, SinkKind};
 pub use datastore::{ConnectionString, DatastoreKind, DatastoreSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;

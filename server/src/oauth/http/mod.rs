@@ -21,6 +21,7 @@ mod pkce;
 pub mod ports;
 mod refresh;
 mod request;
+mod request_id;
 #[cfg(fuzzing)]
 pub(crate) use request::parse_form as parse_form_for_fuzzing;
 mod server;

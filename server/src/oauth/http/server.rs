@@ -15,7 +15,7 @@ use super::error::OAuthHttpError;
 use super::limits::RateLimiter;
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::userinfo::{self, UserProfiles};
-use super::{device, discovery, endpoints, tls, verify};
+use super::{device, discovery, endpoints, request_id, tls, verify};
 use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
 use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
 use crate::oauth::device::{DEVICE_CODE_TTL, DeviceCodes};
@@ -184,6 +184,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 get(userinfo::userinfo::<A, S>).post(userinfo::userinfo::<A, S>),
             )
             .with_state(Arc::clone(&self.shared))
+            .layer(axum::middleware::from_fn(request_id::with_request_id))
     }
 
     /// Serves plain HTTP on `listener` until `shutdown` is cancelled, then drains.
