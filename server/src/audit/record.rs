@@ -58,9 +58,10 @@ pub(super) fn is_secret(name: &str) -> bool {
 /// Fields that name who acted, in order of preference.
 const ACTOR_FIELDS: [&str; 5] = ["actor", "client_id", "agent_id", "user_id", "caller"];
 /// Fields that name what was acted on, in order of preference.
-const SUBJECT_FIELDS: [&str; 7] = [
+const SUBJECT_FIELDS: [&str; 8] = [
     "subject",
     "user_id",
+    "agent_id",
     "spiffe_id",
     "entry_id",
     "grant_id",

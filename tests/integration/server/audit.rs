@@ -55,8 +55,18 @@ fn decisions_and_admin_changes_form_a_verifiable_chain_without_secrets() {
         ],
     );
     assert_eq!(status, 401);
-    // An admin change after the refusal (so an edit of the refusal has a record after it).
+    // Admin changes after the refusal (so an edit of the refusal has a record after it).
     server.create_user("ada", &[], PASSWORD);
+    server.ok(&[
+        "entry",
+        "create",
+        "--parent-id",
+        "spiffe://example.org/node",
+        "--spiffe-id",
+        "spiffe://example.org/audited",
+        "--selector",
+        "unix:uid:1000",
+    ]);
 
     let text = std::fs::read_to_string(&trail).unwrap();
     let records: Vec<Value> = text
@@ -72,6 +82,11 @@ fn decisions_and_admin_changes_form_a_verifiable_chain_without_secrets() {
     };
     let created = find("oauth_client_created");
     assert_eq!(created["actor"], "admin_api");
+    let entry = find("entry_created");
+    assert_eq!(
+        (entry["actor"].as_str(), entry["subject"].as_str()),
+        (Some("admin_api"), Some("spiffe://example.org/audited"))
+    );
     let issued = find("oauth_token_issued");
     assert_eq!(
         (issued["actor"].as_str(), issued["decision"].as_str()),

@@ -90,7 +90,7 @@ impl<S: AgentStore> Agents for AgentsService<S> {
             .put_agent(&agent)
             .await
             .map_err(datastore_status)?;
-        tracing::info!(target: "tessera::audit", event = "agent_banned", agent_id = %id);
+        tracing::info!(target: "tessera::audit", event = "agent_banned", actor = "admin_api", agent_id = %id);
         Ok(Response::new(BanAgentResponse {}))
     }
 
@@ -107,7 +107,7 @@ impl<S: AgentStore> Agents for AgentsService<S> {
         {
             return Err(not_found(&id));
         }
-        tracing::info!(target: "tessera::audit", event = "agent_evicted", agent_id = %id);
+        tracing::info!(target: "tessera::audit", event = "agent_evicted", actor = "admin_api", agent_id = %id);
         Ok(Response::new(EvictAgentResponse {}))
     }
 }

@@ -70,10 +70,19 @@ fn to_wire(a: &AuthorityInfo) -> Authority {
     }
 }
 
+/// The answer to an authority change, audited as `event`.
 fn reply(
+    event: &'static str,
     result: Result<AuthorityInfo, crate::ca::CaError>,
 ) -> Result<Response<AuthorityResponse>, Status> {
     let info = result.map_err(ca_status)?;
+    tracing::info!(
+        target: "tessera::audit",
+        event,
+        actor = "admin_api",
+        subject = %info.id,
+        kind = ?info.kind,
+    );
     Ok(Response::new(AuthorityResponse {
         authority: Some(to_wire(&info)),
     }))
@@ -102,7 +111,7 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
         request: Request<PrepareAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let kind = kind(request.get_ref().kind)?;
-        reply(self.ca.prepare(kind).await)
+        reply("authority_prepared", self.ca.prepare(kind).await)
     }
 
     async fn activate_authority(
@@ -111,6 +120,7 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
         reply(
+            "authority_activated",
             self.ca
                 .activate(kind(r.kind)?, authority_id(&r.authority_id)?)
                 .await,
@@ -123,6 +133,7 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
         reply(
+            "authority_tainted",
             self.ca
                 .taint(kind(r.kind)?, authority_id(&r.authority_id)?)
                 .await,
@@ -135,6 +146,7 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
         reply(
+            "authority_revoked",
             self.ca
                 .revoke(kind(r.kind)?, authority_id(&r.authority_id)?)
                 .await,

@@ -74,6 +74,19 @@ fn entry_id(id: &str) -> Result<(), Status> {
     check_entry_id(id).map_err(registration_status)
 }
 
+/// The audit event of an entry change.
+fn audit(event: &'static str, e: &Entry) {
+    tracing::info!(
+        target: "tessera::audit",
+        event,
+        actor = "admin_api",
+        spiffe_id = %e.spiffe_id,
+        entry_id = %e.id,
+        parent_id = %e.parent_id,
+        revision = e.revision,
+    );
+}
+
 impl<S: EntryStore> EntriesService<S> {
     async fn create_one(&self, entry: &Entry, now: i64) -> Result<Entry, Status> {
         let mut entry = validate(entry, &self.policy).map_err(registration_status)?;
@@ -83,19 +96,25 @@ impl<S: EntryStore> EntriesService<S> {
         })?;
         entry.revision = 0;
         entry.created_at = now;
-        self.store
+        let created = self
+            .store
             .create_entry(entry)
             .await
-            .map_err(datastore_status)
+            .map_err(datastore_status)?;
+        audit("entry_created", &created);
+        Ok(created)
     }
 
     async fn delete_one(&self, id: &str) -> Result<Entry, Status> {
         entry_id(id)?;
-        self.store
+        let deleted = self
+            .store
             .delete_entry(id)
             .await
             .map_err(datastore_status)?
-            .ok_or_else(|| Status::not_found(format!("entry {id} not found")))
+            .ok_or_else(|| Status::not_found(format!("entry {id} not found")))?;
+        audit("entry_deleted", &deleted);
+        Ok(deleted)
     }
 }
 
@@ -133,6 +152,7 @@ impl<S: EntryStore> Entries for EntriesService<S> {
             .update_entry(entry)
             .await
             .map_err(datastore_status)?;
+        audit("entry_updated", &updated);
         Ok(Response::new(EntryResponse {
             entry: Some(updated),
         }))

@@ -130,11 +130,12 @@ impl<S: BundleStore> FederatedBundles for FederatedBundlesService<S> {
             .map_err(datastore_status)?;
         tracing::info!(
             target: "tessera::audit",
+            event = "federated_bundle_set",
+            actor = "admin_api",
             trust_domain = %td,
             sequence,
             x509_authorities = bundle.x509_authorities.len(),
             jwt_authorities = bundle.jwt_authorities.len(),
-            "federated bundle set"
         );
         Ok(Response::new(SetFederatedBundleResponse {
             bundle: Some(bundle),
@@ -154,7 +155,7 @@ impl<S: BundleStore> FederatedBundles for FederatedBundlesService<S> {
         if !deleted {
             return Err(Status::not_found(format!("no federated bundle for {td}")));
         }
-        tracing::info!(target: "tessera::audit", trust_domain = %td, "federated bundle deleted");
+        tracing::info!(target: "tessera::audit", event = "federated_bundle_deleted", actor = "admin_api", trust_domain = %td);
         Ok(Response::new(DeleteFederatedBundleResponse {}))
     }
 }
