@@ -131,12 +131,28 @@ async fn dial(
     let name = ServerName::try_from(host.to_owned())
         .or_else(|_| ServerName::try_from("tessera-server"))
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let handshake = async {
-        let tcp = TcpStream::connect((host, port)).await?;
-        tcp.set_nodelay(true)?;
-        TlsConnector::from(config).connect(name, tcp).await
-    };
-    tokio::time::timeout(CONNECT_TIMEOUT, handshake)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
+    // Every address the name resolves to (a DNS name of several replicas) is tried in turn,
+    // each with its own deadline: one silent replica does not use up the others' time.
+    let mut last =
+        std::io::Error::new(std::io::ErrorKind::NotFound, "the name resolved to nothing");
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let handshake = async {
+            let tcp = TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            TlsConnector::from(config.clone())
+                .connect(name.clone(), tcp)
+                .await
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = e,
+            Err(_) => {
+                last = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connect to {addr} timed out"),
+                );
+            }
+        }
+    }
+    Err(last)
 }
