@@ -40,7 +40,6 @@ mod load;
 mod seed;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -53,7 +52,7 @@ use tessera_tests::process::{build_release_server, start_bench_replica};
 use tessera_tests::{ServerProcess, TestDatabase};
 use zeroize::Zeroizing;
 
-use load::{Exchange, Fixed, Outcome, Target};
+use load::{Exchange, Outcome, Target};
 
 const CONNECTIONS: usize = 64;
 const WARMUP: Duration = Duration::from_secs(2);
