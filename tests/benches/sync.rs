@@ -267,54 +267,70 @@ struct Row {
     p99: Duration,
 }
 
-/// Times `authorized_entries` for `agent` on a filled `store`.
-async fn time_sync(
-    store: &impl EntryStore,
-    agent: &Agent,
+/// A filled store and how long filling it took.
+struct Filled<S> {
+    store: S,
     total: usize,
     fill: Duration,
-    runs: usize,
-) -> Row {
-    let now = SystemTime::now();
-    let mut found = 0;
-    for _ in 0..WARMUP {
-        found = authorized_entries(store, &agent.id, &agent.node, &agent.server, now)
-            .await
-            .unwrap()
-            .len();
-    }
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let t = Instant::now();
-        let got = authorized_entries(store, &agent.id, &agent.node, &agent.server, now)
-            .await
-            .unwrap();
-        times.push(t.elapsed());
-        assert_eq!(got.len(), found);
-    }
-    times.sort();
-    Row {
-        total,
-        found,
-        fill,
-        p50: times[runs / 2],
-        p99: times[runs * 99 / 100],
-    }
 }
 
-async fn measure_sled(total: usize, runs: usize) -> Row {
-    let agent = Agent::new();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+async fn sync_once(store: &impl EntryStore, agent: &Agent, now: SystemTime) -> (usize, Duration) {
+    let t = Instant::now();
+    let got = authorized_entries(store, &agent.id, &agent.node, &agent.server, now)
+        .await
+        .unwrap();
+    (got.len(), t.elapsed())
+}
+
+/// Times `authorized_entries` for `agent` on both stores, interleaved (small, large, then
+/// large, small, …) so whatever else the machine runs weighs on both alike.
+async fn compare<S: EntryStore>(
+    small: &Filled<S>,
+    large: &Filled<S>,
+    agent: &Agent,
+    runs: usize,
+) -> (Row, Row) {
+    let now = SystemTime::now();
+    let mut found = [0; 2];
+    for _ in 0..WARMUP {
+        found[0] = sync_once(&small.store, agent, now).await.0;
+        found[1] = sync_once(&large.store, agent, now).await.0;
+    }
+    assert_eq!(found[0], found[1], "the same authorized set in both stores");
+    let mut times: [Vec<Duration>; 2] = [Vec::with_capacity(runs), Vec::with_capacity(runs)];
+    for run in 0..runs {
+        let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let store = if i == 0 { &small.store } else { &large.store };
+            let (n, took) = sync_once(store, agent, now).await;
+            assert_eq!(n, found[i]);
+            times[i].push(took);
+        }
+    }
+    let [mut a, mut b] = times;
+    let row = |filled: &Filled<S>, times: &mut Vec<Duration>, found: usize| {
+        times.sort();
+        Row {
+            total: filled.total,
+            found,
+            fill: filled.fill,
+            p50: times[runs / 2],
+            p99: times[runs * 99 / 100],
+        }
+    };
+    (row(small, &mut a, found[0]), row(large, &mut b, found[1]))
+}
+
+async fn sled_store(dir: &std::path::Path, agent: &Agent, total: usize) -> Filled<SledStore> {
+    let store = SledStore::open(dir).unwrap();
     let started = Instant::now();
     fill(&store, agent.population(total)).await;
     let fill = started.elapsed();
     assert_eq!(store.count_entries().await.unwrap(), total as u64);
-    time_sync(&store, &agent, total, fill, runs).await
+    Filled { store, total, fill }
 }
 
-async fn measure_postgres(db: &TestDatabase, total: usize, runs: usize) -> Row {
-    let agent = Agent::new();
+async fn postgres_store(db: &TestDatabase, agent: &Agent, total: usize) -> Filled<PgStore> {
     let settings = PgSettings {
         connection_string: Zeroizing::new(db.url.clone()),
         ro_connection_string: None,
@@ -334,9 +350,7 @@ async fn measure_postgres(db: &TestDatabase, total: usize, runs: usize) -> Row {
         Err(DatastoreError::AlreadyExists(_)) => {}
         other => panic!("a seeded triple was not recognised by PgStore: {other:?}"),
     }
-    let row = time_sync(&store, &agent, total, fill, runs).await;
-    store.close().await;
-    row
+    Filled { store, total, fill }
 }
 
 fn ms(d: Duration) -> String {
@@ -345,7 +359,9 @@ fn ms(d: Duration) -> String {
 
 fn report(backend: &str, small: &Row, large: &Row, runs: usize, target: bool) {
     println!();
-    println!("authorized_entries for one agent ({runs} runs after {WARMUP} warm-up, {backend})");
+    println!(
+        "authorized_entries for one agent ({runs} runs per store after {WARMUP} warm-up, the two stores interleaved, {backend})"
+    );
     println!(
         "{:>9} | {:>10} | {:>10} | {:>10} | {:>10}",
         "entries", "authorized", "p50", "p99", "fill"
@@ -353,7 +369,7 @@ fn report(backend: &str, small: &Row, large: &Row, runs: usize, target: bool) {
     println!("{}", "-".repeat(62));
     for r in [small, large] {
         println!(
-            "{:>9} | {:>10} | {:>10} | {:>10} | {:>8.1} s",
+            "{:>9} | {:>10} | {:>10} | {:>10} | {:>8.2} s",
             r.total,
             r.found,
             ms(r.p50),
@@ -386,23 +402,26 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let agent = Agent::new();
     let mut reports = Vec::new();
     for backend in backends.split(',').map(str::trim) {
         let rows = match backend {
             "sled" => runtime.block_on(async {
-                (
-                    measure_sled(SMALL, runs).await,
-                    measure_sled(large, runs).await,
-                )
+                let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+                let small = sled_store(d1.path(), &agent, SMALL).await;
+                let large = sled_store(d2.path(), &agent, large).await;
+                compare(&small, &large, &agent, runs).await
             }),
             "postgres" => {
                 // One database per size; created and dropped outside the runtime.
                 let (db_small, db_large) = (TestDatabase::create(), TestDatabase::create());
                 let rows = runtime.block_on(async {
-                    (
-                        measure_postgres(&db_small, SMALL, runs).await,
-                        measure_postgres(&db_large, large, runs).await,
-                    )
+                    let small = postgres_store(&db_small, &agent, SMALL).await;
+                    let large = postgres_store(&db_large, &agent, large).await;
+                    let rows = compare(&small, &large, &agent, runs).await;
+                    small.store.close().await;
+                    large.store.close().await;
+                    rows
                 });
                 drop((db_small, db_large));
                 rows
