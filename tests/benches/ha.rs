@@ -23,10 +23,10 @@
 //!    replayed). Only 200 answers count (with an access token, and a new refresh token for
 //!    refreshes).
 //!
-//! Printed: tokens/s, p50, p99, errors and CPU (servers, load generator, the PostgreSQL
-//! backends of the bench database, everything else) per setup and grant, then the targets:
-//! refresh ≥ 5,000/s on PostgreSQL, and PostgreSQL client_credentials tokens/s within 20 % of
-//! sled. No timed assertions. The load generator and PostgreSQL share the machine's cores
+//! Printed: tokens/s, p50, p99, errors, CPU (servers, load generator, the PostgreSQL
+//! backends of the bench database, everything else) and database transactions per grant,
+//! per setup and grant, then the targets: refresh ≥ 5,000/s on PostgreSQL, and PostgreSQL
+//! client_credentials tokens/s within 20 % of sled. No timed assertions. The load generator and PostgreSQL share the machine's cores
 //! with the servers. Run with `cargo bench -p tessera-tests --bench ha` (a PostgreSQL must
 //! answer); `HA_BENCH_SECS` sets the window (default 10 s; warm-up 2 s) and
 //! `HA_BENCH_FAMILIES` the families.
@@ -198,18 +198,41 @@ async fn until_served(target: &Target) {
     }
 }
 
-/// One measured run and the CPU the database's backends used meanwhile.
-struct Measured {
-    outcome: Outcome,
-    /// Cores used by the PostgreSQL backends serving the bench database (0 on sled).
-    database_cores: f64,
+/// What the PostgreSQL backends serving the bench database did over a window.
+#[derive(Debug, Default, Clone, Copy)]
+struct DatabaseLoad {
+    /// Cores they used.
+    cores: f64,
+    /// Transactions committed or rolled back in the database (`pg_stat_database`; a
+    /// statement outside a transaction counts as one). Backends report them at most once a
+    /// second, so this is approximate at the window's edges.
+    transactions: f64,
 }
 
-/// The PostgreSQL backends connected to the database at `url` (but this query's own), from
-/// `pg_stat_activity`; their `/proc` stat is readable by any user.
-async fn backends(url: &str) -> Vec<u32> {
+/// One measured run and what the database did meanwhile (zero on sled).
+struct Measured {
+    outcome: Outcome,
+    database: DatabaseLoad,
+}
+
+impl Measured {
+    /// Database transactions per successful grant.
+    fn transactions_per_token(&self) -> f64 {
+        self.database.transactions / self.outcome.latencies_us.len().max(1) as f64
+    }
+}
+
+fn seconds_of(pids: &[u32]) -> f64 {
+    pids.iter().map(|&p| cpu::process_seconds(p)).sum()
+}
+
+/// Samples the database at `url` from `from` for `window`: the CPU of its backends (process
+/// IDs from `pg_stat_activity`, whose `/proc` stat any user can read; this connection's own
+/// excluded) and its transaction count.
+async fn sample_database(url: String, from: Instant, window: Duration) -> DatabaseLoad {
     use sqlx::Connection as _;
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    tokio::time::sleep_until(from.into()).await;
     let rows: Vec<(i32,)> = sqlx::query_as(
         "SELECT pid FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
@@ -217,18 +240,34 @@ async fn backends(url: &str) -> Vec<u32> {
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    let _ = conn.close().await;
-    rows.into_iter()
+    let pids: Vec<u32> = rows
+        .into_iter()
         .filter_map(|(p,)| u32::try_from(p).ok())
-        .collect()
-}
-
-fn seconds_of(pids: &[u32]) -> f64 {
-    pids.iter().map(|&p| cpu::process_seconds(p)).sum()
+        .collect();
+    const TRANSACTIONS: &str = "SELECT (xact_commit + xact_rollback)::bigint \
+         FROM pg_stat_database WHERE datname = current_database()";
+    let (x0,): (i64,) = sqlx::query_as(TRANSACTIONS)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let (cpu0, at) = (seconds_of(&pids), Instant::now());
+    tokio::time::sleep(window).await;
+    let cpu1 = seconds_of(&pids);
+    let elapsed = at.elapsed().as_secs_f64();
+    let (x1,): (i64,) = sqlx::query_as(TRANSACTIONS)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    DatabaseLoad {
+        cores: (cpu1 - cpu0) / elapsed,
+        // Less this sampler's own two statements.
+        transactions: (x1 - x0 - 2).max(0) as f64,
+    }
 }
 
 /// Runs `exchanges` over `targets` (served by `pids`) for the warm-up and `window`; with
-/// `database` (a URL), also samples that database's backends over the window.
+/// `database` (a URL), also samples that database over the window.
 async fn measure<E: Exchange>(
     targets: &[Target],
     pids: &[u32],
@@ -236,26 +275,14 @@ async fn measure<E: Exchange>(
     window: Duration,
     database: Option<&str>,
 ) -> Measured {
-    let sampler = database.map(|url| {
-        let url = url.to_owned();
-        let window_starts = Instant::now() + WARMUP + Duration::from_millis(50);
-        tokio::spawn(async move {
-            tokio::time::sleep_until(window_starts.into()).await;
-            let pids = backends(&url).await;
-            let (before, at) = (seconds_of(&pids), Instant::now());
-            tokio::time::sleep(window).await;
-            (seconds_of(&pids) - before) / at.elapsed().as_secs_f64()
-        })
-    });
+    let from = Instant::now() + WARMUP + Duration::from_millis(50);
+    let sampler = database.map(|url| tokio::spawn(sample_database(url.to_owned(), from, window)));
     let outcome = load::run_with(targets, pids, exchanges, WARMUP, window).await;
-    let database_cores = match sampler {
-        Some(s) => s.await.unwrap_or(0.0),
-        None => 0.0,
+    let database = match sampler {
+        Some(s) => s.await.unwrap(),
+        None => DatabaseLoad::default(),
     };
-    Measured {
-        outcome,
-        database_cores,
-    }
+    Measured { outcome, database }
 }
 
 /// What one setup measured.
@@ -272,7 +299,7 @@ fn ms(d: Duration) -> String {
 fn row(setup: &str, grant: &str, m: &Measured) {
     let o = &m.outcome;
     println!(
-        "{setup:<16} {grant:<19} {:>9.0} {:>9} {:>9} {:>7} {:>8.0} {:>8.0} {:>6.2} {:>6.2} {:>6.2} {:>6.2}",
+        "{setup:<16} {grant:<19} {:>9.0} {:>9} {:>9} {:>7} {:>8.0} {:>8.0} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>8.1}",
         o.per_second(),
         ms(o.quantile(0.50)),
         ms(o.quantile(0.99)),
@@ -281,8 +308,9 @@ fn row(setup: &str, grant: &str, m: &Measured) {
         o.load_generator_us_per_token(),
         o.cores.server,
         o.cores.load_generator,
-        m.database_cores,
-        (o.cores.others - m.database_cores).max(0.0),
+        m.database.cores,
+        (o.cores.others - m.database.cores).max(0.0),
+        m.transactions_per_token(),
     );
     for kind in &o.error_kinds {
         println!("{:<36} error: {kind}", "");
@@ -297,7 +325,7 @@ fn verdict(ok: bool) -> &'static str {
 fn cpu_us_per_token(m: &Measured) -> f64 {
     let o = &m.outcome;
     let tokens = o.latencies_us.len().max(1) as f64;
-    o.server_us_per_token() + m.database_cores * o.window.as_secs_f64() * 1e6 / tokens
+    o.server_us_per_token() + m.database.cores * o.window.as_secs_f64() * 1e6 / tokens
 }
 
 fn main() {
@@ -361,7 +389,7 @@ fn main() {
         println!("sled x1: running");
         let client_credentials = Measured {
             outcome: runtime.block_on(load::run(&cc, pid, CONNECTIONS, WARMUP, window)),
-            database_cores: 0.0,
+            database: DatabaseLoad::default(),
         };
         let refresh = runtime.block_on(measure(
             &[target(addr, "")],
@@ -417,11 +445,11 @@ fn main() {
 
     println!();
     println!(
-        "{:<16} {:<19} {:>9} {:>9} {:>9} {:>7} {:>17} {:>27}",
-        "", "", "", "", "", "", "CPU us/token", "cores used"
+        "{:<16} {:<19} {:>9} {:>9} {:>9} {:>7} {:>17} {:>27} {:>8}",
+        "", "", "", "", "", "", "CPU us/token", "cores used", "pg xacts"
     );
     println!(
-        "{:<16} {:<19} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6}",
+        "{:<16} {:<19} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>8}",
         "setup",
         "grant",
         "tokens/s",
@@ -433,7 +461,8 @@ fn main() {
         "srv",
         "load",
         "pg",
-        "others"
+        "others",
+        "/token"
     );
     for s in [&sled, &postgres] {
         row(s.name, "client_credentials", &s.client_credentials);
@@ -474,6 +503,6 @@ fn main() {
         );
     }
     println!(
-        "(\"pg\" = the PostgreSQL backends of the bench database; \"others\" = everything else on this machine, other engineers' builds included)"
+        "(\"pg\" = the PostgreSQL backends of the bench database; \"others\" = everything else on this machine, other engineers' builds included;\n \"pg xacts/token\" = database transactions per grant, a statement outside a transaction counting as one)"
     );
 }
