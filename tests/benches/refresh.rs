@@ -11,6 +11,9 @@
 //! what the binary does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "refresh/seed.rs"]
+mod seed;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -21,13 +24,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tessera_proto::clock::SystemClock;
-use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 use tessera_proto::wire::tessera::types::v1::Bundle;
-use tessera_server::datastore::{
-    LoginCounters, OAuthClientStore, SledStore, UserRecord, UserStore,
-};
+use tessera_server::datastore::SledStore;
 use tessera_server::oauth::authenticator::StoreClientAuthenticator;
-use tessera_server::oauth::grants::{GrantLifetimes, GrantStart, Grants};
+use tessera_server::oauth::grants::{GrantLifetimes, Grants};
 use tessera_server::oauth::http::{
     OAuthHttpConfig, OAuthServer, SignFailure, TokenSigner, TrustBundles,
 };
@@ -39,7 +39,6 @@ use tokio::task::JoinSet;
 static GLOBAL: tessera_server::Allocator = tessera_server::Allocator;
 
 const FAMILIES: usize = 10_000;
-const USERS: usize = 100;
 const WORKERS: usize = 64;
 const CLIENT: &str = "bench-spa";
 const TARGET_PER_SEC: f64 = 10_000.0;
@@ -85,66 +84,6 @@ impl TrustBundles for NoBundles {
     }
 }
 
-fn user(i: usize) -> UserRecord {
-    UserRecord {
-        id: format!("user-{i}"),
-        username: format!("user{i}"),
-        username_key: format!("user{i}"),
-        display_name: String::new(),
-        email: String::new(),
-        password_hash: String::new(),
-        totp: None,
-        totp_last_step: 0,
-        disabled: false,
-        login: LoginCounters::default(),
-        created_at: 0,
-        updated_at: 0,
-        revision: 0,
-    }
-}
-
-async fn seed(store: &SledStore, grants: &Grants<SledStore>) -> Vec<String> {
-    let client = OAuthClient {
-        client_id: CLIENT.into(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        scopes: vec!["openid".into(), "profile".into()],
-        auth_method: "none".into(),
-        public: true,
-        enabled: true,
-        ..Default::default()
-    };
-    store.create_oauth_client(&client, None).await.unwrap();
-    for i in 0..USERS {
-        store.create_user(&user(i)).await.unwrap();
-    }
-    let mut tasks = JoinSet::new();
-    for w in 0..WORKERS {
-        let grants = grants.clone();
-        tasks.spawn(async move {
-            let mut out = Vec::new();
-            for i in (w..FAMILIES).step_by(WORKERS) {
-                let start = GrantStart {
-                    user_id: format!("user-{}", i % USERS),
-                    client_id: CLIENT.into(),
-                    scopes: vec!["openid".into(), "profile".into()],
-                    auth_time: 0,
-                    amr: vec!["pwd".into()],
-                };
-                let (_, token) = grants.start(start, SystemTime::now()).await.unwrap();
-                out.push((i, token.expose().to_owned()));
-            }
-            out
-        });
-    }
-    let mut tokens = vec![String::new(); FAMILIES];
-    while let Some(done) = tasks.join_next().await {
-        for (i, t) in done.unwrap() {
-            tokens[i] = t;
-        }
-    }
-    tokens
-}
-
 struct WorkerResult {
     latencies: Vec<Duration>,
     errors: u64,
@@ -188,9 +127,10 @@ async fn main() {
     let store = SledStore::open(dir.path()).unwrap();
     let grants = Grants::new(store.clone(), GrantLifetimes::default());
     let seeding = Instant::now();
-    let tokens = seed(&store, &grants).await;
+    let tokens = seed::seed(&store, &grants, CLIENT, FAMILIES, WORKERS).await;
     println!(
-        "seeded {FAMILIES} families ({USERS} users) in {:.1} s",
+        "seeded {FAMILIES} families ({} users) in {:.1} s",
+        seed::USERS,
         seeding.elapsed().as_secs_f64()
     );
 

@@ -42,12 +42,23 @@ pub fn build_release_server() {
 /// plain HTTP, no rate limit, `log_level = "info"` (every issuance writes its audit event,
 /// as in production). Returns it and the OAuth address.
 pub fn start_bench_server(dir: &Path) -> (ServerProcess, std::net::SocketAddr) {
+    start_bench_replica(dir, None, "")
+}
+
+/// [`start_bench_server`] as one replica of several: with `server_id` when given, and
+/// `datastore` (a `[datastore]` section, e.g. PostgreSQL; empty: sled in `dir`) appended.
+pub fn start_bench_replica(
+    dir: &Path,
+    server_id: Option<&str>,
+    datastore: &str,
+) -> (ServerProcess, std::net::SocketAddr) {
     let port = crate::free_port();
+    let server_id = server_id.map_or(String::new(), |id| format!("server_id = \"{id}\"\n"));
     let config = format!(
-        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\n\
+        "trust_domain = \"example.org\"\ndata_dir = \".tessera/server\"\n{server_id}\
          bind_address = \"127.0.0.1:{}\"\nlog_level = \"info\"\n\n\
          [oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"http://127.0.0.1:{port}\"\n\
-         access_token_ttl = \"10m\"\nrate_limit_per_second = 0\n",
+         access_token_ttl = \"10m\"\nrate_limit_per_second = 0\n{datastore}",
         crate::free_port()
     );
     let server = ServerProcess::start(dir, &config);

@@ -39,8 +39,8 @@ pub fn machine_busy_seconds() -> f64 {
     (total - idle) / TICKS_PER_SECOND
 }
 
-/// CPU used by a server, by this process (the load generator) and by the whole machine
-/// over one interval.
+/// CPU used by the servers (one or more processes), by this process (the load generator)
+/// and by the whole machine over one interval.
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {
     server: f64,
@@ -63,9 +63,9 @@ pub struct Cores {
 }
 
 impl Usage {
-    pub fn now(server_pid: u32) -> Self {
+    pub fn now(server_pids: &[u32]) -> Self {
         Self {
-            server: process_seconds(server_pid),
+            server: server_pids.iter().map(|&pid| process_seconds(pid)).sum(),
             this: process_seconds(std::process::id()),
             machine: machine_busy_seconds(),
             at: Instant::now(),

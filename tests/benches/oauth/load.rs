@@ -1,6 +1,9 @@
 //! A closed-loop HTTP/1.1 load generator (like `wrk`): N keep-alive connections, each
-//! sending the same POST as soon as its previous answer is in, for a warm-up and then a
-//! measured window. Only answers inside the window count.
+//! sending a POST as soon as its previous answer is in, for a warm-up and then a measured
+//! window. Only answers inside the window count. By default every request is the same
+//! ([`run`]); an [`Exchange`] per connection can vary the body and judge each answer (a
+//! refresh token rotated at every request), and connections can be spread over several
+//! servers ([`run_with`]).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -25,13 +28,44 @@ pub struct Target {
     pub body: String,
 }
 
+/// What one connection sends and how it judges the answers.
+pub trait Exchange: Send + 'static {
+    /// The body of the next request; `None` when this connection has nothing left to send.
+    fn body(&mut self) -> Option<Bytes>;
+    /// Judges an answer: whether it counts as a success (it may update the state).
+    fn answer(&mut self, status: StatusCode, body: &[u8]) -> bool;
+    /// The last request's answer was lost (transport failure).
+    fn lost(&mut self) {}
+}
+
+/// The same body every time; a success is a 200 carrying an access token.
+#[derive(Debug, Clone)]
+pub struct Fixed(Bytes);
+
+impl Fixed {
+    pub fn new(body: &str) -> Self {
+        Self(Bytes::from(body.to_owned()))
+    }
+}
+
+impl Exchange for Fixed {
+    fn body(&mut self) -> Option<Bytes> {
+        Some(self.0.clone())
+    }
+
+    fn answer(&mut self, status: StatusCode, body: &[u8]) -> bool {
+        status == StatusCode::OK && has_access_token(body)
+    }
+}
+
 /// A [`Target`] as ready-made request parts (cloning them is a reference-count bump).
 #[derive(Clone)]
 struct Prepared {
     addr: SocketAddr,
     uri: hyper::Uri,
     host: HeaderValue,
-    authorization: HeaderValue,
+    /// `None` when the target's authorization is empty (a public client).
+    authorization: Option<HeaderValue>,
     form: HeaderValue,
     json: HeaderValue,
     body: Bytes,
@@ -44,20 +78,23 @@ impl Prepared {
             addr: target.addr,
             uri: target.path.parse().unwrap(),
             host: value(target.addr.to_string()),
-            authorization: value(target.authorization.clone()),
+            authorization: (!target.authorization.is_empty())
+                .then(|| value(target.authorization.clone())),
             form: HeaderValue::from_static("application/x-www-form-urlencoded"),
             json: HeaderValue::from_static("application/json"),
             body: Bytes::from(target.body.clone()),
         }
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
+    fn request(&self, body: Bytes) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
         *request.method_mut() = hyper::Method::POST;
         *request.uri_mut() = self.uri.clone();
         let headers = request.headers_mut();
         headers.insert(header::HOST, self.host.clone());
-        headers.insert(header::AUTHORIZATION, self.authorization.clone());
+        if let Some(authorization) = &self.authorization {
+            headers.insert(header::AUTHORIZATION, authorization.clone());
+        }
         headers.insert(header::CONTENT_TYPE, self.form.clone());
         headers.insert(header::ACCEPT, self.json.clone());
         request
@@ -114,7 +151,7 @@ impl Outcome {
 }
 
 /// Runs `connections` closed-loop connections against `target` (served by process
-/// `server_pid`): `warmup`, then `window`.
+/// `server_pid`), each repeating the target's body: `warmup`, then `window`.
 pub async fn run(
     target: &Target,
     server_pid: u32,
@@ -122,20 +159,42 @@ pub async fn run(
     warmup: Duration,
     window: Duration,
 ) -> Outcome {
+    let exchanges = (0..connections).map(|_| Fixed::new(&target.body)).collect();
+    run_with(
+        std::slice::from_ref(target),
+        &[server_pid],
+        exchanges,
+        warmup,
+        window,
+    )
+    .await
+}
+
+/// One closed-loop connection per exchange, connection `i` to `targets[i % targets.len()]`
+/// (the servers are the processes `server_pids`, whose CPU time is summed): `warmup`, then
+/// `window`. The targets' bodies are unused: each exchange makes its own.
+pub async fn run_with<E: Exchange>(
+    targets: &[Target],
+    server_pids: &[u32],
+    exchanges: Vec<E>,
+    warmup: Duration,
+    window: Duration,
+) -> Outcome {
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + warmup;
     let end = measure_from + window;
-    let prepared = Prepared::new(target);
+    let prepared: Vec<Prepared> = targets.iter().map(Prepared::new).collect();
     let mut tasks = JoinSet::new();
-    for _ in 0..connections {
-        let prepared = prepared.clone();
-        tasks.spawn(async move { connection(prepared, measure_from, end).await });
+    for (i, exchange) in exchanges.into_iter().enumerate() {
+        let prepared = prepared[i % prepared.len()].clone();
+        tasks.spawn(async move { connection(prepared, exchange, measure_from, end).await });
     }
+    let pids = server_pids.to_vec();
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
-        let first = Usage::now(server_pid);
+        let first = Usage::now(&pids);
         tokio::time::sleep_until(end.into()).await;
-        Usage::now(server_pid).since(first)
+        Usage::now(&pids).since(first)
     });
     let mut all = Outcome {
         window,
@@ -163,8 +222,9 @@ pub async fn one(target: &Target) -> String {
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
+        let prepared = Prepared::new(target);
         let response = sender
-            .send_request(Prepared::new(target).request())
+            .send_request(prepared.request(prepared.body.clone()))
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status();
@@ -188,8 +248,14 @@ fn note(out: &mut Outcome, counted: bool, kind: String) {
     }
 }
 
-/// One keep-alive connection (reconnecting after a transport failure) until `end`.
-async fn connection(target: Prepared, measure_from: Instant, end: Instant) -> Outcome {
+/// One keep-alive connection (reconnecting after a transport failure) until `end`, or
+/// until `exchange` has nothing left to send.
+async fn connection<E: Exchange>(
+    target: Prepared,
+    mut exchange: E,
+    measure_from: Instant,
+    end: Instant,
+) -> Outcome {
     let mut out = Outcome::default();
     'connect: while Instant::now() < end {
         let stream = match TcpStream::connect(target.addr).await {
@@ -219,10 +285,13 @@ async fn connection(target: Prepared, measure_from: Instant, end: Instant) -> Ou
             };
         tokio::spawn(conn);
         while Instant::now() < end {
-            let request = target.request();
             if sender.ready().await.is_err() {
                 continue 'connect;
             }
+            let Some(body) = exchange.body() else {
+                break 'connect;
+            };
+            let request = target.request(body);
             let sent = Instant::now();
             let answer = match sender.send_request(request).await {
                 Ok(response) => {
@@ -237,7 +306,7 @@ async fn connection(target: Prepared, measure_from: Instant, end: Instant) -> Ou
             let took = sent.elapsed();
             let counted = sent >= measure_from && Instant::now() <= end;
             match answer {
-                Ok((StatusCode::OK, body)) if has_access_token(&body) => {
+                Ok((status, body)) if exchange.answer(status, &body) => {
                     if counted {
                         out.latencies_us
                             .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
@@ -248,6 +317,7 @@ async fn connection(target: Prepared, measure_from: Instant, end: Instant) -> Ou
                     note(&mut out, counted, format!("{status}: {text}"));
                 }
                 Err(kind) => {
+                    exchange.lost();
                     note(&mut out, counted, kind);
                     continue 'connect;
                 }
@@ -260,7 +330,7 @@ async fn connection(target: Prepared, measure_from: Instant, end: Instant) -> Ou
 
 /// Whether a token response carries an `access_token` (a byte search, like `wrk` scripts do:
 /// parsing JSON here would take CPU from the server under test on the same cores).
-fn has_access_token(body: &[u8]) -> bool {
+pub fn has_access_token(body: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"\"access_token\":\"ey";
     body.windows(NEEDLE.len()).any(|w| w == NEEDLE)
 }
