@@ -24,7 +24,6 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_lc_rs::digest;
 use prost::Message as _;
 use sqlx::Connection as _;
 use tessera_proto::identity::{Selector, SpiffeId, TrustDomain};
@@ -151,25 +150,6 @@ async fn fill(store: &SledStore, entries: Vec<Entry>) {
     }
 }
 
-/// The uniqueness key `PgStore` stores with an entry (server `datastore::triple_key`, which
-/// is crate-private): SHA-256 over the length-prefixed SPIFFE ID, parent ID, selector count
-/// and selectors. A mismatch would let the duplicate check in `fill_postgres` through.
-fn triple_key(entry: &Entry) -> Vec<u8> {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    let mut field = |bytes: &[u8]| {
-        ctx.update(&(bytes.len() as u64).to_be_bytes());
-        ctx.update(bytes);
-    };
-    field(entry.spiffe_id.as_bytes());
-    field(entry.parent_id.as_bytes());
-    field(&(entry.selectors.len() as u64).to_be_bytes());
-    for s in &entry.selectors {
-        field(s.r#type.as_bytes());
-        field(s.value.as_bytes());
-    }
-    ctx.finish().as_ref().to_vec()
-}
-
 /// Inserts `entries` (one selector each) into the migrated database at `url` in one
 /// transaction, `ROWS_PER_INSERT` rows per statement, with revisions 1..=n, and sets the
 /// entries revision to n; then `ANALYZE`.
@@ -198,7 +178,7 @@ async fn fill_postgres(url: &str, entries: &[Entry]) {
             parents.push(stored.parent_id.clone());
             let s = &stored.selectors[0];
             selectors.push(format!("{}:{}", s.r#type, s.value));
-            triples.push(triple_key(&stored));
+            triples.push(tessera_server::datastore::triple_key(&stored));
             revisions.push(stored.revision as i64);
             data.push(stored.encode_to_vec());
         }

@@ -45,7 +45,7 @@ pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
 pub use postgres::test_db;
 pub use postgres::{PgOpenError, PgSettings, PgStore, check_uri};
 pub use sled::SledStore;
-pub(crate) use triple_key::triple_key;
+pub use triple_key::triple_key;
 pub use user_record::{LoginCounters, UserRecord};
 
 use std::future::Future;

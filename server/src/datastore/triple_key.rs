@@ -5,7 +5,7 @@ use tessera_proto::wire::tessera::types::v1::Entry;
 
 /// SHA-256 of the (spiffe_id, parent_id, selectors) triple. Every field is length-prefixed
 /// (8 bytes BE) and the selector count is hashed first, so no two triples share an input.
-pub(crate) fn triple_key(entry: &Entry) -> Vec<u8> {
+pub fn triple_key(entry: &Entry) -> Vec<u8> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     let mut field = |bytes: &[u8]| {
         ctx.update(&(bytes.len() as u64).to_be_bytes());
