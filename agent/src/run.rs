@@ -46,18 +46,17 @@ pub enum RunError {
 pub async fn run(config: AgentConfig) -> Result<(), RunError> {
     let lifecycle = Lifecycle::new();
     let health = match config.health.bind_address {
-        Some(address) => Some(
-            HealthEndpoint::bind(address, lifecycle.readiness())
+        Some(address) => {
+            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness())
                 .await
-                .map_err(|e| RunError::Startup(e.to_string()))?,
-        ),
+                .map_err(|e| RunError::Startup(e.to_string()))?;
+            tracing::info!(%address, "health probes (/live, /ready) listening");
+            Some(endpoint)
+        }
         None => None,
     };
     let health_stop = CancellationToken::new();
-    let health_task = health.map(|endpoint| {
-        tracing::info!(address = ?endpoint.local_addr(), "health probes (/live, /ready) listening");
-        tokio::spawn(endpoint.run(health_stop.clone()))
-    });
+    let health_task = health.map(|endpoint| tokio::spawn(endpoint.run(health_stop.clone())));
     let result = run_parts(config, &lifecycle).await;
     lifecycle.stopping();
     health_stop.cancel();

@@ -90,18 +90,17 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let lifecycle = Lifecycle::new();
     let health = match config.health.bind_address {
-        Some(address) => Some(
-            HealthEndpoint::bind(address, lifecycle.readiness())
+        Some(address) => {
+            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness())
                 .await
-                .map_err(|e| RunError::Startup(e.to_string()))?,
-        ),
+                .map_err(|e| RunError::Startup(e.to_string()))?;
+            tracing::info!(%address, "health probes (/live, /ready) listening");
+            Some(endpoint)
+        }
         None => None,
     };
     let health_stop = CancellationToken::new();
-    let health_task = health.map(|endpoint| {
-        tracing::info!(address = ?endpoint.local_addr(), "health probes (/live, /ready) listening");
-        tokio::spawn(endpoint.run(health_stop.clone()))
-    });
+    let health_task = health.map(|endpoint| tokio::spawn(endpoint.run(health_stop.clone())));
     let result = open_and_run(config, &lifecycle).await;
     lifecycle.stopping();
     health_stop.cancel();
