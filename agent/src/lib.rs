@@ -10,12 +10,14 @@
 //! - [`manager`] — the agent identity lifecycle and the sync/rotation loop.
 //! - [`workload_api`] — the SPIFFE Workload API on the public Unix socket (and its HTTP/2
 //!   `:authority` fix for grpcio clients, `h2fix`).
+//! - [`health`] — readiness for `/ready` (the endpoint is shared, in `tessera_proto::health`).
 //! - [`run`] — the process: manager, Workload API and signals as one task set.
 
 pub mod attestor;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod health;
 pub mod manager;
 pub mod run;
 pub mod store;

@@ -28,10 +28,14 @@ enum Command {
     /// Workload API commands: fetch SVIDs and bundles, validate JWT-SVIDs, watch.
     #[command(subcommand)]
     Api(cli::ApiCommand),
-    /// Check that the agent answers on its Workload API socket.
+    /// Check the agent: with `--config` and `[health]` on, its readiness (`/ready`); else
+    /// that it answers on its Workload API socket.
     Healthcheck {
         #[command(flatten)]
         socket: cli::SocketArg,
+        /// The agent's config file: ask its `[health]` endpoint (or its socket).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -47,8 +51,10 @@ fn main() -> ExitCode {
     let config = match cli.command {
         Command::Run { config } => config,
         Command::Api(command) => return client_command(cli::api(command)),
-        Command::Healthcheck { socket } => {
-            return client_command(async move { cli::healthcheck(&socket).await });
+        Command::Healthcheck { socket, config } => {
+            return client_command(
+                async move { cli::healthcheck(&socket, config.as_deref()).await },
+            );
         }
     };
     // Everything the agent creates in data_dir is private to it (sockets get their modes

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::SystemClock;
+use tessera_proto::health::{HealthEndpoint, Lifecycle};
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::attestor::node;
 use crate::attestor::workload::WorkloadAttestors;
 use crate::config::AgentConfig;
+use crate::health::AgentProbe;
 use crate::manager::{Manager, ManagerConfig, ManagerError};
 use crate::store::{self, Store, StoreError};
 use crate::workload_api::{ServeError, WorkloadApi, WorkloadEndpoint};
@@ -37,8 +39,42 @@ pub enum RunError {
 
 /// Builds the manager and the Workload API from the config and runs them as one task set
 /// until a signal or the first failure (which stops the other part).
+///
+/// With `[health] bind_address`, `/live` and `/ready` are served from the start (`/ready`:
+/// 503 until attested, synced and every entry's SVID held) until the other parts have
+/// drained (503 `shutting_down` from the signal on).
 pub async fn run(config: AgentConfig) -> Result<(), RunError> {
+    let lifecycle = Lifecycle::new();
+    let health = match config.health.bind_address {
+        Some(address) => {
+            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness())
+                .await
+                .map_err(|e| RunError::Startup(e.to_string()))?;
+            tracing::info!(%address, "health probes (/live, /ready) listening");
+            Some(endpoint)
+        }
+        None => None,
+    };
+    let health_stop = CancellationToken::new();
+    let health_task = health.map(|endpoint| tokio::spawn(endpoint.run(health_stop.clone())));
+    let result = run_parts(config, &lifecycle).await;
+    lifecycle.stopping();
+    health_stop.cancel();
+    if let Some(task) = health_task {
+        match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "health endpoint failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "health endpoint task failed"),
+            Err(_) => tracing::warn!("health endpoint still running after {SHUTDOWN_GRACE:?}"),
+        }
+    }
+    result
+}
+
+/// The manager and the Workload API as one task set.
+async fn run_parts(config: AgentConfig, lifecycle: &Lifecycle) -> Result<(), RunError> {
     let manager = build_manager(&config)?;
+    let probe = AgentProbe::new(manager.subscribe(), Arc::new(SystemClock));
     let attestors = WorkloadAttestors::from_config(&config)
         .map_err(|e| RunError::Config(format!("`workload_attestor`: {e}")))?;
     let api = WorkloadApi::new(
@@ -60,6 +96,7 @@ pub async fn run(config: AgentConfig) -> Result<(), RunError> {
         data_dir = %config.data_dir.display(),
         "tessera-agent is running"
     );
+    lifecycle.serving(Arc::new(probe));
     let first = tokio::select! {
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down");
@@ -67,6 +104,8 @@ pub async fn run(config: AgentConfig) -> Result<(), RunError> {
         }
         Some(done) = tasks.join_next() => flatten(done),
     };
+    // Not ready before anything drains.
+    lifecycle.stopping();
     shutdown.cancel();
     let rest = tokio::time::timeout(SHUTDOWN_GRACE, async {
         let mut result = Ok(());

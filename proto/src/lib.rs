@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config_file;
 pub mod dns_name;
 pub mod duration;
+pub mod health;
 pub mod identity;
 pub mod jwt;
 pub mod jwt_svid;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod datastore;
 #[cfg(fuzzing)]
 pub mod fuzzing;
+pub mod health;
 pub mod oauth;
 pub mod prune;
 pub mod registration;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::{Clock, SystemClock};
+use tessera_proto::health::{HealthEndpoint, Lifecycle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -15,6 +16,7 @@ use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::{Datastore, PgStore, SledStore};
+use crate::health::ServerProbe;
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients, StoreConsents};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
@@ -81,7 +83,40 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
 
 /// Runs the server until SIGINT/SIGTERM or the first failure, on the configured datastore
 /// (sled by default; PostgreSQL, migrated first, with `[datastore] kind = "postgres"`).
+///
+/// With `[health] bind_address`, `/live` and `/ready` are served from before the datastore
+/// opens (`/ready`: 503 `starting`) until every other part has drained (503
+/// `shutting_down` from the signal on).
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
+    let lifecycle = Lifecycle::new();
+    let health = match config.health.bind_address {
+        Some(address) => {
+            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness())
+                .await
+                .map_err(|e| RunError::Startup(e.to_string()))?;
+            tracing::info!(%address, "health probes (/live, /ready) listening");
+            Some(endpoint)
+        }
+        None => None,
+    };
+    let health_stop = CancellationToken::new();
+    let health_task = health.map(|endpoint| tokio::spawn(endpoint.run(health_stop.clone())));
+    let result = open_and_run(config, &lifecycle).await;
+    lifecycle.stopping();
+    health_stop.cancel();
+    if let Some(task) = health_task {
+        match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "health endpoint failed"),
+            Ok(Err(e)) => tracing::error!(error = %e, "health endpoint task failed"),
+            Err(_) => tracing::error!("health endpoint still running after {SHUTDOWN_GRACE:?}"),
+        }
+    }
+    result
+}
+
+/// Opens the configured datastore and runs every part on it.
+async fn open_and_run(config: ServerConfig, lifecycle: &Lifecycle) -> Result<(), RunError> {
     tessera_proto::private_dir::prepare(&config.data_dir).map_err(|e| startup("data_dir")(&e))?;
     let server_id = crate::server_id::resolve(config.server_id.as_deref(), &config.data_dir)
         .map_err(|e| startup("server_id")(&e))?;
@@ -91,7 +126,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
                 .map_err(|e| startup("datastore")(&e))?;
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
                 .map_err(|e| startup("data_dir")(&e))?;
-            run_on(config, server_id, store).await
+            run_on(config, server_id, store, lifecycle).await
         }
         Some(settings) => {
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
@@ -100,7 +135,7 @@ pub async fn run(config: ServerConfig) -> Result<(), RunError> {
                 .await
                 .map_err(|e| startup("datastore")(&e))?;
             tracing::info!(%server_id, "PostgreSQL datastore ready (schema up to date)");
-            let result = run_on(config, server_id, store.clone()).await;
+            let result = run_on(config, server_id, store.clone(), lifecycle).await;
             store.close().await;
             result
         }
@@ -112,6 +147,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     config: ServerConfig,
     server_id: String,
     store: S,
+    lifecycle: &Lifecycle,
 ) -> Result<(), RunError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let upstream = match &config.ca.upstream {
@@ -156,6 +192,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         ca.clone(),
         store.clone(),
         accounts.clone(),
+        lifecycle.readiness(),
     )
     .with_admin_uids(config.admin_uids.clone())
     .bind()
@@ -168,7 +205,12 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         .await
         .map_err(|e| startup(&format!("bind_address {}", config.bind_address))(&e))?;
     let admin_mtls = (
-        admin::routes(ca.clone(), store.clone(), accounts.clone()),
+        admin::routes(
+            ca.clone(),
+            store.clone(),
+            accounts.clone(),
+            lifecycle.readiness(),
+        ),
         AdminGateLayer::new(store.clone(), clock.clone()),
     );
     let agent_api = AgentService::new(
@@ -180,6 +222,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     )
     .with_attest_rate(config.agent_api.attest_per_second);
     let oauth = oauth_server(&config, &ca, &store, &clock, accounts).await?;
+    let probe = ServerProbe::new(store.clone(), ca.subscribe(), clock.clone());
 
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
@@ -282,6 +325,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         admin_socket = %config.admin_socket().display(),
         "tessera-server is running"
     );
+    lifecycle.serving(Arc::new(probe));
 
     let first = tokio::select! {
         signal = shutdown_signal() => {
@@ -290,6 +334,8 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         }
         Some(done) = tasks.join_next() => flatten(done),
     };
+    // Not ready before anything drains: load balancers stop sending first.
+    lifecycle.stopping();
     shutdown.cancel();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         let mut result = first;

@@ -3,6 +3,7 @@
 
 mod agent;
 mod ha;
+mod health;
 mod k8s_standin;
 mod oauth;
 mod security_catalog;

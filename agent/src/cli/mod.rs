@@ -67,7 +67,11 @@ pub async fn api(command: ApiCommand) -> Result<(), CliError> {
     }
 }
 
-/// `tessera-agent healthcheck`.
-pub async fn healthcheck(socket: &SocketArg) -> Result<(), CliError> {
-    health::run(socket).await
+/// `tessera-agent healthcheck`: readiness through `/ready` when `config` has `[health]`
+/// on, else the Workload API answers (on `--socket`, else the config's `socket_path`).
+pub async fn healthcheck(
+    socket: &SocketArg,
+    config: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    health::run(socket, config).await
 }

@@ -115,6 +115,9 @@ pub struct AgentConfig {
     /// text | json.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// `[health]`: `/live` and `/ready`; off unless `bind_address` is set.
+    #[serde(default)]
+    pub health: tessera_proto::health::HealthSection,
 }
 
 /// `[workload_api]`.
@@ -264,6 +267,10 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert!(!c.insecure_bootstrap);
         assert_eq!(c.join_token.unwrap().expose(), "abc");
+        assert_eq!(
+            c.health.bind_address, None,
+            "health probes are off by default"
+        );
     }
 
     #[test]
@@ -280,6 +287,8 @@ mod tests {
             log_format = "json"
             [node_attestor.k8s_psat]
             cluster = "prod"
+            [health]
+            bind_address = "0.0.0.0:8082"
             "#,
         )
         .unwrap();
@@ -288,6 +297,10 @@ mod tests {
         assert_eq!(c.server_address[1].to_string(), "[::1]:9000");
         assert_eq!(c.socket_path(), Path::new("/run/tessera/api.sock"));
         assert_eq!(c.sync_interval, Duration::from_secs(30));
+        assert_eq!(
+            c.health.bind_address,
+            Some(std::net::SocketAddr::from(([0, 0, 0, 0], 8082)))
+        );
         let psat = c.node_attestor.k8s_psat.unwrap();
         assert_eq!(psat.cluster, "prod");
         assert_eq!(

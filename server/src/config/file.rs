@@ -64,6 +64,9 @@ pub struct ServerConfig {
     /// The audit trail's sink (`[audit]`).
     #[serde(default)]
     pub audit: super::AuditSection,
+    /// `[health]`: `/live` and `/ready`; off unless `bind_address` is set.
+    #[serde(default)]
+    pub health: tessera_proto::health::HealthSection,
 }
 
 /// `[ca]`.
@@ -244,6 +247,10 @@ mod tests {
         assert_eq!(c.bind_address.port(), 8081);
         assert_eq!(c.admin_socket(), Path::new(".tessera/server/admin.sock"));
         assert_eq!(c.seal_key_file(), Path::new(".tessera/server/seal.key"));
+        assert_eq!(
+            c.health.bind_address, None,
+            "health probes are off by default"
+        );
     }
 
     #[test]
@@ -274,6 +281,8 @@ mod tests {
             kubeconfig = "/etc/tessera/kubeconfig"
             allowed_node_label_keys = ["topology.kubernetes.io/zone"]
             allowed_pod_label_keys = ["app"]
+            [health]
+            bind_address = "127.0.0.1:8080"
             "#,
         )
         .unwrap();
@@ -285,6 +294,10 @@ mod tests {
         let prod = &c.node_attestors.k8s_psat.unwrap().clusters["prod"];
         assert_eq!(prod.audience, ["tessera-server", "other"]);
         assert_eq!(prod.allowed_pod_label_keys, ["app"]);
+        assert_eq!(
+            c.health.bind_address,
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
+        );
     }
 
     #[test]
@@ -317,6 +330,10 @@ mod tests {
             "ca.x509_svid_ttl"
         );
         assert_eq!(key_of("data_dir = \"x\""), "(document)");
+        assert_eq!(
+            key_of("trust_domain = \"e.org\"\n[health]\nbind_address = \"nope\""),
+            "health.bind_address"
+        );
         assert_eq!(
             key_of(
                 "trust_domain = \"e.org\"\n[node_attestors.k8s_psat.clusters.c1]\nservice_account_allow_list = [\"nocolon\"]"

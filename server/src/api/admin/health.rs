@@ -1,19 +1,24 @@
-//! `tessera.admin.v1.Health`.
+//! `tessera.admin.v1.Health`: the server's one readiness function (the same as `/ready`).
 
+use tessera_proto::health::Readiness;
 use tessera_proto::wire::tessera::admin::v1::health_server::Health;
 use tessera_proto::wire::tessera::admin::v1::{HealthCheckRequest, HealthCheckResponse};
 use tonic::{Request, Response, Status};
 
-/// Answers health checks; serving means the CA is loaded and the API is up.
+/// Answers health checks; serving means ready (as `/ready` answers 200).
 #[derive(Debug)]
 pub struct HealthService {
     trust_domain: String,
+    readiness: Readiness,
 }
 
 impl HealthService {
-    /// A health service for `trust_domain`.
-    pub fn new(trust_domain: String) -> Self {
-        Self { trust_domain }
+    /// A health service for `trust_domain` answering from `readiness`.
+    pub fn new(trust_domain: String, readiness: Readiness) -> Self {
+        Self {
+            trust_domain,
+            readiness,
+        }
     }
 }
 
@@ -23,10 +28,12 @@ impl Health for HealthService {
         &self,
         _: Request<HealthCheckRequest>,
     ) -> Result<Response<HealthCheckResponse>, Status> {
+        let report = self.readiness.check().await;
         Ok(Response::new(HealthCheckResponse {
-            serving: true,
+            serving: report.is_ready(),
             trust_domain: self.trust_domain.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            not_ready: report.reasons().iter().map(|r| (*r).to_owned()).collect(),
         }))
     }
 }

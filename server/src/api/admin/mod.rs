@@ -20,6 +20,7 @@ pub use peer::AdminPeers;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tessera_proto::health::Readiness;
 use tessera_proto::wire::tessera::admin::v1::agents_server::AgentsServer;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
@@ -66,17 +67,26 @@ pub struct AdminApi<S> {
     ca: Arc<CaManager<S>>,
     store: S,
     accounts: Accounts<S>,
+    readiness: Readiness,
     admin_uids: Vec<u32>,
 }
 
 impl<S: Datastore + Clone> AdminApi<S> {
-    /// An admin API on `socket` over the CA, the datastore and the user accounts.
-    pub fn new(socket: PathBuf, ca: Arc<CaManager<S>>, store: S, accounts: Accounts<S>) -> Self {
+    /// An admin API on `socket` over the CA, the datastore and the user accounts; its
+    /// `Health.Check` answers from `readiness`.
+    pub fn new(
+        socket: PathBuf,
+        ca: Arc<CaManager<S>>,
+        store: S,
+        accounts: Accounts<S>,
+        readiness: Readiness,
+    ) -> Self {
         Self {
             socket,
             ca,
             store,
             accounts,
+            readiness,
             admin_uids: Vec::new(),
         }
     }
@@ -123,12 +133,13 @@ impl<S: Datastore + Clone> BoundAdminApi<S> {
             ca,
             store,
             accounts,
+            readiness,
             admin_uids,
         } = self.api;
         let peers = AdminPeers::new(&admin_uids);
         let result = tonic::transport::Server::builder()
             .layer(tonic::service::InterceptorLayer::new(peers))
-            .add_routes(routes(ca, store, accounts))
+            .add_routes(routes(ca, store, accounts, readiness))
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),
@@ -140,7 +151,12 @@ impl<S: Datastore + Clone> BoundAdminApi<S> {
 }
 
 /// Every admin service, for the Unix socket and (behind [`AdminGate`]) the mTLS listener.
-pub fn routes<S>(ca: Arc<CaManager<S>>, store: S, accounts: Accounts<S>) -> Routes
+pub fn routes<S>(
+    ca: Arc<CaManager<S>>,
+    store: S,
+    accounts: Accounts<S>,
+    readiness: Readiness,
+) -> Routes
 where
     S: Datastore + Clone,
 {
@@ -154,7 +170,10 @@ where
     let entries = EntriesService::new(store.clone(), policy, ca.clock().clone());
     let clients = ClientsService::new(store.clone(), ca.clock().clone());
     Routes::builder()
-        .add_service(HealthServer::new(health::HealthService::new(trust_domain)))
+        .add_service(HealthServer::new(health::HealthService::new(
+            trust_domain,
+            readiness,
+        )))
         .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
         .add_service(FederatedBundlesServer::new(
             federated_bundles::FederatedBundlesService::new(
