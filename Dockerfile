@@ -32,9 +32,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && install -D -m 0755 target/release/tessera-agent /out/tessera-agent
 
 # ---- runtime ---------------------------------------------------------------------------
-# distroless "cc": glibc, libgcc, ca-certificates (PostgreSQL over TLS with public CAs;
-# a private CA is given with `sslrootcert=`), /etc/passwd with `nonroot` (65532); no
-# shell, no package manager. Nothing here needs a shell: the manifests use HTTP probes and
+# distroless "cc": glibc, libgcc, ca-certificates (the kube client loads the system roots;
+# PostgreSQL TLS uses sqlx's built-in Mozilla roots, or `sslrootcert=` for a private CA),
+# /etc/passwd with `nonroot` (65532); no shell, no package manager. Nothing here needs a shell: the manifests use HTTP probes and
 # exec the binaries directly.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/tessera-server /out/tessera-agent /usr/local/bin/
