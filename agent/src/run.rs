@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::SystemClock;
-use tessera_proto::health::{HealthEndpoint, Lifecycle};
+use tessera_proto::health::{Lifecycle, serve_during};
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -45,30 +45,11 @@ pub enum RunError {
 /// drained (503 `shutting_down` from the signal on).
 pub async fn run(config: AgentConfig) -> Result<(), RunError> {
     let lifecycle = Lifecycle::new();
-    let health = match config.health.bind_address {
-        Some(address) => {
-            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness())
-                .await
-                .map_err(|e| RunError::Startup(e.to_string()))?;
-            tracing::info!(%address, "health probes (/live, /ready) listening");
-            Some(endpoint)
-        }
-        None => None,
-    };
-    let health_stop = CancellationToken::new();
-    let health_task = health.map(|endpoint| tokio::spawn(endpoint.run(health_stop.clone())));
-    let result = run_parts(config, &lifecycle).await;
-    lifecycle.stopping();
-    health_stop.cancel();
-    if let Some(task) = health_task {
-        match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "health endpoint failed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "health endpoint task failed"),
-            Err(_) => tracing::warn!("health endpoint still running after {SHUTDOWN_GRACE:?}"),
-        }
-    }
-    result
+    let address = config.health.bind_address;
+    let parts = run_parts(config, &lifecycle);
+    serve_during(address, &lifecycle, SHUTDOWN_GRACE, parts)
+        .await
+        .map_err(|e| RunError::Startup(e.to_string()))?
 }
 
 /// The manager and the Workload API as one task set.

@@ -29,6 +29,40 @@ pub enum HealthError {
     Serve(std::io::Error),
 }
 
+/// Runs `parts` with `/live` and `/ready` served on `address` (when set) from before they
+/// start until they have drained: the endpoint is bound first (a taken port is an error,
+/// returned before `parts` runs), readiness flips to `shutting_down` when `parts` returns,
+/// and the endpoint gets `grace` to stop. `parts` publishes its phases on `lifecycle`.
+pub async fn serve_during<T>(
+    address: Option<SocketAddr>,
+    lifecycle: &super::Lifecycle,
+    grace: std::time::Duration,
+    parts: impl std::future::Future<Output = T>,
+) -> Result<T, HealthError> {
+    let endpoint = match address {
+        Some(address) => {
+            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness()).await?;
+            tracing::info!(%address, "health probes (/live, /ready) listening");
+            Some(endpoint)
+        }
+        None => None,
+    };
+    let stop = CancellationToken::new();
+    let task = endpoint.map(|e| tokio::spawn(e.run(stop.clone())));
+    let result = parts.await;
+    lifecycle.stopping();
+    stop.cancel();
+    if let Some(task) = task {
+        match tokio::time::timeout(grace, task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "health endpoint failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "health endpoint task failed"),
+            Err(_) => tracing::warn!("health endpoint still running after {grace:?}"),
+        }
+    }
+    Ok(result)
+}
+
 /// The bound endpoint, served by [`HealthEndpoint::run`].
 #[derive(Debug)]
 pub struct HealthEndpoint {

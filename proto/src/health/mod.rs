@@ -12,6 +12,6 @@ mod lifecycle;
 mod report;
 
 pub use config::HealthSection;
-pub use endpoint::{HealthEndpoint, HealthError};
+pub use endpoint::{HealthEndpoint, HealthError, serve_during};
 pub use lifecycle::{Lifecycle, Phase, Probe, ProbeFuture, Readiness};
 pub use report::{NOT_READY_SHUTTING_DOWN, NOT_READY_STARTING, Report};
