@@ -3,6 +3,8 @@
 # attested with a fresh join token, registers spiffe://example.org/user/<you> for your uid,
 # and prints how to fetch the SVID. Ctrl-C stops both; running it again reuses the data.
 set -euo pipefail
+# shellcheck source=server/quickstart-common.sh
+. "$(dirname "$0")/quickstart-common.sh"
 cd "$(dirname "$0")/.."
 root=$PWD
 
@@ -53,26 +55,8 @@ TOML
 
 NO_COLOR=1 "$bin/tessera-agent" run --config "$data/agent.toml" 2>>"$data/agent.log" &
 agent_pid=$!
-for _ in $(seq 1 100); do
-    "$bin/tessera-agent" healthcheck --socket "$socket" >/dev/null 2>&1 && break
-    kill -0 "$agent_pid" 2>/dev/null || { echo "the agent did not start; see $data/agent.log" >&2; exit 1; }
-    sleep 0.1
-done
-
-# The agent's ID, as it logged it (attested now, or reusing its persisted SVID).
-agent_id=
-for _ in $(seq 1 100); do
-    agent_id=$(grep -o 'spiffe://example.org/tessera/agent/[^ ]*' "$data/agent.log" | tail -n 1 || true)
-    [ -n "$agent_id" ] && break
-    sleep 0.1
-done
-user=$(id -un)
-uid=$(id -u)
-id="spiffe://example.org/user/$user"
-if ! "$bin/tessera-server" entry show --socket "$admin" --spiffe-id "$id" --parent-id "$agent_id" --output json | grep -q '"id"'; then
-    "$bin/tessera-server" entry create --socket "$admin" --parent-id "$agent_id" \
-        --spiffe-id "$id" --selector "unix:uid:$uid" >/dev/null
-fi
+# Waits for the agent, then registers the user (quickstart-common.sh).
+register_user
 
 cat <<TXT
 
