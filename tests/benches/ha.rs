@@ -23,6 +23,10 @@
 //!    replayed). Only 200 answers count (with an access token, and a new refresh token for
 //!    refreshes).
 //!
+//! 5. **Peer**: PostgreSQL alone (`pgbench`, `ha/pgbench.rs`) running the statements of a
+//!    refresh on a throwaway copy of the schema with as many connections as the two
+//!    replicas' pools: the database's own ceiling for that work on this machine.
+//!
 //! Printed: tokens/s, p50, p99, errors, CPU (servers, load generator, the PostgreSQL
 //! backends of the bench database, everything else) and database transactions per grant,
 //! per setup and grant, then the targets: refresh ≥ 5,000/s on PostgreSQL, and PostgreSQL
@@ -34,6 +38,8 @@
 
 #[path = "oauth/cpu.rs"]
 mod cpu;
+#[path = "ha/pgbench.rs"]
+mod pgbench;
 #[path = "oauth/load.rs"]
 mod load;
 #[path = "refresh/seed.rs"]
@@ -55,6 +61,8 @@ use zeroize::Zeroizing;
 use load::{Exchange, Outcome, Target};
 
 const CONNECTIONS: usize = 64;
+/// A replica's pool (`[datastore] max_connections`, default).
+const POOL: usize = 10;
 const WARMUP: Duration = Duration::from_secs(2);
 const RESOURCE: &str = "https://api.example.org";
 const CC_BODY: &str = "grant_type=client_credentials&scope=read";
@@ -360,6 +368,7 @@ fn main() {
             connection_string: Zeroizing::new(db.url.clone()),
             ro_connection_string: None,
             max_connections: 16,
+            client_cache_ttl: std::time::Duration::ZERO,
         };
         let store = PgStore::open(&settings).await.unwrap();
         let grants = Grants::new(store.clone(), GrantLifetimes::default());
@@ -440,8 +449,10 @@ fn main() {
             refresh,
         }
     };
-    drop(runtime);
     drop(db);
+    println!("PostgreSQL alone (pgbench): running");
+    let ceiling = runtime.block_on(pgbench::ceiling(families, 2 * POOL, window));
+    drop(runtime);
 
     println!();
     println!(
@@ -479,6 +490,10 @@ fn main() {
     println!(
         "refresh_token on PostgreSQL x2        {pg_refresh:>8.0}/s   target >= {TARGET_REFRESH_PG:.0}/s   {}",
         verdict(pg_refresh >= TARGET_REFRESH_PG)
+    );
+    println!(
+        "  peer: PostgreSQL alone (pgbench)    {ceiling:>8.0}/s   the same statements per refresh, {} connections: the database's own ceiling here",
+        2 * POOL
     );
     println!(
         "client_credentials PostgreSQL / sled  {:>8.1}%    target >= {:.0}%      {}",

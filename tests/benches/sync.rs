@@ -315,6 +315,7 @@ async fn postgres_store(db: &TestDatabase, agent: &Agent, total: usize) -> Fille
         connection_string: Zeroizing::new(db.url.clone()),
         ro_connection_string: None,
         max_connections: 4,
+        client_cache_ttl: std::time::Duration::ZERO,
     };
     let store = PgStore::open(&settings).await.unwrap();
     let entries = agent.population(total);

@@ -3,7 +3,10 @@
 //! Connection strings hold passwords: they are zeroized, their `Debug` is redacted, and a
 //! bad one is refused with a message that does not repeat it.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Deserializer};
+use tessera_proto::duration::serde_str;
 use zeroize::Zeroizing;
 
 use crate::datastore::{PgSettings, check_uri};
@@ -56,7 +59,15 @@ pub struct DatastoreSection {
     pub ro_connection_string: Option<ConnectionString>,
     /// PostgreSQL: connections per pool (1 to 1000). Default 10.
     pub max_connections: u32,
+    /// PostgreSQL: how long a replica may use an OAuth client (and its secret record) it
+    /// read before reading it again (0s to 60s; `0s` reads it at every use). A change made
+    /// through another replica takes effect here within this bound. Default 1s.
+    #[serde(with = "serde_str")]
+    pub client_cache_ttl: Duration,
 }
+
+/// The longest `client_cache_ttl` accepted.
+const MAX_CLIENT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 impl Default for DatastoreSection {
     fn default() -> Self {
@@ -65,6 +76,7 @@ impl Default for DatastoreSection {
             connection_string: None,
             ro_connection_string: None,
             max_connections: 10,
+            client_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -109,6 +121,14 @@ impl DatastoreSection {
                 format!("{} is not between 1 and 1000", self.max_connections),
             ));
         }
+        if self.client_cache_ttl > MAX_CLIENT_CACHE_TTL {
+            return Err((
+                "datastore.client_cache_ttl",
+                "is longer than 60s (a disabled client or a rotated secret would be honoured \
+                 that long by the other replicas)"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
@@ -119,6 +139,7 @@ impl DatastoreSection {
                 connection_string: uri.0.clone(),
                 ro_connection_string: self.ro_connection_string.as_ref().map(|u| u.0.clone()),
                 max_connections: self.max_connections,
+                client_cache_ttl: self.client_cache_ttl,
             }),
             _ => None,
         }
@@ -155,11 +176,18 @@ mod tests {
         let c = parse(
             "[datastore]\nkind = \"postgres\"\n\
              connection_string = \"postgres://app:pw@db:5432/tessera?sslmode=verify-full\"\n\
-             ro_connection_string = \"postgres://app:pw@replica/tessera\"\nmax_connections = 20",
+             ro_connection_string = \"postgres://app:pw@replica/tessera\"\nmax_connections = 20\n\
+             client_cache_ttl = \"250ms\"",
         )
         .unwrap();
         let pg = c.datastore.postgres().unwrap();
         assert_eq!(pg.max_connections, 20);
+        assert_eq!(pg.client_cache_ttl, Duration::from_millis(250));
+        let default = parse("[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://h/d\"");
+        assert_eq!(
+            default.unwrap().datastore.postgres().unwrap().client_cache_ttl,
+            Duration::from_secs(1)
+        );
         assert!(pg.ro_connection_string.is_some());
         let shown = format!("{c:?}");
         assert!(!shown.contains("pw@"), "Debug shows the password: {shown}");
@@ -191,6 +219,10 @@ mod tests {
         assert_eq!(
             refused("[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://h/d\"\nmax_connections = 0").0,
             "datastore.max_connections"
+        );
+        assert_eq!(
+            refused("[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://h/d\"\nclient_cache_ttl = \"61s\"").0,
+            "datastore.client_cache_ttl"
         );
     }
 }

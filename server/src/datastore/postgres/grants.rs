@@ -1,10 +1,13 @@
 //! Grants (refresh-token families) as columns, refresh tokens by hash in their own table
 //! (ON DELETE CASCADE from the grant: deleting a grant kills its whole family at once).
 //!
-//! Rotation is one transaction: an `UPDATE … WHERE generation = $expected AND` the presented
-//! hash is that generation's token (`EXISTS`), then the insert of the new hash. Concurrent
+//! Rotation is one statement (so one implicit transaction): an `UPDATE … WHERE generation =
+//! $expected AND` the presented hash is that generation's token (`EXISTS`), and in a
+//! data-modifying CTE the insert of the new hash for the row it updated. Concurrent
 //! rotations of one token queue on the grant's row lock; PostgreSQL re-checks the `WHERE`
 //! on the row the winner committed, so every other one updates nothing: exactly one wins.
+
+use sqlx::Row as _;
 
 use super::PgStore;
 use super::errors::{db_error, has_nul, nul_key, to_i64, to_u64};
@@ -109,19 +112,43 @@ impl GrantStore for PgStore {
         if has_nul(&[token_hash]) {
             return Ok(None);
         }
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT grant_id, generation FROM refresh_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| db_error("refresh token", e))?;
-        let Some((grant_id, generation)) = row else {
+        // One round trip: the token and, when it still exists, its grant.
+        let row = sqlx::query(
+            "SELECT t.grant_id AS token_grant_id, t.generation AS token_generation, \
+               g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr, \
+               g.created_at, g.expires_at, g.generation, g.rotated_at \
+             FROM refresh_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("refresh token", e))?;
+        let Some(row) = row else {
             return Ok(None);
         };
-        let grant = self.get_grant(&grant_id).await?;
+        let read = |e| db_error("refresh token", e);
         let token = RefreshTokenRecord {
-            grant_id,
-            generation: to_u64("refresh token generation", generation)?,
+            grant_id: row.try_get("token_grant_id").map_err(read)?,
+            generation: to_u64(
+                "refresh token generation",
+                row.try_get("token_generation").map_err(read)?,
+            )?,
+        };
+        let grant = match row.try_get::<Option<String>, _>("grant_id").map_err(read)? {
+            None => None,
+            Some(grant_id) => Some(from_row((
+                grant_id,
+                row.try_get("user_id").map_err(read)?,
+                row.try_get("client_id").map_err(read)?,
+                row.try_get("scopes").map_err(read)?,
+                row.try_get("auth_time").map_err(read)?,
+                row.try_get("amr").map_err(read)?,
+                row.try_get("created_at").map_err(read)?,
+                row.try_get("expires_at").map_err(read)?,
+                row.try_get("generation").map_err(read)?,
+                row.try_get("rotated_at").map_err(read)?,
+            ))?),
         };
         Ok(Some((token, grant)))
     }
@@ -153,35 +180,29 @@ impl GrantStore for PgStore {
             "grant generation",
             rotation.expected_generation.saturating_add(1),
         )?;
-        let err = |e| db_error("refresh token", e);
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        // One statement, so one round trip and one implicit transaction: the generation
+        // swap and the new token's row commit together or not at all.
         let row: Option<GrantRow> = sqlx::query_as(
-            "UPDATE grants SET generation = $3, rotated_at = $4 \
-             WHERE grant_id = $1 AND generation = $2 \
-               AND EXISTS (SELECT 1 FROM refresh_tokens t \
-                           WHERE t.token_hash = $5 AND t.grant_id = $1 AND t.generation = $2) \
-             RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
-               expires_at, generation, rotated_at",
+            "WITH rotated AS ( \
+               UPDATE grants SET generation = $3, rotated_at = $4 \
+               WHERE grant_id = $1 AND generation = $2 \
+                 AND EXISTS (SELECT 1 FROM refresh_tokens t \
+                             WHERE t.token_hash = $5 AND t.grant_id = $1 AND t.generation = $2) \
+               RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
+                 expires_at, generation, rotated_at), \
+             added AS ( \
+               INSERT INTO refresh_tokens (token_hash, grant_id, generation) \
+               SELECT $6, grant_id, generation FROM rotated) \
+             SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
+               expires_at, generation, rotated_at FROM rotated",
         )
         .bind(rotation.grant_id)
         .bind(expected)
         .bind(next)
         .bind(rotation.now)
         .bind(rotation.old_hash)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
-        let Some(row) = row else {
-            // Another rotation or a deletion came first (or the token is not current).
-            return Ok(None);
-        };
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, generation) VALUES ($1, $2, $3)",
-        )
         .bind(rotation.new_hash)
-        .bind(rotation.grant_id)
-        .bind(next)
-        .execute(&mut *tx)
+        .fetch_optional(&self.pool)
         .await
         .map_err(|e| match db_error("refresh token", e) {
             DatastoreError::AlreadyExists(_) => {
@@ -189,8 +210,8 @@ impl GrantStore for PgStore {
             }
             other => other,
         })?;
-        tx.commit().await.map_err(err)?;
-        from_row(row).map(Some)
+        // None: another rotation or a deletion came first (or the token is not current).
+        row.map(from_row).transpose()
     }
 
     async fn delete_grant(&self, grant_id: &str) -> Result<bool, DatastoreError> {

@@ -8,6 +8,7 @@
 
 mod agents;
 mod bundles;
+mod client_cache;
 mod consents;
 mod entries;
 mod errors;

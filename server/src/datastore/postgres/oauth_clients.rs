@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 use super::PgStore;
+use super::client_cache::CachedClient;
 use super::errors::{db_error, from_json, from_proto, has_nul, limit, nul_key, page_of, to_json};
 use crate::datastore::{DatastoreError, OAuthClientStore, Page, SecretRecord};
 
@@ -75,17 +76,7 @@ impl OAuthClientStore for PgStore {
         &self,
         client_id: &str,
     ) -> Result<Option<OAuthClient>, DatastoreError> {
-        if has_nul(&[client_id]) {
-            return Ok(None);
-        }
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT data FROM oauth_clients WHERE client_id = $1")
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| db_error("OAuth client", e))?;
-        row.map(|(data,)| from_proto("oauth client", &data))
-            .transpose()
+        Ok(self.read_client(client_id).await?.map(|c| c.client))
     }
 
     async fn list_oauth_clients(
@@ -121,7 +112,9 @@ impl OAuthClientStore for PgStore {
             .acquire()
             .await
             .map_err(|e| db_error("OAuth client", e))?;
-        if replace(&mut conn, client).await? {
+        let replaced = replace(&mut conn, client).await;
+        self.clients.invalidate(&client.client_id);
+        if replaced? {
             Ok(())
         } else {
             Err(no_client(&client.client_id))
@@ -136,8 +129,9 @@ impl OAuthClientStore for PgStore {
         let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = $1")
             .bind(client_id)
             .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("OAuth client", e))?;
+            .await;
+        self.clients.invalidate(client_id);
+        let done = done.map_err(|e| db_error("OAuth client", e))?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -145,17 +139,7 @@ impl OAuthClientStore for PgStore {
         &self,
         client_id: &str,
     ) -> Result<Option<SecretRecord>, DatastoreError> {
-        if has_nul(&[client_id]) {
-            return Ok(None);
-        }
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT data FROM oauth_client_secrets WHERE client_id = $1")
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| db_error("OAuth client secret", e))?;
-        row.map(|(data,)| from_json(&format!("client {client_id} secret"), &data))
-            .transpose()
+        Ok(self.read_client(client_id).await?.and_then(|c| c.secret))
     }
 
     async fn put_client_secret(
@@ -172,6 +156,42 @@ impl OAuthClientStore for PgStore {
             return Err(no_client(&client.client_id));
         }
         put_secret(&mut tx, &client.client_id, secret).await?;
-        tx.commit().await.map_err(err)
+        let committed = tx.commit().await;
+        self.clients.invalidate(&client.client_id);
+        committed.map_err(err)
+    }
+}
+
+impl PgStore {
+    /// A client with its secret record: from this replica's cache while fresh, else in
+    /// one round trip (and then cached).
+    async fn read_client(&self, client_id: &str) -> Result<Option<CachedClient>, DatastoreError> {
+        if has_nul(&[client_id]) {
+            return Ok(None);
+        }
+        let ticket = match self.clients.get(client_id) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(ticket) => ticket,
+        };
+        let row: Option<(Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT c.data, s.data FROM oauth_clients c \
+             LEFT JOIN oauth_client_secrets s ON s.client_id = c.client_id \
+             WHERE c.client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("OAuth client", e))?;
+        let Some((client, secret)) = row else {
+            return Ok(None);
+        };
+        let read = CachedClient {
+            client: from_proto("oauth client", &client)?,
+            secret: secret
+                .map(|data| from_json(&format!("client {client_id} secret"), &data))
+                .transpose()?,
+        };
+        self.clients.insert(ticket, client_id, read.clone());
+        Ok(Some(read))
     }
 }

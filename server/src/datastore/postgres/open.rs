@@ -25,6 +25,10 @@ pub struct PgSettings {
     pub ro_connection_string: Option<Zeroizing<String>>,
     /// Pool size (per URI).
     pub max_connections: u32,
+    /// How long this replica may use an OAuth client (and its secret record) it read,
+    /// before reading it again; zero reads it at every use. Changes made through this
+    /// replica are seen at once.
+    pub client_cache_ttl: Duration,
 }
 
 impl std::fmt::Debug for PgSettings {
@@ -36,6 +40,7 @@ impl std::fmt::Debug for PgSettings {
                 &self.ro_connection_string.as_ref().map(|_| "<redacted>"),
             )
             .field("max_connections", &self.max_connections)
+            .field("client_cache_ttl", &self.client_cache_ttl)
             .finish()
     }
 }
@@ -218,6 +223,7 @@ mod tests {
             connection_string: Zeroizing::new("postgres://a:hunter2@h/d".into()),
             ro_connection_string: Some(Zeroizing::new("postgres://a:hunter3@h/d".into())),
             max_connections: 4,
+            client_cache_ttl: Duration::ZERO,
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter"), "{shown}");

@@ -1,7 +1,10 @@
 //! [`PgStore`]: the connection pools and start-up (connect, then migrate).
 
+use std::sync::Arc;
+
 use sqlx::postgres::PgPool;
 
+use super::client_cache::ClientCache;
 use super::open::{self, PgOpenError, PgSettings};
 
 /// A datastore in a PostgreSQL database shared by every server replica.
@@ -12,6 +15,8 @@ pub struct PgStore {
     /// Reads that may be stale (admin listings): the `ro_connection_string` pool, else
     /// `pool`.
     pub(super) stale_reads: PgPool,
+    /// OAuth clients read recently by this replica.
+    pub(super) clients: Arc<ClientCache>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -61,7 +66,11 @@ impl PgStore {
             }
             None => pool.clone(),
         };
-        Ok(Self { pool, stale_reads })
+        Ok(Self {
+            pool,
+            stale_reads,
+            clients: Arc::new(ClientCache::new(settings.client_cache_ttl)),
+        })
     }
 
     /// Closes the pools (waits for connections in use to be returned).

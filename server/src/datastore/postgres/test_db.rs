@@ -81,6 +81,8 @@ impl TestDb {
             connection_string: Zeroizing::new(self.url.clone()),
             ro_connection_string: None,
             max_connections: 8,
+            // As configured by default, so the shared suites run through the cache.
+            client_cache_ttl: std::time::Duration::from_secs(1),
         }
     }
 

@@ -220,6 +220,7 @@ async fn an_unreachable_database_or_bad_login_never_shows_the_password() {
         ),
         ro_connection_string: None,
         max_connections: 1,
+        client_cache_ttl: std::time::Duration::ZERO,
     };
     let err = PgStore::open(&settings).await.unwrap_err();
     let shown = format!("{err} {err:?}");
@@ -291,4 +292,56 @@ async fn connections_killed_by_the_server_are_replaced() {
         .await
         .unwrap();
     assert_eq!(store.entries_revision().await.unwrap(), 1);
+}
+
+/// The client cache's stated bound: another replica's change is seen after at most the
+/// TTL (here long, so the old value is still served), this replica's own change at once.
+#[tokio::test]
+async fn a_cached_client_is_stale_at_most_until_its_ttl_and_local_changes_show_at_once() {
+    use crate::datastore::OAuthClientStore as _;
+    use tessera_proto::wire::tessera::admin::v1::OAuthClient;
+
+    let db = TestDb::create().await;
+    let long = PgSettings {
+        client_cache_ttl: std::time::Duration::from_secs(60),
+        ..db.settings()
+    };
+    let a = PgStore::open(&long).await.unwrap();
+    let b = PgStore::open(&long).await.unwrap();
+    let client = OAuthClient {
+        client_id: "svc".into(),
+        enabled: true,
+        ..Default::default()
+    };
+    a.create_oauth_client(&client, None).await.unwrap();
+    assert!(b.get_oauth_client("svc").await.unwrap().unwrap().enabled);
+    let disabled = OAuthClient {
+        enabled: false,
+        ..client
+    };
+    a.update_oauth_client(&disabled).await.unwrap();
+    assert!(!a.get_oauth_client("svc").await.unwrap().unwrap().enabled);
+    assert!(
+        b.get_oauth_client("svc").await.unwrap().unwrap().enabled,
+        "within the TTL, the other replica may still use what it read"
+    );
+    b.delete_oauth_client("svc").await.unwrap();
+    assert!(b.get_oauth_client("svc").await.unwrap().is_none());
+
+    // With no TTL, every read goes to the database.
+    let none = PgStore::open(&PgSettings {
+        client_cache_ttl: std::time::Duration::ZERO,
+        ..db.settings()
+    })
+    .await
+    .unwrap();
+    a.create_oauth_client(&disabled, None).await.unwrap();
+    assert!(!none.get_oauth_client("svc").await.unwrap().unwrap().enabled);
+    a.update_oauth_client(&OAuthClient {
+        enabled: true,
+        ..disabled
+    })
+    .await
+    .unwrap();
+    assert!(none.get_oauth_client("svc").await.unwrap().unwrap().enabled);
 }
