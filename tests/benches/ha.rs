@@ -38,10 +38,10 @@
 
 #[path = "oauth/cpu.rs"]
 mod cpu;
-#[path = "ha/pgbench.rs"]
-mod pgbench;
 #[path = "oauth/load.rs"]
 mod load;
+#[path = "ha/pgbench.rs"]
+mod pgbench;
 #[path = "refresh/seed.rs"]
 mod seed;
 

@@ -183,9 +183,15 @@ mod tests {
         let pg = c.datastore.postgres().unwrap();
         assert_eq!(pg.max_connections, 20);
         assert_eq!(pg.client_cache_ttl, Duration::from_millis(250));
-        let default = parse("[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://h/d\"");
+        let default =
+            parse("[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://h/d\"");
         assert_eq!(
-            default.unwrap().datastore.postgres().unwrap().client_cache_ttl,
+            default
+                .unwrap()
+                .datastore
+                .postgres()
+                .unwrap()
+                .client_cache_ttl,
             Duration::from_secs(1)
         );
         assert!(pg.ro_connection_string.is_some());

@@ -76,7 +76,10 @@ pub async fn ceiling(families: usize, connections: usize, window: Duration) -> f
         .execute(&mut conn)
         .await
         .unwrap();
-        sqlx::query("VACUUM ANALYZE").execute(&mut conn).await.unwrap();
+        sqlx::query("VACUUM ANALYZE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let _ = conn.close().await;
     }
     let mut script = tempfile::NamedTempFile::new().unwrap();
