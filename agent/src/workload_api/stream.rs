@@ -18,6 +18,7 @@ use super::ports::{CallerSelectors, JwtMinter};
 use super::responses::Scrub;
 use crate::attestor::workload::Caller;
 use crate::manager::AgentState;
+use crate::metrics::StreamGuard;
 
 /// Messages buffered per stream before its task waits for the client.
 const STREAM_BUFFER: usize = 2;
@@ -44,6 +45,7 @@ pub(super) async fn open<A, M, R>(
     inner: &Arc<Inner<A, M>>,
     conn: &WorkloadConnInfo,
     render: Render<R>,
+    guard: StreamGuard,
 ) -> Result<ReceiverStream<Result<R, Status>>, Status>
 where
     A: CallerSelectors,
@@ -71,6 +73,7 @@ where
         tx,
         Sent(first),
         render,
+        guard,
     ));
     Ok(ReceiverStream::new(out))
 }
@@ -85,6 +88,8 @@ async fn follow<A, M, R>(
     tx: mpsc::Sender<Result<R, Status>>,
     mut last: Sent<R>,
     render: Render<R>,
+    // Counts the stream as open until this task ends.
+    _guard: StreamGuard,
 ) where
     A: CallerSelectors,
     M: JwtMinter,
