@@ -65,7 +65,7 @@ where
     if tx.try_send(Ok(first.clone())).is_err() {
         return Err(Status::internal("stream setup failed"));
     }
-    tokio::spawn(follow(
+    let following = follow(
         Arc::clone(inner),
         caller,
         selectors,
@@ -73,8 +73,12 @@ where
         tx,
         Sent(first),
         render,
-        guard,
-    ));
+    );
+    tokio::spawn(async move {
+        // The stream counts as open until its task ends.
+        let _open = guard;
+        following.await;
+    });
     Ok(ReceiverStream::new(out))
 }
 
@@ -88,8 +92,6 @@ async fn follow<A, M, R>(
     tx: mpsc::Sender<Result<R, Status>>,
     mut last: Sent<R>,
     render: Render<R>,
-    // Counts the stream as open until this task ends.
-    _guard: StreamGuard,
 ) where
     A: CallerSelectors,
     M: JwtMinter,
