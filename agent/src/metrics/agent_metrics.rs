@@ -41,7 +41,12 @@ mod tests {
 
     #[test]
     fn every_family_is_named() {
-        let (_, registry) = AgentMetrics::registered();
+        let (metrics, registry) = AgentMetrics::registered();
+        // Families keyed by labels that are not pre-created show once used.
+        metrics.manager.rotated(super::super::RotationReason::New);
+        let _ = metrics
+            .workload_api
+            .call(super::super::Rpc::FetchJwtSvid, Ok(()));
         let text = tessera_proto::metrics::encode(&registry).unwrap();
         assert!(
             text.contains("tessera_build_info{binary=\"tessera-agent\""),

@@ -92,6 +92,9 @@ impl ManagerMetrics {
             "Entries authorized for this agent at each successful entry sync",
             m.sync_entries.clone(),
         );
+        for result in [Outcome::Ok, Outcome::Error] {
+            let _ = m.sync_duration.get_or_create(&ResultLabel { result });
+        }
         m
     }
 

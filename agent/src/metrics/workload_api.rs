@@ -105,6 +105,14 @@ impl WorkloadApiMetrics {
              when it opens or is refused)",
             m.calls.clone(),
         );
+        // The stream gauges exist from the start (at 0).
+        for rpc in [
+            Rpc::FetchX509Svid,
+            Rpc::FetchX509Bundles,
+            Rpc::FetchJwtBundles,
+        ] {
+            let _ = m.open_streams.get_or_create(&RpcOnly { rpc });
+        }
         m
     }
 

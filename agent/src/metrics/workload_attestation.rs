@@ -39,6 +39,12 @@ impl WorkloadAttestationMetrics {
              result (ok, error)",
             m.attestations.clone(),
         );
+        for result in [Outcome::Ok, Outcome::Error] {
+            let _ = m.attestations.get_or_create(&Labels {
+                attestor: WorkloadAttestor::Unix,
+                result,
+            });
+        }
         m
     }
 

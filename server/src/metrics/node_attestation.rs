@@ -65,6 +65,17 @@ impl NodeAttestationMetrics {
             "Node attestations, by attestor and result (ok, denied, rate_limited, error)",
             m.attestations.clone(),
         );
+        // The configurable attestors' series exist from the start (at 0).
+        for attestor in [NodeAttestorLabel::JoinToken, NodeAttestorLabel::K8sPsat] {
+            for result in [
+                AttestationResult::Ok,
+                AttestationResult::Denied,
+                AttestationResult::RateLimited,
+                AttestationResult::Error,
+            ] {
+                let _ = m.attestations.get_or_create(&Labels { attestor, result });
+            }
+        }
         m
     }
 

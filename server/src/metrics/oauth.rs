@@ -208,6 +208,17 @@ impl LoginMetrics {
              throttled, error)",
             m.logins.clone(),
         );
+        // Every series exists from the start (at 0), so rates and alerts work at once.
+        for factor in [LoginFactor::Password, LoginFactor::Totp] {
+            for result in [
+                LoginResult::Success,
+                LoginResult::Failure,
+                LoginResult::Throttled,
+                LoginResult::Error,
+            ] {
+                let _ = m.logins.get_or_create(&LoginLabels { factor, result });
+            }
+        }
         m
     }
 

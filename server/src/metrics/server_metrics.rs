@@ -48,9 +48,32 @@ impl ServerMetrics {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_family_is_named_and_help_is_there() {
+    #[tokio::test]
+    async fn every_family_is_named_and_help_is_there() {
         let (metrics, registry) = ServerMetrics::registered(false);
+        // Families keyed by labels that are not pre-created show once used.
+        metrics
+            .datastore
+            .time("get_bundle", async { Ok(()) })
+            .await
+            .unwrap();
+        metrics.svids.record(
+            super::super::SvidKind::Jwt,
+            tessera_proto::metrics::Outcome::Ok,
+            std::time::Duration::ZERO,
+        );
+        metrics.tokens.record(
+            super::super::TokenRequestSeen::default(),
+            super::super::TokenResult::OK,
+            std::time::Duration::ZERO,
+        );
+        metrics
+            .datastore
+            .time::<()>("get_bundle", async {
+                Err(crate::datastore::DatastoreError::NotFound("x".into()))
+            })
+            .await
+            .unwrap_err();
         metrics.logins.record(
             super::super::LoginFactor::Password,
             super::super::LoginResult::Failure,

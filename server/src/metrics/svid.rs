@@ -61,6 +61,12 @@ impl SvidMetrics {
             Unit::Seconds,
             m.duration.clone(),
         );
+        // Every series exists from the start (at 0), so rates and alerts work at once.
+        for kind in [SvidKind::X509, SvidKind::Jwt] {
+            for result in [Outcome::Ok, Outcome::Error] {
+                let _ = m.signed.get_or_create(&Signed { kind, result });
+            }
+        }
         m
     }
 
