@@ -146,6 +146,12 @@ impl TokenMetrics {
         m
     }
 
+    /// Whether `client_id` is a label (`[metrics] client_id_labels`): only then is it worth
+    /// noting in [`TokenRequestSeen`].
+    pub fn labels_client_ids(&self) -> bool {
+        self.client_id_labels
+    }
+
     /// One answered token request.
     pub fn record(&self, seen: TokenRequestSeen, result: TokenResult, elapsed: Duration) {
         let grant_type = seen.grant_type.unwrap_or(GrantType::Other);

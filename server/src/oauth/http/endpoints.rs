@@ -175,7 +175,9 @@ async fn answer_token<A: ClientAuthenticator, S: TokenSigner>(
         Ok(client) => client,
         Err((e, claimed)) => return refuse(EVENT, e, claimed.as_deref()),
     };
-    seen.client_id = Some(client.client_id.clone());
+    if shared.metrics.get().is_some_and(|m| m.labels_client_ids()) {
+        seen.client_id = Some(client.client_id.clone());
+    }
     if form.get("grant_type") == Some(TOKEN_EXCHANGE_GRANT) {
         return match shared.exchange.get() {
             Some(x) => exchange::exchange_token(shared, x, &client, &form, now).await,
