@@ -110,7 +110,7 @@ impl Collector for CaExpiry {
         let mut family = encoder.encode_descriptor(
             "authority_expiry_seconds",
             "Seconds until the CA or key of this kind (x509, jwt, oauth) and slot (active, \
-             prepared, old) expires; negative once expired",
+             prepared, old) expires; negative once expired.",
             None,
             MetricType::Gauge,
         )?;
