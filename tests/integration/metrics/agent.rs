@@ -9,7 +9,7 @@ use tessera_tests::{AgentProcess, bin, free_port};
 use super::{assert_well_formed, metrics_section, scrape, value};
 use crate::agent::{agent_config, join_token, server, write_bundle};
 use crate::health::listening_ports;
-use crate::workload::{as_uid, my_uid};
+use crate::workload::{OTHER_UID, as_uid, my_uid};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -160,6 +160,32 @@ fn svids_attestations_and_workload_api_calls_move_the_metrics() {
         "{text}"
     );
     assert!(!text.contains(&jwt_token), "a JWT-SVID is in the scrape");
+    // The CLI's stream ended with its process: nothing stays open.
+    let open = "tessera_agent_workload_api_open_streams{rpc=\"FetchX509SVID\"}";
+    let deadline = std::time::Instant::now() + WAIT;
+    while value(&scrape(agent_metrics), open) != 0.0 {
+        assert!(std::time::Instant::now() < deadline, "a stream stays open");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        value(
+            &scrape(agent_metrics),
+            "tessera_agent_workload_api_open_connections"
+        ),
+        0.0
+    );
+
+    // A workload with no identity: refused, and counted with its status.
+    let socket_arg = socket.to_str().unwrap();
+    let refused = as_uid(
+        OTHER_UID,
+        &bin("tessera-agent"),
+        &["api", "fetch", "x509", "--socket", socket_arg],
+    );
+    assert!(!refused.status.success());
+    let denied = "tessera_agent_workload_api_calls_total{rpc=\"FetchX509SVID\",\
+                  code=\"PERMISSION_DENIED\"}";
+    wait_for_value(agent_metrics, denied, 1.0);
     let server_text = scrape(server_metrics);
     assert_eq!(
         value(
