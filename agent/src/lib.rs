@@ -19,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod health;
 pub mod manager;
+pub mod metrics;
 pub mod run;
 pub mod store;
 #[cfg(test)]

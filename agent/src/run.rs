@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::SystemClock;
-use tessera_proto::health::{Lifecycle, serve_during};
+use tessera_proto::health::Lifecycle;
+use tessera_proto::ops::{OpsEndpoints, serve_during};
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -14,6 +15,7 @@ use crate::attestor::workload::WorkloadAttestors;
 use crate::config::AgentConfig;
 use crate::health::AgentProbe;
 use crate::manager::{Manager, ManagerConfig, ManagerError};
+use crate::metrics::AgentMetrics;
 use crate::store::{self, Store, StoreError};
 use crate::workload_api::{ServeError, WorkloadApi, WorkloadEndpoint};
 
@@ -43,27 +45,41 @@ pub enum RunError {
 /// With `[health] bind_address`, `/live` and `/ready` are served from the start (`/ready`:
 /// 503 until attested, synced and every entry's SVID held) until the other parts have
 /// drained (503 `shutting_down` from the signal on).
+/// With `[metrics] bind_address`, `/metrics` is served over the same span.
 pub async fn run(config: AgentConfig) -> Result<(), RunError> {
     let lifecycle = Lifecycle::new();
-    let address = config.health.bind_address;
-    let parts = run_parts(config, &lifecycle);
-    serve_during(address, &lifecycle, SHUTDOWN_GRACE, parts)
+    let (metrics, registry) = AgentMetrics::registered();
+    let endpoints = OpsEndpoints {
+        health: config.health.bind_address,
+        metrics: config
+            .metrics
+            .bind_address
+            .map(|address| (address, Arc::new(registry))),
+    };
+    let parts = run_parts(config, &lifecycle, metrics);
+    serve_during(endpoints, &lifecycle, SHUTDOWN_GRACE, parts)
         .await
         .map_err(|e| RunError::Startup(e.to_string()))?
 }
 
 /// The manager and the Workload API as one task set.
-async fn run_parts(config: AgentConfig, lifecycle: &Lifecycle) -> Result<(), RunError> {
-    let manager = build_manager(&config)?;
+async fn run_parts(
+    config: AgentConfig,
+    lifecycle: &Lifecycle,
+    metrics: AgentMetrics,
+) -> Result<(), RunError> {
+    let manager = build_manager(&config)?.with_metrics(metrics.manager);
     let probe = AgentProbe::new(manager.subscribe(), Arc::new(SystemClock));
     let attestors = WorkloadAttestors::from_config(&config)
-        .map_err(|e| RunError::Config(format!("`workload_attestor`: {e}")))?;
+        .map_err(|e| RunError::Config(format!("`workload_attestor`: {e}")))?
+        .with_metrics(metrics.attestation);
     let api = WorkloadApi::new(
         manager.subscribe(),
         attestors,
         manager.api(),
         Arc::new(SystemClock),
-    );
+    )
+    .with_metrics(metrics.workload_api);
     let endpoint =
         WorkloadEndpoint::new(config.socket_path(), api).with_limits(config.workload_api);
     let shutdown = CancellationToken::new();

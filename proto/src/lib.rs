@@ -23,6 +23,8 @@ pub mod health;
 pub mod identity;
 pub mod jwt;
 pub mod jwt_svid;
+pub mod metrics;
+pub mod ops;
 pub mod private_dir;
 pub mod telemetry;
 pub mod wire;

@@ -10,6 +10,7 @@ pub mod datastore;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 pub mod prune;
 pub mod registration;

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_proto::clock::{Clock, SystemClock};
-use tessera_proto::health::{Lifecycle, serve_during};
+use tessera_proto::health::Lifecycle;
+use tessera_proto::ops::{OpsEndpoints, serve_during};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -15,8 +16,9 @@ use crate::api::agent::{self, AgentService};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
-use crate::datastore::{Datastore, PgStore, SledStore};
+use crate::datastore::{Datastore, Instrumented, PgStore, SledStore};
 use crate::health::ServerProbe;
+use crate::metrics::{CaExpiry, ServerMetrics};
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients, StoreConsents};
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
@@ -86,18 +88,35 @@ fn startup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> RunError + '_ {
 ///
 /// With `[health] bind_address`, `/live` and `/ready` are served from before the datastore
 /// opens (`/ready`: 503 `starting`) until every other part has drained (503
-/// `shutting_down` from the signal on).
+/// `shutting_down` from the signal on). With `[metrics] bind_address`, `/metrics` is
+/// served over the same span.
 pub async fn run(config: ServerConfig) -> Result<(), RunError> {
     let lifecycle = Lifecycle::new();
-    let address = config.health.bind_address;
-    let parts = open_and_run(config, &lifecycle);
-    serve_during(address, &lifecycle, SHUTDOWN_GRACE, parts)
+    let (metrics, mut registry) = ServerMetrics::registered(config.metrics.client_id_labels);
+    let expiry = CaExpiry::default();
+    registry
+        .sub_registry_with_prefix(crate::metrics::PREFIX)
+        .register_collector(Box::new(expiry.clone()));
+    let endpoints = OpsEndpoints {
+        health: config.health.bind_address,
+        metrics: config
+            .metrics
+            .bind_address
+            .map(|address| (address, Arc::new(registry))),
+    };
+    let parts = open_and_run(config, &lifecycle, metrics, expiry);
+    serve_during(endpoints, &lifecycle, SHUTDOWN_GRACE, parts)
         .await
         .map_err(|e| RunError::Startup(e.to_string()))?
 }
 
 /// Opens the configured datastore and runs every part on it.
-async fn open_and_run(config: ServerConfig, lifecycle: &Lifecycle) -> Result<(), RunError> {
+async fn open_and_run(
+    config: ServerConfig,
+    lifecycle: &Lifecycle,
+    metrics: ServerMetrics,
+    expiry: CaExpiry,
+) -> Result<(), RunError> {
     tessera_proto::private_dir::prepare(&config.data_dir).map_err(|e| startup("data_dir")(&e))?;
     let server_id = crate::server_id::resolve(config.server_id.as_deref(), &config.data_dir)
         .map_err(|e| startup("server_id")(&e))?;
@@ -107,7 +126,8 @@ async fn open_and_run(config: ServerConfig, lifecycle: &Lifecycle) -> Result<(),
                 .map_err(|e| startup("datastore")(&e))?;
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
                 .map_err(|e| startup("data_dir")(&e))?;
-            run_on(config, server_id, store, lifecycle).await
+            let store = Instrumented::new(store, metrics.datastore.clone());
+            run_on(config, server_id, store, lifecycle, &metrics, &expiry).await
         }
         Some(settings) => {
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
@@ -116,7 +136,16 @@ async fn open_and_run(config: ServerConfig, lifecycle: &Lifecycle) -> Result<(),
                 .await
                 .map_err(|e| startup("datastore")(&e))?;
             tracing::info!(%server_id, "PostgreSQL datastore ready (schema up to date)");
-            let result = run_on(config, server_id, store.clone(), lifecycle).await;
+            let instrumented = Instrumented::new(store.clone(), metrics.datastore.clone());
+            let result = run_on(
+                config,
+                server_id,
+                instrumented,
+                lifecycle,
+                &metrics,
+                &expiry,
+            )
+            .await;
             store.close().await;
             result
         }
@@ -129,6 +158,8 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     server_id: String,
     store: S,
     lifecycle: &Lifecycle,
+    metrics: &ServerMetrics,
+    expiry: &CaExpiry,
 ) -> Result<(), RunError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let upstream = match &config.ca.upstream {
@@ -158,6 +189,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     )
     .await
     .map_err(|e| startup("CA")(&e))?;
+    expiry.attach(ca.subscribe(), clock.clone());
     // Ready for the agent API (node attestation).
     let attestors = Arc::new(node_attestors(&config, store.clone()).await?);
     tracing::info!(node_attestors = ?attestors.enabled(), "node attestation ready");
@@ -201,8 +233,9 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         clock.clone(),
         config.agent_ttl,
     )
-    .with_attest_rate(config.agent_api.attest_per_second);
-    let oauth = oauth_server(&config, &ca, &store, &clock, accounts).await?;
+    .with_attest_rate(config.agent_api.attest_per_second)
+    .with_metrics(metrics.svids.clone(), metrics.node_attestation.clone());
+    let oauth = oauth_server(&config, &ca, &store, &clock, accounts, metrics).await?;
     let probe = ServerProbe::new(store.clone(), ca.subscribe(), clock.clone());
 
     let shutdown = CancellationToken::new();
@@ -357,6 +390,7 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
     store: &S,
     clock: &Arc<dyn Clock>,
     accounts: crate::users::Accounts<S>,
+    metrics: &ServerMetrics,
 ) -> Result<Option<OAuthPart<S>>, RunError> {
     let Some(section) = &config.oauth else {
         return Ok(None);
@@ -424,17 +458,21 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
     )
     .with_token_exchange(exchange)
     .with_user_profiles(StoreUserProfiles::new(store.clone()))
-    .with_browser(BrowserFlows::new(
-        accounts,
-        StoreClients(store.clone()),
-        StoreConsents(store.clone()),
-        Arc::new(store.clone()),
-        BrowserConfig {
-            session_idle_ttl: section.session_idle_ttl,
-            session_absolute_ttl: section.session_absolute_ttl,
-        },
-    ))
-    .with_grants(Arc::new(grants.clone()));
+    .with_browser(
+        BrowserFlows::new(
+            accounts,
+            StoreClients(store.clone()),
+            StoreConsents(store.clone()),
+            Arc::new(store.clone()),
+            BrowserConfig {
+                session_idle_ttl: section.session_idle_ttl,
+                session_absolute_ttl: section.session_absolute_ttl,
+            },
+        )
+        .with_metrics(metrics.logins.clone()),
+    )
+    .with_grants(Arc::new(grants.clone()))
+    .with_metrics(metrics.tokens.clone());
     tracing::info!(
         issuer = %section.issuer,
         address = %section.bind_address,

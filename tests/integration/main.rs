@@ -5,6 +5,7 @@ mod agent;
 mod ha;
 mod health;
 mod k8s_standin;
+mod metrics;
 mod oauth;
 mod security_catalog;
 mod server;

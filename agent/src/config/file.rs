@@ -118,6 +118,9 @@ pub struct AgentConfig {
     /// `[health]`: `/live` and `/ready`; off unless `bind_address` is set.
     #[serde(default)]
     pub health: tessera_proto::health::HealthSection,
+    /// `[metrics]`: Prometheus `/metrics`; off unless `bind_address` is set.
+    #[serde(default)]
+    pub metrics: tessera_proto::metrics::MetricsSection,
 }
 
 /// `[workload_api]`.
@@ -271,6 +274,7 @@ mod tests {
             c.health.bind_address, None,
             "health probes are off by default"
         );
+        assert_eq!(c.metrics.bind_address, None, "metrics are off by default");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use tessera_proto::clock::Clock;
 use tessera_proto::identity::TrustDomain;
+use tessera_proto::metrics::Outcome;
 use tessera_proto::wire::tessera::types::v1::{Bundle, Entry};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use super::{AgentState, CachedEntry, ManagerError};
 use crate::attestor::node::NodeAttestor;
 use crate::client::{self, AgentApi, ClientError};
 use crate::config::ServerAddress;
+use crate::metrics::ManagerMetrics;
 use crate::store::Store;
 use crate::x509::SvidWithKey;
 
@@ -68,6 +70,7 @@ pub struct Manager {
     pub(super) revision: u64,
     /// The mTLS channel for the current SVID and bundle; `None` to reconnect.
     pub(super) channel: Option<Channel>,
+    pub(super) metrics: ManagerMetrics,
 }
 
 impl Manager {
@@ -104,7 +107,14 @@ impl Manager {
             entries: BTreeMap::new(),
             revision: 0,
             channel: None,
+            metrics: ManagerMetrics::default(),
         })
+    }
+
+    /// Records cache size, syncs and rotations in `metrics`.
+    pub fn with_metrics(mut self, metrics: ManagerMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Snapshots of the agent's state; `None` until the first successful round.
@@ -128,9 +138,10 @@ impl Manager {
         let mut backoff = self.config.sync_interval;
         loop {
             let now = self.clock.now();
+            let start = tokio::time::Instant::now();
             let wait = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                result = self.round(now) => match result {
+                result = self.round(now) => match self.timed(result, start) {
                     Ok(()) => {
                         backoff = self.config.sync_interval;
                         self.config.sync_interval
@@ -155,6 +166,16 @@ impl Manager {
                 () = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Records a round's result and duration; returns the result.
+    fn timed(
+        &self,
+        result: Result<(), ManagerError>,
+        start: tokio::time::Instant,
+    ) -> Result<(), ManagerError> {
+        self.metrics.round(Outcome::of(&result), start.elapsed());
+        result
     }
 
     /// One round: identity, bundles, entries, SVIDs, then publish.
@@ -253,6 +274,7 @@ impl Manager {
         }
         self.entries = slots;
         self.revision = result.revision;
+        self.metrics.synced(self.entries.len());
         if changed {
             tracing::info!(
                 "synced {} entries (revision {})",
@@ -271,6 +293,8 @@ impl Manager {
 
     /// Publishes the current cache as a new snapshot.
     fn publish(&self) {
+        let svids = self.entries.values().filter(|s| s.svid.is_some()).count();
+        self.metrics.cache(self.entries.len(), svids);
         let (Some(svid), Some(bundle)) = (&self.agent_svid, &self.bundle) else {
             return;
         };

@@ -6,9 +6,10 @@ use std::time::SystemTime;
 use tessera_proto::wire::tessera::agent::v1::NewX509SvidParams;
 use tonic::transport::Channel;
 
-use super::rotation::reissue_reason;
+use super::rotation::{ReissueReason, reissue_reason};
 use super::{Manager, ManagerError};
 use crate::client;
+use crate::metrics::RotationReason;
 use crate::x509::{NewKey, SvidWithKey, generate_key, verify_svid_chain};
 
 impl Manager {
@@ -23,12 +24,14 @@ impl Manager {
             return Err(ManagerError::NoTrustBundle);
         };
         let mut pending: Vec<(String, NewKey)> = Vec::new();
+        let mut reasons = std::collections::HashMap::new();
         for (id, slot) in &self.entries {
             let held = slot.svid.as_ref().map(|(s, r)| (s.as_ref(), *r));
             if let Some(reason) = reissue_reason(now, &slot.entry, held, &bundle) {
                 tracing::debug!(entry_id = %id, %reason, "X509-SVID needed");
                 let key = generate_key().map_err(|e| ManagerError::Crypto(e.to_string()))?;
                 pending.push((id.clone(), key));
+                reasons.insert(id.clone(), label(reason));
             }
         }
         // Drop SVIDs that expired, whatever happens next.
@@ -75,6 +78,9 @@ impl Manager {
             match checked {
                 Ok(svid) => {
                     tracing::info!("issued X509-SVID for {}", svid.spiffe_id);
+                    if let Some(reason) = reasons.get(&result.entry_id) {
+                        self.metrics.rotated(*reason);
+                    }
                     slot.svid = Some((Arc::new(svid), slot.entry.revision));
                 }
                 Err(e) => {
@@ -86,5 +92,16 @@ impl Manager {
             tracing::warn!(entry_id = %id, "the server returned no result for this entry");
         }
         Ok(())
+    }
+}
+
+/// The metrics label of a reissue reason.
+fn label(reason: ReissueReason) -> RotationReason {
+    match reason {
+        ReissueReason::Missing => RotationReason::New,
+        ReissueReason::Expired => RotationReason::Expired,
+        ReissueReason::HalfLife => RotationReason::HalfLife,
+        ReissueReason::EntryChanged => RotationReason::EntryChanged,
+        ReissueReason::Tainted => RotationReason::Tainted,
     }
 }

@@ -18,6 +18,7 @@ use tessera_proto::identity::Selector;
 
 use crate::attestor::workload::Caller;
 use crate::manager::AgentState;
+use crate::metrics::WorkloadApiMetrics;
 
 /// The metadata key every Workload API request must carry with the value `true`.
 pub const SECURITY_HEADER: &str = "workload.spiffe.io";
@@ -31,12 +32,14 @@ pub type StateRx = watch::Receiver<Option<Arc<AgentState>>>;
 #[derive(Debug)]
 pub struct WorkloadApi<A, M> {
     pub(super) inner: Arc<Inner<A, M>>,
+    pub(super) metrics: WorkloadApiMetrics,
 }
 
 impl<A, M> Clone for WorkloadApi<A, M> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -66,7 +69,14 @@ impl<A: CallerSelectors, M: JwtMinter> WorkloadApi<A, M> {
                 jwt_cache: JwtCache::default(),
                 stop: CancellationToken::new(),
             }),
+            metrics: WorkloadApiMetrics::default(),
         }
+    }
+
+    /// Records connections, streams and calls in `metrics`.
+    pub fn with_metrics(mut self, metrics: WorkloadApiMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Ends every open stream (and refuses new ones); used when the server shuts down.

@@ -12,6 +12,7 @@ use tokio::sync::{OnceCell, OwnedSemaphorePermit};
 use tonic::transport::server::Connected;
 
 use crate::attestor::workload::Caller;
+use crate::metrics::ConnectionGuard;
 
 /// What handlers learn about the connection, from
 /// `request.extensions().get::<WorkloadConnInfo>()`.
@@ -36,6 +37,8 @@ pub struct WorkloadConn<IO> {
     selectors: Arc<OnceCell<Vec<Selector>>>,
     /// The connection's slot under the endpoint's connection cap, freed on drop.
     _permit: Option<OwnedSemaphorePermit>,
+    /// Counts the connection as open until dropped.
+    _open: Option<ConnectionGuard>,
 }
 
 impl<IO> WorkloadConn<IO> {
@@ -46,7 +49,14 @@ impl<IO> WorkloadConn<IO> {
             caller,
             selectors: Arc::default(),
             _permit: None,
+            _open: None,
         }
+    }
+
+    /// Counts the connection as open (metrics) until it is dropped.
+    pub fn with_guard(mut self, guard: ConnectionGuard) -> Self {
+        self._open = Some(guard);
+        self
     }
 
     /// Holds `permit` (a slot under a connection cap) until the connection is dropped.

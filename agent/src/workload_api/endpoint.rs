@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_stream::Stream;
+use tokio_stream::{Stream, StreamExt as _};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 
@@ -50,9 +50,12 @@ impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
             })?;
         tracing::info!("Workload API listening on {}", self.socket_path.display());
         let (listener, file) = bound.into_parts();
+        let metrics = self.api.metrics.clone();
+        let counted = incoming(listener, self.limits.max_connections)
+            .map(move |conn| conn.map(|c| c.with_guard(metrics.connection_opened())));
         let result = serve_with(
             self.api,
-            incoming(listener, self.limits.max_connections),
+            counted,
             self.limits.max_concurrent_streams,
             shutdown,
         )

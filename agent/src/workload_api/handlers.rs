@@ -17,6 +17,7 @@ use super::jwt_cache::JwtKey;
 use super::ports::{CallerSelectors, JwtMinter};
 use super::responses::{jwt_bundles_response, x509_bundles_response, x509_svid_response};
 use super::stream;
+use crate::metrics::Rpc;
 use tessera_proto::jwt_svid::validate_jwt_svid;
 
 /// Most audiences one `FetchJWTSVID` may name (each distinct set is minted and cached).
@@ -41,35 +42,64 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         &self,
         request: Request<X509svidRequest>,
     ) -> Result<Response<Self::FetchX509SVIDStream>, Status> {
-        let caller = admit(&request)?;
-        stream::open(&self.inner, &caller, x509_svid_response)
-            .await
-            .map(Response::new)
+        let guard = self.metrics.stream_opened(Rpc::FetchX509Svid);
+        let opened = match admit(&request) {
+            Ok(caller) => stream::open(&self.inner, &caller, x509_svid_response, guard).await,
+            Err(e) => Err(e.into()),
+        };
+        self.metrics
+            .call(Rpc::FetchX509Svid, opened.map(Response::new))
     }
 
     async fn fetch_x509_bundles(
         &self,
         request: Request<X509BundlesRequest>,
     ) -> Result<Response<Self::FetchX509BundlesStream>, Status> {
-        let caller = admit(&request)?;
-        stream::open(&self.inner, &caller, x509_bundles_response)
-            .await
-            .map(Response::new)
+        let guard = self.metrics.stream_opened(Rpc::FetchX509Bundles);
+        let opened = match admit(&request) {
+            Ok(caller) => stream::open(&self.inner, &caller, x509_bundles_response, guard).await,
+            Err(e) => Err(e.into()),
+        };
+        self.metrics
+            .call(Rpc::FetchX509Bundles, opened.map(Response::new))
     }
 
     async fn fetch_jwt_bundles(
         &self,
         request: Request<JwtBundlesRequest>,
     ) -> Result<Response<Self::FetchJWTBundlesStream>, Status> {
-        let caller = admit(&request)?;
-        stream::open(&self.inner, &caller, jwt_bundles_response)
-            .await
-            .map(Response::new)
+        let guard = self.metrics.stream_opened(Rpc::FetchJwtBundles);
+        let opened = match admit(&request) {
+            Ok(caller) => stream::open(&self.inner, &caller, jwt_bundles_response, guard).await,
+            Err(e) => Err(e.into()),
+        };
+        self.metrics
+            .call(Rpc::FetchJwtBundles, opened.map(Response::new))
     }
 
     /// JWT-SVIDs for the requested identity (or every identity of the caller), reused from
     /// the cache until half their lifetime has passed.
     async fn fetch_jwtsvid(
+        &self,
+        request: Request<JwtsvidRequest>,
+    ) -> Result<Response<JwtsvidResponse>, Status> {
+        let answer = self.answer_fetch_jwtsvid(request).await;
+        self.metrics.call(Rpc::FetchJwtSvid, answer)
+    }
+
+    /// Checks a JWT-SVID against the own and federated JWT authorities.
+    async fn validate_jwtsvid(
+        &self,
+        request: Request<ValidateJwtsvidRequest>,
+    ) -> Result<Response<ValidateJwtsvidResponse>, Status> {
+        let answer = self.answer_validate_jwtsvid(request).await;
+        self.metrics.call(Rpc::ValidateJwtSvid, answer)
+    }
+}
+
+impl<A: CallerSelectors, M: JwtMinter> WorkloadApi<A, M> {
+    /// `FetchJWTSVID`, recorded by the caller.
+    async fn answer_fetch_jwtsvid(
         &self,
         request: Request<JwtsvidRequest>,
     ) -> Result<Response<JwtsvidResponse>, Status> {
@@ -137,8 +167,8 @@ impl<A: CallerSelectors, M: JwtMinter> SpiffeWorkloadApi for WorkloadApi<A, M> {
         Ok(Response::new(JwtsvidResponse { svids }))
     }
 
-    /// Checks a JWT-SVID against the own and federated JWT authorities.
-    async fn validate_jwtsvid(
+    /// `ValidateJWTSVID`, recorded by the caller.
+    async fn answer_validate_jwtsvid(
         &self,
         request: Request<ValidateJwtsvidRequest>,
     ) -> Result<Response<ValidateJwtsvidResponse>, Status> {

@@ -18,6 +18,7 @@ use super::ports::{CallerSelectors, JwtMinter};
 use super::responses::Scrub;
 use crate::attestor::workload::Caller;
 use crate::manager::AgentState;
+use crate::metrics::StreamGuard;
 
 /// Messages buffered per stream before its task waits for the client.
 const STREAM_BUFFER: usize = 2;
@@ -44,6 +45,7 @@ pub(super) async fn open<A, M, R>(
     inner: &Arc<Inner<A, M>>,
     conn: &WorkloadConnInfo,
     render: Render<R>,
+    guard: StreamGuard,
 ) -> Result<ReceiverStream<Result<R, Status>>, Status>
 where
     A: CallerSelectors,
@@ -63,7 +65,7 @@ where
     if tx.try_send(Ok(first.clone())).is_err() {
         return Err(Status::internal("stream setup failed"));
     }
-    tokio::spawn(follow(
+    let following = follow(
         Arc::clone(inner),
         caller,
         selectors,
@@ -71,7 +73,12 @@ where
         tx,
         Sent(first),
         render,
-    ));
+    );
+    tokio::spawn(async move {
+        // The stream counts as open until its task ends.
+        let _open = guard;
+        following.await;
+    });
     Ok(ReceiverStream::new(out))
 }
 

@@ -1,100 +1,11 @@
 //! `GET /live` and `GET /ready` over plain HTTP/1.1 (kubelet probes, load balancers).
 
-use std::net::SocketAddr;
-
+use super::Readiness;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-
-use super::Readiness;
-
-/// Why the health endpoint could not start or stopped.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HealthError {
-    /// `[health] bind_address` could not be bound.
-    #[error("health.bind_address {address}: {source}")]
-    Bind {
-        /// The configured address.
-        address: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Accepting connections failed.
-    #[error("health endpoint: {0}")]
-    Serve(std::io::Error),
-}
-
-/// Runs `parts` with `/live` and `/ready` served on `address` (when set) from before they
-/// start until they have drained: the endpoint is bound first (a taken port is an error,
-/// returned before `parts` runs), readiness flips to `shutting_down` when `parts` returns,
-/// and the endpoint gets `grace` to stop. `parts` publishes its phases on `lifecycle`.
-pub async fn serve_during<T>(
-    address: Option<SocketAddr>,
-    lifecycle: &super::Lifecycle,
-    grace: std::time::Duration,
-    parts: impl std::future::Future<Output = T>,
-) -> Result<T, HealthError> {
-    let endpoint = match address {
-        Some(address) => {
-            let endpoint = HealthEndpoint::bind(address, lifecycle.readiness()).await?;
-            tracing::info!(%address, "health probes (/live, /ready) listening");
-            Some(endpoint)
-        }
-        None => None,
-    };
-    let stop = CancellationToken::new();
-    let task = endpoint.map(|e| tokio::spawn(e.run(stop.clone())));
-    let result = parts.await;
-    lifecycle.stopping();
-    stop.cancel();
-    if let Some(task) = task {
-        match tokio::time::timeout(grace, task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "health endpoint failed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "health endpoint task failed"),
-            Err(_) => tracing::warn!("health endpoint still running after {grace:?}"),
-        }
-    }
-    Ok(result)
-}
-
-/// The bound endpoint, served by [`HealthEndpoint::run`].
-#[derive(Debug)]
-pub struct HealthEndpoint {
-    listener: TcpListener,
-    readiness: Readiness,
-}
-
-impl HealthEndpoint {
-    /// Binds `address` (at start, so a taken port fails start-up).
-    pub async fn bind(address: SocketAddr, readiness: Readiness) -> Result<Self, HealthError> {
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|source| HealthError::Bind { address, source })?;
-        Ok(Self {
-            listener,
-            readiness,
-        })
-    }
-
-    /// The bound address (the port when `:0` was configured).
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.listener.local_addr().ok()
-    }
-
-    /// Serves until `shutdown`, then finishes the requests in flight.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), HealthError> {
-        axum::serve(self.listener, router(self.readiness))
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-            .map_err(HealthError::Serve)
-    }
-}
 
 /// `/live` and `/ready`.
 pub fn router(readiness: Readiness) -> Router {
@@ -127,8 +38,13 @@ mod tests {
 
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+    use std::net::SocketAddr;
+
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
     use crate::health::{Lifecycle, Probe, ProbeFuture, Report};
+    use crate::ops::HttpEndpoint;
 
     struct Down;
 
@@ -152,9 +68,13 @@ mod tests {
     #[tokio::test]
     async fn live_ready_and_shutdown() {
         let lifecycle = Lifecycle::new();
-        let endpoint = HealthEndpoint::bind(([127, 0, 0, 1], 0).into(), lifecycle.readiness())
-            .await
-            .unwrap();
+        let endpoint = HttpEndpoint::bind(
+            "health",
+            ([127, 0, 0, 1], 0).into(),
+            router(lifecycle.readiness()),
+        )
+        .await
+        .unwrap();
         let addr = endpoint.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(endpoint.run(shutdown.clone()));

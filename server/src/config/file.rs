@@ -67,6 +67,9 @@ pub struct ServerConfig {
     /// `[health]`: `/live` and `/ready`; off unless `bind_address` is set.
     #[serde(default)]
     pub health: tessera_proto::health::HealthSection,
+    /// `[metrics]`: Prometheus `/metrics`; off unless `bind_address` is set.
+    #[serde(default)]
+    pub metrics: super::MetricsSection,
 }
 
 /// `[ca]`.
@@ -251,6 +254,8 @@ mod tests {
             c.health.bind_address, None,
             "health probes are off by default"
         );
+        assert_eq!(c.metrics.bind_address, None, "metrics are off by default");
+        assert!(!c.metrics.client_id_labels);
     }
 
     #[test]
@@ -283,6 +288,9 @@ mod tests {
             allowed_pod_label_keys = ["app"]
             [health]
             bind_address = "127.0.0.1:8080"
+            [metrics]
+            bind_address = "127.0.0.1:9090"
+            client_id_labels = true
             "#,
         )
         .unwrap();
@@ -298,6 +306,11 @@ mod tests {
             c.health.bind_address,
             Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
         );
+        assert_eq!(
+            c.metrics.bind_address,
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9090)))
+        );
+        assert!(c.metrics.client_id_labels);
     }
 
     #[test]

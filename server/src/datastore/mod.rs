@@ -19,6 +19,7 @@ pub mod expiring_store_tests;
 mod grant_record;
 #[cfg(test)]
 pub mod grant_store_tests;
+mod instrumented;
 #[cfg(test)]
 pub mod join_token_store_tests;
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub use expiring::{
     MAX_EXPIRING_KEY,
 };
 pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
+pub use instrumented::Instrumented;
 #[cfg(test)]
 pub use postgres::test_db;
 pub use postgres::{PgOpenError, PgSettings, PgStore, check_uri};

@@ -8,6 +8,7 @@ use rustls::ClientConfig;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use tessera_proto::identity::Selector;
+use tessera_proto::metrics::Outcome;
 
 use super::k8s::K8sAttestor;
 use super::kubelet::KubeletClient;
@@ -16,6 +17,7 @@ use super::selectors::SelectorSet;
 use super::unix::UnixAttestor;
 use super::{Caller, WorkloadAttestError};
 use crate::config::{AgentConfig, K8sWorkloadSection};
+use crate::metrics::{WorkloadAttestationMetrics, WorkloadAttestor};
 use crate::tls::InsecureBootstrapVerifier;
 
 /// The kubelet's secure port when none is configured.
@@ -30,6 +32,7 @@ pub struct WorkloadAttestors {
     start_times: Arc<dyn StartTimes>,
     unix: UnixAttestor,
     k8s: Option<K8sAttestor>,
+    metrics: WorkloadAttestationMetrics,
 }
 
 impl WorkloadAttestors {
@@ -42,7 +45,14 @@ impl WorkloadAttestors {
             procfs,
             unix,
             k8s,
+            metrics: WorkloadAttestationMetrics::default(),
         }
+    }
+
+    /// Records each attestor's runs in `metrics`.
+    pub fn with_metrics(mut self, metrics: WorkloadAttestationMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Replaces the source of process start times (tests).
@@ -96,13 +106,24 @@ impl WorkloadAttestors {
         })
         .await
         .map_err(|e| WorkloadAttestError::Failed(format!("unix attestor task: {e}")))?;
+        self.metrics.record(
+            WorkloadAttestor::Unix,
+            if matches!(unix_result, Ok(Some(()))) {
+                Outcome::Ok
+            } else {
+                Outcome::Error
+            },
+        );
         match unix_result {
             Ok(Some(())) => selectors.extend(unix_selectors),
             Ok(None) => return Err(WorkloadAttestError::ProcessChanged),
             Err(e) => return Err(WorkloadAttestError::Failed(format!("unix attestor: {e}"))),
         }
         if let Some(k8s) = &self.k8s {
-            k8s.attest(pid, &mut selectors).await?;
+            let attested = k8s.attest(pid, &mut selectors).await;
+            self.metrics
+                .record(WorkloadAttestor::K8s, Outcome::of(&attested));
+            attested?;
         }
 
         self.same_start_time(caller)?;

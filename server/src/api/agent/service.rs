@@ -24,6 +24,9 @@ use crate::api::{attestation_status, ca_status, datastore_status};
 use crate::attestation::NodeAttestors;
 use crate::ca::{CaManager, IssuedX509Svid, X509SvidRequest};
 use crate::datastore::Datastore;
+use crate::metrics::{
+    AttestationResult, NodeAttestationMetrics, NodeAttestorLabel, SvidKind, SvidMetrics,
+};
 use crate::registration::{authorized_entries, server_id};
 
 /// Most CSRs in one `BatchNewX509Svid`.
@@ -39,6 +42,8 @@ pub struct AgentService<S> {
     trust_domain: TrustDomain,
     server_id: SpiffeId,
     attest_rate: Arc<AttestRate>,
+    svid_metrics: SvidMetrics,
+    attestation_metrics: NodeAttestationMetrics,
 }
 
 impl<S> std::fmt::Debug for AgentService<S> {
@@ -69,7 +74,20 @@ impl<S: Datastore + Clone> AgentService<S> {
             trust_domain,
             server_id,
             attest_rate: Arc::new(AttestRate::new(AgentApiLimits::default().attest_per_second)),
+            svid_metrics: SvidMetrics::default(),
+            attestation_metrics: NodeAttestationMetrics::default(),
         }
+    }
+
+    /// Records SVIDs signed in `svids` and node attestations in `attestations`.
+    pub fn with_metrics(
+        mut self,
+        svids: SvidMetrics,
+        attestations: NodeAttestationMetrics,
+    ) -> Self {
+        self.svid_metrics = svids;
+        self.attestation_metrics = attestations;
+        self
     }
 
     /// At most `per_second` node attestations per second (0: unlimited), after a burst of
@@ -86,59 +104,25 @@ impl<S: Datastore + Clone> AgentService<S> {
         now: SystemTime,
     ) -> Result<IssuedX509Svid, Status> {
         let public_key = csr::public_key(csr_der)?;
-        self.ca
-            .snapshot()
-            .sign_x509_svid(
-                now,
-                &X509SvidRequest {
-                    spiffe_id: id.clone(),
-                    public_key,
-                    dns_names: Vec::new(),
-                    ip_addresses: Vec::new(),
-                    ttl: Some(self.agent_ttl),
-                },
-            )
+        let snapshot = self.ca.snapshot();
+        self.svid_metrics
+            .time(SvidKind::X509, || {
+                snapshot.sign_x509_svid(
+                    now,
+                    &X509SvidRequest {
+                        spiffe_id: id.clone(),
+                        public_key,
+                        dns_names: Vec::new(),
+                        ip_addresses: Vec::new(),
+                        ttl: Some(self.agent_ttl),
+                    },
+                )
+            })
             .map_err(ca_status)
     }
 
-    async fn authorized(
-        &self,
-        agent: &AttestedAgent,
-        now: SystemTime,
-    ) -> Result<Vec<Entry>, Status> {
-        let agent_id: SpiffeId = agent
-            .spiffe_id
-            .parse()
-            .map_err(|_| Status::internal("stored agent ID does not parse"))?;
-        let selectors: Vec<_> = agent
-            .selectors
-            .iter()
-            .filter_map(|s| tessera_proto::identity::Selector::new(&s.r#type, &s.value).ok())
-            .collect();
-        authorized_entries(&self.store, &agent_id, &selectors, &self.server_id, now)
-            .await
-            .map_err(datastore_status)
-    }
-}
-
-fn wire_svid(id: &SpiffeId, svid: IssuedX509Svid) -> X509Svid {
-    X509Svid {
-        spiffe_id: id.to_string(),
-        cert_chain: svid.chain,
-        expires_at: unix_seconds(svid.expires_at),
-    }
-}
-
-fn ttl(seconds: i32) -> Option<Duration> {
-    u64::try_from(seconds)
-        .ok()
-        .filter(|s| *s > 0)
-        .map(Duration::from_secs)
-}
-
-#[tonic::async_trait]
-impl<S: Datastore + Clone> Agent for AgentService<S> {
-    async fn attest(
+    /// `Attest`, recorded by the caller.
+    async fn attest_node(
         &self,
         request: Request<AttestRequest>,
     ) -> Result<Response<AttestResponse>, Status> {
@@ -213,6 +197,68 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             bundle: Some(self.ca.snapshot().bundle().clone()),
             reattestable: attested.can_reattest,
         }))
+    }
+
+    async fn authorized(
+        &self,
+        agent: &AttestedAgent,
+        now: SystemTime,
+    ) -> Result<Vec<Entry>, Status> {
+        let agent_id: SpiffeId = agent
+            .spiffe_id
+            .parse()
+            .map_err(|_| Status::internal("stored agent ID does not parse"))?;
+        let selectors: Vec<_> = agent
+            .selectors
+            .iter()
+            .filter_map(|s| tessera_proto::identity::Selector::new(&s.r#type, &s.value).ok())
+            .collect();
+        authorized_entries(&self.store, &agent_id, &selectors, &self.server_id, now)
+            .await
+            .map_err(datastore_status)
+    }
+}
+
+fn wire_svid(id: &SpiffeId, svid: IssuedX509Svid) -> X509Svid {
+    X509Svid {
+        spiffe_id: id.to_string(),
+        cert_chain: svid.chain,
+        expires_at: unix_seconds(svid.expires_at),
+    }
+}
+
+fn ttl(seconds: i32) -> Option<Duration> {
+    u64::try_from(seconds)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
+}
+
+#[tonic::async_trait]
+impl<S: Datastore + Clone> Agent for AgentService<S> {
+    async fn attest(
+        &self,
+        request: Request<AttestRequest>,
+    ) -> Result<Response<AttestResponse>, Status> {
+        let attestor = NodeAttestorLabel::of(
+            request
+                .get_ref()
+                .data
+                .as_ref()
+                .map(|d| d.r#type.as_str())
+                .unwrap_or_default(),
+        );
+        let result = self.attest_node(request).await;
+        let outcome = match &result {
+            Ok(_) => AttestationResult::Ok,
+            Err(status) => match status.code() {
+                Code::ResourceExhausted => AttestationResult::RateLimited,
+                Code::Internal | Code::Unavailable | Code::Unknown => AttestationResult::Error,
+                _ => AttestationResult::Denied,
+            },
+        };
+        self.attestation_metrics.record(attestor, outcome);
+        result
     }
 
     async fn renew_agent(
@@ -296,17 +342,20 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
                         .parse()
                         .map_err(|_| Status::internal("stored entry ID does not parse"))?;
                     let public_key = csr::public_key(&p.csr)?;
-                    let svid = snapshot
-                        .sign_x509_svid(
-                            now,
-                            &X509SvidRequest {
-                                spiffe_id: id.clone(),
-                                public_key,
-                                dns_names: entry.dns_names.clone(),
-                                ip_addresses: Vec::new(),
-                                ttl: ttl(entry.x509_svid_ttl),
-                            },
-                        )
+                    let svid = self
+                        .svid_metrics
+                        .time(SvidKind::X509, || {
+                            snapshot.sign_x509_svid(
+                                now,
+                                &X509SvidRequest {
+                                    spiffe_id: id.clone(),
+                                    public_key,
+                                    dns_names: entry.dns_names.clone(),
+                                    ip_addresses: Vec::new(),
+                                    ttl: ttl(entry.x509_svid_ttl),
+                                },
+                            )
+                        })
                         .map_err(ca_status)?;
                     Ok::<_, Status>(wire_svid(&id, svid))
                 })();
@@ -351,10 +400,12 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             .spiffe_id
             .parse()
             .map_err(|_| Status::internal("stored entry ID does not parse"))?;
+        let snapshot = self.ca.snapshot();
         let jwt = self
-            .ca
-            .snapshot()
-            .sign_jwt_svid(now, &id, &r.audience, ttl(entry.jwt_svid_ttl))
+            .svid_metrics
+            .time(SvidKind::Jwt, || {
+                snapshot.sign_jwt_svid(now, &id, &r.audience, ttl(entry.jwt_svid_ttl))
+            })
             .map_err(ca_status)?;
         Ok(Response::new(NewJwtSvidResponse {
             svid: Some(JwtSvid {

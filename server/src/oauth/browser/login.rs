@@ -13,7 +13,18 @@ use super::pages;
 use super::post::{Posted, form_post, store_failed, stored, throttled, unavailable};
 use super::session::{SessionCookie, SessionError, SignedIn};
 use super::{BrowserFlows, BrowserHost};
+use crate::metrics::{LoginFactor, LoginResult};
 use crate::users::LoginError;
+
+/// The metrics label of a sign-in step's outcome.
+fn login_result<T>(result: &Result<T, LoginError>) -> LoginResult {
+    match result {
+        Ok(_) => LoginResult::Success,
+        Err(LoginError::InvalidCredentials) => LoginResult::Failure,
+        Err(LoginError::Throttled(_)) => LoginResult::Throttled,
+        Err(LoginError::Internal(_)) => LoginResult::Error,
+    }
+}
 
 /// Signs the session in (new id) and continues the flow.
 async fn complete<H: BrowserHost>(
@@ -77,11 +88,14 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
         .to_owned();
     let password = Zeroizing::new(posted.params.take("password").unwrap_or_default());
     let ctx = || form(LOGIN, &csrf, &request_id, &req);
-    match flows
+    let authenticated = flows
         .users
         .authenticate(&username, password, posted.source)
-        .await
-    {
+        .await;
+    flows
+        .metrics
+        .record(LoginFactor::Password, login_result(&authenticated));
+    match authenticated {
         Ok(a) if a.totp_required => {
             let noted = flows.sessions.with(&posted.session_id, now, |s| {
                 s.awaiting_totp = Some(a.user_id.clone());
@@ -146,11 +160,14 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         .unwrap_or_default()
         .to_owned();
     let ctx = || form(TOTP, &csrf, &request_id, &req);
-    match flows
+    let verified = flows
         .users
         .verify_second_factor(&user_id, &code, posted.source)
-        .await
-    {
+        .await;
+    flows
+        .metrics
+        .record(LoginFactor::Totp, login_result(&verified));
+    match verified {
         Ok(()) => {
             complete(
                 host.as_ref(),

@@ -30,6 +30,7 @@ pub mod session;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
 
+use crate::metrics::LoginMetrics;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +69,7 @@ pub struct BrowserFlows {
     clients: Arc<dyn ClientDirectory>,
     pub(crate) sessions: session::SessionStore,
     consents: consent::Consents,
+    metrics: LoginMetrics,
 }
 
 impl std::fmt::Debug for BrowserFlows {
@@ -95,6 +97,13 @@ impl BrowserFlows {
                 state,
             ),
             consents: consent::Consents::new(consents),
+            metrics: LoginMetrics::default(),
         }
+    }
+
+    /// Records sign-in steps in `metrics`.
+    pub fn with_metrics(mut self, metrics: LoginMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 }

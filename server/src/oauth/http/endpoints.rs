@@ -27,8 +27,10 @@ use super::ports::{
 use super::refresh;
 use super::request::{self, Form, source_address};
 use super::server::Shared;
+use super::token_metrics;
 use super::verify::{Claims, verify_access_token};
 use super::{code, device, exchange};
+use crate::metrics::TokenRequestSeen;
 
 /// Audit target for every OAuth decision.
 pub(super) const AUDIT: &str = "tessera::audit";
@@ -131,6 +133,21 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
     State(shared): State<Arc<Shared<A, S>>>,
     request: Request,
 ) -> Response {
+    let start = tokio::time::Instant::now();
+    let mut seen = TokenRequestSeen::default();
+    let response = answer_token(&shared, request, &mut seen).await;
+    if let Some(metrics) = shared.metrics.get() {
+        metrics.record(seen, token_metrics::result_of(&response), start.elapsed());
+    }
+    response
+}
+
+/// [`token`]'s answer, noting in `seen` what the metrics label.
+async fn answer_token<A: ClientAuthenticator, S: TokenSigner>(
+    shared: &Shared<A, S>,
+    request: Request,
+    seen: &mut TokenRequestSeen,
+) -> Response {
     let (parts, body) = request.into_parts();
     const EVENT: &str = "oauth_token_refused";
     let now = shared.clock.now();
@@ -145,28 +162,37 @@ pub(crate) async fn token<A: ClientAuthenticator, S: TokenSigner>(
         Ok(form) => form,
         Err(e) => return refuse(EVENT, e, None),
     };
+    seen.grant_type = Some(token_metrics::grant_type_of(form.get("grant_type")));
+    seen.auth_method = Some(token_metrics::auth_method_of(
+        &parts.headers,
+        &form,
+        &parts.extensions,
+    ));
     if let Err(e) = grant::check_grant_type(form.get("grant_type")) {
         return refuse(EVENT, e, None);
     }
-    let client = match authenticate(&shared, &parts, &form, now).await {
+    let client = match authenticate(shared, &parts, &form, now).await {
         Ok(client) => client,
         Err((e, claimed)) => return refuse(EVENT, e, claimed.as_deref()),
     };
+    if shared.metrics.get().is_some_and(|m| m.labels_client_ids()) {
+        seen.client_id = Some(client.client_id.clone());
+    }
     if form.get("grant_type") == Some(TOKEN_EXCHANGE_GRANT) {
         return match shared.exchange.get() {
-            Some(x) => exchange::exchange_token(&shared, x, &client, &form, now).await,
+            Some(x) => exchange::exchange_token(shared, x, &client, &form, now).await,
             None => refuse(EVENT, grant::EXCHANGE_OFF, Some(&client.client_id)),
         };
     }
     if form.get("grant_type") == Some(code::AUTHORIZATION_CODE) {
-        return code::redeem(&shared, &client, &form, now).await;
+        return code::redeem(shared, &client, &form, now).await;
     }
     if form.get("grant_type") == Some(DEVICE_CODE_GRANT) {
-        return device::poll(&shared, &client, &form, now).await;
+        return device::poll(shared, &client, &form, now).await;
     }
     if form.get("grant_type") == Some(grant::REFRESH_TOKEN) {
         return match shared.grants() {
-            Some(g) => refresh::refresh_token(&shared, g, &client, &form, now).await,
+            Some(g) => refresh::refresh_token(shared, g, &client, &form, now).await,
             None => refuse(EVENT, refresh::REFRESH_OFF, Some(&client.client_id)),
         };
     }

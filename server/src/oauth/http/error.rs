@@ -108,6 +108,9 @@ impl IntoResponse for OAuthError {
             "error_description": self.description,
         });
         let mut response = (self.status(), axum::Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(super::token_metrics::ErrorCodeTag(self.wire_code()));
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

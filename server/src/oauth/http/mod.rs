@@ -26,6 +26,7 @@ mod request_id;
 pub(crate) use request::parse_form as parse_form_for_fuzzing;
 mod server;
 pub mod tls;
+mod token_metrics;
 mod userinfo;
 mod verify;
 #[cfg(fuzzing)]

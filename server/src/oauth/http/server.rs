@@ -16,6 +16,7 @@ use super::limits::RateLimiter;
 use super::ports::{ClientAuthenticator, TokenSigner};
 use super::userinfo::{self, UserProfiles};
 use super::{device, discovery, endpoints, request_id, tls, verify};
+use crate::metrics::TokenMetrics;
 use crate::oauth::browser::{self, BrowserFlows, BrowserHost};
 use crate::oauth::codes::{AuthorizationCodes, CodeError, CodeGrant, MAX_CODE_TTL};
 use crate::oauth::device::{DEVICE_CODE_TTL, DeviceCodes};
@@ -43,6 +44,8 @@ pub(crate) struct Shared<A, S> {
     pub(crate) users: OnceLock<Box<dyn UserProfiles>>,
     /// Grants and refresh tokens, when enabled ([`OAuthServer::with_grants`]).
     pub(crate) grants: OnceLock<Arc<dyn GrantService>>,
+    /// Token endpoint metrics ([`OAuthServer::with_metrics`]).
+    pub(crate) metrics: OnceLock<TokenMetrics>,
 }
 
 impl<A, S> Shared<A, S> {
@@ -92,6 +95,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 browser: OnceLock::new(),
                 users: OnceLock::new(),
                 grants: OnceLock::new(),
+                metrics: OnceLock::new(),
             }),
         }
     }
@@ -134,6 +138,13 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
     /// `refresh_token` requests get `unsupported_grant_type`.
     pub fn with_grants(self, grants: Arc<dyn GrantService>) -> Self {
         let _ = self.shared.grants.set(grants);
+        self
+    }
+
+    /// Records token requests in `metrics`. Set once: a second call is ignored. Without
+    /// it, nothing is recorded.
+    pub fn with_metrics(self, metrics: TokenMetrics) -> Self {
+        let _ = self.shared.metrics.set(metrics);
         self
     }
 
