@@ -390,6 +390,11 @@ fn main() {
         window.as_secs()
     );
 
+    println!("PostgreSQL alone (pgbench): running");
+    let peer_db = TestDatabase::create();
+    let ceiling = runtime.block_on(pgbench::ceiling(&peer_db, families, 2 * POOL, window));
+    drop(peer_db);
+
     let sled = {
         let (server, addr) = start_bench_replica(sled_dir.path(), None, "");
         let pid = server.pid().unwrap();
@@ -449,10 +454,8 @@ fn main() {
             refresh,
         }
     };
-    drop(db);
-    println!("PostgreSQL alone (pgbench): running");
-    let ceiling = runtime.block_on(pgbench::ceiling(families, 2 * POOL, window));
     drop(runtime);
+    drop(db);
 
     println!();
     println!(

@@ -42,9 +42,14 @@ fn pgbench() -> String {
     }
 }
 
-/// Refreshes per second PostgreSQL alone sustains with `connections` clients for `window`.
-pub async fn ceiling(families: usize, connections: usize, window: Duration) -> f64 {
-    let db = TestDatabase::create();
+/// Refreshes per second PostgreSQL alone sustains on the empty database `db` with
+/// `connections` clients for `window`.
+pub async fn ceiling(
+    db: &TestDatabase,
+    families: usize,
+    connections: usize,
+    window: Duration,
+) -> f64 {
     let settings = PgSettings {
         connection_string: Zeroizing::new(db.url.clone()),
         ro_connection_string: None,
