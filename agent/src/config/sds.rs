@@ -42,7 +42,10 @@ impl SdsSection {
         let names = [
             ("sds.default_svid_name", &self.default_svid_name),
             ("sds.default_bundle_name", &self.default_bundle_name),
-            ("sds.default_all_bundles_name", &self.default_all_bundles_name),
+            (
+                "sds.default_all_bundles_name",
+                &self.default_all_bundles_name,
+            ),
         ];
         for (i, (key, name)) in names.iter().enumerate() {
             if name.trim().is_empty() {

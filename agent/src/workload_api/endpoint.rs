@@ -12,8 +12,8 @@ use super::api::WorkloadApi;
 use super::conn::WorkloadConn;
 use super::error::ServeError;
 use super::ports::{CallerSelectors, JwtMinter};
-use super::socket::{BoundSocket, incoming};
 use super::sds::SdsApi;
+use super::socket::{BoundSocket, incoming};
 use crate::config::{SdsSection, WorkloadApiSection};
 
 /// The Workload API on `socket_path`.

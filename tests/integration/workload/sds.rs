@@ -250,7 +250,8 @@ fn an_envoy_style_client_subscribes_acks_nacks_sees_rotations_and_does_mtls() {
         tokio::task::block_in_place(|| {
             node.register("spiffe://example.org/other2", OTHER_UID, &[]);
         });
-        s.quiet(Duration::from_secs(2), "another workload's new entry").await;
+        s.quiet(Duration::from_secs(2), "another workload's new entry")
+            .await;
 
         // A bundle change (a prepared CA) is pushed; Envoy rejects it (NACK, still on
         // version 1): it is not sent again.
@@ -267,7 +268,8 @@ fn an_envoy_style_client_subscribes_acks_nacks_sees_rotations_and_does_mtls() {
         s.send(nack(&names, &r1.version_info, &r2.nonce)).await;
         s.quiet(Duration::from_secs(2), "after a NACK").await;
         // A stale nonce is ignored.
-        s.send(request(&["ROOTCA"], &r1.version_info, &r1.nonce)).await;
+        s.send(request(&["ROOTCA"], &r1.version_info, &r1.nonce))
+            .await;
         s.quiet(Duration::from_secs(1), "a stale nonce").await;
 
         // The SVID rotation (new CA active) is pushed with a new version.
@@ -305,9 +307,17 @@ fn an_envoy_style_client_subscribes_acks_nacks_sees_rotations_and_does_mtls() {
     // The certificate and key received over SDS, before and after the rotation, complete a
     // mutual TLS handshake with another workload's SVID.
     let other = fetch_as(&node, OTHER_UID, "other");
-    openssl_mtls(&write_files(&dir.path().join("sds-1"), &first), &other, ENVOY);
+    openssl_mtls(
+        &write_files(&dir.path().join("sds-1"), &first),
+        &other,
+        ENVOY,
+    );
     let other = fetch_as(&node, OTHER_UID, "other-after");
-    openssl_mtls(&write_files(&dir.path().join("sds-2"), &latest), &other, ENVOY);
+    openssl_mtls(
+        &write_files(&dir.path().join("sds-2"), &latest),
+        &other,
+        ENVOY,
+    );
 }
 
 #[test]

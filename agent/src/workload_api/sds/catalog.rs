@@ -26,8 +26,9 @@ pub const SPIFFE_VALIDATOR: &str = "envoy.tls.cert_validator.spiffe";
 /// How many refused names an error lists.
 const LISTED: usize = 8;
 
-/// The secrets of one caller in one state. Private key bytes are wiped on drop.
-#[derive(Debug, Default)]
+/// The secrets of one caller in one state. Private key bytes are wiped on drop and never
+/// printed (`Debug` shows the names).
+#[derive(Default)]
 pub(super) struct Catalog {
     /// Every resource the caller may get, by name.
     by_name: BTreeMap<String, Secret>,
@@ -110,6 +111,14 @@ impl Catalog {
             .iter()
             .filter_map(|n| self.by_name.get(n).cloned())
             .collect())
+    }
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("names", &self.by_name.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 

@@ -36,6 +36,9 @@ pub enum SdsError {
         /// The refused names (the caller's own request), sorted, at most a few.
         names: Vec<String>,
     },
+    /// The agent is shutting down → `Unavailable`.
+    #[error("the agent is shutting down")]
+    ShuttingDown,
     /// The Workload API checks every caller passes (sync, caller, attestation, identity) →
     /// the Workload API's code.
     #[error(transparent)]
@@ -47,6 +50,7 @@ impl SdsError {
     pub fn into_status(self) -> Status {
         match self {
             Self::Rpc(e) => e.into_status(),
+            Self::ShuttingDown => Status::unavailable(self.to_string()),
             Self::WrongType { .. }
             | Self::TooManyNames { .. }
             | Self::NameTooLong { .. }

@@ -58,7 +58,11 @@ pub(super) fn requested_names(request: &DiscoveryRequest) -> Result<Vec<String>,
 }
 
 /// A response carrying `secrets`.
-pub(super) fn response(version_info: String, nonce: String, secrets: &[Secret]) -> DiscoveryResponse {
+pub(super) fn response(
+    version_info: String,
+    nonce: String,
+    secrets: &[Secret],
+) -> DiscoveryResponse {
     DiscoveryResponse {
         version_info,
         resources: secrets.iter().map(to_any).collect(),
@@ -68,9 +72,18 @@ pub(super) fn response(version_info: String, nonce: String, secrets: &[Secret]) 
     }
 }
 
-/// Secrets kept after sending (to compare with the next); key bytes wiped on drop.
-#[derive(Debug, PartialEq)]
+/// Secrets kept after sending (to compare with the next); key bytes wiped on drop and never
+/// printed (`Debug` shows the names).
+#[derive(PartialEq)]
 struct Kept(Vec<Secret>);
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|s| &s.name))
+            .finish()
+    }
+}
 
 impl Drop for Kept {
     fn drop(&mut self) {

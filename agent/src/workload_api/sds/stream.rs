@@ -43,7 +43,7 @@ where
     M: JwtMinter,
 {
     if inner.stop.is_cancelled() {
-        return Err(RpcError::NotSynced.into());
+        return Err(SdsError::ShuttingDown);
     }
     let mut rx: StateRx = inner.state.clone();
     let state = rx.borrow_and_update().clone().ok_or(RpcError::NotSynced)?;
@@ -106,19 +106,17 @@ impl<A: CallerSelectors, M: JwtMinter> StreamTask<A, M> {
                     Err(_) => return,
                 },
             };
+            // `changed()` marked the state seen; nothing to say before the first request.
             if matches!(event, Event::Update) && !self.session.subscribed() {
-                rx.borrow_and_update();
                 continue;
             }
             let Some(state) = rx.borrow_and_update().clone() else {
                 continue;
             };
-            let outcome = self
-                .catalog(&state)
-                .and_then(|catalog| match &event {
-                    Event::Request(request) => self.session.on_request(request, &catalog),
-                    Event::Update => self.session.on_update(&catalog),
-                });
+            let outcome = self.catalog(&state).and_then(|catalog| match &event {
+                Event::Request(request) => self.session.on_request(request, &catalog),
+                Event::Update => self.session.on_update(&catalog),
+            });
             let message = match outcome {
                 Ok(None) => continue,
                 Ok(Some(response)) => Ok(response),

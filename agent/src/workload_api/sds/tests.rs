@@ -5,10 +5,10 @@
 
 use std::time::SystemTime;
 
+use envoy_types::pb::envoy::config::core::v3::data_source::Specifier;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     CertificateValidationContext, Secret, SpiffeCertValidatorConfig, secret,
 };
-use envoy_types::pb::envoy::config::core::v3::data_source::Specifier;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 use prost::Message;
@@ -88,7 +88,9 @@ pub(super) fn decode(response: &DiscoveryResponse) -> Vec<Secret> {
         .collect()
 }
 
-pub(super) fn inline(source: Option<&envoy_types::pb::envoy::config::core::v3::DataSource>) -> Vec<u8> {
+pub(super) fn inline(
+    source: Option<&envoy_types::pb::envoy::config::core::v3::DataSource>,
+) -> Vec<u8> {
     match source.and_then(|s| s.specifier.clone()) {
         Some(Specifier::InlineBytes(b)) => b,
         other => panic!("not inline bytes: {other:?}"),
@@ -158,9 +160,18 @@ fn the_catalog_names_resources_as_spire_does() {
         "an empty subscription: every bundle and SVID by SPIFFE ID, no aliases"
     );
     let picked = catalog
-        .select(&names(&["ALL", "ROOTCA", "default", "spiffe://example.org/b"]))
+        .select(&names(&[
+            "ALL",
+            "ROOTCA",
+            "default",
+            "spiffe://example.org/b",
+        ]))
         .unwrap();
-    assert_eq!(certificate_id(&picked[2]), "spiffe://example.org/a", "default = oldest");
+    assert_eq!(
+        certificate_id(&picked[2]),
+        "spiffe://example.org/a",
+        "default = oldest"
+    );
     assert_eq!(certificate_id(&picked[3]), "spiffe://example.org/b");
     assert_eq!(
         spiffe_domains(&picked[1]),
@@ -221,10 +232,10 @@ fn a_caller_gets_nothing_it_is_not_entitled_to() {
             "spiffe://partner.org",
         ]))
         .unwrap_err();
-    let SdsError::NotEntitled { names } = &err else {
+    let SdsError::NotEntitled { names: refused } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(names, &["spiffe://example.org/a", "spiffe://partner.org"]);
+    assert_eq!(refused, &["spiffe://example.org/a", "spiffe://partner.org"]);
     assert_eq!(err.into_status().code(), tonic::Code::InvalidArgument);
     // The ALL context of uid 2000 holds only its own trust domain.
     let all = catalog.select(&names(&["ALL"])).unwrap();
@@ -258,7 +269,10 @@ fn the_session_follows_the_xds_rules() {
     let config = SdsSection::default();
     let first = catalog_for(&w.state(), ME, &config);
     let mut session = Session::new(7);
-    assert!(session.on_update(&first).unwrap().is_none(), "nothing asked yet");
+    assert!(
+        session.on_update(&first).unwrap().is_none(),
+        "nothing asked yet"
+    );
 
     let r1 = session
         .on_request(&request(&["default", "ROOTCA"], "", ""), &first)
@@ -268,7 +282,12 @@ fn the_session_follows_the_xds_rules() {
     assert!(!r1.nonce.is_empty());
     assert_eq!(decode(&r1).len(), 2);
     // ACK: nothing to say; the same state again: nothing to push.
-    assert!(session.on_request(&request(&["ROOTCA", "default"], "1", &r1.nonce), &first).unwrap().is_none());
+    assert!(
+        session
+            .on_request(&request(&["ROOTCA", "default"], "1", &r1.nonce), &first)
+            .unwrap()
+            .is_none()
+    );
     assert!(session.on_update(&first).unwrap().is_none());
 
     // A rotation: pushed with a new version and nonce.
@@ -279,14 +298,32 @@ fn the_session_follows_the_xds_rules() {
     assert_ne!(decode(&r2), decode(&r1));
 
     // NACK of version 2: logged, not resent (twice: no loop).
-    assert!(session.on_request(&nack(&["default", "ROOTCA"], "1", &r2.nonce), &rotated).unwrap().is_none());
-    assert!(session.on_request(&nack(&["default", "ROOTCA"], "1", &r2.nonce), &rotated).unwrap().is_none());
+    assert!(
+        session
+            .on_request(&nack(&["default", "ROOTCA"], "1", &r2.nonce), &rotated)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        session
+            .on_request(&nack(&["default", "ROOTCA"], "1", &r2.nonce), &rotated)
+            .unwrap()
+            .is_none()
+    );
     assert!(session.on_update(&rotated).unwrap().is_none());
 
     // A stale nonce is ignored, even with a new subscription.
-    assert!(session.on_request(&request(&["ALL"], "2", &r1.nonce), &rotated).unwrap().is_none());
+    assert!(
+        session
+            .on_request(&request(&["ALL"], "2", &r1.nonce), &rotated)
+            .unwrap()
+            .is_none()
+    );
     // A new subscription with the current nonce is answered at once.
-    let r3 = session.on_request(&request(&["ALL"], "2", &r2.nonce), &rotated).unwrap().unwrap();
+    let r3 = session
+        .on_request(&request(&["ALL"], "2", &r2.nonce), &rotated)
+        .unwrap()
+        .unwrap();
     assert_eq!(r3.version_info, "3");
     assert_eq!(decode(&r3)[0].name, "ALL");
     // Only ALL is subscribed now: a rotation of SVIDs alone changes nothing for it.

@@ -53,13 +53,17 @@ async fn a_stream_subscribes_acks_and_gets_rotations() {
     let h = Harness::start(Some(w.state()), FakeAttestor::with(&[ME])).await;
     let (tx, stream) = open(&h).await;
     let mut stream = stream.unwrap();
-    tx.send(request(&["default", "ROOTCA"], "", "")).await.unwrap();
+    tx.send(request(&["default", "ROOTCA"], "", ""))
+        .await
+        .unwrap();
     let r1 = next(&mut stream).await;
     assert_eq!(r1.version_info, "1");
     let secrets = decode(&r1);
     assert_eq!(secrets[0].name, "ROOTCA");
     assert_eq!(certificate_id(&secrets[1]), "spiffe://example.org/a");
-    tx.send(request(&["default", "ROOTCA"], "1", &r1.nonce)).await.unwrap();
+    tx.send(request(&["default", "ROOTCA"], "1", &r1.nonce))
+        .await
+        .unwrap();
     quiet(&mut stream).await;
 
     // A new state with the same secrets for this caller: nothing pushed.
