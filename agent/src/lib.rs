@@ -9,7 +9,7 @@
 //! - [`attestor`] — node attestors (join token, Kubernetes PSAT).
 //! - [`manager`] — the agent identity lifecycle and the sync/rotation loop.
 //! - [`workload_api`] — the SPIFFE Workload API on the public Unix socket (and its HTTP/2
-//!   `:authority` fix for grpcio clients, `h2fix`).
+//!   `:authority` fix for grpcio clients, `h2fix`), with Envoy SDS v3 on the same socket.
 //! - [`health`] — readiness for `/ready` (the endpoint is shared, in `tessera_proto::health`).
 //! - [`run`] — the process: manager, Workload API and signals as one task set.
 

@@ -80,8 +80,9 @@ async fn run_parts(
         Arc::new(SystemClock),
     )
     .with_metrics(metrics.workload_api);
-    let endpoint =
-        WorkloadEndpoint::new(config.socket_path(), api).with_limits(config.workload_api);
+    let endpoint = WorkloadEndpoint::new(config.socket_path(), api)
+        .with_limits(config.workload_api)
+        .with_sds(config.sds.clone());
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();

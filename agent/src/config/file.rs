@@ -9,6 +9,7 @@ use tessera_proto::identity::TrustDomain;
 use tessera_proto::telemetry::LOG_LEVELS;
 pub use tessera_proto::telemetry::LogFormat;
 
+use super::sds::SdsSection;
 use super::secret::SecretString;
 use super::workload::WorkloadAttestorSection;
 
@@ -106,6 +107,9 @@ pub struct AgentConfig {
     /// `[workload_api]`: resource bounds of the Workload API socket.
     #[serde(default)]
     pub workload_api: WorkloadApiSection,
+    /// `[sds]`: names of the Envoy SDS resources served on the Workload API socket.
+    #[serde(default)]
+    pub sds: SdsSection,
     /// How often entries and bundles are synced.
     #[serde(default = "default_sync_interval", with = "serde_str")]
     pub sync_interval: Duration,
@@ -207,6 +211,7 @@ impl AgentConfig {
                 "must be at least 1".into(),
             ));
         }
+        self.sds.validate()?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(("data_dir", "must not be empty".into()));
         }

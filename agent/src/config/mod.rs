@@ -1,12 +1,14 @@
 //! `agent.toml`: unknown keys and bad values are refused with the key's path.
 
 mod file;
+mod sds;
 mod secret;
 mod workload;
 
 pub use file::{
     AgentConfig, K8sPsatSection, LogFormat, NodeAttestorSection, ServerAddress, WorkloadApiSection,
 };
+pub use sds::SdsSection;
 pub use secret::SecretString;
 pub use workload::{K8sWorkloadSection, UnixWorkloadSection, WorkloadAttestorSection};
 

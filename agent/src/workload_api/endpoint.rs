@@ -12,8 +12,9 @@ use super::api::WorkloadApi;
 use super::conn::WorkloadConn;
 use super::error::ServeError;
 use super::ports::{CallerSelectors, JwtMinter};
+use super::sds::SdsApi;
 use super::socket::{BoundSocket, incoming};
-use crate::config::WorkloadApiSection;
+use crate::config::{SdsSection, WorkloadApiSection};
 
 /// The Workload API on `socket_path`.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ pub struct WorkloadEndpoint<A, M> {
     socket_path: PathBuf,
     api: WorkloadApi<A, M>,
     limits: WorkloadApiSection,
+    sds: SdsSection,
 }
 
 impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
@@ -30,7 +32,14 @@ impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
             socket_path,
             api,
             limits: WorkloadApiSection::default(),
+            sds: SdsSection::default(),
         }
+    }
+
+    /// Replaces the default SDS resource names (`[sds]`).
+    pub fn with_sds(mut self, sds: SdsSection) -> Self {
+        self.sds = sds;
+        self
     }
 
     /// Replaces the default connection and stream bounds (`[workload_api]`).
@@ -53,8 +62,9 @@ impl<A: CallerSelectors, M: JwtMinter> WorkloadEndpoint<A, M> {
         let metrics = self.api.metrics.clone();
         let counted = incoming(listener, self.limits.max_connections)
             .map(move |conn| conn.map(|c| c.with_guard(metrics.connection_opened())));
-        let result = serve_with(
+        let result = serve_with_sds(
             self.api,
+            self.sds,
             counted,
             self.limits.max_concurrent_streams,
             shutdown,
@@ -100,10 +110,37 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Stream<Item = std::io::Result<WorkloadConn<IO>>> + Send + 'static,
 {
+    serve_with_sds(
+        api,
+        SdsSection::default(),
+        incoming,
+        max_concurrent_streams,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_with`], and Envoy SDS ([`SdsApi`]) with the resource names of `sds` on the same
+/// connections.
+pub async fn serve_with_sds<A, M, IO, S>(
+    api: WorkloadApi<A, M>,
+    sds: SdsSection,
+    incoming: S,
+    max_concurrent_streams: u32,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError>
+where
+    A: CallerSelectors,
+    M: JwtMinter,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Stream<Item = std::io::Result<WorkloadConn<IO>>> + Send + 'static,
+{
     let stopper = api.clone();
+    let sds = SdsApi::new(api.clone(), sds);
     Server::builder()
         .max_concurrent_streams(Some(max_concurrent_streams))
         .add_service(api.into_service())
+        .add_service(sds.into_service())
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.cancelled().await;
             stopper.stop_streams();

@@ -25,6 +25,9 @@
 //! audience set until half their lifetime; `ValidateJWTSVID` uses the own and every
 //! federated bundle, picked by the trust domain of the token's `sub`.
 //!
+//! The same socket serves Envoy SDS v3 ([`SdsApi`], see the `sds` module) to the same
+//! callers, attested the same way.
+//!
 //! Connection layers (e.g. an HTTP/2 fix-up for Python clients) go in [`accept_conn`]: wrap
 //! the stream before [`WorkloadConn::new`].
 
@@ -39,13 +42,14 @@ mod identity;
 mod jwt_cache;
 mod ports;
 mod responses;
+mod sds;
 mod socket;
 mod stream;
 
 pub use api::{SECURITY_HEADER, StateRx, WorkloadApi};
 pub use claims::{to_proto_struct, to_proto_value};
 pub use conn::{WorkloadConn, WorkloadConnInfo};
-pub use endpoint::{WorkloadEndpoint, serve, serve_with};
+pub use endpoint::{WorkloadEndpoint, serve, serve_with, serve_with_sds};
 pub use error::{RpcError, ServeError};
 pub use handlers::{MAX_AUDIENCE_LEN, MAX_AUDIENCES};
 pub use identity::{CallerIdentity, caller_identities};
@@ -54,6 +58,7 @@ pub use ports::{CallerSelectors, JwtMinter};
 pub use responses::{
     jwt_bundles_response, jwt_document, x509_bundles_response, x509_svid_response,
 };
+pub use sds::{SdsApi, SdsError};
 pub use socket::{BoundSocket, SocketFile, accept_conn, incoming, peer_caller};
 pub use tessera_proto::jwt_svid::{TokenError, ValidatedJwt, validate_jwt_svid};
 

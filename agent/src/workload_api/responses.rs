@@ -93,7 +93,7 @@ fn jwks(td: TrustDomain, bundle: &Bundle) -> Option<Vec<u8>> {
 }
 
 /// Own bundle first, then the federated ones the caller's entries need.
-fn bundles<'a>(
+pub(super) fn bundles<'a>(
     state: &'a AgentState,
     ids: &[CallerIdentity<'_>],
 ) -> impl Iterator<Item = (TrustDomain, &'a Bundle)> {

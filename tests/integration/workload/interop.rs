@@ -156,8 +156,9 @@ fn the_rust_spiffe_crate_fetches_and_validates() {
     });
 }
 
-struct Files {
-    dir: PathBuf,
+/// A workload's SVID files: `svid.pem` (chain), `svid.key` (PKCS#8), `bundle.pem`.
+pub(super) struct Files {
+    pub(super) dir: PathBuf,
 }
 
 impl Files {
@@ -180,7 +181,7 @@ fn pem_blocks(path: &std::path::Path) -> Vec<Vec<u8>> {
 }
 
 /// Fetches the SVID of `uid` with `api fetch x509 --write` run AS that uid.
-fn fetch_as(node: &Node, uid: u32, name: &str) -> Files {
+pub(super) fn fetch_as(node: &Node, uid: u32, name: &str) -> Files {
     use std::os::unix::fs::PermissionsExt;
     let dir = node.dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
@@ -197,7 +198,7 @@ fn fetch_as(node: &Node, uid: u32, name: &str) -> Files {
     Files { dir }
 }
 
-fn spiffe_id_of(cert: &[u8]) -> String {
+pub(super) fn spiffe_id_of(cert: &[u8]) -> String {
     let (_, c) = x509_parser::parse_x509_certificate(cert).unwrap();
     let san = c.subject_alternative_name().unwrap().unwrap();
     san.value
@@ -228,7 +229,7 @@ fn two_workloads_of_different_uids_do_mutual_tls_authorizing_by_spiffe_id() {
     );
 
     rustls_mtls(&server_files, &client_files);
-    openssl_mtls(&server_files, &client_files);
+    openssl_mtls(&server_files, &client_files, "spiffe://example.org/api");
 }
 
 fn rustls_mtls(server: &Files, client: &Files) {
@@ -324,7 +325,9 @@ fn rustls_mtls(server: &Files, client: &Files) {
     assert!(refused.contains("client"), "{refused}");
 }
 
-fn openssl_mtls(server: &Files, client: &Files) {
+/// An openssl `s_server` with `server`'s files and an `s_client` with `client`'s complete a
+/// mutual TLS handshake; the server presents `server_id`.
+pub(super) fn openssl_mtls(server: &Files, client: &Files, server_id: &str) {
     let port = tessera_tests::free_port().to_string();
     let f = |files: &Files, name: &str| files.dir.join(name).to_str().unwrap().to_string();
     let mut s_server = tessera_tests::guard::spawn(
@@ -391,7 +394,7 @@ fn openssl_mtls(server: &Files, client: &Files) {
         .and_then(|rest| rest.split("-----END CERTIFICATE-----").next())
         .unwrap();
     let der = base64_decode(first_pem);
-    assert_eq!(spiffe_id_of(&der), "spiffe://example.org/api");
+    assert_eq!(spiffe_id_of(&der), server_id);
     assert!(server_text.contains("ACCEPT"), "{server_text}");
     assert!(!server_text.contains("verify error"), "{server_text}");
 }

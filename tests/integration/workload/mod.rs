@@ -6,6 +6,7 @@ mod cli;
 mod interop;
 mod k8s;
 mod pinning;
+mod sds;
 mod security;
 
 use std::path::{Path, PathBuf};

@@ -7,5 +7,5 @@ mod limits;
 mod pinning;
 mod socket;
 mod streams;
-mod support;
+pub(super) mod support;
 mod validate;
