@@ -129,7 +129,7 @@ pub async fn list(
 }
 
 /// Reads `path`, or stdin when `None`, up to [`MAX_INPUT_BYTES`].
-fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
+pub(super) fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
     let mut text = String::new();
     let what = path.map_or_else(|| "stdin".to_string(), |p| p.display().to_string());
     let read = match path {
@@ -149,7 +149,7 @@ fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
 }
 
 /// The SPIFFE document to send for `text` in `format` (PEM: X.509 authorities only).
-fn to_document(td: &TrustDomain, text: &str, format: BundleFormat) -> Result<String, CliError> {
+pub(super) fn to_document(td: &TrustDomain, text: &str, format: BundleFormat) -> Result<String, CliError> {
     match format {
         BundleFormat::Spiffe => Ok(text.to_string()),
         BundleFormat::Pem => {

@@ -67,6 +67,10 @@ pub struct ServerConfig {
     /// `[health]`: `/live` and `/ready`; off unless `bind_address` is set.
     #[serde(default)]
     pub health: tessera_proto::health::HealthSection,
+    /// `[federation]`: the bundle endpoint (off unless `bind_address` is set) and fetching
+    /// federated bundles.
+    #[serde(default)]
+    pub federation: super::FederationSection,
 }
 
 /// `[ca]`.
@@ -162,6 +166,9 @@ impl ServerConfig {
             oauth.validate()?;
         }
         self.datastore
+            .validate()
+            .map_err(|(k, m)| (k.to_string(), m))?;
+        self.federation
             .validate()
             .map_err(|(k, m)| (k.to_string(), m))?;
         self.node_attestors.validate()

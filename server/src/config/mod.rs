@@ -4,6 +4,7 @@
 mod attestors;
 mod audit;
 mod datastore;
+mod federation;
 mod file;
 mod oauth;
 mod oauth_exchange;
@@ -13,6 +14,7 @@ mod users;
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use audit::{AuditSection, SinkKind};
 pub use datastore::{ConnectionString, DatastoreKind, DatastoreSection};
+pub use federation::{EndpointProfile, FederationSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use oauth::OAuthSection;
 pub use oauth_exchange::{ExchangeK8sCluster, ExchangePolicySection, TokenExchangeSection};

@@ -12,6 +12,7 @@ mod consents;
 mod entries;
 mod errors;
 mod expiring;
+mod federation;
 mod grants;
 mod join_tokens;
 mod journal;
