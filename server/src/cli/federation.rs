@@ -140,7 +140,7 @@ fn request(args: RelationshipArgs) -> Result<(FederationRelationship, String), C
     ))
 }
 
-fn time(secs: i64) -> String {
+fn when(secs: i64) -> String {
     if secs <= 0 {
         return "never".into();
     }
@@ -184,15 +184,15 @@ fn print_pretty(r: &FederationRelationshipResponse) {
         println!("Endpoint SPIFFE ID        : {}", rel.endpoint_spiffe_id);
     }
     let status = r.status.clone().unwrap_or_default();
-    println!("Last refresh              : {}", time(status.last_refresh_at));
-    println!("Last attempt              : {}", time(status.last_attempt_at));
+    println!("Last refresh              : {}", when(status.last_refresh_at));
+    println!("Last attempt              : {}", when(status.last_attempt_at));
     if status.last_error.is_empty() {
         println!("Last error                : none");
     } else {
         println!("Last error                : {}", status.last_error);
     }
     if status.next_refresh_at > 0 {
-        println!("Next refresh              : {}", time(status.next_refresh_at));
+        println!("Next refresh              : {}", when(status.next_refresh_at));
     }
     match &r.bundle {
         Some(b) => println!(

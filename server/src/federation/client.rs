@@ -2,7 +2,7 @@
 //! `https_spiffe` a verifier that accepts exactly an X.509-SVID with the configured ID
 //! chaining to the bundle held for the trust domain.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
@@ -12,7 +12,7 @@ use tessera_proto::identity::SpiffeId;
 use tessera_proto::wire::tessera::types::v1::Bundle;
 use tessera_proto::x509_chain;
 
-use super::endpoint_svid::verify_endpoint_svid;
+use super::endpoint_svid::{EndpointSvidError, verify_endpoint_svid};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -68,13 +68,23 @@ pub fn web_config(roots: Arc<RootCertStore>) -> Result<ClientConfig, ClientConfi
     Ok(config)
 }
 
+/// Why the last handshake refused the endpoint's certificate (rustls only carries a generic
+/// alert; this keeps the reason for `last_error`).
+pub type RefusalSlot = Arc<Mutex<Option<EndpointSvidError>>>;
+
 /// `https_spiffe`: the endpoint must present `expected`'s X.509-SVID chaining to `held`.
-pub fn spiffe_config(held: &Bundle, expected: SpiffeId) -> Result<ClientConfig, ClientConfigError> {
+/// A refusal's reason lands in the returned slot.
+pub fn spiffe_config(
+    held: &Bundle,
+    expected: SpiffeId,
+) -> Result<(ClientConfig, RefusalSlot), ClientConfigError> {
     let provider = provider();
+    let refusal = RefusalSlot::default();
     let verifier = SpiffeEndpointVerifier {
         anchors: x509_chain::trust_anchors(held.x509_authorities.iter().map(|a| a.asn1.as_slice())),
         expected,
         provider: provider.clone(),
+        refusal: refusal.clone(),
     };
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -82,7 +92,7 @@ pub fn spiffe_config(held: &Bundle, expected: SpiffeId) -> Result<ClientConfig, 
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    Ok((config, refusal))
 }
 
 /// Authenticates a bundle endpoint by SPIFFE ID (SVIDs carry no DNS name to check).
@@ -91,6 +101,7 @@ struct SpiffeEndpointVerifier {
     anchors: Vec<TrustAnchor<'static>>,
     expected: SpiffeId,
     provider: Arc<CryptoProvider>,
+    refusal: RefusalSlot,
 }
 
 impl ServerCertVerifier for SpiffeEndpointVerifier {
@@ -105,9 +116,10 @@ impl ServerCertVerifier for SpiffeEndpointVerifier {
         verify_endpoint_svid(end_entity, intermediates, &self.anchors, &self.expected, now)
             .map(|()| ServerCertVerified::assertion())
             .map_err(|e| {
-                rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
-                    rustls::OtherError(Arc::new(e)),
-                ))
+                *self.refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::ApplicationVerificationFailure,
+                )
             })
     }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::accept::Refusal;
 use super::client::ClientConfigError;
+use super::endpoint_svid::EndpointSvidError;
 use super::relationship::RelationshipError;
 use crate::datastore::DatastoreError;
 
@@ -26,6 +27,9 @@ pub enum FetchError {
     /// The TLS handshake failed (including an endpoint certificate that was refused).
     #[error("TLS: {0}")]
     Tls(String),
+    /// `https_spiffe`: the endpoint's certificate was refused.
+    #[error("refused the endpoint: {0}")]
+    Endpoint(EndpointSvidError),
     /// The HTTP exchange failed.
     #[error("HTTP: {0}")]
     Http(String),

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::accept::{PresentedSvid, accept, differs, next_sequence};
 use super::client::{spiffe_config, web_config};
 use super::error::FetchError;
-use super::http::get;
+use super::transport::get;
 use super::relationship::{Profile, Relationship};
 use super::schedule::Bounds;
 use crate::datastore::{BundleStore, BundleWrite, DatastoreError, FederationStore};
@@ -166,17 +166,25 @@ impl<S: FederationStore + BundleStore> Fetcher<S> {
         let relationship = Relationship::from_wire(wire)?;
         let td = &relationship.trust_domain;
         let held = self.store.get_bundle(td.as_str()).await?;
-        let config = match &relationship.profile {
-            Profile::HttpsWeb => web_config(self.web_roots.clone())?,
+        let (config, refusal) = match &relationship.profile {
+            Profile::HttpsWeb => (web_config(self.web_roots.clone())?, None),
             Profile::HttpsSpiffe { endpoint_id } => {
                 let held = held
                     .as_ref()
                     .filter(|b| !b.x509_authorities.is_empty())
                     .ok_or_else(|| FetchError::NoHeldBundle(td.to_string()))?;
-                spiffe_config(held, endpoint_id.clone())?
+                let (config, refusal) = spiffe_config(held, endpoint_id.clone())?;
+                (config, Some(refusal))
             }
         };
-        let fetched = get(&relationship.endpoint, config).await?;
+        let fetched = match get(&relationship.endpoint, config).await {
+            Ok(fetched) => fetched,
+            Err(FetchError::Tls(message)) => {
+                let why = refusal.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take());
+                return Err(why.map_or(FetchError::Tls(message), FetchError::Endpoint));
+            }
+            Err(e) => return Err(e),
+        };
         let now = tessera_proto::x509_chain::unix_time(self.clock.now());
         let presented = match &relationship.profile {
             Profile::HttpsWeb => None,

@@ -13,12 +13,12 @@ pub mod endpoint;
 pub mod endpoint_svid;
 mod error;
 pub mod fetcher;
-mod http;
 pub mod relationship;
 pub mod schedule;
+mod transport;
 
 pub use error::FetchError;
-pub use http::MAX_DOCUMENT_BYTES;
+pub use transport::MAX_DOCUMENT_BYTES;
 pub use relationship::{Profile, Relationship, RelationshipError};
 
 use std::net::SocketAddr;
@@ -153,7 +153,7 @@ where
         };
         let fetch = async {
             fetcher.run(shutdown.clone()).await;
-            Ok(())
+            Ok::<(), FederationError>(())
         };
         tokio::try_join!(serve, publish, fetch).map(|_| ())
     }

@@ -19,7 +19,7 @@ fn concat(out: &Path, parts: &[&Path]) {
 /// openssl s_server (`server_dir`) and s_client (`client_dir`), each presenting its SVID
 /// and trusting `<dir>/trust.pem`; both verify (`-verify_return_error`, client cert
 /// required).
-fn openssl_mtls(server_dir: &Path, client_dir: &Path) -> String {
+fn openssl_mtls(server_dir: &Path, client_dir: &Path) {
     let port = tessera_tests::free_port().to_string();
     let f = |dir: &Path, name: &str| dir.join(name).to_str().unwrap().to_string();
     let mut s_server = tessera_tests::guard::spawn(
@@ -49,7 +49,6 @@ fn openssl_mtls(server_dir: &Path, client_dir: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!server_text.contains("verify error"), "{server_text}");
-    text
 }
 
 #[test]
@@ -77,8 +76,7 @@ fn two_trust_domains_federate_through_their_endpoints_and_rotations_follow() {
             &[&files.join("bundle.pem"), &files.join(format!("federated_bundle.{td}.pem"))],
         );
     }
-    let text = openssl_mtls(&a_files, &b_files);
-    assert!(text.contains("spiffe://a.example/api") || text.contains("Verify return code: 0"));
+    openssl_mtls(&a_files, &b_files);
 
     // b.example prepares its next CA: it is in b's bundle at once, and reaches a's workload
     // through b's bundle endpoint.

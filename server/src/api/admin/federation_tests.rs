@@ -47,7 +47,9 @@ async fn create(
 #[tokio::test]
 async fn create_stores_the_relationship_and_its_initial_bundle() {
     let (svc, store) = service();
-    let created = create(&svc, spiffe("spiffe://b.example"), &ca_document("b.example"))
+    let mut named_by_id = spiffe("b.example");
+    named_by_id.trust_domain = "spiffe://b.example".into();
+    let created = create(&svc, named_by_id, &ca_document("b.example"))
         .await
         .unwrap();
     let relationship = created.relationship.unwrap();
