@@ -149,7 +149,11 @@ pub(super) fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
 }
 
 /// The SPIFFE document to send for `text` in `format` (PEM: X.509 authorities only).
-pub(super) fn to_document(td: &TrustDomain, text: &str, format: BundleFormat) -> Result<String, CliError> {
+pub(super) fn to_document(
+    td: &TrustDomain,
+    text: &str,
+    format: BundleFormat,
+) -> Result<String, CliError> {
     match format {
         BundleFormat::Spiffe => Ok(text.to_string()),
         BundleFormat::Pem => {

@@ -179,20 +179,32 @@ fn print_pretty(r: &FederationRelationshipResponse) {
     let rel = r.relationship.clone().unwrap_or_default();
     println!("Trust domain              : {}", rel.trust_domain);
     println!("Bundle endpoint URL       : {}", rel.bundle_endpoint_url);
-    println!("Bundle endpoint profile   : {}", rel.bundle_endpoint_profile);
+    println!(
+        "Bundle endpoint profile   : {}",
+        rel.bundle_endpoint_profile
+    );
     if !rel.endpoint_spiffe_id.is_empty() {
         println!("Endpoint SPIFFE ID        : {}", rel.endpoint_spiffe_id);
     }
     let status = r.status.clone().unwrap_or_default();
-    println!("Last refresh              : {}", when(status.last_refresh_at));
-    println!("Last attempt              : {}", when(status.last_attempt_at));
+    println!(
+        "Last refresh              : {}",
+        when(status.last_refresh_at)
+    );
+    println!(
+        "Last attempt              : {}",
+        when(status.last_attempt_at)
+    );
     if status.last_error.is_empty() {
         println!("Last error                : none");
     } else {
         println!("Last error                : {}", status.last_error);
     }
     if status.next_refresh_at > 0 {
-        println!("Next refresh              : {}", when(status.next_refresh_at));
+        println!(
+            "Next refresh              : {}",
+            when(status.next_refresh_at)
+        );
     }
     match &r.bundle {
         Some(b) => println!(
@@ -312,8 +324,14 @@ mod tests {
         .unwrap();
         assert!(matches!(cli.command, Command::Federation(_)));
         for verb in [["show", "--id"], ["delete", "--trust-domain"]] {
-            Cli::try_parse_from(["tessera-server", "federation", verb[0], verb[1], "b.example"])
-                .unwrap();
+            Cli::try_parse_from([
+                "tessera-server",
+                "federation",
+                verb[0],
+                verb[1],
+                "b.example",
+            ])
+            .unwrap();
         }
         let bad = Cli::try_parse_from([
             "tessera-server",

@@ -65,7 +65,11 @@ pub async fn exercise(store: &impl FederationStore) {
         .unwrap();
     let (got, got_status) = store.get_federation("b.example").await.unwrap().unwrap();
     assert_eq!(got.bundle_endpoint_url, "https://two/");
-    assert_eq!(got_status, Some(status("refused", 4)), "update keeps the status");
+    assert_eq!(
+        got_status,
+        Some(status("refused", 4)),
+        "update keeps the status"
+    );
     assert!(matches!(
         store
             .update_federation(&relationship("nobody.example", "https://x/"))

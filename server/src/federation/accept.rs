@@ -31,7 +31,9 @@ pub enum Refusal {
     #[error("not a valid SPIFFE bundle: {0}")]
     Document(#[from] BundleError),
     /// An X.509 authority belongs to another trust domain.
-    #[error("x509 authority {index} is a CA of {found}, not of {expected}: a bundle of another trust domain")]
+    #[error(
+        "x509 authority {index} is a CA of {found}, not of {expected}: a bundle of another trust domain"
+    )]
     ForeignAuthority {
         /// Its index among the X.509 authorities.
         index: usize,
@@ -49,7 +51,9 @@ pub enum Refusal {
         last: u64,
     },
     /// `https_spiffe`: the served bundle does not verify the endpoint's own SVID.
-    #[error("the served bundle does not verify the endpoint's own certificate ({0}): a bundle of another trust domain?")]
+    #[error(
+        "the served bundle does not verify the endpoint's own certificate ({0}): a bundle of another trust domain?"
+    )]
     EndpointNotCovered(EndpointSvidError),
 }
 

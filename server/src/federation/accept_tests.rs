@@ -72,19 +72,42 @@ fn now() -> rustls::pki_types::UnixTime {
 #[test]
 fn a_good_bundle_is_accepted() {
     let b = Ca::new("b.example", true);
-    let doc = accept(&td("b.example"), &doc_of("b.example", &[&b], Some(3)), Some(2), None).unwrap();
+    let doc = accept(
+        &td("b.example"),
+        &doc_of("b.example", &[&b], Some(3)),
+        Some(2),
+        None,
+    )
+    .unwrap();
     assert_eq!(doc.x509_authorities, vec![b.der.clone()]);
     // Equal sequence is fine (nothing changed, or a replica behind a load balancer).
-    accept(&td("b.example"), &doc_of("b.example", &[&b], Some(3)), Some(3), None).unwrap();
+    accept(
+        &td("b.example"),
+        &doc_of("b.example", &[&b], Some(3)),
+        Some(3),
+        None,
+    )
+    .unwrap();
     // A CA without a URI SAN (e.g. an upstream CA) is not foreign.
     let plain = Ca::new("b.example", false);
-    accept(&td("b.example"), &doc_of("b.example", &[&plain], None), None, None).unwrap();
+    accept(
+        &td("b.example"),
+        &doc_of("b.example", &[&plain], None),
+        None,
+        None,
+    )
+    .unwrap();
 }
 
 #[test]
 fn keys_that_do_not_parse_are_refused() {
-    let err = accept(&td("b.example"), br#"{"keys":[{"use":"x509-svid","kty":"EC"}]}"#, None, None)
-        .unwrap_err();
+    let err = accept(
+        &td("b.example"),
+        br#"{"keys":[{"use":"x509-svid","kty":"EC"}]}"#,
+        None,
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(err, Refusal::Document(_)), "{err}");
     let err = accept(&td("b.example"), b"<html>", None, None).unwrap_err();
     assert!(matches!(err, Refusal::Document(_)), "{err}");
@@ -93,8 +116,13 @@ fn keys_that_do_not_parse_are_refused() {
 #[test]
 fn a_bundle_of_another_trust_domain_is_refused() {
     let c = Ca::new("c.example", true);
-    let err = accept(&td("b.example"), &doc_of("c.example", &[&c], Some(9)), None, None)
-        .unwrap_err();
+    let err = accept(
+        &td("b.example"),
+        &doc_of("c.example", &[&c], Some(9)),
+        None,
+        None,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         Refusal::ForeignAuthority {
@@ -108,8 +136,13 @@ fn a_bundle_of_another_trust_domain_is_refused() {
 #[test]
 fn a_sequence_going_backwards_is_refused() {
     let b = Ca::new("b.example", true);
-    let err = accept(&td("b.example"), &doc_of("b.example", &[&b], Some(4)), Some(5), None)
-        .unwrap_err();
+    let err = accept(
+        &td("b.example"),
+        &doc_of("b.example", &[&b], Some(4)),
+        Some(5),
+        None,
+    )
+    .unwrap_err();
     assert_eq!(err, Refusal::SequenceRegressed { got: 4, last: 5 });
 }
 
@@ -124,7 +157,13 @@ fn https_spiffe_the_bundle_must_verify_the_endpoint_itself() {
         expected: &expected,
         now: now(),
     };
-    accept(&td("b.example"), &doc_of("b.example", &[&b], Some(1)), None, Some(&presented)).unwrap();
+    accept(
+        &td("b.example"),
+        &doc_of("b.example", &[&b], Some(1)),
+        None,
+        Some(&presented),
+    )
+    .unwrap();
     // The endpoint serves a bundle that would not verify its own SVID.
     let err = accept(
         &td("b.example"),
@@ -133,7 +172,13 @@ fn https_spiffe_the_bundle_must_verify_the_endpoint_itself() {
         Some(&presented),
     )
     .unwrap_err();
-    assert!(matches!(err, Refusal::EndpointNotCovered(EndpointSvidError::Chain(_))), "{err}");
+    assert!(
+        matches!(
+            err,
+            Refusal::EndpointNotCovered(EndpointSvidError::Chain(_))
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -170,8 +215,11 @@ fn only_a_change_is_written_with_a_bumped_sequence() {
     let held = doc.to_wire(7);
     assert!(!differs(&doc, Some(&held)));
     let other = Ca::new("b.example", true);
-    let doc2 =
-        BundleDocument::parse(td("b.example"), &doc_of("b.example", &[&b, &other], Some(8))).unwrap();
+    let doc2 = BundleDocument::parse(
+        td("b.example"),
+        &doc_of("b.example", &[&b, &other], Some(8)),
+    )
+    .unwrap();
     assert!(differs(&doc2, Some(&held)));
 
     assert_eq!(next_sequence(Some(8), Some(7)), 8);

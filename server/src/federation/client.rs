@@ -35,7 +35,9 @@ pub enum ClientConfigError {
 }
 
 /// The roots for `https_web`: the certificates of `ca_file` (PEM), else the webpki roots.
-pub fn web_roots(ca_file: Option<&std::path::Path>) -> Result<Arc<RootCertStore>, ClientConfigError> {
+pub fn web_roots(
+    ca_file: Option<&std::path::Path>,
+) -> Result<Arc<RootCertStore>, ClientConfigError> {
     use rustls::pki_types::pem::PemObject as _;
     let mut roots = RootCertStore::empty();
     match ca_file {
@@ -113,14 +115,20 @@ impl ServerCertVerifier for SpiffeEndpointVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        verify_endpoint_svid(end_entity, intermediates, &self.anchors, &self.expected, now)
-            .map(|()| ServerCertVerified::assertion())
-            .map_err(|e| {
-                *self.refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                rustls::Error::InvalidCertificate(
-                    rustls::CertificateError::ApplicationVerificationFailure,
-                )
-            })
+        verify_endpoint_svid(
+            end_entity,
+            intermediates,
+            &self.anchors,
+            &self.expected,
+            now,
+        )
+        .map(|()| ServerCertVerified::assertion())
+        .map_err(|e| {
+            *self.refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            )
+        })
     }
 
     fn verify_tls12_signature(

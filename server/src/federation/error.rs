@@ -16,7 +16,9 @@ pub enum FetchError {
     #[error("relationship: {0}")]
     Relationship(#[from] RelationshipError),
     /// `https_spiffe` needs a bundle of the trust domain to verify the endpoint with.
-    #[error("no X.509 authority of {0} is held to verify its https_spiffe endpoint; create the relationship with its initial bundle")]
+    #[error(
+        "no X.509 authority of {0} is held to verify its https_spiffe endpoint; create the relationship with its initial bundle"
+    )]
     NoHeldBundle(String),
     /// The TLS client configuration could not be built.
     #[error("{0}")]

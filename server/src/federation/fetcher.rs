@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use super::accept::{PresentedSvid, accept, differs, next_sequence};
 use super::client::{spiffe_config, web_config};
 use super::error::FetchError;
-use super::transport::get;
 use super::relationship::{Profile, Relationship};
 use super::schedule::Bounds;
+use super::transport::get;
 use crate::datastore::{BundleStore, BundleWrite, DatastoreError, FederationStore};
 
 /// How often the relationships are re-read from the datastore (new, changed or deleted ones

@@ -18,8 +18,8 @@ pub mod schedule;
 mod transport;
 
 pub use error::FetchError;
-pub use transport::MAX_DOCUMENT_BYTES;
 pub use relationship::{Profile, Relationship, RelationshipError};
+pub use transport::MAX_DOCUMENT_BYTES;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -102,8 +102,7 @@ where
         };
         let (tls, publisher) = match section.profile {
             EndpointProfile::HttpsWeb => {
-                let (Some(cert), Some(key)) = (&section.certificate_file, &section.key_file)
-                else {
+                let (Some(cert), Some(key)) = (&section.certificate_file, &section.key_file) else {
                     // The config check requires both with https_web.
                     return Err(FederationError::Running(
                         "federation.certificate_file and key_file are required".into(),

@@ -162,8 +162,8 @@ impl Relationship {
                 if wire.endpoint_spiffe_id.is_empty() {
                     return Err(id_error("required with the https_spiffe profile".into()));
                 }
-                let endpoint_id =
-                    SpiffeId::parse(&wire.endpoint_spiffe_id).map_err(|e| id_error(e.to_string()))?;
+                let endpoint_id = SpiffeId::parse(&wire.endpoint_spiffe_id)
+                    .map_err(|e| id_error(e.to_string()))?;
                 if !endpoint_id.is_member_of(&trust_domain) {
                     return Err(id_error(format!("must be an ID of {trust_domain}")));
                 }
@@ -254,8 +254,18 @@ mod tests {
             wire("b.example", "https://h/#f", "https_web", ""),
             wire("b.example", "https://h/", "https_pki", ""),
             wire("b.example", "https://h/", "https_spiffe", ""),
-            wire("b.example", "https://h/", "https_web", "spiffe://b.example/x"),
-            wire("b.example", "https://h/", "https_spiffe", "spiffe://c.example/x"),
+            wire(
+                "b.example",
+                "https://h/",
+                "https_web",
+                "spiffe://b.example/x",
+            ),
+            wire(
+                "b.example",
+                "https://h/",
+                "https_spiffe",
+                "spiffe://c.example/x",
+            ),
         ];
         let expected = [
             "trust_domain",

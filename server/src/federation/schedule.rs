@@ -45,7 +45,10 @@ mod tests {
     fn the_hint_is_honoured_within_the_bounds() {
         assert_eq!(B.after_success(Some(Duration::from_secs(30))).as_secs(), 30);
         assert_eq!(B.after_success(Some(Duration::from_secs(0))).as_secs(), 2);
-        assert_eq!(B.after_success(Some(Duration::from_secs(86_400))).as_secs(), 60);
+        assert_eq!(
+            B.after_success(Some(Duration::from_secs(86_400))).as_secs(),
+            60
+        );
         assert_eq!(B.after_success(None).as_secs(), 60, "default 5m, capped");
     }
 

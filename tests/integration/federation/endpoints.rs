@@ -24,20 +24,49 @@ fn openssl_mtls(server_dir: &Path, client_dir: &Path) {
     let f = |dir: &Path, name: &str| dir.join(name).to_str().unwrap().to_string();
     let mut s_server = tessera_tests::guard::spawn(
         Command::new("openssl")
-            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "1"])
-            .args(["-cert", &f(server_dir, "svid.pem"), "-key", &f(server_dir, "svid.key")])
-            .args(["-CAfile", &f(server_dir, "trust.pem"), "-Verify", "2", "-verify_return_error"])
+            .args([
+                "s_server",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-naccept",
+                "1",
+            ])
+            .args([
+                "-cert",
+                &f(server_dir, "svid.pem"),
+                "-key",
+                &f(server_dir, "svid.key"),
+            ])
+            .args([
+                "-CAfile",
+                &f(server_dir, "trust.pem"),
+                "-Verify",
+                "2",
+                "-verify_return_error",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
     );
     let server_text = s_server.follow_stdout(|line| line.starts_with("ACCEPT"));
-    server_text.wait_ready(std::time::Duration::from_secs(30), "openssl s_server never listened");
+    server_text.wait_ready(
+        std::time::Duration::from_secs(30),
+        "openssl s_server never listened",
+    );
     let out = tessera_tests::guard::output(
         Command::new("openssl")
             .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-            .args(["-cert", &f(client_dir, "svid.pem"), "-key", &f(client_dir, "svid.key")])
-            .args(["-CAfile", &f(client_dir, "trust.pem"), "-verify_return_error"])
+            .args([
+                "-cert",
+                &f(client_dir, "svid.pem"),
+                "-key",
+                &f(client_dir, "svid.key"),
+            ])
+            .args([
+                "-CAfile",
+                &f(client_dir, "trust.pem"),
+                "-verify_return_error",
+            ])
             .stdin(Stdio::null()),
     );
     s_server.kill();
@@ -73,7 +102,10 @@ fn two_trust_domains_federate_through_their_endpoints_and_rotations_follow() {
     for (files, td) in [(&a_files, "b.example"), (&b_files, "a.example")] {
         concat(
             &files.join("trust.pem"),
-            &[&files.join("bundle.pem"), &files.join(format!("federated_bundle.{td}.pem"))],
+            &[
+                &files.join("bundle.pem"),
+                &files.join(format!("federated_bundle.{td}.pem")),
+            ],
         );
     }
     openssl_mtls(&a_files, &b_files);
@@ -85,8 +117,14 @@ fn two_trust_domains_federate_through_their_endpoints_and_rotations_follow() {
     b.server.ok(&["authority", "x509", "prepare"]);
     let b_bundle = pem_blocks(b.server.ok(&["bundle", "show"]).as_bytes());
     assert_eq!(b_bundle.len(), 2);
-    let next = b_bundle.iter().find(|c| !before.contains(c)).unwrap().clone();
-    a.fetch_until("api-after-rotation", "b.example", |certs| certs.contains(&next));
+    let next = b_bundle
+        .iter()
+        .find(|c| !before.contains(c))
+        .unwrap()
+        .clone();
+    a.fetch_until("api-after-rotation", "b.example", |certs| {
+        certs.contains(&next)
+    });
     assert!(a.held_authorities("b.example").contains(&next));
     let shown = a.show("b.example");
     assert_eq!(shown["status"]["last_error"], "", "{shown}");
@@ -111,7 +149,11 @@ fn an_https_web_endpoint_is_fetched_with_the_configured_ca() {
             key.display()
         ),
     );
-    let a = Domain::server_only(dir.path(), "a.example", &format!("ca_file = \"{}\"\n", ca.display()));
+    let a = Domain::server_only(
+        dir.path(),
+        "a.example",
+        &format!("ca_file = \"{}\"\n", ca.display()),
+    );
     let url = b.endpoint_url();
     a.server.ok(&[
         "federation",
@@ -123,7 +165,9 @@ fn an_https_web_endpoint_is_fetched_with_the_configured_ca() {
         "--bundle-endpoint-profile",
         "https_web",
     ]);
-    let shown = a.wait_show("b.example", |s| s["status"]["last_refresh_at"].as_i64() > Some(0));
+    let shown = a.wait_show("b.example", |s| {
+        s["status"]["last_refresh_at"].as_i64() > Some(0)
+    });
     assert_eq!(shown["status"]["last_error"], "", "{shown}");
     assert_eq!(
         a.held_authorities("b.example"),
@@ -143,7 +187,9 @@ fn an_https_web_endpoint_is_fetched_with_the_configured_ca() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("scheme must be https"));
-    let out = a.server.cli(&["federation", "show", "--trust-domain", "c.example"]);
+    let out = a
+        .server
+        .cli(&["federation", "show", "--trust-domain", "c.example"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NotFound"));
 }

@@ -74,7 +74,10 @@ fn to_pem(tag: &str, der: &[u8]) -> String {
         .chunks(64)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect();
-    format!("-----BEGIN {tag}-----\n{}\n-----END {tag}-----\n", lines.join("\n"))
+    format!(
+        "-----BEGIN {tag}-----\n{}\n-----END {tag}-----\n",
+        lines.join("\n")
+    )
 }
 
 /// Serves `body` as `200 application/json` to every HTTPS request on 127.0.0.1, presenting

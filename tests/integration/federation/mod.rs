@@ -40,7 +40,8 @@ impl Domain {
         let dir = dir.join(td);
         std::fs::create_dir_all(&dir).unwrap();
         let endpoint_port = free_port();
-        let server = ServerProcess::start(&dir, &server_config(td, endpoint_port, extra_federation));
+        let server =
+            ServerProcess::start(&dir, &server_config(td, endpoint_port, extra_federation));
         Self {
             td: td.into(),
             server,
@@ -58,7 +59,10 @@ impl Domain {
         let address = std::fs::read_to_string(domain.dir.join("server.toml"))
             .unwrap()
             .lines()
-            .find_map(|l| l.strip_prefix("bind_address = \"").map(|r| r.trim_end_matches('"').to_string()))
+            .find_map(|l| {
+                l.strip_prefix("bind_address = \"")
+                    .map(|r| r.trim_end_matches('"').to_string())
+            })
             .unwrap();
         let bundle = domain.dir.join("bundle.pem");
         std::fs::write(&bundle, domain.server.ok(&["bundle", "show"])).unwrap();
@@ -122,7 +126,11 @@ impl Domain {
     }
 
     /// Waits until `federation show` of `td` satisfies `done`; returns it.
-    pub fn wait_show(&self, td: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub fn wait_show(
+        &self,
+        td: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = Instant::now() + WAIT;
         loop {
             let shown = self.show(td);

@@ -39,7 +39,9 @@ fn a_foreign_bundle_or_a_bad_chain_is_refused_and_the_last_good_bundle_kept() {
     let a = Domain::server_only(dir.path(), "a.example", &ca_file(dir.path(), &web));
     let b = Domain::server_only(dir.path(), "b.example", "");
     a.federate_with(&b);
-    let good = a.wait_show("b.example", |s| s["status"]["last_refresh_at"].as_i64() > Some(0));
+    let good = a.wait_show("b.example", |s| {
+        s["status"]["last_refresh_at"].as_i64() > Some(0)
+    });
     assert_eq!(good["status"]["last_error"], "", "{good}");
     let held = a.held_authorities("b.example");
     let held_sequence = good["bundle"]["sequence"].clone();
@@ -61,7 +63,11 @@ fn a_foreign_bundle_or_a_bad_chain_is_refused_and_the_last_good_bundle_kept() {
             .contains("spiffe://a.example"),
         "{refused}"
     );
-    assert_eq!(a.held_authorities("b.example"), held, "last good bundle kept");
+    assert_eq!(
+        a.held_authorities("b.example"),
+        held,
+        "last good bundle kept"
+    );
     assert_eq!(refused["bundle"]["sequence"], held_sequence);
 
     // An https_spiffe endpoint whose "SVID" for the right ID is signed by a rogue CA, serving

@@ -67,7 +67,10 @@ async fn create_stores_the_relationship_and_its_initial_bundle() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(shown.relationship.unwrap().bundle_endpoint_profile, "https_spiffe");
+    assert_eq!(
+        shown.relationship.unwrap().bundle_endpoint_profile,
+        "https_spiffe"
+    );
     let listed = svc
         .list_federation_relationships(Request::new(ListFederationRelationshipsRequest {}))
         .await
@@ -81,7 +84,11 @@ async fn https_spiffe_needs_a_bundle_and_bad_input_is_invalid() {
     let (svc, _) = service();
     let err = create(&svc, spiffe("b.example"), "").await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    assert!(err.message().contains("trust-domain-bundle-path"), "{}", err.message());
+    assert!(
+        err.message().contains("trust-domain-bundle-path"),
+        "{}",
+        err.message()
+    );
 
     let err = create(&svc, spiffe("b.example"), "{").await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
@@ -120,7 +127,10 @@ async fn update_and_delete_need_an_existing_relationship() {
             trust_domain_bundle: String::new(),
         }))
     };
-    assert_eq!(update(spiffe("b.example")).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        update(spiffe("b.example")).await.unwrap_err().code(),
+        Code::NotFound
+    );
     create(&svc, spiffe("b.example"), &ca_document("b.example"))
         .await
         .unwrap();
@@ -138,8 +148,14 @@ async fn update_and_delete_need_an_existing_relationship() {
         }))
     };
     delete("b.example").await.unwrap();
-    assert_eq!(delete("b.example").await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(delete("not a td!").await.unwrap_err().code(), Code::InvalidArgument);
+    assert_eq!(
+        delete("b.example").await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        delete("not a td!").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
     // The bundle stays (as SPIRE keeps it): `bundle delete` removes it.
     assert!(store.get_bundle("b.example").await.unwrap().is_some());
 }
