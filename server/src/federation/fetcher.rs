@@ -229,3 +229,7 @@ impl<S: FederationStore + BundleStore> Fetcher<S> {
         Ok((doc.sequence, doc.refresh_hint_duration()))
     }
 }
+
+#[cfg(test)]
+#[path = "fetcher_tests.rs"]
+mod tests;
