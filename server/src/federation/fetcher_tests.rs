@@ -71,7 +71,7 @@ async fn a_failed_fetch_is_recorded_and_the_held_bundle_kept() {
     );
     assert!(status.last_attempt_at > 0);
     assert_eq!(status.last_refresh_at, 0, "never accepted");
-    assert!(status.next_refresh_at >= status.last_attempt_at + 1);
+    assert!(status.next_refresh_at > status.last_attempt_at);
     assert_eq!(store.get_bundle("b.example").await.unwrap(), Some(held));
 
     let (_, status) = store.get_federation("c.example").await.unwrap().unwrap();
