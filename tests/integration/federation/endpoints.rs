@@ -173,6 +173,16 @@ fn an_https_web_endpoint_is_fetched_with_the_configured_ca() {
         a.held_authorities("b.example"),
         pem_blocks(b.server.ok(&["bundle", "show"]).as_bytes())
     );
+    let pretty = a
+        .server
+        .ok(&["federation", "show", "--trust-domain", "b.example"]);
+    for line in [
+        "Bundle endpoint profile   : https_web",
+        "Last error                : none",
+        "Bundle held               : sequence",
+    ] {
+        assert!(pretty.contains(line), "{pretty}");
+    }
 
     // The CLI refuses what the API refuses, with a non-zero exit.
     let out = a.server.cli(&[

@@ -212,7 +212,7 @@ impl<S: FederationStore + BundleStore> Federation for FederationService<S> {
         let r = request.get_ref();
         let relationship = self.checked(r.relationship.as_ref())?;
         let td = relationship.trust_domain.as_str();
-        let Some((_, status)) = self
+        let Some((before, mut status)) = self
             .store
             .get_federation(td)
             .await
@@ -229,6 +229,18 @@ impl<S: FederationStore + BundleStore> Federation for FederationService<S> {
             .update_federation(&wire)
             .await
             .map_err(datastore_status)?;
+        // Another endpoint numbers its documents its own way: forget the last sequence.
+        if before.bundle_endpoint_url != wire.bundle_endpoint_url
+            && let Some(status) = status.as_mut()
+            && status.has_sequence
+        {
+            status.has_sequence = false;
+            status.last_sequence = 0;
+            self.store
+                .put_federation_status(td, status)
+                .await
+                .map_err(datastore_status)?;
+        }
         audit("federation_updated", &relationship);
         Ok(Response::new(self.response(wire, status).await?))
     }

@@ -134,9 +134,24 @@ async fn update_and_delete_need_an_existing_relationship() {
     create(&svc, spiffe("b.example"), &ca_document("b.example"))
         .await
         .unwrap();
+    let seen = FederationStatus {
+        last_refresh_at: 10,
+        last_sequence: 7,
+        has_sequence: true,
+        ..Default::default()
+    };
+    store
+        .put_federation_status("b.example", &seen)
+        .await
+        .unwrap();
+    let same_url = update(spiffe("b.example")).await.unwrap().into_inner();
+    assert_eq!(same_url.status.unwrap(), seen);
     let mut moved = spiffe("b.example");
     moved.bundle_endpoint_url = "https://b.example:9443/bundle".into();
     let updated = update(moved).await.unwrap().into_inner();
+    let status = updated.status.clone().unwrap();
+    assert!(!status.has_sequence, "another endpoint: its own numbering");
+    assert_eq!(status.last_refresh_at, 10);
     assert_eq!(
         updated.relationship.unwrap().bundle_endpoint_url,
         "https://b.example:9443/bundle"
