@@ -7,6 +7,7 @@ pub mod ca;
 pub mod cli;
 pub mod config;
 pub mod datastore;
+pub mod federation;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 pub mod health;

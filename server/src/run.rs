@@ -237,6 +237,14 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     .with_metrics(metrics.svids.clone(), metrics.node_attestation.clone());
     let oauth = oauth_server(&config, &ca, &store, &clock, accounts, metrics).await?;
     let probe = ServerProbe::new(store.clone(), ca.subscribe(), clock.clone());
+    let federation = crate::federation::Federation::start(
+        &config.federation,
+        ca.clone(),
+        store.clone(),
+        clock.clone(),
+    )
+    .await
+    .map_err(|e| startup("federation")(&e))?;
 
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
@@ -295,6 +303,13 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         .await
         .map_err(|e| RunError::Part {
             part: "agent API",
+            message: e.to_string(),
+        })
+    });
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        federation.run(token).await.map_err(|e| RunError::Part {
+            part: "federation",
             message: e.to_string(),
         })
     });

@@ -10,6 +10,7 @@ mod spki;
 mod spki_der;
 #[cfg(test)]
 mod test_certs;
+mod wire;
 
 pub use document::{BundleDocument, JWT_SVID_USE, JwtAuthority, X509_SVID_USE};
 pub use error::{BundleError, KeyError};

@@ -4,7 +4,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use tessera_proto::bundle::{BundleDocument, JwtAuthority, PublicJwk};
+use tessera_proto::bundle::BundleDocument;
 use tessera_proto::identity::TrustDomain;
 use tessera_proto::wire::tessera::admin::v1::federated_bundles_client::FederatedBundlesClient;
 use tessera_proto::wire::tessera::admin::v1::{
@@ -23,29 +23,8 @@ const MAX_INPUT_BYTES: u64 = 1024 * 1024;
 fn document(bundle: &Bundle) -> Result<BundleDocument, CliError> {
     let td = TrustDomain::new(&bundle.trust_domain)
         .map_err(|e| CliError(format!("server sent a bad trust domain: {e}")))?;
-    let mut doc = BundleDocument::new(td);
-    doc.sequence = Some(bundle.sequence);
-    doc.refresh_hint = u64::try_from(bundle.refresh_hint_seconds)
-        .ok()
-        .filter(|h| *h > 0);
-    doc.x509_authorities = bundle
-        .x509_authorities
-        .iter()
-        .map(|a| a.asn1.clone())
-        .collect();
-    doc.jwt_authorities = bundle
-        .jwt_authorities
-        .iter()
-        .map(|a| {
-            Ok(JwtAuthority {
-                kid: a.key_id.clone(),
-                key: PublicJwk::from_spki_der(&a.public_key).map_err(|e| {
-                    CliError(format!("server sent a bad JWT key {}: {e}", a.key_id))
-                })?,
-            })
-        })
-        .collect::<Result<_, CliError>>()?;
-    Ok(doc)
+    BundleDocument::from_wire(td, bundle)
+        .map_err(|e| CliError(format!("server sent a bad bundle: {e}")))
 }
 
 fn pem_certificates(bundle: &Bundle) -> String {
@@ -129,7 +108,7 @@ pub async fn list(
 }
 
 /// Reads `path`, or stdin when `None`, up to [`MAX_INPUT_BYTES`].
-fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
+pub(super) fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
     let mut text = String::new();
     let what = path.map_or_else(|| "stdin".to_string(), |p| p.display().to_string());
     let read = match path {
@@ -149,7 +128,11 @@ fn read_input(path: Option<&PathBuf>) -> Result<String, CliError> {
 }
 
 /// The SPIFFE document to send for `text` in `format` (PEM: X.509 authorities only).
-fn to_document(td: &TrustDomain, text: &str, format: BundleFormat) -> Result<String, CliError> {
+pub(super) fn to_document(
+    td: &TrustDomain,
+    text: &str,
+    format: BundleFormat,
+) -> Result<String, CliError> {
     match format {
         BundleFormat::Spiffe => Ok(text.to_string()),
         BundleFormat::Pem => {

@@ -9,6 +9,7 @@ mod client_output;
 mod entry;
 mod entry_output;
 mod federated_bundle;
+mod federation;
 mod healthcheck;
 mod output;
 mod pages;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Trust bundle commands.
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
+    /// Federation relationships with other trust domains (bundle endpoints).
+    #[command(subcommand)]
+    Federation(Box<federation::FederationCommand>),
     /// Local authority commands: X.509 CAs, JWT-SVID keys and OAuth signing keys.
     #[command(subcommand, alias = "localauthority")]
     Authority(authority::AuthorityKindCommand),
@@ -120,6 +124,7 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Healthcheck { socket } => healthcheck::run(&socket).await,
         Command::Bundle(cmd) => bundle::run(cmd).await,
         Command::Authority(cmd) => authority::run(cmd).await,
+        Command::Federation(cmd) => federation::run(*cmd).await,
         Command::Token(cmd) => token::run(cmd).await,
         Command::Agent(cmd) => agent::run(cmd).await,
         Command::Entry(cmd) => entry::run(*cmd).await,

@@ -70,6 +70,10 @@ pub struct ServerConfig {
     /// `[metrics]`: Prometheus `/metrics`; off unless `bind_address` is set.
     #[serde(default)]
     pub metrics: super::MetricsSection,
+    /// `[federation]`: the bundle endpoint (off unless `bind_address` is set) and fetching
+    /// federated bundles.
+    #[serde(default)]
+    pub federation: super::FederationSection,
 }
 
 /// `[ca]`.
@@ -165,6 +169,9 @@ impl ServerConfig {
             oauth.validate()?;
         }
         self.datastore
+            .validate()
+            .map_err(|(k, m)| (k.to_string(), m))?;
+        self.federation
             .validate()
             .map_err(|(k, m)| (k.to_string(), m))?;
         self.node_attestors.validate()

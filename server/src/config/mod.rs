@@ -4,6 +4,7 @@
 mod attestors;
 mod audit;
 mod datastore;
+mod federation;
 mod file;
 mod metrics;
 mod oauth;
@@ -14,6 +15,7 @@ mod users;
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use audit::{AuditSection, SinkKind};
 pub use datastore::{ConnectionString, DatastoreKind, DatastoreSection};
+pub use federation::{EndpointProfile, FederationSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use metrics::MetricsSection;
 pub use oauth::OAuthSection;

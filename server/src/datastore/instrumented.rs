@@ -10,7 +10,7 @@ use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 use super::{
     AgentStore, BundleStore, BundleWrite, CaJournalStore, ConsentRecord, ConsentStore,
     ConsentWrite, DatastoreError, EntryFilter, EntryStore, ExpiringKind, ExpiringRecord,
-    ExpiringStore, ExpiringWrite, GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore,
+    ExpiringStore, ExpiringWrite, FederationRelationship, FederationStatus, FederationStore, GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore,
     JournalBlob, OAuthClientStore, Page, RefreshTokenRecord, Rotation, SecretRecord, UserRecord,
     UserStore,
 };
@@ -106,6 +106,15 @@ instrument! { UserStore
     fn list_users(page_token: &str, page_size: usize) -> Page<UserRecord>;
     fn update_user(user: &UserRecord) -> UserRecord;
     fn delete_user(id: &str) -> Option<UserRecord>;
+}
+
+instrument! { FederationStore
+    fn create_federation(relationship: &FederationRelationship) -> ();
+    fn update_federation(relationship: &FederationRelationship) -> ();
+    fn get_federation(trust_domain: &str) -> Option<(FederationRelationship, Option<FederationStatus>)>;
+    fn list_federations() -> Vec<(FederationRelationship, Option<FederationStatus>)>;
+    fn delete_federation(trust_domain: &str) -> bool;
+    fn put_federation_status(trust_domain: &str, status: &FederationStatus) -> bool;
 }
 
 instrument! { GrantStore

@@ -13,6 +13,7 @@ use super::{
 
 mod consents;
 mod expiring;
+mod federation;
 mod grants;
 mod users;
 
@@ -42,6 +43,14 @@ struct Inner {
     consents: BTreeMap<(String, String), super::ConsentRecord>,
     /// (kind, key) → short-lived record.
     expiring: BTreeMap<(u8, Vec<u8>), expiring::Held>,
+    /// Trust domain → federation relationship and its status.
+    federations: BTreeMap<
+        String,
+        (
+            tessera_proto::wire::tessera::admin::v1::FederationRelationship,
+            Option<tessera_proto::wire::tessera::admin::v1::FederationStatus>,
+        ),
+    >,
 }
 
 /// The uniqueness key of an entry.
@@ -413,6 +422,7 @@ mod tests {
         super::super::join_token_store_tests::exercise(&ds).await;
         super::super::oauth_client_store_tests::exercise(&ds).await;
         super::super::journal_store_tests::exercise(&ds).await;
+        super::super::federation_store_tests::exercise(&ds).await;
     }
 
     #[tokio::test]

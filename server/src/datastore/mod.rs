@@ -16,6 +16,8 @@ mod error;
 mod expiring;
 #[cfg(test)]
 pub mod expiring_store_tests;
+#[cfg(test)]
+pub mod federation_store_tests;
 mod grant_record;
 #[cfg(test)]
 pub mod grant_store_tests;
@@ -52,7 +54,9 @@ pub use user_record::{LoginCounters, UserRecord};
 
 use std::future::Future;
 
-use tessera_proto::wire::tessera::admin::v1::OAuthClient;
+use tessera_proto::wire::tessera::admin::v1::{
+    FederationRelationship, FederationStatus, OAuthClient,
+};
 use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 /// A server's CA journal: an opaque document the CA owns, with a monotonic revision.
@@ -474,10 +478,57 @@ pub trait ConsentStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
 }
 
+/// Federation relationships keyed by trust domain name, each with the status its fetcher
+/// last wrote (kept apart, so a fetcher never overwrites an operator's change).
+pub trait FederationStore: Send + Sync + 'static {
+    /// Stores a new relationship; [`DatastoreError::AlreadyExists`] when one exists for the
+    /// trust domain.
+    fn create_federation(
+        &self,
+        relationship: &FederationRelationship,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// Replaces a relationship (its status is kept); [`DatastoreError::NotFound`] when absent.
+    fn update_federation(
+        &self,
+        relationship: &FederationRelationship,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// One relationship and its status (`None` before the first fetch).
+    fn get_federation(
+        &self,
+        trust_domain: &str,
+    ) -> impl Future<
+        Output = Result<Option<(FederationRelationship, Option<FederationStatus>)>, DatastoreError>,
+    > + Send;
+
+    /// Every relationship with its status, ordered by trust domain.
+    fn list_federations(
+        &self,
+    ) -> impl Future<
+        Output = Result<Vec<(FederationRelationship, Option<FederationStatus>)>, DatastoreError>,
+    > + Send;
+
+    /// Deletes a relationship and its status; `false` when absent.
+    fn delete_federation(
+        &self,
+        trust_domain: &str,
+    ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+
+    /// Records the status of the relationship of `trust_domain` (last writer wins); `false`
+    /// (nothing written) when the relationship is gone.
+    fn put_federation_status(
+        &self,
+        trust_domain: &str,
+        status: &FederationStatus,
+    ) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+}
+
 /// Everything a server needs from its datastore.
 pub trait Datastore:
     CaJournalStore
     + BundleStore
+    + FederationStore
     + EntryStore
     + AgentStore
     + JoinTokenStore
@@ -492,6 +543,7 @@ pub trait Datastore:
 impl<
     T: CaJournalStore
         + BundleStore
+        + FederationStore
         + EntryStore
         + AgentStore
         + JoinTokenStore

@@ -9,14 +9,13 @@ use tessera_proto::wire::tessera::admin::v1::{
     DeleteFederatedBundleRequest, DeleteFederatedBundleResponse, ListFederatedBundlesRequest,
     ListFederatedBundlesResponse, SetFederatedBundleRequest, SetFederatedBundleResponse,
 };
-use tessera_proto::wire::tessera::types::v1::{Bundle, JwtAuthority, X509Authority};
 use tonic::{Request, Response, Status};
 
 use crate::api::datastore_status;
 use crate::datastore::{BundleStore, BundleWrite};
+use crate::federation::accept::next_sequence;
 
-/// Largest accepted SPIFFE bundle document.
-pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+use crate::federation::MAX_DOCUMENT_BYTES;
 
 /// Federated bundles over the datastore; this server's own trust domain is off limits.
 #[derive(Debug)]
@@ -43,36 +42,6 @@ impl<S> FederatedBundlesService<S> {
             )));
         }
         Ok(td)
-    }
-}
-
-/// The wire form of a parsed document; `sequence` is the one to store.
-fn to_wire(document: &BundleDocument, sequence: u64) -> Bundle {
-    Bundle {
-        trust_domain: document.trust_domain.to_string(),
-        x509_authorities: document
-            .x509_authorities
-            .iter()
-            .map(|der| X509Authority {
-                asn1: der.clone(),
-                tainted: false,
-            })
-            .collect(),
-        jwt_authorities: document
-            .jwt_authorities
-            .iter()
-            .map(|a| JwtAuthority {
-                key_id: a.kid.clone(),
-                public_key: a.key.to_spki_der(),
-                expires_at: 0,
-                tainted: false,
-            })
-            .collect(),
-        sequence,
-        refresh_hint_seconds: document
-            .refresh_hint
-            .and_then(|h| i64::try_from(h).ok())
-            .unwrap_or(0),
     }
 }
 
@@ -114,13 +83,8 @@ impl<S: BundleStore> FederatedBundles for FederatedBundlesService<S> {
             .map(|b| b.sequence);
         // `spiffe_sequence` is bumped on every change: the document's when it moves forward,
         // else one past the stored bundle's.
-        let sequence = match (document.sequence, stored) {
-            (Some(given), Some(old)) if given > old => given,
-            (_, Some(old)) => old.saturating_add(1),
-            (Some(given), None) => given,
-            (None, None) => 1,
-        };
-        let bundle = to_wire(&document, sequence);
+        let sequence = next_sequence(document.sequence, stored);
+        let bundle = document.to_wire(sequence);
         self.store
             .put_bundle(BundleWrite {
                 bundle: &bundle,

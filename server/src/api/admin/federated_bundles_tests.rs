@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use tessera_proto::bundle::{JwtAuthority as DocJwtAuthority, PublicJwk};
+use tessera_proto::wire::tessera::types::v1::Bundle;
 use tonic::Code;
 
 use super::*;

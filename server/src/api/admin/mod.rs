@@ -8,6 +8,7 @@ mod bundles;
 mod clients;
 mod entries;
 mod federated_bundles;
+mod federation;
 mod health;
 mod join_tokens;
 mod mtls;
@@ -27,6 +28,7 @@ use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
 use tessera_proto::wire::tessera::admin::v1::clients_server::ClientsServer;
 use tessera_proto::wire::tessera::admin::v1::entries_server::EntriesServer;
 use tessera_proto::wire::tessera::admin::v1::federated_bundles_server::FederatedBundlesServer;
+use tessera_proto::wire::tessera::admin::v1::federation_server::FederationServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
 use tessera_proto::wire::tessera::admin::v1::users_server::UsersServer;
@@ -181,6 +183,10 @@ where
                 ca.config().trust_domain.clone(),
             ),
         ))
+        .add_service(FederationServer::new(federation::FederationService::new(
+            store.clone(),
+            ca.config().trust_domain.clone(),
+        )))
         .add_service(AuthoritiesServer::new(
             authorities::AuthoritiesService::new(ca.clone()),
         ))

@@ -13,6 +13,7 @@ mod consents;
 mod entries;
 mod errors;
 mod expiring;
+mod federation;
 mod grants;
 mod join_tokens;
 mod journal;

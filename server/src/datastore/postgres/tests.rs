@@ -37,6 +37,7 @@ async fn postgres_passes_the_record_store_suites() {
     crate::datastore::join_token_store_tests::exercise(&store).await;
     crate::datastore::oauth_client_store_tests::exercise(&store).await;
     crate::datastore::journal_store_tests::exercise(&store).await;
+    crate::datastore::federation_store_tests::exercise(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

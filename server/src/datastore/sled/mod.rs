@@ -6,6 +6,7 @@ mod codec;
 mod consents;
 mod entries;
 mod expiring;
+mod federation;
 mod grants;
 mod group_flush;
 mod join_tokens;
@@ -51,6 +52,8 @@ const CONSENTS_BY_CLIENT: &str = "consents_by_client";
 const EXPIRING: &str = "expiring";
 const EXPIRING_GROUPS: &str = "expiring_groups";
 const EXPIRING_BY_EXPIRY: &str = "expiring_by_expiry";
+const FEDERATIONS: &str = "federations";
+const FEDERATION_STATUS: &str = "federation_status";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -100,6 +103,10 @@ pub struct SledStore {
     expiring_groups: ::sled::Tree,
     /// `expires_at ‖ kind ‖ key` → empty: pruning in expiry order.
     expiring_by_expiry: ::sled::Tree,
+    /// Trust domain → prost `FederationRelationship`.
+    federations: ::sled::Tree,
+    /// Trust domain → prost `FederationStatus` (the fetcher's last word).
+    federation_status: ::sled::Tree,
 }
 
 impl SledStore {
@@ -154,6 +161,8 @@ impl SledStore {
             expiring: tree(EXPIRING)?,
             expiring_groups: tree(EXPIRING_GROUPS)?,
             expiring_by_expiry: tree(EXPIRING_BY_EXPIRY)?,
+            federations: tree(FEDERATIONS)?,
+            federation_status: tree(FEDERATION_STATUS)?,
             db,
             flusher: std::sync::Arc::default(),
             journals,
