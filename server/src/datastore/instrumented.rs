@@ -10,9 +10,9 @@ use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 use super::{
     AgentStore, BundleStore, BundleWrite, CaJournalStore, ConsentRecord, ConsentStore,
     ConsentWrite, DatastoreError, EntryFilter, EntryStore, ExpiringKind, ExpiringRecord,
-    ExpiringStore, ExpiringWrite, FederationRelationship, FederationStatus, FederationStore, GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore,
-    JournalBlob, OAuthClientStore, Page, RefreshTokenRecord, Rotation, SecretRecord, UserRecord,
-    UserStore,
+    ExpiringStore, ExpiringWrite, FederationRelationship, FederationStatus, FederationStore,
+    GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page,
+    RefreshTokenRecord, Rotation, SecretRecord, UserRecord, UserStore,
 };
 use crate::metrics::DatastoreMetrics;
 
