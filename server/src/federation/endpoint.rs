@@ -13,8 +13,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tessera_proto::bundle::BundleDocument;
 use tokio::net::TcpListener;
@@ -23,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ca::CaManager;
 use crate::datastore::{BundleStore, CaJournalStore};
+use crate::oauth::http::tls::{TlsFileError, read_pem_pair};
 use crate::tls::{ClientAuth, SvidTlsProfile};
 
 /// How long a client may take to send its request headers.
@@ -71,29 +70,13 @@ pub fn svid_profile() -> SvidTlsProfile {
 
 /// The `https_web` endpoint's TLS configuration from PEM files.
 pub fn web_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, EndpointError> {
-    let file = |key: &'static str, path: &Path, message: String| EndpointError::File {
-        key,
-        path: path.to_path_buf(),
-        message,
-    };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file("federation.certificate_file", cert, e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file("federation.certificate_file", cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(file(
-            "federation.certificate_file",
-            cert,
-            "no CERTIFICATE in the file".into(),
-        ));
-    }
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-        let why = match e {
-            rustls::pki_types::pem::Error::NoItemsFound => "no private key in the file".into(),
-            rustls::pki_types::pem::Error::Io(io) => io.to_string(),
-            _ => "not a PEM private key (PKCS#8, SEC1 or PKCS#1)".into(),
-        };
-        file("federation.key_file", key, why)
+    let (chain, private) = read_pem_pair(
+        (cert, "federation.certificate_file"),
+        (key, "federation.key_file"),
+    )
+    .map_err(|e| match e {
+        TlsFileError::File { key, path, message } => EndpointError::File { key, path, message },
+        other => EndpointError::Rustls(rustls::Error::General(other.to_string())),
     })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)

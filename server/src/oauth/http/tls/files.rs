@@ -16,7 +16,7 @@ pub enum TlsFileError {
     /// A file could not be read or holds no usable PEM item.
     #[error("{key} {path}: {message}")]
     File {
-        /// `oauth.tls_cert_file` or `oauth.tls_key_file`.
+        /// The config key (`oauth.tls_cert_file`, `federation.key_file`, …).
         key: &'static str,
         /// The file.
         path: PathBuf,
@@ -30,32 +30,43 @@ pub enum TlsFileError {
 
 /// Reads the chain and key and builds the OAuth server's configuration.
 pub fn config_from_pem_files(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsFileError> {
+    let (chain, private) =
+        read_pem_pair((cert, "oauth.tls_cert_file"), (key, "oauth.tls_key_file"))?;
+    server_config(chain, private)
+}
+
+/// A certificate chain (leaf first) and its private key from PEM files, each named by its
+/// config key in errors. The key's parse error is reduced to its kind: nothing of the file
+/// is echoed.
+pub fn read_pem_pair(
+    (cert, cert_key): (&Path, &'static str),
+    (key, key_key): (&Path, &'static str),
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsFileError> {
     let file_error = |key: &'static str, path: &Path, message: String| TlsFileError::File {
         key,
         path: path.to_path_buf(),
         message,
     };
     let chain = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file_error("oauth.tls_cert_file", cert, e.to_string()))?
+        .map_err(|e| file_error(cert_key, cert, e.to_string()))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error("oauth.tls_cert_file", cert, e.to_string()))?;
+        .map_err(|e| file_error(cert_key, cert, e.to_string()))?;
     if chain.is_empty() {
         return Err(file_error(
-            "oauth.tls_cert_file",
+            cert_key,
             cert,
             "no CERTIFICATE in the file".into(),
         ));
     }
-    // The key's parse error is reduced to its kind: nothing of the file is echoed.
     let private = PrivateKeyDer::from_pem_file(key).map_err(|e| {
         let why = match e {
             rustls::pki_types::pem::Error::NoItemsFound => "no private key in the file".into(),
             rustls::pki_types::pem::Error::Io(io) => io.to_string(),
             _ => "not a PEM private key (PKCS#8, SEC1 or PKCS#1)".into(),
         };
-        file_error("oauth.tls_key_file", key, why)
+        file_error(key_key, key, why)
     })?;
-    server_config(chain, private)
+    Ok((chain, private))
 }
 
 /// The OAuth server's configuration for a chain (leaf first) and its key: optional client

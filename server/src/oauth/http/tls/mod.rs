@@ -11,7 +11,7 @@ mod verifier;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
 
-pub use files::{TlsFileError, config_from_pem_files, server_config};
+pub use files::{TlsFileError, config_from_pem_files, read_pem_pair, server_config};
 pub use serve::{HANDSHAKE_TIMEOUT, serve, serve_plain};
 pub use verifier::AnyClientCertificate;
 
