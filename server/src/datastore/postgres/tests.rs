@@ -280,19 +280,48 @@ async fn connections_killed_by_the_server_are_replaced() {
     let store = db.store().await;
     assert_eq!(store.entries_revision().await.unwrap(), 0);
     let admin = PgStore::open(&db.settings()).await.unwrap();
-    let (killed,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
-    )
-    .fetch_one(&admin.pool)
-    .await
-    .unwrap();
-    assert!(killed >= 1, "no connection of the store was killed");
+    let kill = || async {
+        let (killed,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+        )
+        .fetch_one(&admin.pool)
+        .await
+        .unwrap();
+        assert!(killed >= 1, "no connection of the store was killed");
+    };
+
+    // Killed while idle for over a second: pinged before use, replaced, nothing fails.
+    kill().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     store
         .create_entry(entry_store_tests::entry("a", "/w", "/p", &["u:1"]))
         .await
         .unwrap();
     assert_eq!(store.entries_revision().await.unwrap(), 1);
+
+    // Killed right after their last use (not pinged): each such connection fails one
+    // statement as unavailable — never as anything else, never half written — and is
+    // replaced.
+    let open = store.pool.size();
+    kill().await;
+    let mut failures = 0;
+    for n in 0..10 {
+        let id = format!("b{n}");
+        match store
+            .create_entry(entry_store_tests::entry(&id, "/w", "/p", &[&format!("u:b{n}")]))
+            .await
+        {
+            Ok(_) => break,
+            Err(DatastoreError::Unavailable(_)) => failures += 1,
+            Err(other) => panic!("a dead connection surfaced as {other:?}"),
+        }
+    }
+    assert!(
+        failures <= open,
+        "dead connections were not replaced: {failures} failures, {open} connections"
+    );
+    assert_eq!(store.entries_revision().await.unwrap(), 2);
 }
 
 /// The client cache's stated bound: another replica's change is seen after at most the
