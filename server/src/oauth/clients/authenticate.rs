@@ -94,14 +94,17 @@ pub async fn get_client<S: OAuthClientStore>(
 /// Authenticates `client_id` with `secret` at `now` (`client_secret_basic` / `_post`).
 ///
 /// The presented secret is hashed and compared in constant time whether or not the client
-/// exists, is disabled or uses secrets at all, so response timing does not reveal which.
+/// exists, is disabled or uses secrets at all.
 pub async fn authenticate_secret<S: OAuthClientStore>(
     store: &S,
     client_id: &str,
     secret: &str,
     now: SystemTime,
 ) -> Result<Client, ClientAuthError> {
-    // Both lookups happen for unknown clients too: same work whether or not it exists.
+    // Both lookups happen for unknown clients too, and the secret is compared whether or
+    // not the client exists. (On PostgreSQL a busy client is served from the replica's
+    // cache, so its lookups can be faster than an unknown ID's: client IDs are not secrets,
+    // RFC 6749 §2.2; the secret comparison stays constant-time.)
     let client = get_client(store, client_id).await?;
     let record = store.get_client_secret(client_id).await?;
     let matches = verify_secret(record.as_ref(), secret, now);
