@@ -86,6 +86,20 @@ pub async fn exercise(store: &impl EntryStore) {
         ids(&store.entries_by_parent("spiffe://td/p2").await.unwrap()),
         ["b", "c"]
     );
+    // Several parents at once (unknown and NUL-carrying ones have no children).
+    let found = store
+        .entries_by_parents(&[
+            "spiffe://td/p2".into(),
+            "spiffe://td/none".into(),
+            "spiffe://td/p1".into(),
+            "spiffe://td/\0".into(),
+        ])
+        .await
+        .unwrap();
+    let mut both = ids(&found);
+    both.sort();
+    assert_eq!(both, ["a", "b", "c"]);
+    assert!(store.entries_by_parents(&[]).await.unwrap().is_empty());
     // The old triple is free again; the new one is taken.
     let err = store
         .update_entry(entry("a", "/w", "/p2", &["u:2"]))

@@ -73,6 +73,7 @@ instrument! { EntryStore
     fn list_entries(filter: &EntryFilter, page_token: &str, page_size: usize) -> Page<Entry>;
     fn count_entries() -> u64;
     fn entries_by_parent(parent_id: &str) -> Vec<Entry>;
+    fn entries_by_parents(parent_ids: &[String]) -> Vec<Entry>;
     fn entries_revision() -> u64;
 }
 

@@ -198,6 +198,22 @@ pub trait EntryStore: Send + Sync + 'static {
         parent_id: &str,
     ) -> impl Future<Output = Result<Vec<Entry>, DatastoreError>> + Send;
 
+    /// The entries whose `parent_id` is any of `parent_ids` (one round trip where the
+    /// backend can: the agent sync asks for a whole level of its walk at once). By default,
+    /// one [`Self::entries_by_parent`] per ID.
+    fn entries_by_parents(
+        &self,
+        parent_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Entry>, DatastoreError>> + Send {
+        async move {
+            let mut all = Vec::new();
+            for parent in parent_ids {
+                all.extend(self.entries_by_parent(parent).await?);
+            }
+            Ok(all)
+        }
+    }
+
     /// The current entries revision (0 before the first change).
     fn entries_revision(&self) -> impl Future<Output = Result<u64, DatastoreError>> + Send;
 }

@@ -21,8 +21,9 @@ fn live(entry: &Entry, now: i64) -> bool {
 /// - recursively, entries parented to the SPIFFE ID of an entry already authorized.
 ///
 /// Expired entries (`expires_at` set and ≤ `now`) are skipped and authorize nothing below
-/// them. The walk is a breadth-first search over [`EntryStore::entries_by_parent`] with a
-/// visited set, so cycles terminate and the cost is O(authorized entries + node aliases).
+/// them. The walk is a breadth-first search over [`EntryStore::entries_by_parents`], a level
+/// at a time, with a visited set, so cycles terminate and the cost is O(authorized entries +
+/// node aliases) in rows and O(depth) in lookups.
 /// The result is ordered by entry ID, without duplicates.
 pub async fn authorized_entries(
     store: &impl EntryStore,
@@ -59,8 +60,10 @@ pub async fn authorized_entries(
         }
     }
 
-    while let Some(parent) = queue.pop_front() {
-        for child in store.entries_by_parent(&parent).await? {
+    // Level by level: one lookup for every parent of a level.
+    while !queue.is_empty() {
+        let level: Vec<String> = queue.drain(..).collect();
+        for child in store.entries_by_parents(&level).await? {
             if !live(&child, now) || found.contains_key(&child.id) {
                 continue;
             }

@@ -229,6 +229,28 @@ impl EntryStore for PgStore {
         rows.iter().map(|(data,)| decode(data)).collect()
     }
 
+    async fn entries_by_parents(
+        &self,
+        parent_ids: &[String],
+    ) -> Result<Vec<Entry>, DatastoreError> {
+        // A NUL byte cannot be stored, so such a parent has no children.
+        let ids: Vec<&str> = parent_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !has_nul(&[id]))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(Vec<u8>,)> =
+            sqlx::query_as("SELECT data FROM entries WHERE parent_id = ANY($1) ORDER BY id")
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("entries", e))?;
+        rows.iter().map(|(data,)| decode(data)).collect()
+    }
+
     async fn entries_revision(&self) -> Result<u64, DatastoreError> {
         let (revision,): (i64,) =
             sqlx::query_as("SELECT revision FROM entries_revision WHERE singleton")

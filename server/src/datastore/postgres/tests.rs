@@ -309,7 +309,12 @@ async fn connections_killed_by_the_server_are_replaced() {
     for n in 0..10 {
         let id = format!("b{n}");
         match store
-            .create_entry(entry_store_tests::entry(&id, "/w", "/p", &[&format!("u:b{n}")]))
+            .create_entry(entry_store_tests::entry(
+                &id,
+                "/w",
+                "/p",
+                &[&format!("u:b{n}")],
+            ))
             .await
         {
             Ok(_) => break,
