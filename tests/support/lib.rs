@@ -8,6 +8,7 @@ pub mod guard;
 pub mod http;
 pub mod k8s;
 pub mod load;
+pub mod openssl;
 pub mod pg_cluster;
 pub mod postgres;
 pub mod process;

@@ -3,7 +3,6 @@
 //! workloads of `a.example`; and the `https_web` endpoint profile with a configured CA.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use super::{Domain, fake_endpoint, pem_blocks};
 
@@ -20,64 +19,10 @@ fn concat(out: &Path, parts: &[&Path]) {
 /// and trusting `<dir>/trust.pem`; both verify (`-verify_return_error`, client cert
 /// required).
 fn openssl_mtls(server_dir: &Path, client_dir: &Path) {
-    let port = tessera_tests::free_port().to_string();
-    let f = |dir: &Path, name: &str| dir.join(name).to_str().unwrap().to_string();
-    let mut s_server = tessera_tests::guard::spawn(
-        Command::new("openssl")
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-naccept",
-                "1",
-            ])
-            .args([
-                "-cert",
-                &f(server_dir, "svid.pem"),
-                "-key",
-                &f(server_dir, "svid.key"),
-            ])
-            .args([
-                "-CAfile",
-                &f(server_dir, "trust.pem"),
-                "-Verify",
-                "2",
-                "-verify_return_error",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    );
-    let server_text = s_server.follow_stdout(|line| line.starts_with("ACCEPT"));
-    server_text.wait_ready(
-        std::time::Duration::from_secs(30),
-        "openssl s_server never listened",
-    );
-    let out = tessera_tests::guard::output(
-        Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-            .args([
-                "-cert",
-                &f(client_dir, "svid.pem"),
-                "-key",
-                &f(client_dir, "svid.key"),
-            ])
-            .args([
-                "-CAfile",
-                &f(client_dir, "trust.pem"),
-                "-verify_return_error",
-            ])
-            .stdin(Stdio::null()),
-    );
-    s_server.kill();
-    let server_text = server_text.lines().join("\n");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        text.contains("Verify return code: 0 (ok)"),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!server_text.contains("verify error"), "{server_text}");
+    let paths = |dir: &Path| ["svid.pem", "svid.key", "trust.pem"].map(|name| dir.join(name));
+    let (server, client) = (paths(server_dir), paths(client_dir));
+    use tessera_tests::openssl::MtlsSide;
+    tessera_tests::openssl::mtls(MtlsSide::of(&server), MtlsSide::of(&client));
 }
 
 #[test]

@@ -162,6 +162,10 @@ pub(super) struct Files {
 }
 
 impl Files {
+    /// The SVID chain, its key and the bundle.
+    fn paths(&self) -> [PathBuf; 3] {
+        ["svid.pem", "svid.key", "bundle.pem"].map(|name| self.dir.join(name))
+    }
     fn chain(&self) -> Vec<Vec<u8>> {
         pem_blocks(&self.dir.join("svid.pem"))
     }
@@ -328,65 +332,10 @@ fn rustls_mtls(server: &Files, client: &Files) {
 /// An openssl `s_server` with `server`'s files and an `s_client` with `client`'s complete a
 /// mutual TLS handshake; the server presents `server_id`.
 pub(super) fn openssl_mtls(server: &Files, client: &Files, server_id: &str) {
-    let port = tessera_tests::free_port().to_string();
-    let f = |files: &Files, name: &str| files.dir.join(name).to_str().unwrap().to_string();
-    let mut s_server = tessera_tests::guard::spawn(
-        Command::new("openssl")
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-naccept",
-                "1",
-            ])
-            .args([
-                "-cert",
-                &f(server, "svid.pem"),
-                "-key",
-                &f(server, "svid.key"),
-            ])
-            .args([
-                "-CAfile",
-                &f(server, "bundle.pem"),
-                "-Verify",
-                "2",
-                "-verify_return_error",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    );
-    // s_server prints ACCEPT once it listens; its output is collected to the end.
-    let server_text = s_server.follow_stdout(|line| line.starts_with("ACCEPT"));
-    server_text.wait_ready(
-        std::time::Duration::from_secs(30),
-        "openssl s_server never listened",
-    );
-    let out = tessera_tests::guard::output(
-        Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-            .args([
-                "-cert",
-                &f(client, "svid.pem"),
-                "-key",
-                &f(client, "svid.key"),
-            ])
-            .args([
-                "-CAfile",
-                &f(client, "bundle.pem"),
-                "-verify_return_error",
-                "-showcerts",
-            ])
-            .stdin(Stdio::null()),
-    );
-    s_server.kill();
-    let server_text = server_text.lines().join("\n");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("Verify return code: 0 (ok)"),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (server_paths, client_paths) = (server.paths(), client.paths());
+    use tessera_tests::openssl::MtlsSide;
+    let text =
+        tessera_tests::openssl::mtls(MtlsSide::of(&server_paths), MtlsSide::of(&client_paths));
     // The server certificate openssl verified carries the server's SPIFFE ID.
     let first_pem = text
         .split("-----BEGIN CERTIFICATE-----")
@@ -395,8 +344,6 @@ pub(super) fn openssl_mtls(server: &Files, client: &Files, server_id: &str) {
         .unwrap();
     let der = base64_decode(first_pem);
     assert_eq!(spiffe_id_of(&der), server_id);
-    assert!(server_text.contains("ACCEPT"), "{server_text}");
-    assert!(!server_text.contains("verify error"), "{server_text}");
 }
 
 fn base64_decode(body: &str) -> Vec<u8> {
