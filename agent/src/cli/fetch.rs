@@ -9,7 +9,7 @@ use x509_parser::prelude::*;
 
 use super::client::request;
 use super::files::{certs_pem, split_der, write_x509};
-use super::{CliError, SocketArg, WorkloadClient};
+use super::{CliError, SocketArg, WorkloadClient, emit, say};
 
 /// What to fetch.
 #[derive(Debug, Subcommand)]
@@ -55,6 +55,7 @@ fn validity(der: &[u8]) -> String {
 pub async fn run(command: FetchCommand) -> Result<(), CliError> {
     match command {
         FetchCommand::X509 { write, socket } => {
+            let mut out = String::new();
             let mut client = WorkloadClient::connect(&socket.resolve()?).await?;
             let started = Instant::now();
             let mut stream = client
@@ -66,34 +67,36 @@ pub async fn run(command: FetchCommand) -> Result<(), CliError> {
                 .message()
                 .await?
                 .ok_or_else(|| CliError("the agent closed the stream without an SVID".into()))?;
-            println!(
+            say!(
+                out,
                 "Received {} svid(s) after {}ms",
                 response.svids.len(),
                 started.elapsed().as_millis()
             );
             for svid in &response.svids {
                 let chain = split_der(&svid.x509_svid)?;
-                println!("\nSPIFFE ID:  {}", svid.spiffe_id);
+                say!(out, "\nSPIFFE ID:  {}", svid.spiffe_id);
                 if !svid.hint.is_empty() {
-                    println!("Hint:       {}", svid.hint);
+                    say!(out, "Hint:       {}", svid.hint);
                 }
                 if let Some(leaf) = chain.first() {
-                    println!("{}", validity(leaf));
+                    say!(out, "{}", validity(leaf));
                 }
-                println!("Intermediates: {}", chain.len().saturating_sub(1));
-                println!("CA certificates: {}", split_der(&svid.bundle)?.len());
+                say!(out, "Intermediates: {}", chain.len().saturating_sub(1));
+                say!(out, "CA certificates: {}", split_der(&svid.bundle)?.len());
             }
             if let Some(dir) = write {
                 let files = write_x509(&dir, &response)?;
-                println!("\nWrote {} to {}", files.join(", "), dir.display());
+                say!(out, "\nWrote {} to {}", files.join(", "), dir.display());
             }
-            Ok(())
+            emit(&out)
         }
         FetchCommand::Jwt {
             audience,
             spiffe_id,
             socket,
         } => {
+            let mut out = String::new();
             let mut client = WorkloadClient::connect(&socket.resolve()?).await?;
             let reply = client
                 .api()
@@ -104,11 +107,12 @@ pub async fn run(command: FetchCommand) -> Result<(), CliError> {
                 .await?
                 .into_inner();
             for svid in reply.svids {
-                println!("token({}):\n\t{}", svid.spiffe_id, svid.svid);
+                say!(out, "token({}):\n\t{}", svid.spiffe_id, svid.svid);
             }
-            Ok(())
+            emit(&out)
         }
         FetchCommand::Bundle { socket } => {
+            let mut out = String::new();
             let mut client = WorkloadClient::connect(&socket.resolve()?).await?;
             let mut stream = client
                 .api()
@@ -122,10 +126,10 @@ pub async fn run(command: FetchCommand) -> Result<(), CliError> {
             let mut bundles: Vec<_> = response.bundles.into_iter().collect();
             bundles.sort();
             for (td, der) in bundles {
-                println!("# {td}");
-                print!("{}", certs_pem(&der)?);
+                say!(out, "# {td}");
+                out.push_str(&certs_pem(&der)?);
             }
-            Ok(())
+            emit(&out)
         }
     }
 }

@@ -5,6 +5,7 @@ mod client;
 mod fetch;
 mod files;
 mod health;
+mod output;
 mod validate;
 mod watch;
 
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 pub use client::{CliError, WorkloadClient};
+use output::{emit, say};
 
 /// Default socket when neither `--socket` nor `SPIFFE_ENDPOINT_SOCKET` is given: the
 /// default `socket_path` of `agent.toml`.

@@ -8,7 +8,7 @@ use tessera_proto::wire::workload::X509svidRequest;
 
 use super::client::request;
 use super::files::write_x509;
-use super::{CliError, SocketArg, WorkloadClient};
+use super::{CliError, SocketArg, WorkloadClient, emit};
 
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -80,7 +80,11 @@ async fn follow(args: &WatchArgs) -> Result<(), CliError> {
             .iter()
             .map(|s| s.spiffe_id.as_str())
             .collect();
-        println!("updated {} ({})", files.join(", "), ids.join(", "));
+        emit(&format!(
+            "updated {} ({})\n",
+            files.join(", "),
+            ids.join(", ")
+        ))?;
         reload(args).await?;
     }
     Err(CliError("the agent closed the stream".into()))

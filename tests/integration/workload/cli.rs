@@ -49,6 +49,22 @@ fn fetch_writes_svid_files_jwt_validates_and_watch_follows_rotation() {
         String::from_utf8_lossy(&verify.stdout)
     );
 
+    // A reader that is gone (`| head`) ends the command quietly: exit 0, no panic.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let closed = tessera_tests::guard::spawn(
+        std::process::Command::new(tessera_tests::bin("tessera-agent"))
+            .args(["api", "fetch", "bundle", "--socket"])
+            .arg(&node.socket)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped()),
+    )
+    .wait_with_output();
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert!(closed.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     let jwt = stdout(&node.agent_cli(uid, &["api", "fetch", "jwt", "--audience", "db"]));
     let token = jwt.lines().nth(1).unwrap().trim().to_string();
     let valid = stdout(&node.agent_cli(
