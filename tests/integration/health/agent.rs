@@ -109,7 +109,8 @@ fn agent_health_port_is_off_by_default() {
     let agent_dir = dir.path().join("agent");
     let mut agent = AgentProcess::spawn(&agent_dir, &agent_config(&address, &bundle, &token));
     agent.wait_for_log("attested as", Duration::from_secs(30));
-    // The Workload API is a Unix socket: the agent listens on no TCP port at all.
+    // The Workload API is a Unix socket: without `[health]` and `[metrics]` the agent
+    // listens on no TCP port at all (no probe port, no metrics port).
     assert_eq!(listening_ports(agent.pid().unwrap()), Default::default());
     // `healthcheck --config` without `[health]` asks the config's Workload API socket
     // (`Unavailable` until the first sync completes).

@@ -8,7 +8,6 @@ use tessera_tests::{AgentProcess, bin, free_port};
 
 use super::{assert_well_formed, metrics_section, scrape, value};
 use crate::agent::{agent_config, join_token, server, write_bundle};
-use crate::health::listening_ports;
 use crate::workload::{OTHER_UID, as_uid, my_uid};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -195,19 +194,4 @@ fn svids_attestations_and_workload_api_calls_move_the_metrics() {
         1.0,
         "{server_text}"
     );
-}
-
-#[test]
-fn agent_metrics_are_off_unless_set() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, address) = server(dir.path(), "");
-    let bundle = dir.path().join("bundle.pem");
-    write_bundle(&server, &bundle);
-    let token = join_token(&server);
-    let mut agent = AgentProcess::spawn(
-        &dir.path().join("agent"),
-        &agent_config(&address, &bundle, &token),
-    );
-    agent.wait_for_log("attested as", WAIT);
-    assert_eq!(listening_ports(agent.pid().unwrap()), Default::default());
 }

@@ -8,7 +8,7 @@
 //! A lookup that raced with a local change is not cached (the invalidation epoch moved).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
@@ -20,7 +20,7 @@ use crate::datastore::SecretRecord;
 pub(super) const MAX_ENTRIES: usize = 4096;
 
 /// A client and its secret record as read together.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct CachedClient {
     pub(super) client: OAuthClient,
     pub(super) secret: Option<SecretRecord>,
@@ -29,7 +29,8 @@ pub(super) struct CachedClient {
 #[derive(Debug)]
 struct Entry {
     at: Instant,
-    value: CachedClient,
+    /// Shared, so a hit costs a reference count, not a copy of the client.
+    value: Arc<CachedClient>,
 }
 
 #[derive(Debug, Default)]
@@ -68,17 +69,17 @@ impl ClientCache {
     }
 
     /// The fresh entry for `client_id`, or a ticket to insert what the database returns.
-    pub(super) fn get(&self, client_id: &str) -> Result<CachedClient, Ticket> {
+    pub(super) fn get(&self, client_id: &str) -> Result<Arc<CachedClient>, Ticket> {
         let inner = self.lock();
         match inner.entries.get(client_id) {
-            Some(e) if !self.ttl.is_zero() && e.at.elapsed() < self.ttl => Ok(e.value.clone()),
+            Some(e) if !self.ttl.is_zero() && e.at.elapsed() < self.ttl => Ok(Arc::clone(&e.value)),
             _ => Err(Ticket(inner.epoch)),
         }
     }
 
     /// Caches `value` read after `ticket` was taken, unless something was invalidated
     /// since (the read may predate that change) or the cache is full of fresh entries.
-    pub(super) fn insert(&self, ticket: Ticket, client_id: &str, value: CachedClient) {
+    pub(super) fn insert(&self, ticket: Ticket, client_id: &str, value: Arc<CachedClient>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -113,15 +114,15 @@ impl ClientCache {
 mod tests {
     use super::*;
 
-    fn client(id: &str, enabled: bool) -> CachedClient {
-        CachedClient {
+    fn client(id: &str, enabled: bool) -> Arc<CachedClient> {
+        Arc::new(CachedClient {
             client: OAuthClient {
                 client_id: id.into(),
                 enabled,
                 ..Default::default()
             },
             secret: None,
-        }
+        })
     }
 
     #[tokio::test(start_paused = true)]

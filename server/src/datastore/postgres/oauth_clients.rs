@@ -1,6 +1,8 @@
 //! OAuth clients (prost `OAuthClient`) and their secret records (JSON, hashes only) in a
 //! separate table that cascades with the client.
 
+use std::sync::Arc;
+
 use prost::Message as _;
 use sqlx::PgConnection;
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
@@ -76,7 +78,7 @@ impl OAuthClientStore for PgStore {
         &self,
         client_id: &str,
     ) -> Result<Option<OAuthClient>, DatastoreError> {
-        Ok(self.read_client(client_id).await?.map(|c| c.client))
+        Ok(self.read_client(client_id).await?.map(|c| c.client.clone()))
     }
 
     async fn list_oauth_clients(
@@ -139,7 +141,10 @@ impl OAuthClientStore for PgStore {
         &self,
         client_id: &str,
     ) -> Result<Option<SecretRecord>, DatastoreError> {
-        Ok(self.read_client(client_id).await?.and_then(|c| c.secret))
+        Ok(self
+            .read_client(client_id)
+            .await?
+            .and_then(|c| c.secret.clone()))
     }
 
     async fn put_client_secret(
@@ -165,7 +170,10 @@ impl OAuthClientStore for PgStore {
 impl PgStore {
     /// A client with its secret record: from this replica's cache while fresh, else in
     /// one round trip (and then cached).
-    async fn read_client(&self, client_id: &str) -> Result<Option<CachedClient>, DatastoreError> {
+    async fn read_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<CachedClient>>, DatastoreError> {
         if has_nul(&[client_id]) {
             return Ok(None);
         }
@@ -185,13 +193,13 @@ impl PgStore {
         let Some((client, secret)) = row else {
             return Ok(None);
         };
-        let read = CachedClient {
+        let read = Arc::new(CachedClient {
             client: from_proto("oauth client", &client)?,
             secret: secret
                 .map(|data| from_json(&format!("client {client_id} secret"), &data))
                 .transpose()?,
-        };
-        self.clients.insert(ticket, client_id, read.clone());
+        });
+        self.clients.insert(ticket, client_id, Arc::clone(&read));
         Ok(Some(read))
     }
 }
