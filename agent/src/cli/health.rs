@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tonic::Code;
 
 use super::client::request;
-use super::{CliError, SocketArg, WorkloadClient};
+use super::{CliError, SocketArg, WorkloadClient, emit};
 use crate::config::AgentConfig;
 
 /// How long `GET /ready` may take.
@@ -55,8 +55,7 @@ async fn ready(address: SocketAddr) -> Result<(), CliError> {
             ))
         })??;
     if status == 200 {
-        println!("Agent is ready.");
-        return Ok(());
+        return emit("Agent is ready.\n");
     }
     let reasons = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
@@ -112,6 +111,5 @@ async fn workload_api(path: PathBuf) -> Result<(), CliError> {
             )));
         }
     }
-    println!("Agent is healthy.");
-    Ok(())
+    emit("Agent is healthy.\n")
 }

@@ -1,5 +1,5 @@
-//! What the client commands print: collected, then written at once, and a reader that went
-//! away (`| head`) ends the command quietly instead of a panic.
+//! What every client command prints goes through [`emit`]: written at once, and a reader
+//! that went away (`| head`) ends the command quietly instead of a panic.
 
 use std::io::Write as _;
 

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use tessera_proto::wire::workload::ValidateJwtsvidRequest;
 
 use super::client::request;
-use super::{CliError, SocketArg, WorkloadClient};
+use super::{CliError, SocketArg, WorkloadClient, emit};
 
 /// What to validate.
 #[derive(Debug, Subcommand)]
@@ -61,9 +61,9 @@ pub async fn run(command: ValidateCommand) -> Result<(), CliError> {
         }))
         .await?
         .into_inner();
-    println!("SVID is valid.");
-    println!("SPIFFE ID : {}", reply.spiffe_id);
     let claims = reply.claims.as_ref().map(struct_json).unwrap_or_default();
-    println!("Claims    : {claims}");
-    Ok(())
+    emit(&format!(
+        "SVID is valid.\nSPIFFE ID : {}\nClaims    : {claims}\n",
+        reply.spiffe_id
+    ))
 }
