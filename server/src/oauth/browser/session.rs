@@ -17,7 +17,7 @@ use tessera_proto::clock::unix_seconds;
 use super::authorize::AuthorizationRequest;
 use super::csrf::random_token;
 use crate::datastore::ExpiringKind;
-use crate::oauth::state::{Records, StateError, StateStore, digest};
+use crate::oauth::state::{CAS_ATTEMPTS, Records, StateError, StateStore, digest, pause_before};
 
 /// Most anonymous (not signed-in) sessions one source address (IPv6: its /64) holds; a new
 /// one from that source replaces its oldest.
@@ -165,7 +165,8 @@ impl SessionStore {
     ) -> Result<Option<R>, SessionError> {
         let now = unix_seconds(now);
         let key = key(id);
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..CAS_ATTEMPTS {
+            pause_before(attempt).await;
             let Some(found) = self.records.get(&key, now).await? else {
                 return Ok(None);
             };
@@ -284,9 +285,6 @@ impl SessionStore {
         Ok(())
     }
 }
-
-/// Attempts of [`SessionStore::with`] under concurrent changes.
-const ATTEMPTS: usize = 8;
 
 /// The cookie carrying the session id.
 #[derive(Debug, Clone, PartialEq, Eq)]

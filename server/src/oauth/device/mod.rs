@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::codes::Issued;
 use crate::datastore::ExpiringKind;
-use crate::oauth::state::{Records, StateError, StateStore, digest};
+use crate::oauth::state::{CAS_ATTEMPTS, Records, StateError, StateStore, digest, pause_before};
 
 mod user_code;
 
@@ -44,7 +44,7 @@ const SLOW_DOWN_STEP_SECS: i64 = 5;
 /// long before its record is pruned.
 const EXPIRED_GRACE_SECS: i64 = 600;
 
-/// Attempts at a user code that is not in use, and at a contended compare-and-swap.
+/// Attempts at a user code that is not in use.
 const ATTEMPTS: usize = 8;
 
 /// The signed-in user who approved a device code.
@@ -315,7 +315,8 @@ impl DeviceCodes {
     ) -> Result<Poll, StateError> {
         let key = hash(device_code);
         let now_s = unix_seconds(now);
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..CAS_ATTEMPTS {
+            pause_before(attempt).await;
             let Some(found) = self.by_device.get(&key, now_s).await? else {
                 return Ok(Poll::Invalid);
             };

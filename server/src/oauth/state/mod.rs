@@ -264,7 +264,8 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
         now: i64,
         mut change: impl FnMut(&mut T, i64) -> (Option<i64>, R),
     ) -> Result<Option<R>, StateError> {
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..CAS_ATTEMPTS {
+            pause_before(attempt).await;
             let Some(mut current) = self.get(key, now).await? else {
                 return Ok(None);
             };
@@ -284,8 +285,24 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
     }
 }
 
-/// Attempts of [`Records::modify`] before it reports contention.
-const ATTEMPTS: usize = 8;
+/// Attempts of a compare-and-swap loop over records ([`Records::modify`] and the loops
+/// that need more than it offers) before it reports [`StateError::Contended`].
+pub const CAS_ATTEMPTS: usize = 8;
+
+/// Call at the top of every attempt of such a loop: from the second attempt on, waits a
+/// random time of up to 2^`attempt` ms (at most 64 ms), so writers that collided stop
+/// colliding instead of retrying in lock step.
+pub async fn pause_before(attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
+    let mut random = [0u8; 4];
+    // Without randomness the retries are merely not spread out.
+    let _ = aws_lc_rs::rand::fill(&mut random);
+    let cap_micros = 1000u64 << attempt.min(6);
+    let micros = u64::from(u32::from_le_bytes(random)) % cap_micros;
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+}
 
 /// SHA-256 of `parts`, each length-prefixed (the key of a bearer secret or of a pair).
 pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
