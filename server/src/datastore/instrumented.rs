@@ -12,7 +12,8 @@ use super::{
     ConsentWrite, DatastoreError, EntryFilter, EntryStore, ExpiringKind, ExpiringRecord,
     ExpiringStore, ExpiringWrite, FederationRelationship, FederationStatus, FederationStore,
     GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page,
-    RefreshTokenRecord, Rotation, SecretRecord, UserRecord, UserStore,
+    RefreshTokenRecord, Rotation, SecretRecord, TenantId, TenantRecord, TenantScope, TenantStore,
+    UserRecord, UserStore,
 };
 use crate::metrics::DatastoreMetrics;
 
@@ -135,6 +136,27 @@ instrument! { ConsentStore
     fn delete_consent(user_id: &str, client_id: &str) -> bool;
     fn delete_user_consents(user_id: &str) -> u64;
     fn delete_client_consents(client_id: &str) -> u64;
+}
+
+instrument! { TenantStore
+    fn create_tenant(tenant: &TenantRecord) -> ();
+    fn get_tenant(id: &TenantId) -> Option<TenantRecord>;
+    fn list_tenants() -> Vec<TenantRecord>;
+    fn update_tenant(tenant: &TenantRecord) -> ();
+    fn delete_tenant(id: &TenantId) -> bool;
+}
+
+impl<S: TenantScope + Clone> TenantScope for Instrumented<S> {
+    fn tenant(&self) -> &TenantId {
+        self.inner.tenant()
+    }
+
+    fn for_tenant(&self, tenant: &TenantId) -> Result<Self, DatastoreError> {
+        Ok(Self {
+            inner: self.inner.for_tenant(tenant)?,
+            metrics: self.metrics.clone(),
+        })
+    }
 }
 
 instrument! { ExpiringStore

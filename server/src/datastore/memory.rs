@@ -21,6 +21,12 @@ mod users;
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// The tenant-owned maps of this handle's tenant (`None`: the default tenant's, in
+    /// `inner`).
+    scoped: Option<Arc<Mutex<Inner>>>,
+    tenant: super::TenantId,
+    /// Tenants other than `default`, with their maps.
+    tenants: Arc<Mutex<BTreeMap<super::TenantId, (super::TenantRecord, Arc<Mutex<Inner>>)>>>,
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +105,127 @@ fn conflict(what: &str) -> DatastoreError {
 impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The maps of this handle's tenant.
+    fn scoped_lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        match &self.scoped {
+            Some(scoped) => scoped.lock().unwrap_or_else(|p| p.into_inner()),
+            None => self.lock(),
+        }
+    }
+}
+
+impl super::TenantScope for MemoryStore {
+    fn tenant(&self) -> &super::TenantId {
+        &self.tenant
+    }
+
+    fn for_tenant(&self, tenant: &super::TenantId) -> Result<Self, DatastoreError> {
+        let scoped = if tenant.is_default() {
+            None
+        } else {
+            let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = tenants.entry(tenant.clone()).or_insert_with(|| {
+                (
+                    super::TenantRecord {
+                        id: tenant.clone(),
+                        name: String::new(),
+                        created_at: -1,
+                        updated_at: -1,
+                    },
+                    Arc::default(),
+                )
+            });
+            Some(Arc::clone(&entry.1))
+        };
+        Ok(Self {
+            scoped,
+            tenant: tenant.clone(),
+            ..self.clone()
+        })
+    }
+}
+
+impl super::TenantStore for MemoryStore {
+    async fn create_tenant(&self, tenant: &super::TenantRecord) -> Result<(), DatastoreError> {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        let taken = tenant.id.is_default()
+            || tenants
+                .get(&tenant.id)
+                .is_some_and(|(record, _)| record.created_at >= 0);
+        if taken {
+            return Err(DatastoreError::AlreadyExists(format!(
+                "tenant {} already exists",
+                tenant.id
+            )));
+        }
+        let maps = tenants
+            .remove(&tenant.id)
+            .map(|(_, maps)| maps)
+            .unwrap_or_default();
+        tenants.insert(tenant.id.clone(), (tenant.clone(), maps));
+        Ok(())
+    }
+
+    async fn get_tenant(
+        &self,
+        id: &super::TenantId,
+    ) -> Result<Option<super::TenantRecord>, DatastoreError> {
+        if id.is_default() {
+            return Ok(Some(super::TenantRecord {
+                id: id.clone(),
+                name: "Default".into(),
+                created_at: 0,
+                updated_at: 0,
+            }));
+        }
+        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(tenants
+            .get(id)
+            .filter(|(record, _)| record.created_at >= 0)
+            .map(|(record, _)| record.clone()))
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<super::TenantRecord>, DatastoreError> {
+        let mut all = vec![super::TenantRecord {
+            id: super::TenantId::default_tenant(),
+            name: "Default".into(),
+            created_at: 0,
+            updated_at: 0,
+        }];
+        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        all.extend(
+            tenants
+                .values()
+                .filter(|(record, _)| record.created_at >= 0)
+                .map(|(record, _)| record.clone()),
+        );
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    async fn update_tenant(&self, tenant: &super::TenantRecord) -> Result<(), DatastoreError> {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        match tenants.get_mut(&tenant.id) {
+            Some((record, _)) if record.created_at >= 0 => {
+                *record = tenant.clone();
+                Ok(())
+            }
+            _ => Err(DatastoreError::NotFound(format!("no tenant {}", tenant.id))),
+        }
+    }
+
+    async fn delete_tenant(&self, id: &super::TenantId) -> Result<bool, DatastoreError> {
+        if id.is_default() {
+            return Err(DatastoreError::Conflict(
+                "the default tenant cannot be deleted".into(),
+            ));
+        }
+        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(tenants
+            .remove(id)
+            .is_some_and(|(record, _)| record.created_at >= 0))
     }
 }
 
@@ -326,7 +453,7 @@ impl OAuthClientStore for MemoryStore {
         client: &OAuthClient,
         secret: Option<&SecretRecord>,
     ) -> Result<(), DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         if inner.oauth_clients.contains_key(&client.client_id) {
             return Err(DatastoreError::AlreadyExists(format!(
                 "OAuth client {} already exists",
@@ -349,7 +476,7 @@ impl OAuthClientStore for MemoryStore {
         &self,
         client_id: &str,
     ) -> Result<Option<OAuthClient>, DatastoreError> {
-        Ok(self.lock().oauth_clients.get(client_id).cloned())
+        Ok(self.scoped_lock().oauth_clients.get(client_id).cloned())
     }
 
     async fn list_oauth_clients(
@@ -357,11 +484,15 @@ impl OAuthClientStore for MemoryStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<OAuthClient>, DatastoreError> {
-        Ok(page_map(&self.lock().oauth_clients, page_token, page_size))
+        Ok(page_map(
+            &self.scoped_lock().oauth_clients,
+            page_token,
+            page_size,
+        ))
     }
 
     async fn update_oauth_client(&self, client: &OAuthClient) -> Result<(), DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let stored = inner
             .oauth_clients
             .get_mut(&client.client_id)
@@ -373,7 +504,7 @@ impl OAuthClientStore for MemoryStore {
     }
 
     async fn delete_oauth_client(&self, client_id: &str) -> Result<bool, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         inner.client_secrets.remove(client_id);
         Ok(inner.oauth_clients.remove(client_id).is_some())
     }
@@ -382,7 +513,7 @@ impl OAuthClientStore for MemoryStore {
         &self,
         client_id: &str,
     ) -> Result<Option<SecretRecord>, DatastoreError> {
-        Ok(self.lock().client_secrets.get(client_id).cloned())
+        Ok(self.scoped_lock().client_secrets.get(client_id).cloned())
     }
 
     async fn put_client_secret(
@@ -390,7 +521,7 @@ impl OAuthClientStore for MemoryStore {
         client: &OAuthClient,
         secret: &SecretRecord,
     ) -> Result<(), DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let stored = inner
             .oauth_clients
             .get_mut(&client.client_id)
@@ -462,5 +593,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.prune_join_tokens(5).await.unwrap(), 1);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tenant_tests {
+    #[tokio::test]
+    async fn memory_passes_the_tenant_suite() {
+        crate::datastore::tenant_store_tests::exercise(&super::MemoryStore::default()).await;
     }
 }

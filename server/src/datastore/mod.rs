@@ -32,6 +32,9 @@ pub mod memory;
 pub mod oauth_client_store_tests;
 mod postgres;
 mod sled;
+mod tenant;
+#[cfg(test)]
+pub mod tenant_store_tests;
 mod triple_key;
 mod user_record;
 #[cfg(test)]
@@ -49,6 +52,9 @@ pub use instrumented::Instrumented;
 pub use postgres::test_db;
 pub use postgres::{PgOpenError, PgSettings, PgStore, check_uri};
 pub use sled::SledStore;
+pub use tenant::{
+    DEFAULT_TENANT, MAX_TENANT_ID, TenantId, TenantIdError, TenantRecord, TenantScope, TenantStore,
+};
 pub use triple_key::triple_key;
 pub use user_record::{LoginCounters, UserRecord};
 
@@ -553,6 +559,8 @@ pub trait Datastore:
     + GrantStore
     + ConsentStore
     + ExpiringStore
+    + TenantStore
+    + TenantScope
 {
 }
 
@@ -567,7 +575,9 @@ impl<
         + UserStore
         + GrantStore
         + ConsentStore
-        + ExpiringStore,
+        + ExpiringStore
+        + TenantStore
+        + TenantScope,
 > Datastore for T
 {
 }

@@ -21,7 +21,7 @@ fn key(kind: ExpiringKind, key: &[u8]) -> (u8, Vec<u8>) {
 impl MemoryStore {
     /// How many records of `kind` are held, live or not (tests).
     pub fn expiring_held(&self, kind: ExpiringKind) -> usize {
-        self.lock()
+        self.scoped_lock()
             .expiring
             .keys()
             .filter(|(c, _)| *c == kind.code())
@@ -36,7 +36,7 @@ impl ExpiringStore for MemoryStore {
         now: i64,
     ) -> Result<bool, DatastoreError> {
         check_write(&write)?;
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let k = key(write.kind, write.key);
         if inner
             .expiring
@@ -65,7 +65,7 @@ impl ExpiringStore for MemoryStore {
         now: i64,
     ) -> Result<Option<ExpiringRecord>, DatastoreError> {
         Ok(self
-            .lock()
+            .scoped_lock()
             .expiring
             .get(&key(kind, k))
             .filter(|h| h.record.expires_at > now)
@@ -78,7 +78,7 @@ impl ExpiringStore for MemoryStore {
         expected_revision: u64,
     ) -> Result<u64, DatastoreError> {
         check_write(&write)?;
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         match inner.expiring.get_mut(&key(write.kind, write.key)) {
             Some(held) if held.record.revision == expected_revision => {
                 held.record.revision += 1;
@@ -96,7 +96,7 @@ impl ExpiringStore for MemoryStore {
         k: &[u8],
         expected_revision: Option<u64>,
     ) -> Result<bool, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let k = key(kind, k);
         let matches = inner
             .expiring
@@ -115,7 +115,7 @@ impl ExpiringStore for MemoryStore {
         now: i64,
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, DatastoreError> {
-        let inner = self.lock();
+        let inner = self.scoped_lock();
         let mut live: Vec<(i64, Vec<u8>)> = inner
             .expiring
             .iter()
@@ -129,7 +129,7 @@ impl ExpiringStore for MemoryStore {
     }
 
     async fn prune_expiring(&self, now: i64) -> Result<u64, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let before = inner.expiring.len();
         inner.expiring.retain(|_, h| h.record.expires_at > now);
         Ok((before - inner.expiring.len()) as u64)

@@ -27,7 +27,7 @@ impl GrantStore for MemoryStore {
         grant: &GrantRecord,
         token_hash: &str,
     ) -> Result<(), DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         if inner.grants.contains_key(&grant.grant_id)
             || inner.refresh_tokens.contains_key(token_hash)
         {
@@ -51,7 +51,7 @@ impl GrantStore for MemoryStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<(RefreshTokenRecord, Option<GrantRecord>)>, DatastoreError> {
-        let inner = self.lock();
+        let inner = self.scoped_lock();
         Ok(inner.refresh_tokens.get(token_hash).map(|t| {
             let grant = inner.grants.get(&t.grant_id).cloned();
             (t.clone(), grant)
@@ -59,14 +59,14 @@ impl GrantStore for MemoryStore {
     }
 
     async fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>, DatastoreError> {
-        Ok(self.lock().grants.get(grant_id).cloned())
+        Ok(self.scoped_lock().grants.get(grant_id).cloned())
     }
 
     async fn rotate_refresh_token(
         &self,
         rotation: &Rotation<'_>,
     ) -> Result<Option<GrantRecord>, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let current = inner
             .refresh_tokens
             .get(rotation.old_hash)
@@ -93,19 +93,21 @@ impl GrantStore for MemoryStore {
     }
 
     async fn delete_grant(&self, grant_id: &str) -> Result<bool, DatastoreError> {
-        Ok(self.lock().remove_grant(grant_id))
+        Ok(self.scoped_lock().remove_grant(grant_id))
     }
 
     async fn delete_user_grants(&self, user_id: &str) -> Result<u64, DatastoreError> {
-        Ok(self.lock().remove_where(|g| g.user_id == user_id))
+        Ok(self.scoped_lock().remove_where(|g| g.user_id == user_id))
     }
 
     async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
-        Ok(self.lock().remove_where(|g| g.client_id == client_id))
+        Ok(self
+            .scoped_lock()
+            .remove_where(|g| g.client_id == client_id))
     }
 
     async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
-        Ok(self.lock().remove_where(|g| g.ended(now, idle_secs)))
+        Ok(self.scoped_lock().remove_where(|g| g.ended(now, idle_secs)))
     }
 }
 

@@ -11,7 +11,7 @@ fn taken(username: &str) -> DatastoreError {
 
 impl UserStore for MemoryStore {
     async fn create_user(&self, user: &UserRecord) -> Result<UserRecord, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         if inner.user_names.contains_key(&user.username_key) {
             return Err(taken(&user.username));
         }
@@ -31,14 +31,14 @@ impl UserStore for MemoryStore {
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, DatastoreError> {
-        Ok(self.lock().users.get(id).cloned())
+        Ok(self.scoped_lock().users.get(id).cloned())
     }
 
     async fn get_user_by_username(
         &self,
         username_key: &str,
     ) -> Result<Option<UserRecord>, DatastoreError> {
-        let inner = self.lock();
+        let inner = self.scoped_lock();
         let id = inner.user_names.get(username_key);
         Ok(id.and_then(|id| inner.users.get(id)).cloned())
     }
@@ -48,11 +48,11 @@ impl UserStore for MemoryStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<UserRecord>, DatastoreError> {
-        Ok(page_map(&self.lock().users, page_token, page_size))
+        Ok(page_map(&self.scoped_lock().users, page_token, page_size))
     }
 
     async fn update_user(&self, user: &UserRecord) -> Result<UserRecord, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let Some(old) = inner.users.get(&user.id) else {
             return Err(DatastoreError::NotFound(format!("no user {}", user.id)));
         };
@@ -76,7 +76,7 @@ impl UserStore for MemoryStore {
     }
 
     async fn delete_user(&self, id: &str) -> Result<Option<UserRecord>, DatastoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.scoped_lock();
         let old = inner.users.remove(id);
         if let Some(old) = &old {
             inner.user_names.remove(&old.username_key);

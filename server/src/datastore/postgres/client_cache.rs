@@ -107,6 +107,13 @@ impl ClientCache {
         inner.epoch = inner.epoch.wrapping_add(1);
         inner.entries.remove(client_id);
     }
+
+    /// Forgets every entry whose key starts with `prefix` (a tenant was deleted).
+    pub(super) fn invalidate_prefix(&self, prefix: &str) {
+        let mut inner = self.lock();
+        inner.epoch = inner.epoch.wrapping_add(1);
+        inner.entries.retain(|key, _| !key.starts_with(prefix));
+    }
 }
 
 #[cfg(test)]

@@ -29,15 +29,18 @@ impl ConsentStore for PgStore {
         if has_nul(&[user_id, client_id]) {
             return Ok(None);
         }
+        let mut tx = self.scoped(&self.pool, "consent").await?;
         let row: Option<ConsentRow> = sqlx::query_as(
             "SELECT user_id, client_id, scopes, created_at, updated_at FROM consents \
-             WHERE user_id = $1 AND client_id = $2",
+             WHERE tenant_id = $3 AND user_id = $1 AND client_id = $2",
         )
         .bind(user_id)
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error("consent", e))?;
+        Self::done(tx, "consent").await?;
         Ok(row.map(from_row))
     }
 
@@ -47,13 +50,14 @@ impl ConsentStore for PgStore {
         }
         let err = |e| db_error("consent", e);
         for _ in 0..PUT_ATTEMPTS {
-            let mut tx = self.pool.begin().await.map_err(err)?;
+            let mut tx = self.scoped(&self.pool, "consent").await?;
             let row: Option<ConsentRow> = sqlx::query_as(
                 "SELECT user_id, client_id, scopes, created_at, updated_at FROM consents \
-                 WHERE user_id = $1 AND client_id = $2 FOR UPDATE",
+                 WHERE tenant_id = $3 AND user_id = $1 AND client_id = $2 FOR UPDATE",
             )
             .bind(write.user_id)
             .bind(write.client_id)
+            .bind(self.tenant.as_str())
             .fetch_optional(&mut *tx)
             .await
             .map_err(err)?;
@@ -63,24 +67,28 @@ impl ConsentStore for PgStore {
             let done = if existed {
                 sqlx::query(
                     "UPDATE consents SET scopes = $3, updated_at = $4 \
-                     WHERE user_id = $1 AND client_id = $2",
+                     WHERE tenant_id = $5 AND user_id = $1 AND client_id = $2",
                 )
                 .bind(write.user_id)
                 .bind(write.client_id)
                 .bind(&scopes)
                 .bind(record.updated_at)
+                .bind(self.tenant.as_str())
                 .execute(&mut *tx)
                 .await
             } else {
                 sqlx::query(
-                    "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO NOTHING",
+                    "INSERT INTO consents \
+                       (tenant_id, user_id, client_id, scopes, created_at, updated_at) \
+                     VALUES ($6, $1, $2, $3, $4, $5) \
+                     ON CONFLICT (tenant_id, user_id, client_id) DO NOTHING",
                 )
                 .bind(write.user_id)
                 .bind(write.client_id)
                 .bind(&scopes)
                 .bind(record.created_at)
                 .bind(record.updated_at)
+                .bind(self.tenant.as_str())
                 .execute(&mut *tx)
                 .await
             }
@@ -100,12 +108,17 @@ impl ConsentStore for PgStore {
         if has_nul(&[user_id, client_id]) {
             return Ok(false);
         }
-        let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
-            .bind(user_id)
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("consent", e))?;
+        let mut tx = self.scoped(&self.pool, "consent").await?;
+        let done = sqlx::query(
+            "DELETE FROM consents WHERE tenant_id = $3 AND user_id = $1 AND client_id = $2",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(self.tenant.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error("consent", e))?;
+        Self::done(tx, "consent").await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -113,11 +126,14 @@ impl ConsentStore for PgStore {
         if has_nul(&[user_id]) {
             return Ok(0);
         }
-        let done = sqlx::query("DELETE FROM consents WHERE user_id = $1")
+        let mut tx = self.scoped(&self.pool, "consents").await?;
+        let done = sqlx::query("DELETE FROM consents WHERE tenant_id = $2 AND user_id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .bind(self.tenant.as_str())
+            .execute(&mut *tx)
             .await
             .map_err(|e| db_error("consents", e))?;
+        Self::done(tx, "consents").await?;
         Ok(done.rows_affected())
     }
 
@@ -125,11 +141,14 @@ impl ConsentStore for PgStore {
         if has_nul(&[client_id]) {
             return Ok(0);
         }
-        let done = sqlx::query("DELETE FROM consents WHERE client_id = $1")
+        let mut tx = self.scoped(&self.pool, "consents").await?;
+        let done = sqlx::query("DELETE FROM consents WHERE tenant_id = $2 AND client_id = $1")
             .bind(client_id)
-            .execute(&self.pool)
+            .bind(self.tenant.as_str())
+            .execute(&mut *tx)
             .await
             .map_err(|e| db_error("consents", e))?;
+        Self::done(tx, "consents").await?;
         Ok(done.rows_affected())
     }
 }

@@ -22,10 +22,12 @@ impl ExpiringStore for PgStore {
         now: i64,
     ) -> Result<bool, DatastoreError> {
         check_write(&write)?;
+        let mut tx = self.scoped(&self.pool, WHAT).await?;
         let created: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO expiring AS e (kind, key, grp, revision, created_at, expires_at, value) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6) \
-             ON CONFLICT (kind, key) DO UPDATE SET grp = EXCLUDED.grp, revision = 1, \
+            "INSERT INTO expiring AS e \
+               (tenant_id, kind, key, grp, revision, created_at, expires_at, value) \
+             VALUES ($7, $1, $2, $3, 1, $4, $5, $6) \
+             ON CONFLICT (tenant_id, kind, key) DO UPDATE SET grp = EXCLUDED.grp, revision = 1, \
                created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, \
                value = EXCLUDED.value \
              WHERE e.expires_at <= $4 \
@@ -37,9 +39,11 @@ impl ExpiringStore for PgStore {
         .bind(now)
         .bind(write.expires_at)
         .bind(write.value)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error(WHAT, e))?;
+        Self::done(tx, WHAT).await?;
         Ok(created.is_some())
     }
 
@@ -49,16 +53,19 @@ impl ExpiringStore for PgStore {
         key: &[u8],
         now: i64,
     ) -> Result<Option<ExpiringRecord>, DatastoreError> {
+        let mut tx = self.scoped(&self.pool, WHAT).await?;
         let row: Option<(Vec<u8>, i64, i64)> = sqlx::query_as(
             "SELECT value, revision, expires_at FROM expiring \
-             WHERE kind = $1 AND key = $2 AND expires_at > $3",
+             WHERE tenant_id = $4 AND kind = $1 AND key = $2 AND expires_at > $3",
         )
         .bind(kind_code(kind))
         .bind(key)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error(WHAT, e))?;
+        Self::done(tx, WHAT).await?;
         row.map(|(value, revision, expires_at)| {
             Ok(ExpiringRecord {
                 value,
@@ -75,18 +82,22 @@ impl ExpiringStore for PgStore {
         expected_revision: u64,
     ) -> Result<u64, DatastoreError> {
         check_write(&write)?;
+        let mut tx = self.scoped(&self.pool, WHAT).await?;
         let row: Option<(i64,)> = sqlx::query_as(
             "UPDATE expiring SET revision = revision + 1, expires_at = $4, value = $5 \
-             WHERE kind = $1 AND key = $2 AND revision = $3 RETURNING revision",
+             WHERE tenant_id = $6 AND kind = $1 AND key = $2 AND revision = $3 \
+             RETURNING revision",
         )
         .bind(kind_code(write.kind))
         .bind(write.key)
         .bind(to_i64(WHAT, expected_revision)?)
         .bind(write.expires_at)
         .bind(write.value)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error(WHAT, e))?;
+        Self::done(tx, WHAT).await?;
         match row {
             Some((revision,)) => to_u64(WHAT, revision),
             None => Err(DatastoreError::Conflict(WHAT.into())),
@@ -100,16 +111,19 @@ impl ExpiringStore for PgStore {
         expected_revision: Option<u64>,
     ) -> Result<bool, DatastoreError> {
         let expected = expected_revision.map(|r| to_i64(WHAT, r)).transpose()?;
+        let mut tx = self.scoped(&self.pool, WHAT).await?;
         let done = sqlx::query(
-            "DELETE FROM expiring WHERE kind = $1 AND key = $2 \
+            "DELETE FROM expiring WHERE tenant_id = $4 AND kind = $1 AND key = $2 \
              AND ($3::BIGINT IS NULL OR revision = $3)",
         )
         .bind(kind_code(kind))
         .bind(key)
         .bind(expected)
-        .execute(&self.pool)
+        .bind(self.tenant.as_str())
+        .execute(&mut *tx)
         .await
         .map_err(|e| db_error(WHAT, e))?;
+        Self::done(tx, WHAT).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -123,26 +137,32 @@ impl ExpiringStore for PgStore {
         if group.is_empty() {
             return Ok(Vec::new());
         }
+        let mut tx = self.scoped(&self.pool, WHAT).await?;
         let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT key FROM expiring WHERE kind = $1 AND grp = $2 AND grp <> '' \
-             AND expires_at > $3 ORDER BY created_at, key LIMIT $4",
+            "SELECT key FROM expiring WHERE tenant_id = $5 AND kind = $1 AND grp = $2 \
+             AND grp <> '' AND expires_at > $3 ORDER BY created_at, key LIMIT $4",
         )
         .bind(kind_code(kind))
         .bind(group)
         .bind(now)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_all(&mut *tx)
         .await
         .map_err(|e| db_error(WHAT, e))?;
+        Self::done(tx, WHAT).await?;
         Ok(rows.into_iter().map(|(k,)| k).collect())
     }
 
     async fn prune_expiring(&self, now: i64) -> Result<u64, DatastoreError> {
-        let done = sqlx::query("DELETE FROM expiring WHERE expires_at <= $1")
+        let mut tx = self.scoped(&self.pool, WHAT).await?;
+        let done = sqlx::query("DELETE FROM expiring WHERE tenant_id = $2 AND expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .bind(self.tenant.as_str())
+            .execute(&mut *tx)
             .await
             .map_err(|e| db_error(WHAT, e))?;
+        Self::done(tx, WHAT).await?;
         Ok(done.rows_affected())
     }
 }

@@ -74,11 +74,11 @@ impl GrantStore for PgStore {
             other => other,
         };
         let generation = to_i64("grant generation", grant.generation)?;
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.scoped(&self.pool, "grant").await?;
         sqlx::query(
             "INSERT INTO grants (grant_id, user_id, client_id, scopes, auth_time, amr, \
-             created_at, expires_at, generation, rotated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             created_at, expires_at, generation, rotated_at, tenant_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&grant.grant_id)
         .bind(&grant.user_id)
@@ -90,15 +90,18 @@ impl GrantStore for PgStore {
         .bind(grant.expires_at)
         .bind(generation)
         .bind(grant.rotated_at)
+        .bind(self.tenant.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map)?;
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, generation) VALUES ($1, $2, $3)",
+            "INSERT INTO refresh_tokens (token_hash, grant_id, generation, tenant_id) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(&grant.grant_id)
         .bind(generation)
+        .bind(self.tenant.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map)?;
@@ -113,17 +116,21 @@ impl GrantStore for PgStore {
             return Ok(None);
         }
         // One round trip: the token and, when it still exists, its grant.
+        let mut tx = self.scoped(&self.pool, "refresh token").await?;
         let row = sqlx::query(
             "SELECT t.grant_id AS token_grant_id, t.generation AS token_generation, \
                g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr, \
                g.created_at, g.expires_at, g.generation, g.rotated_at \
-             FROM refresh_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id \
-             WHERE t.token_hash = $1",
+             FROM refresh_tokens t \
+             LEFT JOIN grants g ON g.tenant_id = t.tenant_id AND g.grant_id = t.grant_id \
+             WHERE t.tenant_id = $2 AND t.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error("refresh token", e))?;
+        Self::done(tx, "refresh token").await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -157,14 +164,18 @@ impl GrantStore for PgStore {
         if has_nul(&[grant_id]) {
             return Ok(None);
         }
+        let mut tx = self.scoped(&self.pool, "grant").await?;
         let row: Option<GrantRow> = sqlx::query_as(
             "SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
-             expires_at, generation, rotated_at FROM grants WHERE grant_id = $1",
+             expires_at, generation, rotated_at FROM grants \
+             WHERE tenant_id = $2 AND grant_id = $1",
         )
         .bind(grant_id)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error("grant", e))?;
+        Self::done(tx, "grant").await?;
         row.map(from_row).transpose()
     }
 
@@ -182,17 +193,19 @@ impl GrantStore for PgStore {
         )?;
         // One statement, so one round trip and one implicit transaction: the generation
         // swap and the new token's row commit together or not at all.
+        let mut tx = self.scoped(&self.pool, "refresh token").await?;
         let row: Option<GrantRow> = sqlx::query_as(
             "WITH rotated AS ( \
                UPDATE grants SET generation = $3, rotated_at = $4 \
-               WHERE grant_id = $1 AND generation = $2 \
+               WHERE tenant_id = $7 AND grant_id = $1 AND generation = $2 \
                  AND EXISTS (SELECT 1 FROM refresh_tokens t \
-                             WHERE t.token_hash = $5 AND t.grant_id = $1 AND t.generation = $2) \
+                             WHERE t.tenant_id = $7 AND t.token_hash = $5 \
+                               AND t.grant_id = $1 AND t.generation = $2) \
                RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
                  expires_at, generation, rotated_at), \
              added AS ( \
-               INSERT INTO refresh_tokens (token_hash, grant_id, generation) \
-               SELECT $6, grant_id, generation FROM rotated) \
+               INSERT INTO refresh_tokens (token_hash, grant_id, generation, tenant_id) \
+               SELECT $6, grant_id, generation, $7 FROM rotated) \
              SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
                expires_at, generation, rotated_at FROM rotated",
         )
@@ -202,7 +215,8 @@ impl GrantStore for PgStore {
         .bind(rotation.now)
         .bind(rotation.old_hash)
         .bind(rotation.new_hash)
-        .fetch_optional(&self.pool)
+        .bind(self.tenant.as_str())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| match db_error("refresh token", e) {
             DatastoreError::AlreadyExists(_) => {
@@ -210,6 +224,7 @@ impl GrantStore for PgStore {
             }
             other => other,
         })?;
+        Self::done(tx, "refresh token").await?;
         // None: another rotation or a deletion came first (or the token is not current).
         row.map(from_row).transpose()
     }
@@ -218,22 +233,28 @@ impl GrantStore for PgStore {
         if has_nul(&[grant_id]) {
             return Ok(false);
         }
-        let done = sqlx::query("DELETE FROM grants WHERE grant_id = $1")
+        let mut tx = self.scoped(&self.pool, "grant").await?;
+        let done = sqlx::query("DELETE FROM grants WHERE tenant_id = $2 AND grant_id = $1")
             .bind(grant_id)
-            .execute(&self.pool)
+            .bind(self.tenant.as_str())
+            .execute(&mut *tx)
             .await
             .map_err(|e| db_error("grant", e))?;
+        Self::done(tx, "grant").await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn delete_user_grants(&self, user_id: &str) -> Result<u64, DatastoreError> {
-        delete_grants_where(&self.pool, "DELETE FROM grants WHERE user_id = $1", user_id).await
+        self.delete_grants_where(
+            "DELETE FROM grants WHERE tenant_id = $2 AND user_id = $1",
+            user_id,
+        )
+        .await
     }
 
     async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
-        delete_grants_where(
-            &self.pool,
-            "DELETE FROM grants WHERE client_id = $1",
+        self.delete_grants_where(
+            "DELETE FROM grants WHERE tenant_id = $2 AND client_id = $1",
             client_id,
         )
         .await
@@ -242,30 +263,42 @@ impl GrantStore for PgStore {
     async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
         // `now >= rotated_at + idle` without overflow.
         let idle_before = now.saturating_sub(idle_secs);
-        let done = sqlx::query("DELETE FROM grants WHERE expires_at <= $1 OR rotated_at <= $2")
-            .bind(now)
-            .bind(idle_before)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("grants", e))?;
+        let mut tx = self.scoped(&self.pool, "grants").await?;
+        let done = sqlx::query(
+            "DELETE FROM grants WHERE tenant_id = $3 AND (expires_at <= $1 OR rotated_at <= $2)",
+        )
+        .bind(now)
+        .bind(idle_before)
+        .bind(self.tenant.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error("grants", e))?;
+        Self::done(tx, "grants").await?;
         Ok(done.rows_affected())
     }
 }
 
 /// Runs `sql` (a `DELETE FROM grants WHERE <owner> = $1`) for `owner`; a NUL byte cannot be
 /// stored, so such an owner has no grants.
-async fn delete_grants_where(
-    pool: &sqlx::PgPool,
-    sql: &'static str,
-    owner: &str,
-) -> Result<u64, DatastoreError> {
-    if has_nul(&[owner]) {
-        return Ok(0);
+impl PgStore {
+    /// Deletes this tenant's grants of one owner (`sql` binds the owner as `$1`, the
+    /// tenant as `$2`).
+    async fn delete_grants_where(
+        &self,
+        sql: &'static str,
+        owner: &str,
+    ) -> Result<u64, DatastoreError> {
+        if has_nul(&[owner]) {
+            return Ok(0);
+        }
+        let mut tx = self.scoped(&self.pool, "grants").await?;
+        let done = sqlx::query(sql)
+            .bind(owner)
+            .bind(self.tenant.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error("grants", e))?;
+        Self::done(tx, "grants").await?;
+        Ok(done.rows_affected())
     }
-    let done = sqlx::query(sql)
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map_err(|e| db_error("grants", e))?;
-    Ok(done.rows_affected())
 }

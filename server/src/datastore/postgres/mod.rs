@@ -20,6 +20,7 @@ mod journal;
 mod oauth_clients;
 mod open;
 mod store;
+mod tenants;
 #[cfg(test)]
 pub mod test_db;
 #[cfg(test)]

@@ -19,13 +19,15 @@ fn no_client(client_id: &str) -> DatastoreError {
 /// Creates or replaces the secret record of `client_id`.
 async fn put_secret(
     conn: &mut PgConnection,
+    tenant: &str,
     client_id: &str,
     secret: &SecretRecord,
 ) -> Result<(), DatastoreError> {
     sqlx::query(
-        "INSERT INTO oauth_client_secrets (client_id, data) VALUES ($1, $2) \
-         ON CONFLICT (client_id) DO UPDATE SET data = EXCLUDED.data",
+        "INSERT INTO oauth_client_secrets (tenant_id, client_id, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, client_id) DO UPDATE SET data = EXCLUDED.data",
     )
+    .bind(tenant)
     .bind(client_id)
     .bind(to_json("client secret record", secret)?)
     .execute(conn)
@@ -35,13 +37,19 @@ async fn put_secret(
 }
 
 /// Replaces the client; `false` when it does not exist.
-async fn replace(conn: &mut PgConnection, client: &OAuthClient) -> Result<bool, DatastoreError> {
-    let done = sqlx::query("UPDATE oauth_clients SET data = $2 WHERE client_id = $1")
-        .bind(&client.client_id)
-        .bind(client.encode_to_vec())
-        .execute(conn)
-        .await
-        .map_err(|e| db_error("OAuth client", e))?;
+async fn replace(
+    conn: &mut PgConnection,
+    tenant: &str,
+    client: &OAuthClient,
+) -> Result<bool, DatastoreError> {
+    let done =
+        sqlx::query("UPDATE oauth_clients SET data = $2 WHERE tenant_id = $3 AND client_id = $1")
+            .bind(&client.client_id)
+            .bind(client.encode_to_vec())
+            .bind(tenant)
+            .execute(conn)
+            .await
+            .map_err(|e| db_error("OAuth client", e))?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -55,8 +63,9 @@ impl OAuthClientStore for PgStore {
             return Err(nul_key("OAuth client"));
         }
         let err = |e| db_error("OAuth client", e);
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query("INSERT INTO oauth_clients (client_id, data) VALUES ($1, $2)")
+        let mut tx = self.scoped(&self.pool, "OAuth client").await?;
+        sqlx::query("INSERT INTO oauth_clients (tenant_id, client_id, data) VALUES ($1, $2, $3)")
+            .bind(self.tenant.as_str())
             .bind(&client.client_id)
             .bind(client.encode_to_vec())
             .execute(&mut *tx)
@@ -69,7 +78,7 @@ impl OAuthClientStore for PgStore {
                 other => other,
             })?;
         if let Some(secret) = secret {
-            put_secret(&mut tx, &client.client_id, secret).await?;
+            put_secret(&mut tx, self.tenant.as_str(), &client.client_id, secret).await?;
         }
         tx.commit().await.map_err(err)
     }
@@ -89,15 +98,18 @@ impl OAuthClientStore for PgStore {
         if has_nul(&[page_token]) {
             return Ok(Page::default());
         }
+        let mut tx = self.scoped(&self.stale_reads, "OAuth clients").await?;
         let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
-            "SELECT client_id, data FROM oauth_clients WHERE client_id > $1 \
-             ORDER BY client_id LIMIT $2",
+            "SELECT client_id, data FROM oauth_clients WHERE tenant_id = $1 AND client_id > $2 \
+             ORDER BY client_id LIMIT $3",
         )
+        .bind(self.tenant.as_str())
         .bind(page_token)
         .bind(limit(page_size))
-        .fetch_all(&self.stale_reads)
+        .fetch_all(&mut *tx)
         .await
         .map_err(|e| db_error("OAuth clients", e))?;
+        Self::done(tx, "OAuth clients").await?;
         let rows = rows
             .into_iter()
             .map(|(id, data)| from_proto("oauth client", &data).map(|c| (id, c)))
@@ -109,13 +121,12 @@ impl OAuthClientStore for PgStore {
         if has_nul(&[&client.client_id]) {
             return Err(no_client(&client.client_id));
         }
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("OAuth client", e))?;
-        let replaced = replace(&mut conn, client).await;
-        self.clients.invalidate(&client.client_id);
+        let mut tx = self.scoped(&self.pool, "OAuth client").await?;
+        let replaced = match replace(&mut tx, self.tenant.as_str(), client).await {
+            Ok(replaced) => Self::done(tx, "OAuth client").await.map(|()| replaced),
+            Err(e) => Err(e),
+        };
+        self.clients.invalidate(&self.cache_key(&client.client_id));
         if replaced? {
             Ok(())
         } else {
@@ -128,13 +139,19 @@ impl OAuthClientStore for PgStore {
             return Ok(false);
         }
         // The secret record goes with it (ON DELETE CASCADE), in the same statement.
-        let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = $1")
+        let mut tx = self.scoped(&self.pool, "OAuth client").await?;
+        let done = sqlx::query("DELETE FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2")
+            .bind(self.tenant.as_str())
             .bind(client_id)
-            .execute(&self.pool)
-            .await;
-        self.clients.invalidate(client_id);
-        let done = done.map_err(|e| db_error("OAuth client", e))?;
-        Ok(done.rows_affected() > 0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error("OAuth client", e));
+        let done = match done {
+            Ok(done) => Self::done(tx, "OAuth client").await.map(|()| done),
+            Err(e) => Err(e),
+        };
+        self.clients.invalidate(&self.cache_key(client_id));
+        Ok(done?.rows_affected() > 0)
     }
 
     async fn get_client_secret(
@@ -156,18 +173,24 @@ impl OAuthClientStore for PgStore {
             return Err(no_client(&client.client_id));
         }
         let err = |e| db_error("OAuth client", e);
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        if !replace(&mut tx, client).await? {
+        let mut tx = self.scoped(&self.pool, "OAuth client").await?;
+        if !replace(&mut tx, self.tenant.as_str(), client).await? {
             return Err(no_client(&client.client_id));
         }
-        put_secret(&mut tx, &client.client_id, secret).await?;
+        put_secret(&mut tx, self.tenant.as_str(), &client.client_id, secret).await?;
         let committed = tx.commit().await;
-        self.clients.invalidate(&client.client_id);
+        self.clients.invalidate(&self.cache_key(&client.client_id));
         committed.map_err(err)
     }
 }
 
 impl PgStore {
+    /// The client cache's key: the tenant and the client ID (a client ID is unique only
+    /// within its tenant).
+    fn cache_key(&self, client_id: &str) -> String {
+        format!("{}\0{client_id}", self.tenant.as_str())
+    }
+
     /// A client with its secret record: from this replica's cache while fresh, else in
     /// one round trip (and then cached).
     async fn read_client(
@@ -177,19 +200,24 @@ impl PgStore {
         if has_nul(&[client_id]) {
             return Ok(None);
         }
-        let ticket = match self.clients.get(client_id) {
+        let key = self.cache_key(client_id);
+        let ticket = match self.clients.get(&key) {
             Ok(cached) => return Ok(Some(cached)),
             Err(ticket) => ticket,
         };
+        let mut tx = self.scoped(&self.pool, "OAuth client").await?;
         let row: Option<(Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
             "SELECT c.data, s.data FROM oauth_clients c \
-             LEFT JOIN oauth_client_secrets s ON s.client_id = c.client_id \
-             WHERE c.client_id = $1",
+             LEFT JOIN oauth_client_secrets s \
+               ON s.tenant_id = c.tenant_id AND s.client_id = c.client_id \
+             WHERE c.tenant_id = $1 AND c.client_id = $2",
         )
+        .bind(self.tenant.as_str())
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| db_error("OAuth client", e))?;
+        Self::done(tx, "OAuth client").await?;
         let Some((client, secret)) = row else {
             return Ok(None);
         };
@@ -199,7 +227,7 @@ impl PgStore {
                 .map(|data| from_json(&format!("client {client_id} secret"), &data))
                 .transpose()?,
         });
-        self.clients.insert(ticket, client_id, Arc::clone(&read));
+        self.clients.insert(ticket, &key, Arc::clone(&read));
         Ok(Some(read))
     }
 }

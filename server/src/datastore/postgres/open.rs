@@ -96,6 +96,17 @@ pub enum PgOpenError {
     /// Applying the migrations failed.
     #[error("migrating the database: {0}")]
     Migration(String),
+    /// The application role could read every tenant's rows (superuser, `BYPASSRLS`, or
+    /// owner of the tables), so row-level security would not isolate tenants.
+    #[error(
+        "the database role {role:?} bypasses row-level security (superuser, BYPASSRLS or \
+         table owner): tenants would not be isolated; keep tessera_app NOBYPASSRLS and owning \
+         no table"
+    )]
+    BypassesRowSecurity {
+        /// The role the connections work as.
+        role: String,
+    },
 }
 
 /// The password in a libpq URI (`user:password@` or `password=` in the query), raw and
@@ -164,11 +175,25 @@ fn target(options: &PgConnectOptions) -> String {
     )
 }
 
+/// The role the application works as (made by migration 0005): neither the owner of a
+/// table nor `BYPASSRLS`, so row-level security binds every statement it runs.
+pub(super) const APP_ROLE: &str = "tessera_app";
+
+/// Which connections a pool hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// As the configured login (the schema's owner): migrations only.
+    Login,
+    /// Switched to [`APP_ROLE`] when connected: everything else.
+    App,
+}
+
 /// A pool on `uri`; connects once so a bad address or login fails here, at start.
 pub(super) async fn pool(
     which: &'static str,
     uri: &str,
     max_connections: u32,
+    role: Role,
 ) -> Result<PgPool, PgOpenError> {
     let options = options(which, uri)?;
     let target = target(&options);
@@ -176,6 +201,16 @@ pub(super) async fn pool(
         .max_connections(max_connections.max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if role == Role::App {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET ROLE {APP_ROLE}")))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for >= PING_WHEN_IDLE_FOR {
@@ -190,6 +225,27 @@ pub(super) async fn pool(
             target,
             reason: scrub(&e.to_string(), uri),
         })
+}
+
+/// Refuses a pool whose role could read across tenants: a superuser, a `BYPASSRLS` role
+/// or the owner of the tenant-owned tables (row-level security would not bind it).
+pub(super) async fn check_row_security(pool: &PgPool) -> Result<(), PgOpenError> {
+    let row: Option<(String, bool, bool)> = sqlx::query_as(
+        "SELECT r.rolname::TEXT, r.rolsuper OR r.rolbypassrls, \
+           EXISTS (SELECT 1 FROM pg_tables t WHERE t.tablename = 'users' \
+                   AND t.schemaname = current_schema() AND t.tableowner = current_user) \
+         FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| PgOpenError::Migration(format!("checking the application role: {e}")))?;
+    match row {
+        Some((_, false, false)) => Ok(()),
+        Some((role, _, _)) => Err(PgOpenError::BypassesRowSecurity { role }),
+        None => Err(PgOpenError::BypassesRowSecurity {
+            role: "<unknown>".into(),
+        }),
+    }
 }
 
 /// Applies the embedded migrations. sqlx's migrator holds a PostgreSQL advisory lock

@@ -86,6 +86,14 @@ impl TestDb {
         }
     }
 
+    /// A connection pool as the login role (the schema's owner, a superuser here), not
+    /// switched to the application role: for what only an administrator may do.
+    pub async fn login_pool(&self) -> sqlx::PgPool {
+        super::open::pool("test", &self.url, 2, super::open::Role::Login)
+            .await
+            .unwrap()
+    }
+
     /// A migrated store on this database.
     pub async fn store(&self) -> PgStore {
         PgStore::open(&self.settings()).await.unwrap()

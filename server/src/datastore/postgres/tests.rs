@@ -48,6 +48,33 @@ async fn postgres_passes_the_expiring_store_suite() {
 }
 
 #[tokio::test]
+async fn postgres_passes_the_tenant_suite() {
+    let db = TestDb::create().await;
+    crate::datastore::tenant_store_tests::exercise(&db.store().await).await;
+}
+
+#[tokio::test]
+async fn a_tenant_scoped_postgres_store_passes_the_tenant_owned_suites() {
+    use crate::datastore::{TenantId, TenantRecord, TenantScope as _, TenantStore as _};
+    let db = TestDb::create().await;
+    let store = db.store().await;
+    let id = TenantId::parse("acme").unwrap();
+    let record = TenantRecord {
+        id: id.clone(),
+        name: "Acme".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.create_tenant(&record).await.unwrap();
+    let acme = store.for_tenant(&id).unwrap();
+    user_store_tests::exercise(&acme).await;
+    grant_store_tests::exercise(&acme).await;
+    consent_store_tests::exercise(&acme).await;
+    crate::datastore::oauth_client_store_tests::exercise(&acme).await;
+    crate::datastore::expiring_store_tests::exercise(&acme).await;
+}
+
+#[tokio::test]
 async fn postgres_passes_the_consent_store_suite() {
     let db = TestDb::create().await;
     consent_store_tests::exercise(&db.store().await).await;
@@ -192,7 +219,7 @@ async fn a_database_migrated_by_a_newer_binary_is_refused() {
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (99990101000000, 'from the future', TRUE, '\\x00'::bytea, 0)",
     )
-    .execute(&store.pool)
+    .execute(&db.login_pool().await)
     .await
     .unwrap();
     store.close().await;
@@ -264,9 +291,16 @@ async fn sslmode_require_connects_over_tls() {
         ..db.settings()
     };
     let store = PgStore::open(&settings).await.unwrap();
+    // pg_stat_ssl shows a session to its own login role: leave the application role on a
+    // connection of the store's pool (closed afterwards, never returned to the pool).
+    let mut conn = store.pool.acquire().await.unwrap().detach();
+    sqlx::raw_sql("RESET ROLE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let (ssl,): (bool,) =
         sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            .fetch_one(&store.pool)
+            .fetch_one(&mut conn)
             .await
             .unwrap();
     assert!(ssl, "the connection is not encrypted");
@@ -279,13 +313,13 @@ async fn connections_killed_by_the_server_are_replaced() {
     let db = TestDb::create().await;
     let store = db.store().await;
     assert_eq!(store.entries_revision().await.unwrap(), 0);
-    let admin = PgStore::open(&db.settings()).await.unwrap();
+    let admin = db.login_pool().await;
     let kill = || async {
         let (killed,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
              WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
         )
-        .fetch_one(&admin.pool)
+        .fetch_one(&admin)
         .await
         .unwrap();
         assert!(killed >= 1, "no connection of the store was killed");
@@ -379,4 +413,86 @@ async fn a_cached_client_is_stale_at_most_until_its_ttl_and_local_changes_show_a
     .await
     .unwrap();
     assert!(none.get_oauth_client("svc").await.unwrap().unwrap().enabled);
+}
+
+/// Row-level security isolates tenants even from a statement that forgot its tenant
+/// filter: the application role sees nothing without a tenant set, only that tenant's
+/// rows with one, and cannot write another tenant's rows.
+#[tokio::test]
+async fn row_level_security_binds_the_application_role() {
+    use crate::datastore::{
+        TenantId, TenantRecord, TenantScope as _, TenantStore as _, UserStore as _,
+    };
+    let db = TestDb::create().await;
+    let store = db.store().await;
+    for id in ["acme", "globex"] {
+        let tenant = TenantId::parse(id).unwrap();
+        store
+            .create_tenant(&TenantRecord {
+                id: tenant.clone(),
+                name: id.into(),
+                created_at: 1,
+                updated_at: 1,
+            })
+            .await
+            .unwrap();
+        let scoped = store.for_tenant(&tenant).unwrap();
+        for n in 0..3 {
+            let user = user_store_tests::record(&format!("{id}-{n}"), &format!("user{n}"));
+            scoped.create_user(&user).await.unwrap();
+        }
+    }
+    // No tenant set: no rows, though six exist.
+    let (none,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+    let (all,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(&db.login_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(all, 6, "the owner (a superuser here) sees every row");
+    // acme set: only acme's rows, with no tenant filter in the statement.
+    let acme = store.for_tenant(&TenantId::parse("acme").unwrap()).unwrap();
+    let mut tx = acme.scoped(&acme.pool, "test").await.unwrap();
+    let tenants: Vec<(String,)> = sqlx::query_as("SELECT tenant_id FROM users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(tenants, vec![("acme".to_string(),); 3]);
+    // An unfiltered update touches acme's rows only.
+    let done = sqlx::query("UPDATE users SET revision = revision + 1")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 3);
+    // Writing a row of another tenant is refused by the policy.
+    let refused = sqlx::query(
+        "INSERT INTO users (tenant_id, id, username_key, revision, data) \
+         VALUES ('globex', 'x', 'intruder', 1, '\\x7b7d'::bytea)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    let code = refused.as_database_error().and_then(|e| e.code()).unwrap();
+    assert_eq!(code, "42501", "{refused}");
+    assert!(
+        refused.to_string().contains("row-level security"),
+        "{refused}"
+    );
+    drop(tx);
+    // The tenant set by a transaction ends with it.
+    let (after,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, 0);
+    // A role that bypasses row-level security is refused at start.
+    let refused = super::open::check_row_security(&db.login_pool().await).await;
+    assert!(
+        matches!(&refused, Err(PgOpenError::BypassesRowSecurity { .. })),
+        "{refused:?}"
+    );
+    super::open::check_row_security(&store.pool).await.unwrap();
 }

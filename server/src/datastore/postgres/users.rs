@@ -33,13 +33,19 @@ impl UserStore for PgStore {
         }
         let mut stored = user.clone();
         stored.revision = 1;
-        sqlx::query("INSERT INTO users (id, username_key, revision, data) VALUES ($1, $2, 1, $3)")
-            .bind(&stored.id)
-            .bind(&stored.username_key)
-            .bind(to_json("user", &stored)?)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| duplicate(&stored, e))?;
+        let mut tx = self.scoped(&self.pool, "user").await?;
+        sqlx::query(
+            "INSERT INTO users (tenant_id, id, username_key, revision, data) \
+             VALUES ($1, $2, $3, 1, $4)",
+        )
+        .bind(self.tenant.as_str())
+        .bind(&stored.id)
+        .bind(&stored.username_key)
+        .bind(to_json("user", &stored)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| duplicate(&stored, e))?;
+        Self::done(tx, "user").await?;
         Ok(stored)
     }
 
@@ -47,11 +53,15 @@ impl UserStore for PgStore {
         if has_nul(&[id]) {
             return Ok(None);
         }
-        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT data FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error("user", e))?;
+        let mut tx = self.scoped(&self.pool, "user").await?;
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT data FROM users WHERE tenant_id = $1 AND id = $2")
+                .bind(self.tenant.as_str())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| db_error("user", e))?;
+        Self::done(tx, "user").await?;
         row.map(|(data,)| decode(&data)).transpose()
     }
 
@@ -62,12 +72,15 @@ impl UserStore for PgStore {
         if has_nul(&[username_key]) {
             return Ok(None);
         }
+        let mut tx = self.scoped(&self.pool, "user").await?;
         let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT data FROM users WHERE username_key = $1")
+            sqlx::query_as("SELECT data FROM users WHERE tenant_id = $1 AND username_key = $2")
+                .bind(self.tenant.as_str())
                 .bind(username_key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| db_error("user", e))?;
+        Self::done(tx, "user").await?;
         row.map(|(data,)| decode(&data)).transpose()
     }
 
@@ -82,13 +95,17 @@ impl UserStore for PgStore {
                 next_page_token: String::new(),
             });
         }
-        let rows: Vec<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT id, data FROM users WHERE id > $1 ORDER BY id LIMIT $2")
-                .bind(page_token)
-                .bind(limit(page_size))
-                .fetch_all(&self.stale_reads)
-                .await
-                .map_err(|e| db_error("users", e))?;
+        let mut tx = self.scoped(&self.stale_reads, "users").await?;
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, data FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(self.tenant.as_str())
+        .bind(page_token)
+        .bind(limit(page_size))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db_error("users", e))?;
+        Self::done(tx, "users").await?;
         let rows = rows
             .into_iter()
             .map(|(id, data)| decode(&data).map(|u| (id, u)))
@@ -102,18 +119,21 @@ impl UserStore for PgStore {
         }
         let mut stored = user.clone();
         stored.revision = user.revision.saturating_add(1);
+        let mut tx = self.scoped(&self.pool, "user").await?;
         let done = sqlx::query(
             "UPDATE users SET username_key = $2, revision = $3, data = $4 \
-             WHERE id = $1 AND revision = $5",
+             WHERE tenant_id = $6 AND id = $1 AND revision = $5",
         )
         .bind(&stored.id)
         .bind(&stored.username_key)
         .bind(to_i64("user revision", stored.revision)?)
         .bind(to_json("user", &stored)?)
         .bind(to_i64("user revision", user.revision)?)
-        .execute(&self.pool)
+        .bind(self.tenant.as_str())
+        .execute(&mut *tx)
         .await
         .map_err(|e| duplicate(&stored, e))?;
+        Self::done(tx, "user").await?;
         if done.rows_affected() == 1 {
             return Ok(stored);
         }
@@ -128,12 +148,15 @@ impl UserStore for PgStore {
         if has_nul(&[id]) {
             return Ok(None);
         }
+        let mut tx = self.scoped(&self.pool, "user").await?;
         let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("DELETE FROM users WHERE id = $1 RETURNING data")
+            sqlx::query_as("DELETE FROM users WHERE tenant_id = $1 AND id = $2 RETURNING data")
+                .bind(self.tenant.as_str())
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| db_error("user", e))?;
+        Self::done(tx, "user").await?;
         row.map(|(data,)| decode(&data)).transpose()
     }
 }

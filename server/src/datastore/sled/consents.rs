@@ -38,11 +38,13 @@ impl SledStore {
     /// Deletes the record, then its index entry. Not flushed.
     fn remove_consent(&self, user_id: &str, client_id: &str) -> Result<bool, DatastoreError> {
         let existed = self
+            .t
             .consents
             .remove(pair(user_id, client_id))
             .map_err(storage)?
             .is_some();
-        self.consents_by_client
+        self.t
+            .consents_by_client
             .remove(pair(client_id, user_id))
             .map_err(storage)?;
         Ok(existed)
@@ -55,7 +57,8 @@ impl ConsentStore for SledStore {
         user_id: &str,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, DatastoreError> {
-        self.consents
+        self.t
+            .consents
             .get(pair(user_id, client_id))
             .map_err(storage)?
             .map(|v| decode(&v))
@@ -64,14 +67,16 @@ impl ConsentStore for SledStore {
 
     async fn put_consent(&self, write: &ConsentWrite<'_>) -> Result<ConsentRecord, DatastoreError> {
         let key = pair(write.user_id, write.client_id);
-        self.consents_by_client
+        self.t
+            .consents_by_client
             .insert(pair(write.client_id, write.user_id), key.as_slice())
             .map_err(storage)?;
         for _ in 0..PUT_ATTEMPTS {
-            let stored = self.consents.get(&key).map_err(storage)?;
+            let stored = self.t.consents.get(&key).map_err(storage)?;
             let current = stored.as_ref().map(|v| decode(v)).transpose()?;
             let record = write.apply(current);
             let swapped = self
+                .t
                 .consents
                 .compare_and_swap(&key, stored, Some(encode(&record)?))
                 .map_err(storage)?;
@@ -94,7 +99,7 @@ impl ConsentStore for SledStore {
 
     async fn delete_user_consents(&self, user_id: &str) -> Result<u64, DatastoreError> {
         let mut found = Vec::new();
-        for item in self.consents.scan_prefix(prefix(user_id)) {
+        for item in self.t.consents.scan_prefix(prefix(user_id)) {
             let (_, value) = item.map_err(storage)?;
             let record = decode(&value)?;
             if record.user_id == user_id {
@@ -113,13 +118,14 @@ impl ConsentStore for SledStore {
 
     async fn delete_client_consents(&self, client_id: &str) -> Result<u64, DatastoreError> {
         let mut found = Vec::new();
-        for item in self.consents_by_client.scan_prefix(prefix(client_id)) {
+        for item in self.t.consents_by_client.scan_prefix(prefix(client_id)) {
             let (index_key, record_key) = item.map_err(storage)?;
             found.push((index_key, record_key));
         }
         let mut removed = 0u64;
         for (index_key, record_key) in found {
             let record = self
+                .t
                 .consents
                 .get(&record_key)
                 .map_err(storage)?
@@ -135,7 +141,10 @@ impl ConsentStore for SledStore {
                 Some(_) => continue,
                 // Left by a crash between a put's two writes.
                 None => {
-                    self.consents_by_client.remove(index_key).map_err(storage)?;
+                    self.t
+                        .consents_by_client
+                        .remove(index_key)
+                        .map_err(storage)?;
                 }
             }
         }
@@ -176,10 +185,11 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         // What a crash between a put's index write and its record write leaves.
         store
+            .t
             .consents_by_client
             .insert(pair("c", "u"), pair("u", "c"))
             .unwrap();
         assert_eq!(store.delete_client_consents("c").await.unwrap(), 0);
-        assert!(store.consents_by_client.is_empty());
+        assert!(store.t.consents_by_client.is_empty());
     }
 }

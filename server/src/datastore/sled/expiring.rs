@@ -113,7 +113,7 @@ fn index(trees: &[(&Tree, &[u8])]) -> Result<(), DatastoreError> {
 
 impl SledStore {
     fn load_expiring(&self, key: &[u8]) -> Result<Option<(::sled::IVec, Stored)>, DatastoreError> {
-        match self.expiring.get(key).map_err(storage)? {
+        match self.t.expiring.get(key).map_err(storage)? {
             Some(bytes) => {
                 let stored = Stored::decode(&bytes)?;
                 Ok(Some((bytes, stored)))
@@ -125,7 +125,8 @@ impl SledStore {
     /// Removes the group index entry of `stored` (the record `key` of `kind`), if any.
     fn unindex_group(&self, kind: u8, key: &[u8], stored: &Stored) -> Result<(), DatastoreError> {
         if !stored.group.is_empty() {
-            self.expiring_groups
+            self.t
+                .expiring_groups
                 .remove(group_key(kind, &stored.group, stored.created_at, key))
                 .map_err(storage)?;
         }
@@ -151,9 +152,9 @@ impl ExpiringStore for SledStore {
         };
         let by_expiry = expiry_key(write.expires_at, kind, write.key);
         let by_group = group_key(kind, write.group, now, write.key);
-        let mut indexes: Vec<(&Tree, &[u8])> = vec![(&self.expiring_by_expiry, &by_expiry)];
+        let mut indexes: Vec<(&Tree, &[u8])> = vec![(&self.t.expiring_by_expiry, &by_expiry)];
         if !write.group.is_empty() {
-            indexes.push((&self.expiring_groups, &by_group));
+            indexes.push((&self.t.expiring_groups, &by_group));
         }
         loop {
             let old = self.load_expiring(&key)?;
@@ -162,6 +163,7 @@ impl ExpiringStore for SledStore {
             }
             index(&indexes)?;
             let swapped = self
+                .t
                 .expiring
                 .compare_and_swap(&key, old.as_ref().map(|(b, _)| b), Some(stored.encode()))
                 .map_err(storage)?;
@@ -213,9 +215,10 @@ impl ExpiringStore for SledStore {
         };
         let by_expiry = expiry_key(write.expires_at, kind, write.key);
         if moved {
-            index(&[(&self.expiring_by_expiry, &by_expiry)])?;
+            index(&[(&self.t.expiring_by_expiry, &by_expiry)])?;
         }
         let swapped = self
+            .t
             .expiring
             .compare_and_swap(&key, Some(&bytes), Some(new.encode()))
             .map_err(storage)?;
@@ -241,6 +244,7 @@ impl ExpiringStore for SledStore {
                 return Ok(false);
             }
             let swapped = self
+                .t
                 .expiring
                 .compare_and_swap(&full, Some(&bytes), None::<&[u8]>)
                 .map_err(storage)?;
@@ -264,7 +268,7 @@ impl ExpiringStore for SledStore {
         }
         let prefix = group_prefix(kind.code(), group);
         let mut keys = Vec::new();
-        for entry in self.expiring_groups.scan_prefix(&prefix) {
+        for entry in self.t.expiring_groups.scan_prefix(&prefix) {
             if keys.len() >= limit {
                 break;
             }
@@ -282,7 +286,7 @@ impl ExpiringStore for SledStore {
                 }
                 // Names nothing (deleted, replaced, or a crash before the record): drop it.
                 _ => {
-                    self.expiring_groups.remove(&index_key).map_err(storage)?;
+                    self.t.expiring_groups.remove(&index_key).map_err(storage)?;
                 }
             }
         }
@@ -292,13 +296,14 @@ impl ExpiringStore for SledStore {
     async fn prune_expiring(&self, now: i64) -> Result<u64, DatastoreError> {
         let mut pruned = 0;
         let end = biased(now.saturating_add(1));
-        for entry in self.expiring_by_expiry.range(..end.as_slice()) {
+        for entry in self.t.expiring_by_expiry.range(..end.as_slice()) {
             let (index_key, _) = entry.map_err(storage)?;
             if let Some((&kind, key)) = index_key.get(8..).and_then(<[u8]>::split_first) {
                 let full = record_key(kind, key);
                 if let Some((bytes, old)) = self.load_expiring(&full)?
                     && old.expires_at <= now
                     && self
+                        .t
                         .expiring
                         .compare_and_swap(&full, Some(&bytes), None::<&[u8]>)
                         .map_err(storage)?
@@ -308,7 +313,8 @@ impl ExpiringStore for SledStore {
                     pruned += 1;
                 }
             }
-            self.expiring_by_expiry
+            self.t
+                .expiring_by_expiry
                 .remove(&index_key)
                 .map_err(storage)?;
         }

@@ -38,14 +38,16 @@ impl SledStore {
     /// Deletes a grant (which kills its tokens), then its index entries and its family's
     /// hashes. Not flushed.
     fn remove_grant(&self, grant_id: &str) -> Result<bool, DatastoreError> {
-        let Some(old) = self.grants.remove(grant_id.as_bytes()).map_err(storage)? else {
+        let Some(old) = self.t.grants.remove(grant_id.as_bytes()).map_err(storage)? else {
             return Ok(false);
         };
         let old: GrantRecord = decode(&old)?;
-        self.grants_by_user
+        self.t
+            .grants_by_user
             .remove(pair(&old.user_id, grant_id))
             .map_err(storage)?;
-        self.grants_by_client
+        self.t
+            .grants_by_client
             .remove(pair(&old.client_id, grant_id))
             .map_err(storage)?;
         self.remove_family(grant_id)?;
@@ -55,10 +57,10 @@ impl SledStore {
     /// Deletes the hashes listed for `grant_id` (a rotation racing the deletion removes
     /// its own when its swap fails).
     fn remove_family(&self, grant_id: &str) -> Result<(), DatastoreError> {
-        for item in self.grant_tokens.scan_prefix(prefix(grant_id)) {
+        for item in self.t.grant_tokens.scan_prefix(prefix(grant_id)) {
             let (family_key, hash) = item.map_err(storage)?;
-            self.refresh_tokens.remove(&hash).map_err(storage)?;
-            self.grant_tokens.remove(family_key).map_err(storage)?;
+            self.t.refresh_tokens.remove(&hash).map_err(storage)?;
+            self.t.grant_tokens.remove(family_key).map_err(storage)?;
         }
         Ok(())
     }
@@ -93,7 +95,8 @@ impl SledStore {
         token_hash: &str,
         record: &RefreshTokenRecord,
     ) -> Result<(), DatastoreError> {
-        self.refresh_tokens
+        self.t
+            .refresh_tokens
             .insert(token_hash.as_bytes(), encode(record)?)
             .map_err(storage)?;
         Ok(())
@@ -101,10 +104,11 @@ impl SledStore {
 
     /// Undoes the first writes of a creation or rotation whose grant swap failed.
     fn discard_token(&self, token_hash: &str, family: &[u8]) -> Result<(), DatastoreError> {
-        self.refresh_tokens
+        self.t
+            .refresh_tokens
             .remove(token_hash.as_bytes())
             .map_err(storage)?;
-        self.grant_tokens.remove(family).map_err(storage)?;
+        self.t.grant_tokens.remove(family).map_err(storage)?;
         Ok(())
     }
 }
@@ -122,10 +126,11 @@ impl GrantStore for SledStore {
             generation: grant.generation,
         })?;
         let id = grant.grant_id.as_bytes();
-        if self.grants.contains_key(id).map_err(storage)? {
+        if self.t.grants.contains_key(id).map_err(storage)? {
             return Err(exists());
         }
         let claimed = self
+            .t
             .refresh_tokens
             .compare_and_swap(token_hash.as_bytes(), None::<&[u8]>, Some(token))
             .map_err(storage)?;
@@ -133,10 +138,12 @@ impl GrantStore for SledStore {
             return Err(exists());
         }
         let family = family_key(&grant.grant_id, token_hash);
-        self.grant_tokens
+        self.t
+            .grant_tokens
             .insert(family.as_slice(), token_hash.as_bytes())
             .map_err(storage)?;
         let created = self
+            .t
             .grants
             .compare_and_swap(id, None::<&[u8]>, Some(value))
             .map_err(storage)?;
@@ -144,10 +151,12 @@ impl GrantStore for SledStore {
             self.discard_token(token_hash, &family)?;
             return Err(exists());
         }
-        self.grants_by_user
+        self.t
+            .grants_by_user
             .insert(pair(&grant.user_id, &grant.grant_id), &[][..])
             .map_err(storage)?;
-        self.grants_by_client
+        self.t
+            .grants_by_client
             .insert(pair(&grant.client_id, &grant.grant_id), &[][..])
             .map_err(storage)?;
         self.flush().await
@@ -158,6 +167,7 @@ impl GrantStore for SledStore {
         token_hash: &str,
     ) -> Result<Option<(RefreshTokenRecord, Option<GrantRecord>)>, DatastoreError> {
         let Some(token) = self
+            .t
             .refresh_tokens
             .get(token_hash.as_bytes())
             .map_err(storage)?
@@ -170,7 +180,8 @@ impl GrantStore for SledStore {
     }
 
     async fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>, DatastoreError> {
-        self.grants
+        self.t
+            .grants
             .get(grant_id.as_bytes())
             .map_err(storage)?
             .map(|v| decode(&v))
@@ -182,7 +193,7 @@ impl GrantStore for SledStore {
         rotation: &Rotation<'_>,
     ) -> Result<Option<GrantRecord>, DatastoreError> {
         let id = rotation.grant_id.as_bytes();
-        let Some(stored) = self.grants.get(id).map_err(storage)? else {
+        let Some(stored) = self.t.grants.get(id).map_err(storage)? else {
             return Ok(None);
         };
         let mut grant: GrantRecord = decode(&stored)?;
@@ -191,6 +202,7 @@ impl GrantStore for SledStore {
         }
         // Token records never change once written, so this check stays true.
         let presented = self
+            .t
             .refresh_tokens
             .get(rotation.old_hash.as_bytes())
             .map_err(storage)?
@@ -207,6 +219,7 @@ impl GrantStore for SledStore {
             generation: next,
         })?;
         let claimed = self
+            .t
             .refresh_tokens
             .compare_and_swap(rotation.new_hash.as_bytes(), None::<&[u8]>, Some(token))
             .map_err(storage)?;
@@ -214,12 +227,14 @@ impl GrantStore for SledStore {
             return Err(DatastoreError::AlreadyExists("refresh token hash".into()));
         }
         let family = family_key(rotation.grant_id, rotation.new_hash);
-        self.grant_tokens
+        self.t
+            .grant_tokens
             .insert(family.as_slice(), rotation.new_hash.as_bytes())
             .map_err(storage)?;
         grant.generation = next;
         grant.rotated_at = rotation.now;
         let swapped = self
+            .t
             .grants
             .compare_and_swap(id, Some(stored), Some(encode(&grant)?))
             .map_err(storage)?;
@@ -239,16 +254,17 @@ impl GrantStore for SledStore {
     }
 
     async fn delete_user_grants(&self, user_id: &str) -> Result<u64, DatastoreError> {
-        self.remove_indexed(&self.grants_by_user, user_id).await
+        self.remove_indexed(&self.t.grants_by_user, user_id).await
     }
 
     async fn delete_client_grants(&self, client_id: &str) -> Result<u64, DatastoreError> {
-        self.remove_indexed(&self.grants_by_client, client_id).await
+        self.remove_indexed(&self.t.grants_by_client, client_id)
+            .await
     }
 
     async fn prune_grants(&self, now: i64, idle_secs: i64) -> Result<u64, DatastoreError> {
         let mut ended = Vec::new();
-        for item in &self.grants {
+        for item in &self.t.grants {
             let (_, value) = item.map_err(storage)?;
             let grant: GrantRecord = decode(&value)?;
             if grant.ended(now, idle_secs) {

@@ -14,11 +14,14 @@ mod journal;
 mod keys;
 mod oauth_clients;
 mod paging;
+mod tenants;
 mod users;
 
 use std::path::Path;
 
-use super::DatastoreError;
+use std::collections::HashMap;
+
+use super::{DatastoreError, TenantId};
 
 /// How long [`SledStore::open`] waits for a lock released by a store just dropped.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -54,6 +57,9 @@ const EXPIRING_GROUPS: &str = "expiring_groups";
 const EXPIRING_BY_EXPIRY: &str = "expiring_by_expiry";
 const FEDERATIONS: &str = "federations";
 const FEDERATION_STATUS: &str = "federation_status";
+const TENANTS: &str = "tenants";
+/// The tree names of a tenant other than `default`: `tenant/<id>/<name>`.
+const TENANT_TREE_PREFIX: &str = "tenant/";
 
 /// A datastore in a sled database on local disk.
 #[derive(Debug, Clone)]
@@ -75,38 +81,84 @@ pub struct SledStore {
     agents: ::sled::Tree,
     /// Token SHA-256 (hex) → record.
     join_tokens: ::sled::Tree,
-    /// OAuth `client_id` → prost `OAuthClient`.
-    oauth_clients: ::sled::Tree,
-    /// OAuth `client_id` → JSON `SecretRecord` (hashes only).
-    oauth_client_secrets: ::sled::Tree,
-    /// User ID → JSON `UserRecord` (password hash, sealed TOTP secret).
-    users: ::sled::Tree,
-    /// Lowercase username → user ID: the unique username index.
-    user_names: ::sled::Tree,
-    /// Grant ID → JSON `GrantRecord` (a refresh-token family).
-    grants: ::sled::Tree,
-    /// Refresh-token SHA-256 (hex) → JSON `RefreshTokenRecord` (never the token).
-    refresh_tokens: ::sled::Tree,
-    /// `grant_id \0 generation` → token hash: every hash of a family.
-    grant_tokens: ::sled::Tree,
-    /// `user_id \0 grant_id` → empty: the by-user index.
-    grants_by_user: ::sled::Tree,
-    /// `client_id \0 grant_id` → empty: the by-client index.
-    grants_by_client: ::sled::Tree,
-    /// `user_id \0 client_id` → JSON `ConsentRecord`: remembered consents.
-    consents: ::sled::Tree,
-    /// `client_id \0 user_id` → the consent's key: the by-client index.
-    consents_by_client: ::sled::Tree,
-    /// `kind ‖ key` → short-lived record (see [`expiring`]).
-    expiring: ::sled::Tree,
-    /// `kind ‖ group ‖ created_at ‖ key` → empty: records of a group, oldest first.
-    expiring_groups: ::sled::Tree,
-    /// `expires_at ‖ kind ‖ key` → empty: pruning in expiry order.
-    expiring_by_expiry: ::sled::Tree,
+    /// The tenant this handle is scoped to.
+    tenant: TenantId,
+    /// Its trees.
+    t: std::sync::Arc<TenantTrees>,
+    /// Tenant ID → record.
+    tenants: ::sled::Tree,
+    /// Trees of the tenants opened so far (shared by every handle).
+    opened: std::sync::Arc<std::sync::Mutex<HashMap<TenantId, std::sync::Arc<TenantTrees>>>>,
     /// Trust domain → prost `FederationRelationship`.
     federations: ::sled::Tree,
     /// Trust domain → prost `FederationStatus` (the fetcher's last word).
     federation_status: ::sled::Tree,
+}
+
+/// The trees of one tenant: the `default` tenant's have the plain names (those of
+/// every store made before tenants existed), another tenant's the prefix
+/// `tenant/<id>/`. A handle holds only its own tenant's trees, so no key of another tenant
+/// is reachable without naming that tenant.
+#[derive(Debug)]
+pub(super) struct TenantTrees {
+    /// OAuth `client_id` → prost `OAuthClient`.
+    pub(super) oauth_clients: ::sled::Tree,
+    /// OAuth `client_id` → JSON `SecretRecord` (hashes only).
+    pub(super) oauth_client_secrets: ::sled::Tree,
+    /// User ID → JSON `UserRecord` (password hash, sealed TOTP secret).
+    pub(super) users: ::sled::Tree,
+    /// Lowercase username → user ID: the unique username index.
+    pub(super) user_names: ::sled::Tree,
+    /// Grant ID → JSON `GrantRecord` (a refresh-token family).
+    pub(super) grants: ::sled::Tree,
+    /// Refresh-token SHA-256 (hex) → JSON `RefreshTokenRecord` (never the token).
+    pub(super) refresh_tokens: ::sled::Tree,
+    /// `grant_id \0 generation` → token hash: every hash of a family.
+    pub(super) grant_tokens: ::sled::Tree,
+    /// `user_id \0 grant_id` → empty: the by-user index.
+    pub(super) grants_by_user: ::sled::Tree,
+    /// `client_id \0 grant_id` → empty: the by-client index.
+    pub(super) grants_by_client: ::sled::Tree,
+    /// `user_id \0 client_id` → JSON `ConsentRecord`: remembered consents.
+    pub(super) consents: ::sled::Tree,
+    /// `client_id \0 user_id` → the consent's key: the by-client index.
+    pub(super) consents_by_client: ::sled::Tree,
+    /// `kind ‖ key` → short-lived record (see [`expiring`]).
+    pub(super) expiring: ::sled::Tree,
+    /// `kind ‖ group ‖ created_at ‖ key` → empty: records of a group, oldest first.
+    pub(super) expiring_groups: ::sled::Tree,
+    /// `expires_at ‖ kind ‖ key` → empty: pruning in expiry order.
+    pub(super) expiring_by_expiry: ::sled::Tree,
+}
+
+impl TenantTrees {
+    /// Opens (or creates) the trees of `tenant`.
+    fn open(db: &::sled::Db, tenant: &TenantId) -> Result<Self, DatastoreError> {
+        let tree = |name: &str| {
+            if tenant.is_default() {
+                db.open_tree(name)
+            } else {
+                db.open_tree(format!("{TENANT_TREE_PREFIX}{tenant}/{name}"))
+            }
+            .map_err(storage)
+        };
+        Ok(Self {
+            oauth_clients: tree(OAUTH_CLIENTS)?,
+            oauth_client_secrets: tree(OAUTH_CLIENT_SECRETS)?,
+            users: tree(USERS)?,
+            user_names: tree(USER_NAMES)?,
+            grants: tree(GRANTS)?,
+            refresh_tokens: tree(REFRESH_TOKENS)?,
+            grant_tokens: tree(GRANT_TOKENS)?,
+            grants_by_user: tree(GRANTS_BY_USER)?,
+            grants_by_client: tree(GRANTS_BY_CLIENT)?,
+            consents: tree(CONSENTS)?,
+            consents_by_client: tree(CONSENTS_BY_CLIENT)?,
+            expiring: tree(EXPIRING)?,
+            expiring_groups: tree(EXPIRING_GROUPS)?,
+            expiring_by_expiry: tree(EXPIRING_BY_EXPIRY)?,
+        })
+    }
 }
 
 impl SledStore {
@@ -147,21 +199,11 @@ impl SledStore {
             entry_triples: tree(ENTRY_TRIPLES)?,
             agents: tree(AGENTS)?,
             join_tokens: tree(JOIN_TOKENS)?,
-            oauth_clients: tree(OAUTH_CLIENTS)?,
-            oauth_client_secrets: tree(OAUTH_CLIENT_SECRETS)?,
-            users: tree(USERS)?,
-            user_names: tree(USER_NAMES)?,
-            grants: tree(GRANTS)?,
-            refresh_tokens: tree(REFRESH_TOKENS)?,
-            grant_tokens: tree(GRANT_TOKENS)?,
-            grants_by_user: tree(GRANTS_BY_USER)?,
-            grants_by_client: tree(GRANTS_BY_CLIENT)?,
-            consents: tree(CONSENTS)?,
-            consents_by_client: tree(CONSENTS_BY_CLIENT)?,
-            expiring: tree(EXPIRING)?,
-            expiring_groups: tree(EXPIRING_GROUPS)?,
-            expiring_by_expiry: tree(EXPIRING_BY_EXPIRY)?,
             federations: tree(FEDERATIONS)?,
+            tenant: TenantId::default_tenant(),
+            t: std::sync::Arc::new(TenantTrees::open(&db, &TenantId::default_tenant())?),
+            tenants: tree(TENANTS)?,
+            opened: std::sync::Arc::default(),
             federation_status: tree(FEDERATION_STATUS)?,
             db,
             flusher: std::sync::Arc::default(),
@@ -228,5 +270,69 @@ mod lock_tests {
             err.to_string().contains("is locked by another process"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tenant_tests {
+    use super::SledStore;
+    use crate::datastore::{
+        TenantId, TenantRecord, TenantScope, TenantStore, consent_store_tests,
+        expiring_store_tests, grant_store_tests, oauth_client_store_tests, tenant_store_tests,
+        user_store_tests,
+    };
+
+    #[tokio::test]
+    async fn sled_passes_the_tenant_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        tenant_store_tests::exercise(&SledStore::open(dir.path()).unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn a_tenant_scoped_sled_store_passes_the_tenant_owned_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let id = TenantId::parse("acme").unwrap();
+        let record = TenantRecord {
+            id: id.clone(),
+            name: "Acme".into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        store.create_tenant(&record).await.unwrap();
+        let acme = store.for_tenant(&id).unwrap();
+        user_store_tests::exercise(&acme).await;
+        grant_store_tests::exercise(&acme).await;
+        consent_store_tests::exercise(&acme).await;
+        oauth_client_store_tests::exercise(&acme).await;
+        expiring_store_tests::exercise(&acme).await;
+    }
+
+    #[tokio::test]
+    async fn tenants_and_their_records_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = TenantId::parse("acme").unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            let record = TenantRecord {
+                id: id.clone(),
+                name: "Acme".into(),
+                created_at: 1,
+                updated_at: 1,
+            };
+            store.create_tenant(&record).await.unwrap();
+            let acme = store.for_tenant(&id).unwrap();
+            use crate::datastore::UserStore as _;
+            acme.create_user(&user_store_tests::record("u1", "alice"))
+                .await
+                .unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(store.get_tenant(&id).await.unwrap().is_some());
+        use crate::datastore::UserStore as _;
+        assert!(store.get_user("u1").await.unwrap().is_none());
+        let acme = store.for_tenant(&id).unwrap();
+        assert!(acme.get_user("u1").await.unwrap().is_some());
     }
 }

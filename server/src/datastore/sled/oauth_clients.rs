@@ -31,8 +31,8 @@ impl OAuthClientStore for SledStore {
         let key = client.client_id.as_bytes();
         let value = client.encode_to_vec();
         let secret = secret.map(encode_secret).transpose()?;
-        let result =
-            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
+        let result = (&self.t.oauth_clients, &self.t.oauth_client_secrets).transaction(
+            |(clients, secrets)| {
                 if clients.get(key)?.is_some() {
                     return Err(abort(DatastoreError::AlreadyExists(format!(
                         "OAuth client {} already exists",
@@ -45,7 +45,8 @@ impl OAuthClientStore for SledStore {
                     None => secrets.remove(key)?,
                 };
                 Ok(())
-            });
+            },
+        );
         finish(result)?;
         self.flush().await
     }
@@ -54,7 +55,8 @@ impl OAuthClientStore for SledStore {
         &self,
         client_id: &str,
     ) -> Result<Option<OAuthClient>, DatastoreError> {
-        self.oauth_clients
+        self.t
+            .oauth_clients
             .get(client_id.as_bytes())
             .map_err(storage)?
             .map(|v| decode(&v))
@@ -66,13 +68,13 @@ impl OAuthClientStore for SledStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<OAuthClient>, DatastoreError> {
-        super::paging::page(&self.oauth_clients, page_token, page_size, decode)
+        super::paging::page(&self.t.oauth_clients, page_token, page_size, decode)
     }
 
     async fn update_oauth_client(&self, client: &OAuthClient) -> Result<(), DatastoreError> {
         let key = client.client_id.as_bytes();
         let value = client.encode_to_vec();
-        let result = self.oauth_clients.transaction(|clients| {
+        let result = self.t.oauth_clients.transaction(|clients| {
             if clients.get(key)?.is_none() {
                 return Err(abort(DatastoreError::NotFound(format!(
                     "no OAuth client {}",
@@ -88,11 +90,12 @@ impl OAuthClientStore for SledStore {
 
     async fn delete_oauth_client(&self, client_id: &str) -> Result<bool, DatastoreError> {
         let key = client_id.as_bytes();
-        let result =
-            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
+        let result = (&self.t.oauth_clients, &self.t.oauth_client_secrets).transaction(
+            |(clients, secrets)| {
                 secrets.remove(key)?;
                 Ok(clients.remove(key)?.is_some())
-            });
+            },
+        );
         let existed = finish(result)?;
         self.flush().await?;
         Ok(existed)
@@ -102,7 +105,8 @@ impl OAuthClientStore for SledStore {
         &self,
         client_id: &str,
     ) -> Result<Option<SecretRecord>, DatastoreError> {
-        self.oauth_client_secrets
+        self.t
+            .oauth_client_secrets
             .get(client_id.as_bytes())
             .map_err(storage)?
             .map(|v| decode_secret(client_id, &v))
@@ -117,8 +121,8 @@ impl OAuthClientStore for SledStore {
         let key = client.client_id.as_bytes();
         let value = client.encode_to_vec();
         let secret = encode_secret(secret)?;
-        let result =
-            (&self.oauth_clients, &self.oauth_client_secrets).transaction(|(clients, secrets)| {
+        let result = (&self.t.oauth_clients, &self.t.oauth_client_secrets).transaction(
+            |(clients, secrets)| {
                 if clients.get(key)?.is_none() {
                     return Err(abort(DatastoreError::NotFound(format!(
                         "no OAuth client {}",
@@ -128,7 +132,8 @@ impl OAuthClientStore for SledStore {
                 clients.insert(key, value.as_slice())?;
                 secrets.insert(key, secret.as_slice())?;
                 Ok(())
-            });
+            },
+        );
         finish(result)?;
         self.flush().await
     }

@@ -29,7 +29,7 @@ impl UserStore for SledStore {
         let value = encode(&stored)?;
         let id = stored.id.as_bytes();
         let name = stored.username_key.as_bytes();
-        let result = (&self.users, &self.user_names).transaction(|(users, names)| {
+        let result = (&self.t.users, &self.t.user_names).transaction(|(users, names)| {
             if names.get(name)?.is_some() {
                 return Err(abort(taken(&stored.username)));
             }
@@ -49,7 +49,8 @@ impl UserStore for SledStore {
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, DatastoreError> {
-        self.users
+        self.t
+            .users
             .get(id.as_bytes())
             .map_err(storage)?
             .map(|v| decode(&v))
@@ -61,13 +62,15 @@ impl UserStore for SledStore {
         username_key: &str,
     ) -> Result<Option<UserRecord>, DatastoreError> {
         let Some(id) = self
+            .t
             .user_names
             .get(username_key.as_bytes())
             .map_err(storage)?
         else {
             return Ok(None);
         };
-        self.users
+        self.t
+            .users
             .get(&id)
             .map_err(storage)?
             .map(|v| decode(&v))
@@ -79,7 +82,7 @@ impl UserStore for SledStore {
         page_token: &str,
         page_size: usize,
     ) -> Result<Page<UserRecord>, DatastoreError> {
-        super::paging::page(&self.users, page_token, page_size, decode)
+        super::paging::page(&self.t.users, page_token, page_size, decode)
     }
 
     async fn update_user(&self, user: &UserRecord) -> Result<UserRecord, DatastoreError> {
@@ -88,7 +91,7 @@ impl UserStore for SledStore {
         let value = encode(&stored)?;
         let id = stored.id.as_bytes();
         let name = stored.username_key.as_bytes();
-        let result = (&self.users, &self.user_names).transaction(|(users, names)| {
+        let result = (&self.t.users, &self.t.user_names).transaction(|(users, names)| {
             let Some(old) = users.get(id)? else {
                 return Err(abort(DatastoreError::NotFound(format!(
                     "no user {}",
@@ -119,7 +122,7 @@ impl UserStore for SledStore {
 
     async fn delete_user(&self, id: &str) -> Result<Option<UserRecord>, DatastoreError> {
         let key = id.as_bytes();
-        let result = (&self.users, &self.user_names).transaction(|(users, names)| {
+        let result = (&self.t.users, &self.t.user_names).transaction(|(users, names)| {
             let Some(old) = users.remove(key)? else {
                 return Ok(None);
             };
