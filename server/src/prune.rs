@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tessera_proto::clock::{Clock, unix_seconds};
 use tokio_util::sync::CancellationToken;
 
-use crate::datastore::ExpiringStore;
+use crate::datastore::{ExpiringStore, TenantScope, TenantStore};
 
 /// Something with expired records to delete (they are refused anyway; pruning keeps the
 /// store small).
@@ -33,6 +33,48 @@ impl<S: ExpiringStore> Prune for ExpiredRecords<S> {
             .prune_expiring(unix_seconds(now))
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+/// A target made for each tenant in turn (each tenant's records are reachable only
+/// through its scoped store).
+pub struct EveryTenant<S, F> {
+    store: S,
+    make: F,
+}
+
+impl<S, F> std::fmt::Debug for EveryTenant<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EveryTenant").finish_non_exhaustive()
+    }
+}
+
+impl<S, F> EveryTenant<S, F> {
+    /// Prunes `make(store scoped to each tenant)`.
+    pub fn new(store: S, make: F) -> Self {
+        Self { store, make }
+    }
+}
+
+impl<S, F, P> Prune for EveryTenant<S, F>
+where
+    S: TenantStore + TenantScope + Send + Sync,
+    F: Fn(S) -> P + Send + Sync + 'static,
+    P: Prune,
+{
+    const WHAT: &'static str = P::WHAT;
+
+    async fn prune(&self, now: SystemTime) -> Result<u64, String> {
+        let tenants = self.store.list_tenants().await.map_err(|e| e.to_string())?;
+        let mut pruned = 0u64;
+        for tenant in tenants {
+            let scoped = self
+                .store
+                .for_tenant(&tenant.id)
+                .map_err(|e| e.to_string())?;
+            pruned = pruned.saturating_add((self.make)(scoped).prune(now).await?);
+        }
+        Ok(pruned)
     }
 }
 

@@ -16,18 +16,19 @@ use crate::api::agent::{self, AgentService};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
+use crate::datastore::TenantId;
 use crate::datastore::{Datastore, Instrumented, PgStore, SledStore};
 use crate::health::ServerProbe;
 use crate::metrics::{CaExpiry, ServerMetrics};
 use crate::oauth::authenticator::StoreClientAuthenticator;
-use crate::oauth::browser::{BrowserConfig, BrowserFlows, StoreClients, StoreConsents};
+use crate::oauth::browser::BrowserConfig;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::grants::{GrantLifetimes, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
-use crate::oauth::profiles::StoreUserProfiles;
+use crate::oauth::realms::{Realm, RealmParts, Realms};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
-use crate::prune::{ExpiredRecords, Pruner};
+use crate::prune::{EveryTenant, ExpiredRecords, Pruner};
 use crate::tls::{SvidTlsProfile, TlsPublisher};
 
 /// How long running parts get to stop after shutdown is signalled.
@@ -260,7 +261,11 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
             })
     });
     let token = shutdown.clone();
-    let expired = Pruner::new(ExpiredRecords(store.clone()), clock.clone(), EXPIRING_PRUNE);
+    let expired = Pruner::new(
+        EveryTenant::new(store.clone(), ExpiredRecords),
+        clock.clone(),
+        EXPIRING_PRUNE,
+    );
     tasks.spawn(async move {
         expired.run(token).await;
         Ok(())
@@ -315,7 +320,9 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     });
     if let Some(oauth) = oauth {
         let token = shutdown.clone();
-        let pruner = Pruner::new(oauth.grants, clock.clone(), GRANT_PRUNE);
+        let lifetimes = oauth.lifetimes;
+        let grants = EveryTenant::new(store.clone(), move |s| Grants::new(s, lifetimes));
+        let pruner = Pruner::new(grants, clock.clone(), GRANT_PRUNE);
         tasks.spawn(async move {
             pruner.run(token).await;
             Ok(())
@@ -394,8 +401,8 @@ struct OAuthPart<S> {
     tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
     /// With `serve_svid`: keeps the server SVID configuration current.
     publisher: Option<TlsPublisher<S>>,
-    /// The refresh-token grants, for their pruner.
-    grants: Grants<S>,
+    /// Refresh-token lifetimes, for the grants' pruner.
+    lifetimes: GrantLifetimes,
 }
 
 /// The OAuth authorization server and its bound listener, when `[oauth]` is configured.
@@ -454,40 +461,33 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
         k8s_clusters = exchange_section.k8s_clusters.len(),
         "OAuth token exchange ready (default deny)"
     );
-    let grants = Grants::new(
-        store.clone(),
-        GrantLifetimes {
-            idle: section.refresh_token_idle_ttl,
-            absolute: section.refresh_token_absolute_ttl,
-        },
-    );
-    let server = OAuthServer::new(
+    let lifetimes = GrantLifetimes {
+        idle: section.refresh_token_idle_ttl,
+        absolute: section.refresh_token_absolute_ttl,
+    };
+    let parts = RealmParts {
         http,
-        StoreClientAuthenticator::new(
-            store.clone(),
-            CaTrustBundles::new(ca.clone(), store.clone()),
-        ),
-        CaTokenSigner::new(ca.clone()),
-        Arc::new(store.clone()),
-        clock.clone(),
-    )
-    .with_token_exchange(exchange)
-    .with_user_profiles(StoreUserProfiles::new(store.clone()))
-    .with_browser(
-        BrowserFlows::new(
-            accounts,
-            StoreClients(store.clone()),
-            StoreConsents(store.clone()),
-            Arc::new(store.clone()),
-            BrowserConfig {
-                session_idle_ttl: section.session_idle_ttl,
-                session_absolute_ttl: section.session_absolute_ttl,
-            },
-        )
-        .with_metrics(metrics.logins.clone()),
-    )
-    .with_grants(Arc::new(grants.clone()))
-    .with_metrics(metrics.tokens.clone());
+        ca: ca.clone(),
+        store: store.clone(),
+        accounts,
+        lifetimes,
+        browser: BrowserConfig {
+            session_idle_ttl: section.session_idle_ttl,
+            session_absolute_ttl: section.session_absolute_ttl,
+        },
+        clock: clock.clone(),
+        tokens: metrics.tokens.clone(),
+        logins: metrics.logins.clone(),
+    };
+    // The default tenant's server at the issuer (with token exchange, configured
+    // server-wide); every other tenant's below it at `/t/<tenant>`.
+    let Realm { server, .. } = parts
+        .build(&TenantId::default_tenant())
+        .map_err(|e| startup("oauth")(&e))?;
+    let realms = Realms::new(parts);
+    let server = server
+        .with_token_exchange(exchange)
+        .with_routes(realms.routes());
     tracing::info!(
         issuer = %section.issuer,
         address = %section.bind_address,
@@ -499,7 +499,7 @@ async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
         listener,
         tls,
         publisher,
-        grants,
+        lifetimes,
     }))
 }
 

@@ -163,6 +163,6 @@ impl ChainWriter {
         let time = self.last_time.clone();
         let fields =
             std::collections::BTreeMap::from([("event".to_owned(), FILE_STARTED.to_owned())]);
-        self.write(AuditRecord::from_fields(fields, time, None))
+        self.write(AuditRecord::from_fields(fields, time, None, None))
     }
 }

@@ -18,8 +18,8 @@ use super::{AuditRecord, ChainWriter, TARGET};
 /// The name of the spans whose `request_id` field audit records carry.
 pub const REQUEST_SPAN: &str = "request";
 
-/// A span's `request_id`, kept in its extensions.
-struct RequestId(String);
+/// A request span's `request_id` and `tenant`, kept in its extensions.
+struct RequestId(String, Option<String>);
 
 /// An event's fields as text.
 #[derive(Default)]
@@ -87,7 +87,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for AuditLayer {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
         if let (Some(request_id), Some(span)) = (fields.0.remove("request_id"), ctx.span(id)) {
-            span.extensions_mut().insert(RequestId(request_id));
+            let tenant = fields.0.remove("tenant");
+            span.extensions_mut().insert(RequestId(request_id, tenant));
         }
     }
 
@@ -97,12 +98,19 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for AuditLayer {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let request_id = ctx.event_scope(event).and_then(|scope| {
-            scope
-                .into_iter()
-                .find_map(|span| span.extensions().get::<RequestId>().map(|r| r.0.clone()))
+        let request = ctx.event_scope(event).and_then(|scope| {
+            scope.into_iter().find_map(|span| {
+                span.extensions()
+                    .get::<RequestId>()
+                    .map(|r| (r.0.clone(), r.1.clone()))
+            })
         });
-        let record = AuditRecord::from_fields(fields.0, rfc3339(self.clock.now()), request_id);
+        let (request_id, tenant) = match request {
+            Some((id, tenant)) => (Some(id), tenant),
+            None => (None, None),
+        };
+        let record =
+            AuditRecord::from_fields(fields.0, rfc3339(self.clock.now()), request_id, tenant);
         let written = self
             .writer
             .lock()

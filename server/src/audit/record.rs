@@ -31,6 +31,11 @@ pub struct AuditRecord {
     pub source: Option<String>,
     /// The request this record belongs to (also the `X-Request-Id` answer header).
     pub request_id: Option<String>,
+    /// The tenant whose data the event concerns (OAuth requests and tenant-scoped admin
+    /// calls); absent for trust-domain events (entries, agents, authorities) and in
+    /// records written before tenants existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// Every other field of the event, as text.
     pub details: BTreeMap<String, String>,
     /// SHA-256 (hex) of the previous line of the chain ([`super::GENESIS`] for the first).
@@ -75,6 +80,7 @@ impl AuditRecord {
         mut fields: BTreeMap<String, String>,
         time: String,
         request_id: Option<String>,
+        tenant: Option<String>,
     ) -> Self {
         let event = fields.remove("event").unwrap_or_else(|| {
             fields
@@ -90,6 +96,7 @@ impl AuditRecord {
             .iter()
             .find(|f| Some(**f) != actor_field && fields.contains_key(**f))
             .and_then(|f| fields.remove(*f));
+        let tenant = fields.remove("tenant").or(tenant);
         let decision = fields.remove("decision");
         let reason = fields.remove("reason");
         let source = ["source", "peer", "source_address"]
@@ -111,6 +118,7 @@ impl AuditRecord {
             reason,
             source,
             request_id,
+            tenant,
             details: fields,
             prev: String::new(),
         }
@@ -143,6 +151,7 @@ mod tests {
             ]),
             "2026-12-03T17:00:00.000Z".into(),
             Some("r-1".into()),
+            Some("acme".into()),
         );
         assert_eq!(r.event, "oauth_token_issued");
         assert_eq!(r.actor.as_deref(), Some("partner"));
@@ -151,6 +160,7 @@ mod tests {
         assert_eq!(r.reason.as_deref(), Some("issued"));
         assert_eq!(r.source.as_deref(), Some("192.0.2.1"));
         assert_eq!(r.request_id.as_deref(), Some("r-1"));
+        assert_eq!(r.tenant.as_deref(), Some("acme"));
         assert_eq!(r.details, fields(&[("scope", "read")]));
     }
 
@@ -166,6 +176,7 @@ mod tests {
                 ("code", "code-SECRET"),
             ]),
             "t".into(),
+            None,
             None,
         );
         let line = serde_json::to_string(&r).unwrap();

@@ -127,7 +127,7 @@ mod tests {
 
     fn record(event: &str) -> AuditRecord {
         let fields = BTreeMap::from([("event".to_owned(), event.to_owned())]);
-        AuditRecord::from_fields(fields, "2026-12-03T17:00:00.000Z".into(), None)
+        AuditRecord::from_fields(fields, "2026-12-03T17:00:00.000Z".into(), None, None)
     }
 
     fn write(path: &Path, events: &[&str], max_bytes: u64) {

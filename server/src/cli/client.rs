@@ -14,7 +14,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use super::client_output::{print_pretty, to_json};
 use super::output::{Output, OutputArg, print_records};
 use super::pages::collect_pages;
-use super::{CliError, SocketArg, connect};
+use super::{CliError, SocketArg, TenantArg, connect_in};
 
 const AUTH_METHODS: [&str; 6] = [
     "client_secret_basic",
@@ -76,6 +76,15 @@ pub struct ClientFields {
     /// Access-token lifetime: seconds (`600`) or a duration (`10m`).
     #[arg(long)]
     pub access_token_ttl: Option<String>,
+}
+
+/// `client` with the tenant whose OAuth clients it manages.
+#[derive(Debug, clap::Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    #[command(subcommand)]
+    pub command: ClientCommand,
 }
 
 /// `client` subcommands.
@@ -248,7 +257,8 @@ fn print_client(c: Option<OAuthClient>, format: Output) -> Result<(), CliError> 
 }
 
 /// Runs a `client` command.
-pub async fn run(command: ClientCommand) -> Result<(), CliError> {
+pub async fn run(args: ClientArgs) -> Result<(), CliError> {
+    let ClientArgs { tenant, command } = args;
     let socket = match &command {
         ClientCommand::Create { socket, .. }
         | ClientCommand::Show { socket, .. }
@@ -257,7 +267,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
         | ClientCommand::Delete { socket, .. }
         | ClientCommand::RotateSecret { socket, .. } => socket.clone(),
     };
-    let mut api = ClientsClient::new(connect(&socket).await?);
+    let mut api = ClientsClient::new(connect_in(&socket, &tenant).await?);
     match command {
         ClientCommand::Create {
             id,

@@ -13,6 +13,7 @@ mod federation;
 mod healthcheck;
 mod output;
 mod pages;
+mod tenant;
 mod token;
 mod user;
 mod user_output;
@@ -79,12 +80,13 @@ pub enum Command {
     /// Registration entry commands.
     #[command(subcommand)]
     Entry(Box<entry::EntryCommand>),
-    /// OAuth client commands.
+    /// OAuth client commands (`--tenant` picks the tenant).
+    Client(Box<client::ClientArgs>),
+    /// User account commands (`--tenant` picks the tenant).
+    User(Box<user::UserArgs>),
+    /// Tenants: isolated realms of users and OAuth clients, each its own issuer.
     #[command(subcommand)]
-    Client(Box<client::ClientCommand>),
-    /// User account commands.
-    #[command(subcommand)]
-    User(Box<user::UserCommand>),
+    Tenant(tenant::TenantCommand),
     /// Audit trail commands (local files; no server needed).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -116,6 +118,54 @@ pub async fn connect(socket: &SocketArg) -> Result<tonic::transport::Channel, Cl
     })
 }
 
+/// The tenant option of tenant-scoped commands (`user`, `client`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TenantArg {
+    /// The tenant the command acts in.
+    #[arg(
+        long = "tenant",
+        global = true,
+        env = "TESSERA_TENANT",
+        default_value = crate::datastore::DEFAULT_TENANT
+    )]
+    pub id: String,
+}
+
+/// The admin channel with every call naming a tenant (`x-tessera-tenant`).
+pub type TenantChannel =
+    tonic::codegen::InterceptedService<tonic::transport::Channel, TenantHeader>;
+
+/// Adds the tenant metadata to each call.
+#[derive(Debug, Clone)]
+pub struct TenantHeader(tonic::metadata::AsciiMetadataValue);
+
+impl tonic::service::Interceptor for TenantHeader {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert(crate::api::admin::TENANT_METADATA, self.0.clone());
+        Ok(request)
+    }
+}
+
+/// Connects to the admin socket for calls in `tenant`.
+pub async fn connect_in(socket: &SocketArg, tenant: &TenantArg) -> Result<TenantChannel, CliError> {
+    let id = crate::datastore::TenantId::parse(&tenant.id)
+        .map_err(|e| CliError(format!("--tenant: {e}")))?;
+    let value = id
+        .as_str()
+        .parse()
+        .map_err(|_| CliError(format!("--tenant: {:?} is not a tenant ID", tenant.id)))?;
+    let channel = connect(socket).await?;
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        channel,
+        TenantHeader(value),
+    ))
+}
+
 /// Runs an admin command (everything but `run`).
 pub async fn admin(command: Command) -> Result<(), CliError> {
     match command {
@@ -130,6 +180,7 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Entry(cmd) => entry::run(*cmd).await,
         Command::Client(cmd) => client::run(*cmd).await,
         Command::User(cmd) => user::run(*cmd).await,
+        Command::Tenant(cmd) => tenant::run(cmd).await,
         Command::Audit(cmd) => audit::run(&cmd),
     }
 }

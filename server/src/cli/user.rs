@@ -13,13 +13,12 @@ use tessera_proto::wire::tessera::admin::v1::{
     CreateUserRequest, DeleteUserRequest, DisableUserRequest, EnableTotpRequest, GetUserRequest,
     ListUsersRequest, SetPasswordRequest, UpdateUserRequest, User,
 };
-use tonic::transport::Channel;
 use zeroize::Zeroizing;
 
 use super::output::{Output, OutputArg, print_records};
 use super::pages::collect_pages;
 use super::user_output::{print_pretty, print_user, to_json};
-use super::{CliError, SocketArg, connect};
+use super::{CliError, SocketArg, TenantArg, TenantChannel, connect_in};
 
 /// Which user: `--id ID` or `--username NAME` (case-insensitive).
 #[derive(Debug, Clone, clap::Args)]
@@ -39,6 +38,15 @@ pub struct PasswordArg {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+/// `user` with the tenant whose accounts it manages.
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    #[command(subcommand)]
+    pub command: UserCommand,
 }
 
 /// `user` subcommands.
@@ -174,7 +182,7 @@ fn read_password(arg: PasswordArg) -> Result<Zeroizing<String>, CliError> {
 
 /// The user `r` names, checked to be a match of the kind asked for (the server looks a
 /// reference up as an ID first, then as a username).
-async fn resolve(api: &mut UsersClient<Channel>, r: &UserRef) -> Result<User, CliError> {
+async fn resolve(api: &mut UsersClient<TenantChannel>, r: &UserRef) -> Result<User, CliError> {
     let reference =
         r.id.clone()
             .or_else(|| r.username.clone())
@@ -202,7 +210,8 @@ async fn resolve(api: &mut UsersClient<Channel>, r: &UserRef) -> Result<User, Cl
 }
 
 /// Runs a `user` command.
-pub async fn run(command: UserCommand) -> Result<(), CliError> {
+pub async fn run(args: UserArgs) -> Result<(), CliError> {
+    let UserArgs { tenant, command } = args;
     let socket = match &command {
         UserCommand::Create { socket, .. }
         | UserCommand::Show { socket, .. }
@@ -220,7 +229,7 @@ pub async fn run(command: UserCommand) -> Result<(), CliError> {
         }
         _ => None,
     };
-    let mut api = UsersClient::new(connect(&socket).await?);
+    let mut api = UsersClient::new(connect_in(&socket, &tenant).await?);
     match command {
         UserCommand::Create {
             username,

@@ -26,8 +26,12 @@ pub struct MemoryStore {
     scoped: Option<Arc<Mutex<Inner>>>,
     tenant: super::TenantId,
     /// Tenants other than `default`, with their maps.
-    tenants: Arc<Mutex<BTreeMap<super::TenantId, (super::TenantRecord, Arc<Mutex<Inner>>)>>>,
+    tenants: Arc<Mutex<TenantMaps>>,
 }
+
+/// Each tenant other than `default`: its record (`created_at < 0`: not created, only
+/// reached through a handle) and its maps.
+type TenantMaps = BTreeMap<super::TenantId, (super::TenantRecord, Arc<Mutex<Inner>>)>;
 
 #[derive(Debug, Default)]
 struct Inner {

@@ -20,6 +20,7 @@ pub mod exchange;
 pub mod grants;
 pub mod http;
 pub mod profiles;
+pub mod realms;
 pub mod signer;
 pub mod state;
 pub mod trust;

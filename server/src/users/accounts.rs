@@ -83,6 +83,21 @@ impl<S: UserStore> Accounts<S> {
         }
     }
 
+    /// The accounts of `tenant`: the same settings on the tenant's store, with sign-in
+    /// throttling of their own.
+    pub fn for_tenant(&self, tenant: &crate::datastore::TenantId) -> Result<Self, DatastoreError>
+    where
+        S: crate::datastore::TenantScope,
+    {
+        Ok(Self {
+            store: self.store.for_tenant(tenant)?,
+            sealer: Arc::clone(&self.sealer),
+            passwords: self.passwords.clone(),
+            guard: self.guard.apart(),
+            clock: Arc::clone(&self.clock),
+        })
+    }
+
     /// The datastore (e.g. to end an account's grants when it is disabled or deleted).
     pub fn store(&self) -> &S {
         &self.store

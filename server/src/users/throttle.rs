@@ -150,6 +150,12 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 }
 
 impl LoginGuard {
+    /// A guard with this one's policy and state of its own (another tenant's sign-ins:
+    /// a throttled `alice` of one tenant never slows the `alice` of another).
+    pub fn apart(&self) -> Self {
+        Self::new(self.policy)
+    }
+
     /// A guard applying `policy`.
     pub fn new(policy: ThrottlePolicy) -> Self {
         Self {

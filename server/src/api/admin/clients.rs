@@ -15,7 +15,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::api::{client_status, datastore_status};
-use crate::datastore::{ConsentStore, GrantStore, OAuthClientStore};
+use crate::datastore::{ConsentStore, GrantStore, OAuthClientStore, TenantScope, TenantStore};
 use crate::oauth::browser::consent::forget_client_consents;
 use crate::oauth::clients::{
     Client, ClientSecret, DEFAULT_GRACE_PERIOD, new_secret_record, rotate_secret_record,
@@ -69,12 +69,13 @@ fn generate() -> Result<ClientSecret, Status> {
     })
 }
 
-impl<S: OAuthClientStore> ClientsService<S> {
-    async fn load(&self, id: &str) -> Result<Client, Status> {
+/// The client `id` of `store`'s tenant.
+async fn load<S: OAuthClientStore>(store: &S, id: &str) -> Result<Client, Status> {
+    {
         if id.is_empty() {
             return Err(Status::invalid_argument("client_id: required"));
         }
-        crate::oauth::clients::get_client(&self.store, id)
+        crate::oauth::clients::get_client(store, id)
             .await
             .map_err(datastore_status)?
             .ok_or_else(|| not_found(id))
@@ -82,11 +83,14 @@ impl<S: OAuthClientStore> ClientsService<S> {
 }
 
 #[tonic::async_trait]
-impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService<S> {
+impl<S: OAuthClientStore + GrantStore + ConsentStore + TenantStore + TenantScope> Clients
+    for ClientsService<S>
+{
     async fn create_client(
         &self,
         request: Request<CreateClientRequest>,
     ) -> Result<Response<CreateClientResponse>, Status> {
+        let store = super::tenant_scope::scoped(&self.store, &request).await?;
         let mut wire = required(request.into_inner().client)?;
         let now = self.clock.now();
         // A new client is enabled; `UpdateClient` disables it.
@@ -101,7 +105,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         };
         let record = secret.as_ref().map(new_secret_record);
         let stored = client.to_proto();
-        self.store
+        store
             .create_oauth_client(&stored, record.as_ref())
             .await
             .map_err(datastore_status)?;
@@ -109,6 +113,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
             target: "tessera::audit",
             event = "oauth_client_created",
             actor = "admin_api",
+            tenant = %store.tenant(),
             client_id = %client.client_id,
             auth_method = %client.auth_method,
             grant_types = ?client.grant_types,
@@ -126,7 +131,8 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         &self,
         request: Request<GetClientRequest>,
     ) -> Result<Response<ClientResponse>, Status> {
-        let client = self.load(&request.into_inner().client_id).await?;
+        let store = super::tenant_scope::scoped(&self.store, &request).await?;
+        let client = load(&store, &request.into_inner().client_id).await?;
         Ok(Response::new(ClientResponse {
             client: Some(client.to_proto()),
         }))
@@ -136,6 +142,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         &self,
         request: Request<ListClientsRequest>,
     ) -> Result<Response<ListClientsResponse>, Status> {
+        let store = super::tenant_scope::scoped(&self.store, &request).await?;
         let request = request.into_inner();
         let size = usize::try_from(request.page_size).unwrap_or(MAX_CLIENT_PAGE);
         let size = if size == 0 {
@@ -143,8 +150,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         } else {
             size.min(MAX_CLIENT_PAGE)
         };
-        let page = self
-            .store
+        let page = store
             .list_oauth_clients(&request.page_token, size)
             .await
             .map_err(datastore_status)?;
@@ -158,24 +164,26 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         &self,
         request: Request<UpdateClientRequest>,
     ) -> Result<Response<ClientResponse>, Status> {
+        let store = super::tenant_scope::scoped(&self.store, &request).await?;
         let mut wire = required(request.into_inner().client)?;
-        let existing = self.load(&wire.client_id).await?;
+        let existing = load(&store, &wire.client_id).await?;
         // Server-owned timestamps are kept whatever the caller sent.
         wire.created_at = existing.created_at;
         wire.secret_rotated_at = existing.secret_rotated_at;
         let client = Client::from_proto(wire).map_err(client_status)?;
         let stored = client.to_proto();
-        self.store
+        store
             .update_oauth_client(&stored)
             .await
             .map_err(datastore_status)?;
         if !client.enabled {
-            end_grants(&self.store, &client.client_id).await;
+            end_grants(&store, &client.client_id).await;
         }
         tracing::info!(
             target: "tessera::audit",
             event = "oauth_client_updated",
             actor = "admin_api",
+            tenant = %store.tenant(),
             client_id = %client.client_id,
             enabled = client.enabled,
             auth_method = %client.auth_method,
@@ -192,24 +200,25 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         &self,
         request: Request<DeleteClientRequest>,
     ) -> Result<Response<DeleteClientResponse>, Status> {
+        let store = super::tenant_scope::scoped(&self.store, &request).await?;
         let id = request.into_inner().client_id;
         if id.is_empty() {
             return Err(Status::invalid_argument("client_id: required"));
         }
-        let existed = self
-            .store
+        let existed = store
             .delete_oauth_client(&id)
             .await
             .map_err(datastore_status)?;
         if !existed {
             return Err(not_found(&id));
         }
-        end_grants(&self.store, &id).await;
-        end_consents(&self.store, &id).await;
+        end_grants(&store, &id).await;
+        end_consents(&store, &id).await;
         tracing::info!(
             target: "tessera::audit",
             event = "oauth_client_deleted",
             actor = "admin_api",
+            tenant = %store.tenant(),
             client_id = %id,
         );
         Ok(Response::new(DeleteClientResponse {}))
@@ -219,6 +228,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         &self,
         request: Request<RotateClientSecretRequest>,
     ) -> Result<Response<CreateClientResponse>, Status> {
+        let store = super::tenant_scope::scoped(&self.store, &request).await?;
         let request = request.into_inner();
         let grace = match u64::try_from(request.grace_period) {
             Ok(0) => DEFAULT_GRACE_PERIOD,
@@ -229,7 +239,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
                 ));
             }
         };
-        let mut client = self.load(&request.client_id).await?;
+        let mut client = load(&store, &request.client_id).await?;
         if !client.auth_method.uses_secret() {
             return Err(Status::failed_precondition(format!(
                 "client {:?} uses auth_method {} and has no secret",
@@ -237,8 +247,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
             )));
         }
         let now = self.clock.now();
-        let old = self
-            .store
+        let old = store
             .get_client_secret(&client.client_id)
             .await
             .map_err(datastore_status)?;
@@ -246,7 +255,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
         let record = rotate_secret_record(old.as_ref(), &secret, now, grace);
         client.secret_rotated_at = unix_seconds(now);
         let stored = client.to_proto();
-        self.store
+        store
             .put_client_secret(&stored, &record)
             .await
             .map_err(datastore_status)?;
@@ -254,6 +263,7 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore> Clients for ClientsService
             target: "tessera::audit",
             event = "oauth_client_secret_rotated",
             actor = "admin_api",
+            tenant = %store.tenant(),
             client_id = %client.client_id,
             grace_period_secs = grace.as_secs(),
             previous_valid_until = record.previous_valid_until,

@@ -13,6 +13,8 @@ mod health;
 mod join_tokens;
 mod mtls;
 mod peer;
+mod tenant_scope;
+mod tenants;
 mod users;
 
 pub use mtls::{AdminGate, AdminGateLayer};
@@ -31,6 +33,7 @@ use tessera_proto::wire::tessera::admin::v1::federated_bundles_server::Federated
 use tessera_proto::wire::tessera::admin::v1::federation_server::FederationServer;
 use tessera_proto::wire::tessera::admin::v1::health_server::HealthServer;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokensServer;
+use tessera_proto::wire::tessera::admin::v1::tenants_server::TenantsServer;
 use tessera_proto::wire::tessera::admin::v1::users_server::UsersServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +47,8 @@ use crate::users::Accounts;
 
 pub use clients::{ClientsService, MAX_CLIENT_PAGE};
 pub use entries::{EntriesService, MAX_BATCH, MAX_PAGE_SIZE};
+pub use tenant_scope::TENANT_METADATA;
+pub use tenants::{MAX_TENANT_NAME, TenantsService};
 pub use users::{MAX_USER_PAGE, UsersService};
 
 /// Errors of the admin API task.
@@ -190,11 +195,15 @@ where
         .add_service(AuthoritiesServer::new(
             authorities::AuthoritiesService::new(ca.clone()),
         ))
-        .add_service(AgentsServer::new(agents::AgentsService::new(store)))
+        .add_service(AgentsServer::new(agents::AgentsService::new(store.clone())))
         .add_service(JoinTokensServer::new(join_tokens))
         .add_service(EntriesServer::new(entries))
         .add_service(ClientsServer::new(clients))
         .add_service(UsersServer::new(UsersService::new(accounts)))
+        .add_service(TenantsServer::new(TenantsService::new(
+            store,
+            ca.clock().clone(),
+        )))
         .clone()
         .routes()
 }

@@ -12,7 +12,9 @@ use tonic::{Request, Response, Status};
 use zeroize::Zeroizing;
 
 use crate::api::datastore_status;
-use crate::datastore::{ConsentStore, GrantStore, UserRecord, UserStore};
+use crate::datastore::{
+    ConsentStore, GrantStore, TenantId, TenantScope, TenantStore, UserRecord, UserStore,
+};
 use crate::oauth::browser::consent::forget_user_consents;
 use crate::users::{Accounts, NewUser, Password, UserChanges, UserError};
 
@@ -29,6 +31,16 @@ impl<S> UsersService<S> {
     /// A service over `accounts`.
     pub fn new(accounts: Accounts<S>) -> Self {
         Self { accounts }
+    }
+}
+
+impl<S: UserStore + TenantStore + TenantScope> UsersService<S> {
+    /// The accounts of the tenant `request` names.
+    async fn accounts_in<T>(&self, request: &Request<T>) -> Result<Accounts<S>, Status> {
+        let store = super::tenant_scope::scoped(self.accounts.store(), request).await?;
+        self.accounts
+            .for_tenant(store.tenant())
+            .map_err(crate::api::datastore_status)
     }
 }
 
@@ -83,22 +95,26 @@ async fn end_grants<S: GrantStore + ConsentStore>(store: &S, user_id: &str) {
     }
 }
 
-fn audit(event: &'static str, u: &UserRecord) {
+fn audit(event: &'static str, tenant: &TenantId, u: &UserRecord) {
     tracing::info!(
         target: "tessera::audit",
         event,
         actor = "admin_api",
+        tenant = %tenant,
         user_id = %u.id,
         username = %u.username,
     );
 }
 
 #[tonic::async_trait]
-impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S> {
+impl<S: UserStore + GrantStore + ConsentStore + TenantStore + TenantScope + Clone> Users
+    for UsersService<S>
+{
     async fn create_user(
         &self,
         request: Request<CreateUserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
+        let accounts = self.accounts_in(&request).await?;
         let request = request.into_inner();
         let secret = password(request.password)?;
         let wire = request
@@ -109,12 +125,8 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
             display_name: wire.display_name,
             email: wire.email,
         };
-        let created = self
-            .accounts
-            .create(new, secret)
-            .await
-            .map_err(user_status)?;
-        audit("user_created", &created);
+        let created = accounts.create(new, secret).await.map_err(user_status)?;
+        audit("user_created", accounts.store().tenant(), &created);
         Ok(reply(&created))
     }
 
@@ -122,8 +134,8 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<GetUserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
-        let found = self
-            .accounts
+        let accounts = self.accounts_in(&request).await?;
+        let found = accounts
             .find(&request.into_inner().user)
             .await
             .map_err(user_status)?;
@@ -134,6 +146,7 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
+        let accounts = self.accounts_in(&request).await?;
         let request = request.into_inner();
         let size = usize::try_from(request.page_size).unwrap_or(MAX_USER_PAGE);
         let size = if size == 0 {
@@ -141,8 +154,7 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         } else {
             size.min(MAX_USER_PAGE)
         };
-        let page = self
-            .accounts
+        let page = accounts
             .list(&request.page_token, size)
             .await
             .map_err(user_status)?;
@@ -156,6 +168,7 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
+        let accounts = self.accounts_in(&request).await?;
         let wire = request
             .into_inner()
             .user
@@ -163,7 +176,7 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         if wire.id.is_empty() {
             return Err(Status::invalid_argument("user.id: required"));
         }
-        let before = self.accounts.find(&wire.id).await.map_err(user_status)?;
+        let before = accounts.find(&wire.id).await.map_err(user_status)?;
         if before.id != wire.id {
             return Err(user_status(UserError::NotFound(wire.id)));
         }
@@ -179,14 +192,13 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
             disabled: wire.disabled,
             totp_enabled: wire.totp_enabled,
         };
-        let after = self
-            .accounts
+        let after = accounts
             .update(&wire.id, changes)
             .await
             .map_err(user_status)?;
-        audit("user_updated", &after);
+        audit("user_updated", accounts.store().tenant(), &after);
         if after.disabled {
-            end_grants(self.accounts.store(), &after.id).await;
+            end_grants(accounts.store(), &after.id).await;
         }
         if before.disabled != after.disabled {
             audit(
@@ -195,11 +207,12 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
                 } else {
                     "user_enabled"
                 },
+                accounts.store().tenant(),
                 &after,
             );
         }
         if before.totp.is_some() && after.totp.is_none() {
-            audit("user_totp_disabled", &after);
+            audit("user_totp_disabled", accounts.store().tenant(), &after);
         }
         Ok(reply(&after))
     }
@@ -208,13 +221,13 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<DeleteUserRequest>,
     ) -> Result<Response<DeleteUserResponse>, Status> {
-        let deleted = self
-            .accounts
+        let accounts = self.accounts_in(&request).await?;
+        let deleted = accounts
             .delete(&request.into_inner().user)
             .await
             .map_err(user_status)?;
-        audit("user_deleted", &deleted);
-        end_grants(self.accounts.store(), &deleted.id).await;
+        audit("user_deleted", accounts.store().tenant(), &deleted);
+        end_grants(accounts.store(), &deleted.id).await;
         Ok(Response::new(DeleteUserResponse {}))
     }
 
@@ -222,14 +235,14 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<SetPasswordRequest>,
     ) -> Result<Response<SetPasswordResponse>, Status> {
+        let accounts = self.accounts_in(&request).await?;
         let request = request.into_inner();
         let secret = password(request.password)?;
-        let changed = self
-            .accounts
+        let changed = accounts
             .set_password(&request.user, secret)
             .await
             .map_err(user_status)?;
-        audit("user_password_changed", &changed);
+        audit("user_password_changed", accounts.store().tenant(), &changed);
         Ok(Response::new(SetPasswordResponse {}))
     }
 
@@ -237,12 +250,12 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<EnableTotpRequest>,
     ) -> Result<Response<EnableTotpResponse>, Status> {
-        let (user, uri) = self
-            .accounts
+        let accounts = self.accounts_in(&request).await?;
+        let (user, uri) = accounts
             .enable_totp(&request.into_inner().user)
             .await
             .map_err(user_status)?;
-        audit("user_totp_enabled", &user);
+        audit("user_totp_enabled", accounts.store().tenant(), &user);
         Ok(Response::new(EnableTotpResponse {
             provisioning_uri: uri.to_string(),
         }))
@@ -252,13 +265,13 @@ impl<S: UserStore + GrantStore + ConsentStore + Clone> Users for UsersService<S>
         &self,
         request: Request<DisableUserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
-        let user = self
-            .accounts
+        let accounts = self.accounts_in(&request).await?;
+        let user = accounts
             .set_disabled(&request.into_inner().user, true)
             .await
             .map_err(user_status)?;
-        audit("user_disabled", &user);
-        end_grants(self.accounts.store(), &user.id).await;
+        audit("user_disabled", accounts.store().tenant(), &user);
+        end_grants(accounts.store(), &user.id).await;
         Ok(reply(&user))
     }
 }

@@ -17,7 +17,6 @@ use super::pages::{self, Page, error_line, escape, hidden};
 use super::post::{
     form_post, new_session, not_enabled, page, store_failed, stored, throttled, unavailable,
 };
-use super::session::SessionCookie;
 use crate::oauth::device::{Approval, PendingRequest, display_user_code, normalise_user_code};
 use tessera_proto::clock::unix_seconds;
 
@@ -35,10 +34,16 @@ fn sign_in_first() -> Response {
 }
 
 /// The code entry form (prefilled with `user_code`).
-fn entry(csrf: &str, user_code: &str, status: StatusCode, error: Option<&str>) -> Page {
+fn entry(
+    action: &str,
+    csrf: &str,
+    user_code: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Page {
     let body = format!(
         "<p>Enter the code shown on your device.</p>\n{err}\
-         <form method=\"post\" action=\"{DEVICE}\">\n{csrf}\n\
+         <form method=\"post\" action=\"{action}\">\n{csrf}\n\
          <p><label>Code <input name=\"user_code\" value=\"{code}\" autocomplete=\"off\" required></label></p>\n\
          <p><button type=\"submit\">Continue</button></p>\n</form>",
         err = error_line(error),
@@ -54,10 +59,10 @@ fn entry(csrf: &str, user_code: &str, status: StatusCode, error: Option<&str>) -
 }
 
 /// The page of an anonymous `GET /oauth2/device`: a sign-in button (no session yet).
-fn start(user_code: &str) -> Page {
+fn start(action: &str, user_code: &str) -> Page {
     let body = format!(
         "<p>Sign in to connect a device.</p>\n\
-         <form method=\"get\" action=\"{DEVICE}\">\n{code}{sign_in}\n\
+         <form method=\"get\" action=\"{action}\">\n{code}{sign_in}\n\
          <p><button type=\"submit\">Sign in</button></p>\n</form>",
         code = hidden("user_code", user_code),
         sign_in = hidden("sign_in", "1"),
@@ -71,7 +76,7 @@ fn start(user_code: &str) -> Page {
 }
 
 /// The confirm page: which client asks for which scopes.
-fn confirm(csrf: &str, user_code: &str, request: &PendingRequest) -> Page {
+fn confirm(action: &str, csrf: &str, user_code: &str, request: &PendingRequest) -> Page {
     let items: String = request
         .scopes
         .iter()
@@ -79,7 +84,7 @@ fn confirm(csrf: &str, user_code: &str, request: &PendingRequest) -> Page {
         .collect();
     let body = format!(
         "<p>A device using <strong>{client}</strong> asks for access to:</p>\n<ul>{items}</ul>\n\
-         <form method=\"post\" action=\"{DEVICE}\">\n{csrf}{code}\n\
+         <form method=\"post\" action=\"{action}\">\n{csrf}{code}\n\
          <p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\n\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p>\n</form>",
         client = escape(&request.client_id),
@@ -118,7 +123,7 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let source = crate::oauth::http::source_address(request.extensions());
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let user_code = params.one("user_code").ok().flatten().unwrap_or_default();
-    let cookie = SessionCookie::for_issuer(host.issuer());
+    let cookie = host.session_cookie();
     let read = flows
         .sessions
         .with_cookie(cookie.read(request.headers()), now, |s| {
@@ -131,7 +136,10 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     };
     if let Some((id, (Some(user), csrf))) = &existing {
         match still_signed_in(flows, id, user).await {
-            Ok(true) => return entry(csrf, user_code, StatusCode::OK, None).into_response(),
+            Ok(true) => {
+                return entry(&host.route(DEVICE), csrf, user_code, StatusCode::OK, None)
+                    .into_response();
+            }
             Ok(false) => existing = None,
             Err(r) => return r,
         }
@@ -139,7 +147,7 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     // Not signed in and no session: a plain GET (a prefetch, a scanner, a flood) creates
     // none; the sign-in button asks for the login page, which needs one (issue 11 §11).
     if existing.is_none() && params.one("sign_in") != Ok(Some("1")) {
-        return start(user_code).into_response();
+        return start(&host.route(DEVICE), user_code).into_response();
     }
     // Not signed in: the login page, then back here (with the code, when well formed).
     let (session_id, fresh) = match existing {
@@ -173,8 +181,12 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let Ok(Some(Some((request_id, csrf)))) = added.await else {
         return unavailable();
     };
-    let response =
-        pages::login(form(LOGIN, &csrf, &request_id, &req), StatusCode::OK, None).into_response();
+    let response = pages::login(
+        form(&host.route(LOGIN), &csrf, &request_id, &req),
+        StatusCode::OK,
+        None,
+    )
+    .into_response();
     if fresh {
         with_session(response, &cookie, &session_id)
     } else {
@@ -228,11 +240,18 @@ pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
         }
         tracing::info!(target: AUDIT, event = "oauth_device_refused", user_id = %user.user_id, reason = "unknown_user_code");
         let error = Some("That code is wrong or expired. Check the code on your device.");
-        return entry(&csrf, "", StatusCode::BAD_REQUEST, error).into_response();
+        return entry(
+            &host.route(DEVICE),
+            &csrf,
+            "",
+            StatusCode::BAD_REQUEST,
+            error,
+        )
+        .into_response();
     };
     let decision = posted.params.one("decision").ok().flatten();
     let approved = match decision {
-        None => return confirm(&csrf, &user_code, &pending).into_response(),
+        None => return confirm(&host.route(DEVICE), &csrf, &user_code, &pending).into_response(),
         Some(d) => d == "approve",
     };
     let decided = if approved {
@@ -251,6 +270,7 @@ pub async fn device_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Re
     };
     if !decided {
         return entry(
+            &host.route(DEVICE),
             &csrf,
             "",
             StatusCode::BAD_REQUEST,

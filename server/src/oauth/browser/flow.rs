@@ -175,8 +175,11 @@ pub(super) async fn proceed<H: BrowserHost>(
         return expired();
     };
     if request.resume.is_none() && needs_consent(flows, &request, user).await {
-        return pages::consent(form(CONSENT, &csrf, request_id, &request), &request.scopes)
-            .into_response();
+        return pages::consent(
+            form(&host.route(CONSENT), &csrf, request_id, &request),
+            &request.scopes,
+        )
+        .into_response();
     }
     // Taken, not just read: a request answered concurrently is spent.
     let taken = flows

@@ -13,7 +13,6 @@ use super::authorize::{self, AuthorizeError};
 use super::flow::{self, AUDIT, LOGIN, expired, form, proceed, with_session};
 use super::pages;
 use super::post::{form_post, new_session, not_enabled, page, stored, unavailable};
-use super::session::SessionCookie;
 
 /// `GET /oauth2/authorize`.
 pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Request) -> Response {
@@ -44,7 +43,7 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         }
         Err(AuthorizeError::Redirect(r)) => return flow::error_redirect(issuer, &r),
     };
-    let cookie = SessionCookie::for_issuer(issuer);
+    let cookie = host.session_cookie();
     let read = flows
         .sessions
         .with_cookie(cookie.read(request.headers()), now, |s| s.user.clone())
@@ -92,8 +91,12 @@ pub async fn authorize<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
     };
     let response = match user {
         Some(u) => proceed(host.as_ref(), flows, &session_id, &request_id, &u, now).await,
-        None => pages::login(form(LOGIN, &csrf, &request_id, &req), StatusCode::OK, None)
-            .into_response(),
+        None => pages::login(
+            form(&host.route(LOGIN), &csrf, &request_id, &req),
+            StatusCode::OK,
+            None,
+        )
+        .into_response(),
     };
     if fresh {
         with_session(response, &cookie, &session_id)

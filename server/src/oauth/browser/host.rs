@@ -30,6 +30,11 @@ pub trait BrowserHost: Send + Sync + 'static {
     /// The claims of `token` if it is an ID token this server signed (with a key of its
     /// OAuth JWKS, for its issuer; expired tokens included): the `id_token_hint` of
     /// RP-Initiated Logout.
+    /// The path of one of this host's endpoints (`LOGIN` → `/oauth2/login`, or
+    /// `/t/<tenant>/oauth2/login` for a tenant's host): form actions and links.
+    fn route(&self, path: &str) -> String;
+    /// The session cookie of this host (each tenant has its own).
+    fn session_cookie(&self) -> super::session::SessionCookie;
     fn verify_id_token_hint(
         &self,
         token: &str,

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::flow::{AUDIT, LOGIN, TOTP, expired, form, proceed, signed_out, with_session};
 use super::pages;
 use super::post::{Posted, form_post, store_failed, stored, throttled, unavailable};
-use super::session::{SessionCookie, SessionError, SignedIn};
+use super::session::{SessionError, SignedIn};
 use super::{BrowserFlows, BrowserHost};
 use crate::metrics::{LoginFactor, LoginResult};
 use crate::users::LoginError;
@@ -59,7 +59,7 @@ async fn complete<H: BrowserHost>(
     };
     tracing::info!(target: AUDIT, event = "browser_signed_in", user_id = %user.user_id, amr = %user.amr.join(" "), source = %posted.source);
     let response = proceed(host, flows, &new_id, request_id, &user, now).await;
-    with_session(response, &SessionCookie::for_issuer(host.issuer()), &new_id)
+    with_session(response, &host.session_cookie(), &new_id)
 }
 
 /// `POST /oauth2/login`: username + password.
@@ -87,7 +87,8 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
         .unwrap_or_default()
         .to_owned();
     let password = Zeroizing::new(posted.params.take("password").unwrap_or_default());
-    let ctx = || form(LOGIN, &csrf, &request_id, &req);
+    let action = host.route(LOGIN);
+    let ctx = || form(&action, &csrf, &request_id, &req);
     let authenticated = flows
         .users
         .authenticate(&username, password, posted.source)
@@ -103,7 +104,12 @@ pub async fn login_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
             if let Err(r) = stored(noted.await) {
                 return r;
             }
-            pages::totp(form(TOTP, &csrf, &request_id, &req), StatusCode::OK, None).into_response()
+            pages::totp(
+                form(&host.route(TOTP), &csrf, &request_id, &req),
+                StatusCode::OK,
+                None,
+            )
+            .into_response()
         }
         Ok(a) => {
             complete(
@@ -159,7 +165,8 @@ pub async fn totp_post<H: BrowserHost>(State(host): State<Arc<H>>, request: Requ
         .flatten()
         .unwrap_or_default()
         .to_owned();
-    let ctx = || form(TOTP, &csrf, &request_id, &req);
+    let action = host.route(TOTP);
+    let ctx = || form(&action, &csrf, &request_id, &req);
     let verified = flows
         .users
         .verify_second_factor(&user_id, &code, posted.source)

@@ -14,7 +14,6 @@ use super::authorize::Params;
 use super::end_session::{self, EndSession};
 use super::flow::{AUDIT, LOGOUT, see_other};
 use super::post::{forbidden, not_enabled, read_body, stored};
-use super::session::SessionCookie;
 use super::{BrowserFlows, BrowserHost, csrf, pages};
 
 /// `GET /oauth2/logout`: the confirmation form (signing out needs a POST with the token).
@@ -38,7 +37,7 @@ async fn ask<H: BrowserHost>(
         Ok(end) => end,
         Err(refused) => return refused.into_response(),
     };
-    let cookie = SessionCookie::for_issuer(host.issuer());
+    let cookie = host.session_cookie();
     let read = flows
         .sessions
         .with_cookie(cookie.read(headers), host.now(), |s| s.csrf.clone())
@@ -49,9 +48,12 @@ async fn ask<H: BrowserHost>(
     };
     match (csrf, &end.redirect_uri) {
         (None, None) => pages::signed_out().into_response(),
-        (csrf, _) => {
-            pages::logout(LOGOUT, csrf.as_deref().unwrap_or_default(), end.form()).into_response()
-        }
+        (csrf, _) => pages::logout(
+            &host.route(LOGOUT),
+            csrf.as_deref().unwrap_or_default(),
+            end.form(),
+        )
+        .into_response(),
     }
 }
 
@@ -91,7 +93,7 @@ async fn confirm<H: BrowserHost>(
     end: &EndSession,
 ) -> Response {
     let now = host.now();
-    let cookie = SessionCookie::for_issuer(host.issuer());
+    let cookie = host.session_cookie();
     let presented = params.one("csrf_token").ok().flatten();
     let read = flows
         .sessions

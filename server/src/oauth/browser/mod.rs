@@ -44,6 +44,7 @@ pub use logout::{logout_get, logout_post};
 pub use ports::{
     BoxFuture, ClientDirectory, ConsentMemory, StoreClients, StoreConsents, UserLogin,
 };
+pub use session::SessionCookie;
 
 /// Settings of the browser flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

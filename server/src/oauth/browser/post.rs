@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::authorize::Params;
 use super::flow::AUDIT;
 use super::pages;
-use super::session::{SessionCookie, SessionError};
+use super::session::SessionError;
 use super::{BrowserFlows, BrowserHost, csrf};
 
 /// Largest form body accepted.
@@ -121,7 +121,7 @@ pub(super) async fn posted<H: BrowserHost>(
     now: std::time::SystemTime,
 ) -> Result<Posted, Response> {
     let source = crate::oauth::http::source_address(request.extensions());
-    let cookie = SessionCookie::for_issuer(host.issuer());
+    let cookie = host.session_cookie();
     let session_id = cookie.read(request.headers());
     let body = read_body(request.into_body(), host.body_read_timeout()).await?;
     let params = Params::parse(&body);

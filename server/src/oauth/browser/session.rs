@@ -290,8 +290,9 @@ impl SessionStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionCookie {
     /// `__Host-tessera-session`, or `tessera-session` for a loopback `http` issuer
-    /// (browsers refuse `__Host-` cookies without `Secure`).
-    pub name: &'static str,
+    /// (browsers refuse `__Host-` cookies without `Secure`); a tenant's ends with
+    /// `.<tenant>` (every tenant of a host signs in apart).
+    pub name: std::borrow::Cow<'static, str>,
     /// `Secure` attribute.
     pub secure: bool,
 }
@@ -301,15 +302,25 @@ impl SessionCookie {
     pub fn for_issuer(issuer: &str) -> Self {
         if issuer.starts_with("https://") {
             Self {
-                name: "__Host-tessera-session",
+                name: "__Host-tessera-session".into(),
                 secure: true,
             }
         } else {
             Self {
-                name: "tessera-session",
+                name: "tessera-session".into(),
                 secure: false,
             }
         }
+    }
+
+    /// The cookie of `tenant`'s issuer: the default tenant's is [`Self::for_issuer`]'s,
+    /// another tenant's carries its ID in the name (`Path=/` stays: `__Host-` demands it).
+    pub fn for_tenant(issuer: &str, tenant: &crate::datastore::TenantId) -> Self {
+        let mut cookie = Self::for_issuer(issuer);
+        if !tenant.is_default() {
+            cookie.name = format!("{}.{tenant}", cookie.name).into();
+        }
+        cookie
     }
 
     /// The session id the request carries, if any.
@@ -320,7 +331,7 @@ impl SessionCookie {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == self.name)
+            .find(|(k, _)| *k == self.name.as_ref())
             .map(|(_, v)| v.to_owned())
     }
 

@@ -23,6 +23,11 @@ pub struct OAuthHttpConfig {
     /// ready for them, on plain HTTP and TLS alike; else the connection is closed.
     /// Default 10 s (`[oauth] header_read_timeout`).
     pub header_read_timeout: Duration,
+    /// The tenant this surface serves ([`Self::for_tenant`]); `default` unless set.
+    pub tenant: crate::datastore::TenantId,
+    /// Prefix of this surface's paths as the router sees them: empty for the default
+    /// tenant, `/t/<tenant>` for another (its pages link and post there).
+    pub path_prefix: String,
 }
 
 impl OAuthHttpConfig {
@@ -37,6 +42,23 @@ impl OAuthHttpConfig {
             burst: 100,
             body_read_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            tenant: crate::datastore::TenantId::default_tenant(),
+            path_prefix: String::new(),
+        }
+    }
+
+    /// The same settings for `tenant`, an issuer of its own below this one:
+    /// `<issuer>/t/<tenant>` (the default tenant keeps this issuer).
+    pub fn for_tenant(&self, tenant: &crate::datastore::TenantId) -> Self {
+        if tenant.is_default() {
+            return self.clone();
+        }
+        let path_prefix = format!("/t/{tenant}");
+        Self {
+            issuer: format!("{}{path_prefix}", self.issuer),
+            tenant: tenant.clone(),
+            path_prefix,
+            ..self.clone()
         }
     }
 

@@ -46,6 +46,8 @@ pub(crate) struct Shared<A, S> {
     pub(crate) grants: OnceLock<Arc<dyn GrantService>>,
     /// Token endpoint metrics ([`OAuthServer::with_metrics`]).
     pub(crate) metrics: OnceLock<TokenMetrics>,
+    /// More routes served beside these ([`OAuthServer::with_routes`]: other tenants').
+    pub(crate) extra: OnceLock<Router>,
 }
 
 impl<A, S> Shared<A, S> {
@@ -96,6 +98,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 users: OnceLock::new(),
                 grants: OnceLock::new(),
                 metrics: OnceLock::new(),
+                extra: OnceLock::new(),
             }),
         }
     }
@@ -148,6 +151,13 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         self
     }
 
+    /// Serves `routes` beside this server's (other tenants' issuers below this one). Set
+    /// once: a second call is ignored.
+    pub fn with_routes(self, routes: Router) -> Self {
+        let _ = self.shared.extra.set(routes);
+        self
+    }
+
     /// The grants service, when enabled (the browser flows start grants through it).
     pub fn grants(&self) -> Option<&dyn GrantService> {
         self.shared.grants()
@@ -155,7 +165,7 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
 
     /// The axum router (all endpoints), sharing this server's state.
     pub fn router(&self) -> Router {
-        Router::new()
+        let own = Router::new()
             .route(
                 "/.well-known/oauth-authorization-server",
                 get(discovery::metadata::<A, S>),
@@ -195,7 +205,14 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 get(userinfo::userinfo::<A, S>).post(userinfo::userinfo::<A, S>),
             )
             .with_state(Arc::clone(&self.shared))
-            .layer(axum::middleware::from_fn(request_id::with_request_id))
+            .layer(axum::middleware::from_fn_with_state(
+                self.shared.config.tenant.clone(),
+                request_id::with_request_id,
+            ));
+        match self.shared.extra.get() {
+            Some(extra) => own.merge(extra.clone()),
+            None => own,
+        }
     }
 
     /// Serves plain HTTP on `listener` until `shutdown` is cancelled, then drains.
@@ -263,6 +280,14 @@ impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
 
     fn device_codes(&self) -> &DeviceCodes {
         &self.device
+    }
+
+    fn route(&self, path: &str) -> String {
+        format!("{}{path}", self.config.path_prefix)
+    }
+
+    fn session_cookie(&self) -> crate::oauth::browser::SessionCookie {
+        crate::oauth::browser::SessionCookie::for_tenant(&self.config.issuer, &self.config.tenant)
     }
 
     fn verify_id_token_hint(
