@@ -14,9 +14,11 @@ mod manager;
 mod oauth;
 mod oauth_published;
 mod rotator;
+mod round;
 mod seal;
 pub mod slots;
 mod snapshot;
+mod tenant_keys;
 mod upstream;
 mod x509;
 #[cfg(fuzzing)]
@@ -25,10 +27,11 @@ pub(crate) use x509::SpkiKey;
 #[cfg(test)]
 mod tests;
 
-pub use authority::Kind;
+pub use authority::{DEFAULT_TENANT, KeySet, Kind};
 pub use error::CaError;
 pub use key::{KeyType, PrivateKey};
 pub use manager::{CaConfig, CaManager};
+pub use oauth::OAuthKeys;
 pub use rotator::Rotator;
 pub use seal::{SealedKey, Sealer};
 pub use slots::SlotState;
