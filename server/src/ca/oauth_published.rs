@@ -76,7 +76,6 @@ pub fn read_public(data: &[u8]) -> Result<PublicPart, CaError> {
         .map_err(|e| CaError::Journal(format!("published OAuth keys do not decode: {e}")))
 }
 
-
 /// The union at `now`: this replica's keys first, then the others' in the order given,
 /// without expired keys and without a `kid` already listed.
 pub fn union(
@@ -236,9 +235,6 @@ mod tests {
                 .oauth_published
                 .is_empty()
         );
-        assert!(matches!(
-            read_public(b"not json"),
-            Err(CaError::Journal(_))
-        ));
+        assert!(matches!(read_public(b"not json"), Err(CaError::Journal(_))));
     }
 }

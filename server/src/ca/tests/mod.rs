@@ -7,6 +7,7 @@ mod persistence;
 mod replicas;
 mod rotation;
 mod shape;
+mod tenants;
 
 use std::path::Path;
 use std::sync::Arc;
