@@ -12,8 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use tessera_proto::clock::{Clock, TokioClock, unix_seconds};
 
-use super::oauth::jwks_kids;
-use super::{HOUR, config, memory_ca, open_with, t0};
+use super::oauth::{jwks_kids, kids_of};
+use super::{HOUR, config, memory_ca, open_with, reopen, t0};
 use crate::ca::authority::Journal;
 use crate::ca::seal::Sealer;
 use crate::ca::{CaError, CaManager, CaSnapshot, KeySet, KeyType, Kind, SlotState};
@@ -27,15 +27,6 @@ const ISSUER: &str = "https://as.example.org";
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
-}
-
-fn kids_of(jwks: &Value) -> BTreeSet<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn tenant_kids(snap: &CaSnapshot, tenant: &str) -> BTreeSet<String> {
@@ -422,15 +413,7 @@ async fn journals_without_tenants_are_unchanged_and_tenant_keys_survive_a_restar
 
     drop(ca);
     // A journal written before tenants existed loads, and its default keys stay.
-    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
-    let ca = open_with(
-        store.clone(),
-        clock,
-        dir.path(),
-        config(KeyType::EcP256),
-        None,
-    )
-    .await;
+    let ca = reopen(&store, dir.path()).await;
     assert_eq!(
         stored_json(&store, "test").await,
         plain,
@@ -444,15 +427,7 @@ async fn journals_without_tenants_are_unchanged_and_tenant_keys_survive_a_restar
     drop(ca);
 
     // Restart: before the owner sets the tenants, the journal's tenant keys still sign.
-    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
-    let ca = open_with(
-        store.clone(),
-        clock,
-        dir.path(),
-        config(KeyType::EcP256),
-        None,
-    )
-    .await;
+    let ca = reopen(&store, dir.path()).await;
     assert_eq!(ca.tenants(), None);
     let snap = ca.snapshot();
     assert_eq!(own(&snap, "acme"), own(&before, "acme"));
