@@ -4,6 +4,8 @@
 //! ([`slots`]), each family on its own; the [`CaManager`] persists every change with the
 //! bundle before publishing a new [`CaSnapshot`], which signs X.509-SVIDs, JWT-SVIDs and
 //! OAuth access tokens and serves the OAuth JWKS. Operators can taint and revoke leaked keys.
+//! Every tenant other than `default` has OAuth keys of its own ([`CaManager::set_tenants`]), rotated
+//! the same way, with a JWKS of its own.
 
 mod authority;
 mod bundle;

@@ -8,9 +8,11 @@
 //! not drop them before the tenant list is read. Once it has:
 //! - a new tenant gets its first key (minted and activated at once, committed before it
 //!   signs) in a round run by `set_tenants` itself, not at the next rotation check;
-//! - a removed tenant's keys leave the journal, hence this replica's published keys and
-//!   every replica's JWKS of that tenant, **at once** (in that same round): deleting a
-//!   tenant revokes every token it issued, and a tenant created again under the same ID
+//! - a removed tenant's keys leave the journal **at once** (in that same round), hence this
+//!   replica's JWKS of that tenant and its published keys; the other replicas drop them
+//!   from their unions at their next round (at most their rotation check later, and they
+//!   drop their own keys of the tenant when they learn of the removal). Deleting a tenant
+//!   thus revokes every token it issued, and a tenant created again under the same ID
 //!   starts with fresh keys that never verify the old tenant's tokens.
 
 use std::collections::BTreeSet;
