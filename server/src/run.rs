@@ -25,7 +25,7 @@ use crate::oauth::browser::BrowserConfig;
 use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
 use crate::oauth::grants::{GrantLifetimes, Grants};
 use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
-use crate::oauth::realms::{Realm, RealmParts, Realms};
+use crate::oauth::realms::{Realm, RealmParts, Realms, TENANT_SYNC, TenantKeys};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
 use crate::prune::{EveryTenant, ExpiredRecords, Pruner};
@@ -251,14 +251,21 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();
     let rotator_clock = clock.clone();
+    let rotator_ca = ca.clone();
     tasks.spawn(async move {
-        Rotator::new(ca, rotator_clock, ROTATION_CHECK)
+        Rotator::new(rotator_ca, rotator_clock, ROTATION_CHECK)
             .run(token)
             .await
             .map_err(|e| RunError::Part {
                 part: "CA rotator",
                 message: e.to_string(),
             })
+    });
+    let token = shutdown.clone();
+    let tenant_keys = TenantKeys::new(ca.clone(), store.clone(), TENANT_SYNC);
+    tasks.spawn(async move {
+        tenant_keys.run(token).await;
+        Ok(())
     });
     let token = shutdown.clone();
     let expired = Pruner::new(

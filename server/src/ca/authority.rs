@@ -1,6 +1,7 @@
 //! Authorities (X.509 signing CAs, JWT-SVID keys, OAuth signing keys) and the journal that
 //! persists them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -40,6 +41,51 @@ impl Kind {
     }
 }
 
+pub use crate::datastore::DEFAULT_TENANT;
+
+/// One rotating key set of a journal: a family of this replica's own authorities, or the
+/// OAuth access-token keys of one tenant other than [`DEFAULT_TENANT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySet<'a> {
+    /// X.509 CAs, JWT-SVID keys or the default tenant's OAuth keys.
+    Kind(Kind),
+    /// The OAuth keys of this tenant (never `default`: that is `Kind(Kind::OAuth)`).
+    Tenant(&'a str),
+}
+
+impl<'a> KeySet<'a> {
+    /// The OAuth key set of `tenant`: the journal's `oauth` slots for `default`.
+    pub fn oauth(tenant: &'a str) -> Self {
+        if tenant == DEFAULT_TENANT {
+            Self::Kind(Kind::OAuth)
+        } else {
+            Self::Tenant(tenant)
+        }
+    }
+
+    /// The family its authorities belong to (a tenant's keys are OAuth keys).
+    pub fn kind(self) -> Kind {
+        match self {
+            Self::Kind(kind) => kind,
+            Self::Tenant(_) => Kind::OAuth,
+        }
+    }
+
+    /// Human name for messages and logs.
+    pub fn label(self) -> String {
+        match self {
+            Self::Kind(kind) => kind.label().to_string(),
+            Self::Tenant(t) => format!("OAuth (tenant {t})"),
+        }
+    }
+}
+
+impl From<Kind> for KeySet<'_> {
+    fn from(kind: Kind) -> Self {
+        Self::Kind(kind)
+    }
+}
+
 /// One authority: its key, its window and its place in the rotation.
 #[derive(Debug, Clone)]
 pub struct Authority {
@@ -76,8 +122,10 @@ pub struct Journal {
     pub x509: Vec<Authority>,
     /// JWT-SVID keys.
     pub jwt: Vec<Authority>,
-    /// OAuth access-token signing keys.
+    /// OAuth access-token signing keys (of the default tenant).
     pub oauth: Vec<Authority>,
+    /// OAuth access-token signing keys of every other tenant, by tenant ID.
+    pub tenant_oauth: BTreeMap<String, Vec<Authority>>,
 }
 
 impl Journal {
@@ -104,6 +152,36 @@ impl Journal {
         self.of(kind).iter().find(|a| a.state == state)
     }
 
+    /// The authorities of one key set (none for a tenant without keys).
+    pub fn set(&self, set: KeySet<'_>) -> &[Authority] {
+        match set {
+            KeySet::Kind(kind) => self.of(kind),
+            KeySet::Tenant(t) => self.tenant_oauth.get(t).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    /// The authorities of one key set, mutably (a tenant's list is created if absent).
+    pub fn set_mut(&mut self, set: KeySet<'_>) -> &mut Vec<Authority> {
+        match set {
+            KeySet::Kind(kind) => self.of_mut(kind),
+            KeySet::Tenant(t) => self.tenant_oauth.entry(t.to_string()).or_default(),
+        }
+    }
+
+    /// Every list of authorities, tenants' included.
+    pub fn all(&self) -> impl Iterator<Item = &Vec<Authority>> {
+        [&self.x509, &self.jwt, &self.oauth]
+            .into_iter()
+            .chain(self.tenant_oauth.values())
+    }
+
+    /// Every list of authorities, tenants' included (for expiry pruning).
+    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Vec<Authority>> {
+        [&mut self.x509, &mut self.jwt, &mut self.oauth]
+            .into_iter()
+            .chain(self.tenant_oauth.values_mut())
+    }
+
     /// Serializes the journal (keys stay sealed).
     pub fn encode(&self) -> Result<Vec<u8>, CaError> {
         let stored = StoredJournal {
@@ -111,7 +189,13 @@ impl Journal {
             x509: self.x509.iter().map(StoredAuthority::from).collect(),
             jwt: self.jwt.iter().map(StoredAuthority::from).collect(),
             oauth: self.oauth.iter().map(StoredAuthority::from).collect(),
-            oauth_published: super::oauth_published::published(self),
+            oauth_published: super::oauth_published::published(&self.oauth),
+            tenant_oauth: self
+                .tenant_oauth
+                .iter()
+                .map(|(t, list)| (t.clone(), list.iter().map(StoredAuthority::from).collect()))
+                .collect(),
+            tenant_oauth_published: super::oauth_published::published_tenants(self),
         };
         serde_json::to_vec(&stored).map_err(|e| CaError::Journal(e.to_string()))
     }
@@ -129,10 +213,16 @@ impl Journal {
         let load = |list: Vec<StoredAuthority>| -> Result<Vec<Authority>, CaError> {
             list.into_iter().map(|a| a.into_authority(sealer)).collect()
         };
+        let tenant_oauth = stored
+            .tenant_oauth
+            .into_iter()
+            .map(|(t, list)| Ok((t, load(list)?)))
+            .collect::<Result<_, CaError>>()?;
         Ok(Self {
             x509: load(stored.x509)?,
             jwt: load(stored.jwt)?,
             oauth: load(stored.oauth)?,
+            tenant_oauth,
         })
     }
 }
@@ -149,6 +239,14 @@ struct StoredJournal {
     /// anything; absent in journals written before OAuth keys were shared.
     #[serde(default)]
     oauth_published: Vec<super::oauth_published::PublishedOAuthKey>,
+    /// The OAuth keys of tenants other than `default`, sealed like the others; absent in
+    /// journals written before tenants (and left out while there are none, so such a
+    /// journal encodes byte for byte as before).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tenant_oauth: BTreeMap<String, Vec<StoredAuthority>>,
+    /// Their public halves, read by the other replicas without unsealing anything.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tenant_oauth_published: BTreeMap<String, Vec<super::oauth_published::PublishedOAuthKey>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -210,41 +308,47 @@ impl StoredAuthority {
 }
 
 /// PREPARED → ACTIVE, ACTIVE → OLD.
-pub fn promote(journal: &mut Journal, kind: Kind) {
-    for a in journal.of_mut(kind).iter_mut() {
+pub fn promote<'a>(journal: &mut Journal, set: impl Into<KeySet<'a>>) {
+    let set = set.into();
+    promote_list(journal.set_mut(set), &set.label());
+}
+
+/// PREPARED → ACTIVE, ACTIVE → OLD in one list of authorities (`what` names it in logs).
+pub fn promote_list(list: &mut [Authority], what: &str) {
+    for a in list.iter_mut() {
         a.state = match a.state {
             SlotState::Active => SlotState::Old,
             SlotState::Prepared => SlotState::Active,
             SlotState::Old => SlotState::Old,
         };
     }
-    if let Some(a) = journal.in_state(kind, SlotState::Active) {
-        tracing::info!(kind = kind.label(), id = %a.id, "activated authority");
+    if let Some(a) = list.iter().find(|a| a.state == SlotState::Active) {
+        tracing::info!(kind = what, id = %a.id, "activated authority");
     }
 }
 
-pub fn find<'a>(journal: &'a Journal, kind: Kind, id: &str) -> Result<&'a Authority, CaError> {
+pub fn find<'a>(journal: &'a Journal, set: KeySet<'_>, id: &str) -> Result<&'a Authority, CaError> {
     journal
-        .of(kind)
+        .set(set)
         .iter()
         .find(|a| a.id == id)
         .ok_or_else(|| CaError::NotFound {
-            kind: kind.label(),
+            kind: set.kind().label(),
             id: id.to_string(),
         })
 }
 
 pub fn find_mut<'a>(
     journal: &'a mut Journal,
-    kind: Kind,
+    set: KeySet<'_>,
     id: &str,
 ) -> Result<&'a mut Authority, CaError> {
     journal
-        .of_mut(kind)
+        .set_mut(set)
         .iter_mut()
         .find(|a| a.id == id)
         .ok_or_else(|| CaError::NotFound {
-            kind: kind.label(),
+            kind: set.kind().label(),
             id: id.to_string(),
         })
 }

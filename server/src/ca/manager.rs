@@ -11,14 +11,18 @@ use tessera_proto::wire::tessera::types::v1::{Bundle, JwtAuthority, X509Authorit
 use tokio::sync::{Mutex, watch};
 
 use super::CaError;
-use super::authority::{Authority, Journal, Kind, find, find_mut, info, new_key_id, promote};
+use super::authority::{
+    Authority, Journal, KeySet, Kind, find, find_mut, info, new_key_id, promote,
+};
 use super::bundle::{Contribution, Revoked, reconcile};
 use super::key::KeyType;
 use super::oauth::OAuthKeys;
-use super::oauth_published::{PublishedOAuthKey, published, read_published, union};
+use super::oauth_published::{OAuthUnion, read_public};
+use super::round::{next_event, rotate_list};
 use super::seal::Sealer;
-use super::slots::{self, Lifetime, SlotState, Step};
+use super::slots::{Lifetime, SlotState};
 use super::snapshot::{AuthorityInfo, CaSnapshot, JwtSigner, SvidTtls, X509Signer};
+use super::tenant_keys::{Tenants, rotate_tenants};
 use super::upstream::UpstreamAuthority;
 use super::x509::{intermediate_ca, self_signed_ca, subject_key_id};
 use crate::datastore::{BundleStore, BundleWrite, CaJournalStore, DatastoreError};
@@ -64,6 +68,8 @@ pub struct CaManager<S> {
     upstream: Option<UpstreamAuthority>,
     state: Mutex<State>,
     publisher: watch::Sender<Arc<CaSnapshot>>,
+    /// The tenants with OAuth keys of their own, as the owner last set them.
+    tenants: watch::Sender<Tenants>,
 }
 
 impl<S> std::fmt::Debug for CaManager<S> {
@@ -109,6 +115,8 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             x509: None,
             jwt: None,
             oauth: OAuthKeys::default(),
+            tenant_oauth: Default::default(),
+            tenant_authorities: Default::default(),
             ttls: SvidTtls {
                 x509: cfg.x509_svid_ttl,
                 jwt: cfg.jwt_svid_ttl,
@@ -127,6 +135,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
                 journal,
             }),
             publisher,
+            tenants: watch::Sender::new(None),
         });
         manager.rotate().await?;
         Ok(manager)
@@ -157,123 +166,128 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         &self.clock
     }
 
-    /// Applies every rotation step due now (and expiry pruning); returns when the next one
-    /// is due.
+    /// Applies every rotation step due now (and expiry pruning) to every key set, the
+    /// tenants' included; returns when the next one is due.
     pub async fn rotate(&self) -> Result<Option<SystemTime>, CaError> {
         self.transact(|ca, journal, now, _| {
             for kind in Kind::ALL {
-                // Bounded: each step changes the slots; two steps at most per kind.
-                for _ in 0..4 {
-                    let life = |s| journal.in_state(kind, s).map(|a: &Authority| a.lifetime);
-                    match slots::decide(now, life(SlotState::Active), life(SlotState::Prepared)) {
-                        None => break,
-                        Some(Step::Mint { activate }) => {
-                            let fresh = ca.mint(kind, now)?;
-                            tracing::info!(kind = kind.label(), id = %fresh.id, "prepared a new authority");
-                            journal.of_mut(kind).push(fresh);
-                            if activate {
-                                promote(journal, kind);
-                            }
-                        }
-                        Some(Step::Activate) => promote(journal, kind),
-                    }
-                }
+                rotate_list(journal.of_mut(kind), now, kind.label(), || {
+                    ca.mint(kind, now)
+                })?;
             }
-            Ok(())
+            let tenants = ca.tenants.borrow().clone();
+            rotate_tenants(journal, &tenants, now, |kind| ca.mint(kind, now))
         })
         .await?;
         let state = self.state.lock().await;
         let now = self.clock.now();
-        let next = Kind::ALL
-            .into_iter()
-            .filter_map(|kind| {
-                let j = &state.journal;
-                slots::next_event(
-                    now,
-                    j.in_state(kind, SlotState::Active).map(|a| a.lifetime),
-                    j.in_state(kind, SlotState::Prepared).map(|a| a.lifetime),
-                    j.of(kind)
-                        .iter()
-                        .filter(|a| a.state == SlotState::Old)
-                        .map(|a| a.lifetime),
-                )
-            })
-            .min();
-        Ok(next)
+        Ok(state
+            .journal
+            .all()
+            .filter_map(|list| next_event(list, now))
+            .min())
     }
 
-    /// Mints the next authority of `kind` now (PREPARED).
-    pub async fn prepare(&self, kind: Kind) -> Result<AuthorityInfo, CaError> {
+    pub(super) fn tenants_sender(&self) -> &watch::Sender<Tenants> {
+        &self.tenants
+    }
+
+    /// Mints the next authority of a key set now (PREPARED): a [`Kind`], or a tenant's
+    /// OAuth keys ([`KeySet::oauth`]; the tenant must have keys already).
+    pub async fn prepare<'a>(&self, set: impl Into<KeySet<'a>>) -> Result<AuthorityInfo, CaError> {
+        let set = set.into();
         self.transact(|ca, journal, now, _| {
-            journal
-                .of_mut(kind)
-                .retain(|a| a.state != SlotState::Prepared);
-            let fresh = ca.mint(kind, now)?;
-            let info = info(kind, &fresh);
-            journal.of_mut(kind).push(fresh);
+            if let KeySet::Tenant(t) = set
+                && !journal.tenant_oauth.contains_key(t)
+            {
+                return Err(CaError::FailedPrecondition(format!(
+                    "tenant {t} has no OAuth keys on this server"
+                )));
+            }
+            let list = journal.set_mut(set);
+            list.retain(|a| a.state != SlotState::Prepared);
+            let fresh = ca.mint(set.kind(), now)?;
+            let info = info(set.kind(), &fresh);
+            list.push(fresh);
             Ok(info)
         })
         .await
     }
 
     /// Activates the PREPARED authority `id`; the ACTIVE one becomes OLD.
-    pub async fn activate(&self, kind: Kind, id: &str) -> Result<AuthorityInfo, CaError> {
+    pub async fn activate<'a>(
+        &self,
+        set: impl Into<KeySet<'a>>,
+        id: &str,
+    ) -> Result<AuthorityInfo, CaError> {
+        let set = set.into();
         self.transact(|_, journal, now, _| {
-            let target = find(journal, kind, id)?;
+            let target = find(journal, set, id)?;
             if target.state != SlotState::Prepared {
                 return Err(CaError::FailedPrecondition(format!(
                     "{} authority {id} is {:?}, only the PREPARED one can be activated",
-                    kind.label(),
+                    set.label(),
                     target.state
                 )));
             }
             if target.lifetime.expired(now) {
                 return Err(CaError::FailedPrecondition(format!(
                     "{} authority {id} has expired",
-                    kind.label()
+                    set.label()
                 )));
             }
-            promote(journal, kind);
-            find(journal, kind, id).map(|a| info(kind, a))
+            promote(journal, set);
+            find(journal, set, id).map(|a| info(set.kind(), a))
         })
         .await
     }
 
     /// Taints the OLD authority `id`: everything it signed must be re-issued.
-    pub async fn taint(&self, kind: Kind, id: &str) -> Result<AuthorityInfo, CaError> {
+    pub async fn taint<'a>(
+        &self,
+        set: impl Into<KeySet<'a>>,
+        id: &str,
+    ) -> Result<AuthorityInfo, CaError> {
+        let set = set.into();
         self.transact(|_, journal, _, _| {
-            let target = find(journal, kind, id)?;
+            let target = find(journal, set, id)?;
             if target.state != SlotState::Old {
                 return Err(CaError::FailedPrecondition(format!(
                     "{} authority {id} is {:?}: only an OLD authority can be tainted; \
                      prepare and activate a new one first",
-                    kind.label(),
+                    set.label(),
                     target.state
                 )));
             }
             if target.tainted {
                 return Err(CaError::FailedPrecondition(format!(
                     "{} authority {id} is already tainted",
-                    kind.label()
+                    set.label()
                 )));
             }
-            let target = find_mut(journal, kind, id)?;
+            let target = find_mut(journal, set, id)?;
             target.tainted = true;
-            tracing::warn!(target: "tessera::audit", kind = kind.label(), id, "authority tainted");
-            Ok(info(kind, target))
+            tracing::warn!(target: "tessera::audit", kind = %set.label(), id, "authority tainted");
+            Ok(info(set.kind(), target))
         })
         .await
     }
 
     /// Revokes the tainted authority `id`: it leaves the journal and the bundle.
-    pub async fn revoke(&self, kind: Kind, id: &str) -> Result<AuthorityInfo, CaError> {
+    pub async fn revoke<'a>(
+        &self,
+        set: impl Into<KeySet<'a>>,
+        id: &str,
+    ) -> Result<AuthorityInfo, CaError> {
+        let set = set.into();
+        let kind = set.kind();
         let upstream = self.upstream.is_some();
         self.transact(|_, journal, _, revoked| {
-            let target = find(journal, kind, id)?;
+            let target = find(journal, set, id)?;
             if !target.tainted {
                 return Err(CaError::FailedPrecondition(format!(
                     "{} authority {id} is not tainted: taint it first",
-                    kind.label()
+                    set.label()
                 )));
             }
             if kind == Kind::X509 && upstream {
@@ -289,8 +303,8 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
                 // Not in the SPIFFE bundle: leaving the journal drops it from the OAuth JWKS.
                 Kind::OAuth => {}
             }
-            journal.of_mut(kind).retain(|a| a.id != id);
-            tracing::warn!(target: "tessera::audit", kind = kind.label(), id, "authority revoked");
+            journal.set_mut(set).retain(|a| a.id != id);
+            tracing::warn!(target: "tessera::audit", kind = %set.label(), id, "authority revoked");
             Ok(gone)
         })
         .await
@@ -307,10 +321,8 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         let mut journal = state.journal.clone();
         let mut revoked = Revoked::default();
         let out = change(self, &mut journal, now, &mut revoked)?;
-        for kind in Kind::ALL {
-            journal
-                .of_mut(kind)
-                .retain(|a| a.state != SlotState::Old || !a.lifetime.expired(now));
+        for list in journal.all_mut() {
+            list.retain(|a| a.state != SlotState::Old || !a.lifetime.expired(now));
         }
         let encoded = journal.encode()?;
         let contribution = self.contribution(&journal);
@@ -354,9 +366,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         let oauth_union = self.oauth_union(&state.journal, now).await?;
         let snapshot = self.build_snapshot(&state.journal, bundle, &oauth_union)?;
         self.publisher.send_if_modified(|current| {
-            let changed = current.bundle != snapshot.bundle
-                || current.authorities != snapshot.authorities
-                || current.oauth.jwks() != snapshot.oauth.jwks();
+            let changed = !current.publishes_same_as(&snapshot);
             if changed {
                 *current = Arc::new(snapshot);
             }
@@ -365,28 +375,26 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         Ok(out)
     }
 
-    /// The OAuth keys every replica published (this one's from `journal`, the others' from
-    /// their stored journals), without the expired ones. A journal whose public part does
-    /// not decode is skipped with a warning rather than failing this replica's round.
-    async fn oauth_union(
-        &self,
-        journal: &Journal,
-        now: SystemTime,
-    ) -> Result<Vec<PublishedOAuthKey>, CaError> {
+    /// The OAuth keys every replica published, per tenant (this one's from `journal`, the
+    /// others' from their stored journals), without the expired ones. A journal whose
+    /// public part does not decode is skipped with a warning rather than failing this
+    /// replica's round.
+    async fn oauth_union(&self, journal: &Journal, now: SystemTime) -> Result<OAuthUnion, CaError> {
         let others = self
             .store
             .list_journals()
             .await?
             .into_iter()
             .filter(|(id, _)| *id != self.cfg.server_id)
-            .filter_map(|(id, blob)| match read_published(&blob.data) {
+            .filter_map(|(id, blob)| match read_public(&blob.data) {
                 Ok(keys) => Some(keys),
                 Err(e) => {
                     tracing::warn!(server_id = %id, error = %e, "ignoring another replica's OAuth keys");
                     None
                 }
-            });
-        Ok(union(published(journal), others, now))
+            })
+            .collect();
+        Ok(OAuthUnion::of(journal, others, now))
     }
 
     /// The SPIFFE trust bundle's share of this journal: X.509 CAs and JWT-SVID keys only;
@@ -426,7 +434,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
     }
 
     /// Mints a new PREPARED authority of `kind`, valid from `now` for the CA TTL.
-    fn mint(&self, kind: Kind, now: SystemTime) -> Result<Authority, CaError> {
+    pub(super) fn mint(&self, kind: Kind, now: SystemTime) -> Result<Authority, CaError> {
         let mut not_after = now + self.cfg.ca_ttl;
         let key = match kind {
             Kind::X509 => self.cfg.key_type,
@@ -475,7 +483,7 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
         &self,
         journal: &Journal,
         bundle: Bundle,
-        oauth_union: &[PublishedOAuthKey],
+        oauth_union: &OAuthUnion,
     ) -> Result<CaSnapshot, CaError> {
         let x509 = match journal.in_state(Kind::X509, SlotState::Active) {
             Some(active) => {
@@ -515,7 +523,22 @@ impl<S: CaJournalStore + BundleStore> CaManager<S> {
             authorities,
             x509,
             jwt,
-            oauth: OAuthKeys::new(journal, oauth_union),
+            oauth: OAuthKeys::new(&journal.oauth, &oauth_union.default),
+            tenant_oauth: journal
+                .tenant_oauth
+                .iter()
+                .map(|(t, keys)| (t.clone(), OAuthKeys::new(keys, oauth_union.tenant(t))))
+                .collect(),
+            tenant_authorities: journal
+                .tenant_oauth
+                .iter()
+                .map(|(t, keys)| {
+                    (
+                        t.clone(),
+                        keys.iter().map(|a| info(Kind::OAuth, a)).collect(),
+                    )
+                })
+                .collect(),
             ttls: SvidTtls {
                 x509: self.cfg.x509_svid_ttl,
                 jwt: self.cfg.jwt_svid_ttl,

@@ -4,6 +4,8 @@
 //! ([`slots`]), each family on its own; the [`CaManager`] persists every change with the
 //! bundle before publishing a new [`CaSnapshot`], which signs X.509-SVIDs, JWT-SVIDs and
 //! OAuth access tokens and serves the OAuth JWKS. Operators can taint and revoke leaked keys.
+//! Every tenant other than `default` has OAuth keys of its own ([`CaManager::set_tenants`]), rotated
+//! the same way, with a JWKS of its own.
 
 mod authority;
 mod bundle;
@@ -14,9 +16,11 @@ mod manager;
 mod oauth;
 mod oauth_published;
 mod rotator;
+mod round;
 mod seal;
 pub mod slots;
 mod snapshot;
+mod tenant_keys;
 mod upstream;
 mod x509;
 #[cfg(fuzzing)]
@@ -25,10 +29,11 @@ pub(crate) use x509::SpkiKey;
 #[cfg(test)]
 mod tests;
 
-pub use authority::Kind;
+pub use authority::{DEFAULT_TENANT, KeySet, Kind};
 pub use error::CaError;
 pub use key::{KeyType, PrivateKey};
 pub use manager::{CaConfig, CaManager};
+pub use oauth::OAuthKeys;
 pub use rotator::Rotator;
 pub use seal::{SealedKey, Sealer};
 pub use slots::SlotState;

@@ -2,11 +2,16 @@
 //! keys in its own CA journal (committed before the key signs), and the JWKS any replica
 //! serves is the union of every replica's published keys that have not expired.
 //!
+//! Tenants other than `default` have key sets of their own, published the same way beside
+//! the default one (`tenant_oauth_published`); each tenant's JWKS is the union of every
+//! replica's keys for that tenant only.
+//!
 //! A gone replica's journal stays in the store, so its keys stay in the union until their
 //! `not_after` — access tokens are capped at the signing key's `not_after`, so by then
 //! nothing they signed is still valid — and then leave it. A revoked key leaves its
 //! replica's journal, hence the union, at that replica's next commit.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -17,7 +22,7 @@ use tessera_proto::bundle::PublicJwk;
 use tessera_proto::clock::unix_seconds;
 
 use super::CaError;
-use super::authority::Journal;
+use super::authority::{Authority, Journal};
 use super::key::KeyType;
 
 /// The public half of one OAuth signing key, as published in a replica's journal.
@@ -33,11 +38,9 @@ pub struct PublishedOAuthKey {
     pub not_after: i64,
 }
 
-/// What this journal publishes: every OAuth key it holds (PREPARED, ACTIVE, OLD).
-pub fn published(journal: &Journal) -> Vec<PublishedOAuthKey> {
-    journal
-        .oauth
-        .iter()
+/// What one key set publishes: every key it holds (PREPARED, ACTIVE, OLD).
+pub fn published(keys: &[Authority]) -> Vec<PublishedOAuthKey> {
+    keys.iter()
         .map(|a| PublishedOAuthKey {
             kid: a.id.clone(),
             key_type: a.key.key_type(),
@@ -47,18 +50,29 @@ pub fn published(journal: &Journal) -> Vec<PublishedOAuthKey> {
         .collect()
 }
 
-/// The part of a stored journal other replicas read: no key is unsealed.
-#[derive(Deserialize)]
-struct PublicPart {
-    /// Absent in journals written before OAuth keys were shared.
-    #[serde(default)]
-    oauth_published: Vec<PublishedOAuthKey>,
+/// What this journal publishes for each tenant other than `default`.
+pub fn published_tenants(journal: &Journal) -> BTreeMap<String, Vec<PublishedOAuthKey>> {
+    journal
+        .tenant_oauth
+        .iter()
+        .map(|(t, keys)| (t.clone(), published(keys)))
+        .collect()
 }
 
-/// The OAuth keys another replica's stored journal publishes.
-pub fn read_published(data: &[u8]) -> Result<Vec<PublishedOAuthKey>, CaError> {
+/// The part of a stored journal other replicas read: no key is unsealed.
+#[derive(Debug, Default, Deserialize)]
+pub struct PublicPart {
+    /// The default tenant's keys; absent in journals written before OAuth keys were shared.
+    #[serde(default)]
+    pub oauth_published: Vec<PublishedOAuthKey>,
+    /// Other tenants' keys, by tenant; absent in journals written before tenants.
+    #[serde(default)]
+    pub tenant_oauth_published: BTreeMap<String, Vec<PublishedOAuthKey>>,
+}
+
+/// Every OAuth key (every tenant's) another replica's stored journal publishes.
+pub fn read_public(data: &[u8]) -> Result<PublicPart, CaError> {
     serde_json::from_slice::<PublicPart>(data)
-        .map(|p| p.oauth_published)
         .map_err(|e| CaError::Journal(format!("published OAuth keys do not decode: {e}")))
 }
 
@@ -77,6 +91,43 @@ pub fn union(
         }
     }
     out
+}
+
+/// Every tenant's union at one instant: what the served JWKS are made of.
+#[derive(Debug, Default)]
+pub struct OAuthUnion {
+    /// The default tenant's keys.
+    pub default: Vec<PublishedOAuthKey>,
+    /// Every other tenant's keys, for the tenants this journal holds keys for.
+    pub tenants: BTreeMap<String, Vec<PublishedOAuthKey>>,
+}
+
+impl OAuthUnion {
+    /// The unions at `now` of this `journal`'s keys with `others`' (the other replicas'
+    /// public parts), tenant by tenant: a tenant's union holds that tenant's keys only.
+    pub fn of(journal: &Journal, mut others: Vec<PublicPart>, now: SystemTime) -> Self {
+        let tenants = journal
+            .tenant_oauth
+            .iter()
+            .map(|(t, keys)| {
+                let theirs = others
+                    .iter_mut()
+                    .filter_map(|p| p.tenant_oauth_published.remove(t));
+                (t.clone(), union(published(keys), theirs, now))
+            })
+            .collect();
+        let default = union(
+            published(&journal.oauth),
+            others.into_iter().map(|p| p.oauth_published),
+            now,
+        );
+        Self { default, tenants }
+    }
+
+    /// The union of `tenant` (not `default`); empty for a tenant without keys here.
+    pub fn tenant(&self, tenant: &str) -> &[PublishedOAuthKey] {
+        self.tenants.get(tenant).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The JWKS document (`{"keys":[…]}`) of `keys`, each with `kid`, `alg` and `use: "sig"`.
@@ -179,13 +230,11 @@ mod tests {
     #[test]
     fn journals_without_published_keys_publish_none_and_garbage_is_an_error() {
         assert!(
-            read_published(br#"{"version":1,"x509":[],"jwt":[]}"#)
+            read_public(br#"{"version":1,"x509":[],"jwt":[]}"#)
                 .unwrap()
+                .oauth_published
                 .is_empty()
         );
-        assert!(matches!(
-            read_published(b"not json"),
-            Err(CaError::Journal(_))
-        ));
+        assert!(matches!(read_public(b"not json"), Err(CaError::Journal(_))));
     }
 }

@@ -1,5 +1,6 @@
 //! What the CA publishes after every checked change: the signers and the bundle.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -72,6 +73,10 @@ pub struct CaSnapshot {
     pub(super) x509: Option<X509Signer>,
     pub(super) jwt: Option<JwtSigner>,
     pub(super) oauth: OAuthKeys,
+    /// The OAuth keys of every tenant other than `default` this CA holds keys for.
+    pub(super) tenant_oauth: BTreeMap<String, OAuthKeys>,
+    /// This replica's authorities of those tenants (not in `authorities`).
+    pub(super) tenant_authorities: BTreeMap<String, Vec<AuthorityInfo>>,
     pub(super) ttls: SvidTtls,
 }
 

@@ -1,5 +1,6 @@
 //! `tessera-server authority x509|jwt|oauth show|prepare|activate|taint|revoke` (SPIRE's
-//! `localauthority`, plus the OAuth access-token signing keys).
+//! `localauthority`, plus the OAuth access-token signing keys of each tenant: `oauth
+//! --tenant ID`, default `default`).
 
 use clap::Subcommand;
 use tessera_proto::clock::from_unix_seconds;
@@ -20,9 +21,14 @@ pub enum AuthorityKindCommand {
     /// JWT-SVID signing keys.
     #[command(subcommand)]
     Jwt(AuthorityCommand),
-    /// OAuth access-token signing keys (`/.well-known/jwks.json`).
-    #[command(subcommand)]
-    Oauth(AuthorityCommand),
+    /// OAuth access-token signing keys of one tenant (its JWKS).
+    Oauth {
+        /// The tenant whose keys are meant.
+        #[arg(long, global = true, default_value = "default")]
+        tenant: String,
+        #[command(subcommand)]
+        command: AuthorityCommand,
+    },
 }
 
 /// The `--authority-id` option.
@@ -80,6 +86,9 @@ fn print(a: &Authority) {
         .unwrap_or_else(|_| "unknown".into());
     let expires = time::OffsetDateTime::from(from_unix_seconds(a.expires_at));
     println!("Authority ID: {}", a.authority_id);
+    if !a.tenant.is_empty() {
+        println!("  Tenant:     {}", a.tenant);
+    }
     println!(
         "  State:      {state}{}",
         if a.tainted { " (tainted)" } else { "" }
@@ -93,10 +102,12 @@ fn print(a: &Authority) {
 
 /// Runs an `authority` command.
 pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
-    let (kind, command) = match command {
-        AuthorityKindCommand::X509(c) => (AuthorityKind::X509 as i32, c),
-        AuthorityKindCommand::Jwt(c) => (AuthorityKind::Jwt as i32, c),
-        AuthorityKindCommand::Oauth(c) => (AuthorityKind::Oauth as i32, c),
+    let (kind, tenant, command) = match command {
+        AuthorityKindCommand::X509(c) => (AuthorityKind::X509 as i32, String::new(), c),
+        AuthorityKindCommand::Jwt(c) => (AuthorityKind::Jwt as i32, String::new(), c),
+        AuthorityKindCommand::Oauth { tenant, command } => {
+            (AuthorityKind::Oauth as i32, tenant, command)
+        }
     };
     let socket = match &command {
         AuthorityCommand::Show { socket }
@@ -109,7 +120,7 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
     let changed = match command {
         AuthorityCommand::Show { .. } => {
             let list = client
-                .list_authorities(ListAuthoritiesRequest { kind })
+                .list_authorities(ListAuthoritiesRequest { kind, tenant })
                 .await?
                 .into_inner();
             for a in &list.authorities {
@@ -119,7 +130,7 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
         }
         AuthorityCommand::Prepare { .. } => {
             client
-                .prepare_authority(PrepareAuthorityRequest { kind })
+                .prepare_authority(PrepareAuthorityRequest { kind, tenant })
                 .await?
         }
         AuthorityCommand::Activate { id, .. } => {
@@ -127,6 +138,7 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
                 .activate_authority(ActivateAuthorityRequest {
                     kind,
                     authority_id: id.authority_id,
+                    tenant,
                 })
                 .await?
         }
@@ -135,6 +147,7 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
                 .taint_authority(TaintAuthorityRequest {
                     kind,
                     authority_id: id.authority_id,
+                    tenant,
                 })
                 .await?
         }
@@ -143,6 +156,7 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
                 .revoke_authority(RevokeAuthorityRequest {
                     kind,
                     authority_id: id.authority_id,
+                    tenant,
                 })
                 .await?
         }
@@ -153,4 +167,45 @@ pub async fn run(command: AuthorityKindCommand) -> Result<(), CliError> {
         .ok_or_else(|| CliError("server sent no authority".into()))?;
     print(&authority);
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{AuthorityCommand, AuthorityKindCommand};
+    use crate::cli::{Cli, Command};
+
+    fn oauth(args: &[&str]) -> (String, AuthorityCommand) {
+        let mut all = vec!["tessera-server", "authority", "oauth"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Authority(AuthorityKindCommand::Oauth { tenant, command }) => {
+                (tenant, command)
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn oauth_commands_take_a_tenant_before_or_after_the_verb_default_default() {
+        assert_eq!(oauth(&["show"]).0, "default");
+        assert_eq!(oauth(&["--tenant", "acme", "show"]).0, "acme");
+        let (tenant, command) = oauth(&["taint", "--authority-id", "-k1", "--tenant", "acme"]);
+        assert_eq!(tenant, "acme");
+        assert!(matches!(command, AuthorityCommand::Taint { id, .. } if id.authority_id == "-k1"));
+        let x509 = [
+            "tessera-server",
+            "authority",
+            "x509",
+            "show",
+            "--tenant",
+            "acme",
+        ];
+        assert!(
+            Cli::try_parse_from(x509).is_err(),
+            "tenants have OAuth keys only"
+        );
+    }
 }

@@ -1,38 +1,44 @@
-//! The CA's OAuth key set as the token endpoint's signer.
+//! The CA's OAuth key set of one tenant as that tenant's token-endpoint signer.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::http::{SignFailure, TokenSigner};
-use crate::ca::{CaError, CaManager};
-use crate::datastore::{BundleStore, CaJournalStore, TenantId};
+use crate::ca::{CaError, CaManager, DEFAULT_TENANT};
+use crate::datastore::{BundleStore, CaJournalStore};
 
-/// Signs access tokens with the CA's active OAuth key; publishes (and verifies with) the
-/// union of every replica's published OAuth keys.
+/// Signs access tokens with the CA's active OAuth key of one tenant; publishes (and
+/// verifies with) the union of every replica's published OAuth keys of that tenant only.
 #[derive(Debug)]
 pub struct CaTokenSigner<S> {
     ca: Arc<CaManager<S>>,
-    tenant: TenantId,
+    tenant: String,
 }
 
 impl<S> CaTokenSigner<S> {
-    /// A signer over `ca` (the default tenant's keys).
+    /// The signer of the `default` tenant (the CA's original OAuth keys).
     pub fn new(ca: Arc<CaManager<S>>) -> Self {
-        Self::for_tenant(ca, TenantId::default_tenant())
+        Self::for_tenant(ca, DEFAULT_TENANT.to_string())
     }
 
-    /// A signer with `tenant`'s keys.
-    pub fn for_tenant(ca: Arc<CaManager<S>>, tenant: TenantId) -> Self {
+    /// The signer of `tenant`. Until the CA holds keys for it (see
+    /// [`CaManager::set_tenants`]) its JWKS is empty and signing answers `Unavailable`.
+    pub fn for_tenant(ca: Arc<CaManager<S>>, tenant: String) -> Self {
         Self { ca, tenant }
+    }
+
+    /// The tenant it signs for.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
     }
 }
 
 impl<S: CaJournalStore + BundleStore> TokenSigner for CaTokenSigner<S> {
     fn jwks(&self) -> serde_json::Value {
-        if !self.tenant.is_default() {
-            return serde_json::json!({ "keys": [] });
-        }
-        self.ca.snapshot().oauth_jwks()
+        self.ca
+            .snapshot()
+            .oauth_jwks_for(&self.tenant)
+            .unwrap_or_else(|| serde_json::json!({ "keys": [] }))
     }
 
     fn sign(
@@ -41,15 +47,9 @@ impl<S: CaJournalStore + BundleStore> TokenSigner for CaTokenSigner<S> {
         claims: &serde_json::Map<String, serde_json::Value>,
         typ: &str,
     ) -> Result<String, SignFailure> {
-        if !self.tenant.is_default() {
-            return Err(SignFailure::Unavailable(format!(
-                "no signing key for tenant {}",
-                self.tenant
-            )));
-        }
         self.ca
             .snapshot()
-            .sign_access_token(now, claims, typ)
+            .sign_access_token_for(&self.tenant, now, claims, typ)
             .map_err(|e| match e {
                 CaError::NotReady(_) => SignFailure::Unavailable(e.to_string()),
                 other => SignFailure::Failed(other.to_string()),
@@ -57,9 +57,6 @@ impl<S: CaJournalStore + BundleStore> TokenSigner for CaTokenSigner<S> {
     }
 
     fn signing_deadline(&self) -> Option<SystemTime> {
-        if !self.tenant.is_default() {
-            return None;
-        }
-        self.ca.snapshot().oauth_signing_deadline()
+        self.ca.snapshot().oauth_signing_deadline_for(&self.tenant)
     }
 }

@@ -204,6 +204,16 @@ fn oauth_signing_keys_rotate_and_a_revoked_key_leaves_the_jwks() {
     server.ok(&["authority", "oauth", "revoke", "--authority-id", &old]);
     assert_eq!(jwks_kids(&issuer), vec![next.clone()]);
     assert_eq!(token_kid(), next);
+    // The commands without --tenant act on the default tenant's keys; a tenant the server
+    // holds no keys for has none to show and none to prepare.
+    let shown = server.ok(&["authority", "oauth", "show", "--tenant", "default"]);
+    assert_eq!(ids(&shown), [(next.clone(), "active".to_string())]);
+    assert!(shown.contains("Tenant:     default"), "{shown}");
+    assert!(ids(&server.ok(&["authority", "oauth", "--tenant", "acme", "show"])).is_empty());
+    let refused = server.cli(&["authority", "oauth", "prepare", "--tenant", "acme"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("tenant acme has no OAuth keys"), "{err}");
     // The SPIFFE bundle never held OAuth keys.
     let bundle = server.ok(&["bundle", "show", "--format", "spiffe"]);
     assert!(

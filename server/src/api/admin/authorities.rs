@@ -1,5 +1,5 @@
 //! `tessera.admin.v1.Authorities`: show, prepare, activate, taint, revoke (X.509 CAs, JWT-SVID
-//! keys, OAuth access-token keys).
+//! keys, OAuth access-token keys — of the tenant a request names, `default` if none).
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::api::ca_status;
-use crate::ca::{AuthorityInfo, CaManager, Kind, SlotState};
+use crate::ca::{AuthorityInfo, CaManager, DEFAULT_TENANT, KeySet, Kind, SlotState};
 use crate::datastore::{BundleStore, CaJournalStore};
 
 /// Operator control over the CA's authorities.
@@ -40,6 +40,27 @@ fn kind(raw: i32) -> Result<Kind, Status> {
     }
 }
 
+/// The key set a request names: its kind, and for OAuth its tenant (empty: `default`).
+fn key_set(raw_kind: i32, tenant: &str) -> Result<KeySet<'_>, Status> {
+    match (kind(raw_kind)?, tenant) {
+        (Kind::OAuth, "") => Ok(KeySet::oauth(DEFAULT_TENANT)),
+        (Kind::OAuth, t) => Ok(KeySet::oauth(t)),
+        (k, "") => Ok(KeySet::Kind(k)),
+        (_, _) => Err(Status::invalid_argument(
+            "tenant applies to AUTHORITY_KIND_OAUTH only",
+        )),
+    }
+}
+
+/// The tenant shown with an authority of `set`: OAuth keys only.
+fn tenant_of(set: KeySet<'_>) -> &str {
+    match set {
+        KeySet::Kind(Kind::OAuth) => DEFAULT_TENANT,
+        KeySet::Kind(_) => "",
+        KeySet::Tenant(t) => t,
+    }
+}
+
 fn authority_id(id: &str) -> Result<&str, Status> {
     if id.is_empty() {
         Err(Status::invalid_argument("authority_id is required"))
@@ -48,7 +69,7 @@ fn authority_id(id: &str) -> Result<&str, Status> {
     }
 }
 
-fn to_wire(a: &AuthorityInfo) -> Authority {
+fn to_wire(a: &AuthorityInfo, tenant: &str) -> Authority {
     Authority {
         kind: match a.kind {
             Kind::X509 => AuthorityKind::X509,
@@ -67,24 +88,28 @@ fn to_wire(a: &AuthorityInfo) -> Authority {
         tainted: a.tainted,
         upstream_authority_id: a.upstream_authority_id.clone().unwrap_or_default(),
         certificate: a.certificate.clone().unwrap_or_default(),
+        tenant: tenant.to_string(),
     }
 }
 
 /// The answer to an authority change, audited as `event`.
 fn reply(
     event: &'static str,
+    set: KeySet<'_>,
     result: Result<AuthorityInfo, crate::ca::CaError>,
 ) -> Result<Response<AuthorityResponse>, Status> {
     let info = result.map_err(ca_status)?;
+    let tenant = tenant_of(set);
     tracing::info!(
         target: "tessera::audit",
         event,
         actor = "admin_api",
         subject = %info.id,
         kind = ?info.kind,
+        tenant,
     );
     Ok(Response::new(AuthorityResponse {
-        authority: Some(to_wire(&info)),
+        authority: Some(to_wire(&info, tenant)),
     }))
 }
 
@@ -94,14 +119,23 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
         &self,
         request: Request<ListAuthoritiesRequest>,
     ) -> Result<Response<ListAuthoritiesResponse>, Status> {
-        let kind = kind(request.get_ref().kind)?;
-        let authorities = self
-            .ca
-            .snapshot()
-            .authorities()
+        let r = request.get_ref();
+        let set = key_set(r.kind, &r.tenant)?;
+        let snapshot = self.ca.snapshot();
+        let authorities = match set {
+            KeySet::Kind(Kind::OAuth) | KeySet::Tenant(_) => {
+                snapshot.oauth_authorities_for(tenant_of(set))
+            }
+            KeySet::Kind(kind) => snapshot
+                .authorities()
+                .iter()
+                .filter(|a| a.kind == kind)
+                .cloned()
+                .collect(),
+        };
+        let authorities = authorities
             .iter()
-            .filter(|a| a.kind == kind)
-            .map(to_wire)
+            .map(|a| to_wire(a, tenant_of(set)))
             .collect();
         Ok(Response::new(ListAuthoritiesResponse { authorities }))
     }
@@ -110,8 +144,9 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
         &self,
         request: Request<PrepareAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
-        let kind = kind(request.get_ref().kind)?;
-        reply("authority_prepared", self.ca.prepare(kind).await)
+        let r = request.get_ref();
+        let set = key_set(r.kind, &r.tenant)?;
+        reply("authority_prepared", set, self.ca.prepare(set).await)
     }
 
     async fn activate_authority(
@@ -119,12 +154,9 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
         request: Request<ActivateAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
-        reply(
-            "authority_activated",
-            self.ca
-                .activate(kind(r.kind)?, authority_id(&r.authority_id)?)
-                .await,
-        )
+        let set = key_set(r.kind, &r.tenant)?;
+        let id = authority_id(&r.authority_id)?;
+        reply("authority_activated", set, self.ca.activate(set, id).await)
     }
 
     async fn taint_authority(
@@ -132,12 +164,9 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
         request: Request<TaintAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
-        reply(
-            "authority_tainted",
-            self.ca
-                .taint(kind(r.kind)?, authority_id(&r.authority_id)?)
-                .await,
-        )
+        let set = key_set(r.kind, &r.tenant)?;
+        let id = authority_id(&r.authority_id)?;
+        reply("authority_tainted", set, self.ca.taint(set, id).await)
     }
 
     async fn revoke_authority(
@@ -145,11 +174,32 @@ impl<S: CaJournalStore + BundleStore> Authorities for AuthoritiesService<S> {
         request: Request<RevokeAuthorityRequest>,
     ) -> Result<Response<AuthorityResponse>, Status> {
         let r = request.get_ref();
-        reply(
-            "authority_revoked",
-            self.ca
-                .revoke(kind(r.kind)?, authority_id(&r.authority_id)?)
-                .await,
-        )
+        let set = key_set(r.kind, &r.tenant)?;
+        let id = authority_id(&r.authority_id)?;
+        reply("authority_revoked", set, self.ca.revoke(set, id).await)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_names_an_oauth_key_set_only() {
+        let oauth = AuthorityKind::Oauth as i32;
+        assert_eq!(key_set(oauth, "").unwrap(), KeySet::Kind(Kind::OAuth));
+        assert_eq!(
+            key_set(oauth, "default").unwrap(),
+            KeySet::Kind(Kind::OAuth)
+        );
+        assert_eq!(key_set(oauth, "acme").unwrap(), KeySet::Tenant("acme"));
+        let x509 = AuthorityKind::X509 as i32;
+        assert_eq!(key_set(x509, "").unwrap(), KeySet::Kind(Kind::X509));
+        let err = key_set(x509, "acme").unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert_eq!(tenant_of(KeySet::Tenant("acme")), "acme");
+        assert_eq!(tenant_of(KeySet::Kind(Kind::OAuth)), "default");
+        assert_eq!(tenant_of(KeySet::Kind(Kind::Jwt)), "");
     }
 }

@@ -202,6 +202,7 @@ where
         .add_service(UsersServer::new(UsersService::new(accounts)))
         .add_service(TenantsServer::new(TenantsService::new(
             store,
+            ca.clone(),
             ca.clock().clone(),
         )))
         .clone()

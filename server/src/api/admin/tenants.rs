@@ -12,7 +12,11 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::api::datastore_status;
-use crate::datastore::{DatastoreError, TenantId, TenantRecord, TenantStore};
+use crate::ca::CaManager;
+use crate::datastore::{
+    BundleStore, CaJournalStore, DatastoreError, TenantId, TenantRecord, TenantStore,
+};
+use crate::oauth::realms::sync_tenants;
 
 /// The longest tenant name.
 pub const MAX_TENANT_NAME: usize = 200;
@@ -21,13 +25,24 @@ pub const MAX_TENANT_NAME: usize = 200;
 #[derive(Debug)]
 pub struct TenantsService<S> {
     store: S,
+    ca: Arc<CaManager<S>>,
     clock: Arc<dyn Clock>,
 }
 
 impl<S> TenantsService<S> {
-    /// A service over the tenants in `store`, stamping times read from `clock`.
-    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    /// A service over the tenants in `store`, giving `ca` their list after each change
+    /// (a new tenant can sign at once on this replica), stamping times read from `clock`.
+    pub fn new(store: S, ca: Arc<CaManager<S>>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, ca, clock }
+    }
+}
+
+impl<S: TenantStore + CaJournalStore + BundleStore> TenantsService<S> {
+    /// Hands the CA the changed list; a failure is logged (the periodic sync retries).
+    async fn keys(&self) {
+        if let Err(e) = sync_tenants(&self.ca, &self.store).await {
+            tracing::warn!(error = %e, "could not give the CA the tenants; retried shortly");
+        }
     }
 }
 
@@ -74,7 +89,7 @@ fn audit(event: &'static str, tenant: &TenantId) {
 }
 
 #[tonic::async_trait]
-impl<S: TenantStore> Tenants for TenantsService<S> {
+impl<S: TenantStore + CaJournalStore + BundleStore> Tenants for TenantsService<S> {
     async fn create_tenant(
         &self,
         request: Request<CreateTenantRequest>,
@@ -106,6 +121,7 @@ impl<S: TenantStore> Tenants for TenantsService<S> {
                 other => datastore_status(other),
             })?;
         audit("tenant_created", &record.id);
+        self.keys().await;
         Ok(reply(&record))
     }
 
@@ -180,6 +196,7 @@ impl<S: TenantStore> Tenants for TenantsService<S> {
             return Err(not_found(&id));
         }
         audit("tenant_deleted", &id);
+        self.keys().await;
         Ok(Response::new(DeleteTenantResponse {}))
     }
 }

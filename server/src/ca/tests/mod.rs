@@ -7,6 +7,7 @@ mod persistence;
 mod replicas;
 mod rotation;
 mod shape;
+mod tenants;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,7 +55,11 @@ pub async fn open_with<S: CaJournalStore + BundleStore>(
 /// A CA over a memory store with a tokio-driven clock starting at [`t0`].
 pub async fn memory_ca(dir: &Path) -> (Arc<CaManager<MemoryStore>>, MemoryStore) {
     let store = MemoryStore::default();
+    (reopen(&store, dir).await, store)
+}
+
+/// The CA of [`memory_ca`] opened (again) over `store`, its clock starting at [`t0`].
+pub async fn reopen(store: &MemoryStore, dir: &Path) -> Arc<CaManager<MemoryStore>> {
     let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
-    let ca = open_with(store.clone(), clock, dir, config(KeyType::EcP256), None).await;
-    (ca, store)
+    open_with(store.clone(), clock, dir, config(KeyType::EcP256), None).await
 }

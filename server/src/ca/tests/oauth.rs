@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Map, Value, json};
 use tessera_proto::clock::{Clock, TokioClock, unix_seconds};
 
-use super::{HOUR, config, memory_ca, open_with, t0};
+use super::{HOUR, config, memory_ca, open_with, reopen, t0};
 use crate::ca::seal::Sealer;
 use crate::ca::{CaError, CaManager, CaSnapshot, KeyType, Kind, SlotState};
 use crate::datastore::CaJournalStore;
@@ -37,7 +37,12 @@ fn id_in(slots: &Slots, state: SlotState) -> String {
 }
 
 pub(super) fn jwks_kids(snap: &CaSnapshot) -> BTreeSet<String> {
-    snap.oauth_jwks()["keys"]
+    kids_of(&snap.oauth_jwks())
+}
+
+/// The `kid`s of a JWKS document.
+pub(super) fn kids_of(jwks: &Value) -> BTreeSet<String> {
+    jwks["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -287,15 +292,7 @@ async fn a_journal_written_without_oauth_keys_loads_and_gains_them() {
         .await
         .unwrap();
 
-    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(t0()));
-    let ca = open_with(
-        store.clone(),
-        clock,
-        dir.path(),
-        config(KeyType::EcP256),
-        None,
-    )
-    .await;
+    let ca = reopen(&store, dir.path()).await;
     let snap = ca.snapshot();
     for kind in [Kind::X509, Kind::Jwt] {
         assert_eq!(slots(&snap, kind), slots(&before, kind), "{kind:?} kept");

@@ -10,7 +10,7 @@ use tessera_proto::clock::{Clock, TokioClock};
 
 use super::oauth::{jwks_kids, sign, verify};
 use super::{HOUR, config, open_with, t0};
-use crate::ca::oauth_published::read_published;
+use crate::ca::oauth_published::read_public;
 use crate::ca::{CaManager, KeyType, Kind, SlotState};
 use crate::datastore::CaJournalStore;
 use crate::datastore::memory::MemoryStore;
@@ -48,8 +48,9 @@ async fn a_key_is_in_the_store_before_it_signs_and_every_replica_serves_the_unio
     let a_kid = active_oauth(&a);
     // Published in A's stored journal, readable without A's seal key.
     let stored = store.load_journal("a").await.unwrap().unwrap();
-    let published: Vec<_> = read_published(&stored.data)
+    let published: Vec<_> = read_public(&stored.data)
         .unwrap()
+        .oauth_published
         .into_iter()
         .map(|k| k.kid)
         .collect();

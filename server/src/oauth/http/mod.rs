@@ -28,7 +28,7 @@ mod server;
 pub mod tls;
 mod token_metrics;
 mod userinfo;
-mod verify;
+pub(crate) mod verify;
 #[cfg(fuzzing)]
 pub(crate) use verify::{verify_access_token, verify_id_token_hint};
 

@@ -4,12 +4,14 @@
 //! sessions and rate limits. A tenant's server is built on its first request and kept.
 
 mod dispatch;
+mod keys;
 
 use std::sync::Arc;
 
 use tessera_proto::clock::Clock;
 
 pub use dispatch::Realms;
+pub use keys::{TENANT_SYNC, TenantKeys, sync_tenants};
 
 use super::authenticator::StoreClientAuthenticator;
 use super::browser::{BrowserConfig, BrowserFlows, StoreClients, StoreConsents};
@@ -81,7 +83,7 @@ impl<S: Datastore + Clone + std::fmt::Debug> RealmParts<S> {
         let server = OAuthServer::new(
             self.http.for_tenant(tenant),
             StoreClientAuthenticator::new(store.clone(), bundles()),
-            CaTokenSigner::for_tenant(self.ca.clone(), tenant.clone()),
+            CaTokenSigner::for_tenant(self.ca.clone(), tenant.to_string()),
             Arc::new(store.clone()),
             self.clock.clone(),
         )
