@@ -10,4 +10,5 @@ mod metrics;
 mod oauth;
 mod security_catalog;
 mod server;
+mod tenants;
 mod workload;

@@ -128,7 +128,7 @@ pub struct TenantArg {
         env = "TESSERA_TENANT",
         default_value = crate::datastore::DEFAULT_TENANT
     )]
-    pub id: String,
+    pub tenant: String,
 }
 
 /// The admin channel with every call naming a tenant (`x-tessera-tenant`).
@@ -153,12 +153,12 @@ impl tonic::service::Interceptor for TenantHeader {
 
 /// Connects to the admin socket for calls in `tenant`.
 pub async fn connect_in(socket: &SocketArg, tenant: &TenantArg) -> Result<TenantChannel, CliError> {
-    let id = crate::datastore::TenantId::parse(&tenant.id)
+    let id = crate::datastore::TenantId::parse(&tenant.tenant)
         .map_err(|e| CliError(format!("--tenant: {e}")))?;
     let value = id
         .as_str()
         .parse()
-        .map_err(|_| CliError(format!("--tenant: {:?} is not a tenant ID", tenant.id)))?;
+        .map_err(|_| CliError(format!("--tenant: {:?} is not a tenant ID", tenant.tenant)))?;
     let channel = connect(socket).await?;
     Ok(tonic::service::interceptor::InterceptedService::new(
         channel,
