@@ -23,10 +23,15 @@ pub(crate) struct Tenants {
 
 impl Tenants {
     pub fn start(dir: &std::path::Path) -> Self {
+        Self::start_with(dir, "")
+    }
+
+    /// [`Self::start`] with `datastore` (a `[datastore]` section; empty: sled).
+    pub fn start_with(dir: &std::path::Path, datastore: &str) -> Self {
         let port = tessera_tests::free_port();
         let issuer = format!("http://127.0.0.1:{port}");
         let config = format!(
-            "{}[oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"{issuer}\"\n",
+            "{}[oauth]\nbind_address = \"127.0.0.1:{port}\"\nissuer = \"{issuer}\"\n{datastore}",
             crate::server::config()
         );
         let server = ServerProcess::start(dir, &config);
@@ -143,7 +148,21 @@ pub(crate) fn python_report(
 #[test]
 fn acme_cannot_use_anything_of_its_own_at_globex() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Tenants::start(dir.path());
+    attack(&Tenants::start(dir.path()));
+}
+
+/// The same on PostgreSQL, where row-level security stands behind every query.
+#[test]
+fn acme_cannot_use_anything_of_its_own_at_globex_on_postgres() {
+    let db = tessera_tests::TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    attack(&Tenants::start_with(dir.path(), &db.server_config()));
+    // Every tenant-owned row carries its tenant.
+    let tenants = db.query_texts("SELECT DISTINCT tenant_id FROM users ORDER BY 1");
+    assert_eq!(tenants, ["acme", "globex"]);
+}
+
+fn attack(t: &Tenants) {
     let secret_a = t.machine_client("acme", "web");
     let secret_b = t.machine_client("globex", "web");
     t.spa_client("acme", "spa");
