@@ -96,6 +96,8 @@ impl<S: EntryStore> EntriesService<S> {
         })?;
         entry.revision = 0;
         entry.created_at = now;
+        // Ownership is the server's to set: an operator's entry is always manual.
+        entry.managed_by = String::new();
         let created = self
             .store
             .create_entry(entry)
@@ -146,7 +148,16 @@ impl<S: EntryStore> Entries for EntriesService<S> {
             .entry
             .ok_or_else(|| Status::invalid_argument("entry is required"))?;
         entry_id(&entry.id)?;
-        let entry = validate(&entry, &self.policy).map_err(registration_status)?;
+        let mut entry = validate(&entry, &self.policy).map_err(registration_status)?;
+        // Ownership is never changed by a client: an entry the Kubernetes registration
+        // controller keeps stays its own (it reconciles it back), a manual one stays manual.
+        entry.managed_by = self
+            .store
+            .get_entry(&entry.id)
+            .await
+            .map_err(datastore_status)?
+            .map(|stored| stored.managed_by)
+            .unwrap_or_default();
         let updated = self
             .store
             .update_entry(entry)
