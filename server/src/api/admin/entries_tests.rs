@@ -185,7 +185,10 @@ async fn clients_cannot_set_or_change_ownership() {
     owned.id = "k8s-1".into();
     owned.managed_by = "k8s_registration/prod".into();
     svc.store.create_entry(owned.clone()).await.unwrap();
-    for (id, want) in [("k8s-1", "k8s_registration/prod"), (created.id.as_str(), "")] {
+    for (id, want) in [
+        ("k8s-1", "k8s_registration/prod"),
+        (created.id.as_str(), ""),
+    ] {
         let mut update = svc.store.get_entry(id).await.unwrap().unwrap();
         update.managed_by = if want.is_empty() {
             "k8s_registration/prod".into()
