@@ -10,6 +10,7 @@ use tessera_proto::wire::tessera::types::v1::Entry;
 use super::desired::Report;
 use super::diff::Plan;
 use crate::datastore::{DatastoreError, EntryFilter, EntryStore};
+use crate::registration::audit_entry_change;
 
 /// Page size when listing entries for the ones the controller owns.
 const PAGE: usize = 1000;
@@ -76,15 +77,7 @@ pub struct Applied {
 }
 
 fn audit(event: &'static str, e: &Entry) {
-    tracing::info!(
-        target: "tessera::audit",
-        event,
-        actor = "k8s_registration",
-        spiffe_id = %e.spiffe_id,
-        entry_id = %e.id,
-        parent_id = %e.parent_id,
-        revision = e.revision,
-    );
+    audit_entry_change(event, "k8s_registration", e);
 }
 
 /// Applies `plan` (creates stamped `created_at = now`); a failed write is counted in the

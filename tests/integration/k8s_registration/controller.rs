@@ -8,18 +8,9 @@ use tessera_tests::k8s::{PodSpec, TokenRequest};
 use super::*;
 use crate::agent::server;
 
-fn spiffe_ids(server: &ServerProcess) -> Vec<String> {
-    let mut ids: Vec<String> = owned(server)
-        .iter()
-        .map(|e| e["spiffe_id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 fn wait_ids(server: &ServerProcess, want: &[&str]) {
     wait_for(&format!("owned entries {want:?}"), || {
-        (spiffe_ids(server) == want).then_some(())
+        (owned_ids(server) == want).then_some(())
     });
 }
 

@@ -73,6 +73,16 @@ pub fn owned(server: &ServerProcess) -> Vec<Value> {
         .collect()
 }
 
+/// The SPIFFE IDs of the entries the controller owns, sorted.
+pub fn owned_ids(server: &ServerProcess) -> Vec<String> {
+    let mut ids: Vec<String> = owned(server)
+        .iter()
+        .map(|e| e["spiffe_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// Polls `f` until it returns `Some`, or panics after [`WAIT`] with `what`.
 pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + WAIT;

@@ -15,15 +15,6 @@ fn holder(c: &Cluster) -> Option<String> {
     lease["spec"]["holderIdentity"].as_str().map(str::to_string)
 }
 
-fn ids(server: &ServerProcess) -> Vec<String> {
-    let mut ids: Vec<String> = owned(server)
-        .iter()
-        .map(|e| e["spiffe_id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[test]
 fn two_replicas_elect_one_writer_and_fail_over() {
     let db = TestDatabase::create();
@@ -39,8 +30,8 @@ fn two_replicas_elect_one_writer_and_fail_over() {
         .add_pod(PodSpec::new("shop", "web-0", "web", "node-1").label("app", "web"));
     c.kube.apply_cluster_spiffe_id("web", web_spec());
 
-    wait_for("the entry", || (ids(&r1) == [WEB0]).then_some(()));
-    assert_eq!(ids(&r2), [WEB0], "one database, one entry");
+    wait_for("the entry", || (owned_ids(&r1) == [WEB0]).then_some(()));
+    assert_eq!(owned_ids(&r2), [WEB0], "one database, one entry");
     let leader = wait_for("a Lease holder", || holder(&c));
     let (mut lead, follow) = match leader.as_str() {
         "r1" => (r1, r2),
@@ -71,7 +62,7 @@ fn two_replicas_elect_one_writer_and_fail_over() {
     c.kube
         .add_pod(PodSpec::new("shop", "web-1", "web", "node-1").label("app", "web"));
     wait_for("the new pod's entry", || {
-        (ids(&follow) == [WEB0, WEB1]).then_some(())
+        (owned_ids(&follow) == [WEB0, WEB1]).then_some(())
     });
     assert!(follow.log().contains("k8s registration: leading"));
 }

@@ -14,7 +14,7 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::api::{datastore_status, registration_status};
 use crate::datastore::{EntryFilter, EntryStore};
-use crate::registration::{Policy, check_entry_id, new_entry_id, validate};
+use crate::registration::{Policy, audit_entry_change, check_entry_id, new_entry_id, validate};
 
 /// Most entries (or IDs) in one batch request.
 pub const MAX_BATCH: usize = 1000;
@@ -74,17 +74,9 @@ fn entry_id(id: &str) -> Result<(), Status> {
     check_entry_id(id).map_err(registration_status)
 }
 
-/// The audit event of an entry change.
+/// The audit event of an entry change made through this API.
 fn audit(event: &'static str, e: &Entry) {
-    tracing::info!(
-        target: "tessera::audit",
-        event,
-        actor = "admin_api",
-        spiffe_id = %e.spiffe_id,
-        entry_id = %e.id,
-        parent_id = %e.parent_id,
-        revision = e.revision,
-    );
+    audit_entry_change(event, "admin_api", e);
 }
 
 impl<S: EntryStore> EntriesService<S> {
