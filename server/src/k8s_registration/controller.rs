@@ -153,8 +153,13 @@ async fn drive<T>(
     while let Some(item) = stream.next().await {
         match item {
             Ok(_) => notify.notify_one(),
+            // 410 Gone is routine (the watcher relists); anything else (a missing CRD,
+            // RBAC) keeps the controller from syncing and must be visible.
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => {
+                tracing::debug!(what, "k8s registration: watch expired (relisting)");
+            }
             Err(e) => {
-                tracing::debug!(error = %e, what, "k8s registration: watch interrupted (retrying)")
+                tracing::warn!(error = %e, what, "k8s registration: watch failed (retrying)");
             }
         }
     }
