@@ -125,3 +125,66 @@ pub(super) fn validate(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::ServerConfig;
+
+    const PSAT: &str = "trust_domain = \"example.org\"\n\
+        [node_attestors.k8s_psat.clusters.prod]\n\
+        service_account_allow_list = [\"tessera:tessera-agent\"]\n";
+
+    fn parse(extra: &str) -> Result<ServerConfig, String> {
+        ServerConfig::parse(&format!("{PSAT}{extra}"), Path::new("server.toml"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = parse("[[k8s_registration]]\ncluster_name = \"prod\"\n").unwrap();
+        let s = &c.k8s_registration[0];
+        assert_eq!(s.lease_name, "tessera-k8s-registration");
+        assert_eq!(s.lease_namespace, "tessera");
+        assert_eq!(s.lease_duration.as_secs(), 15);
+        assert_eq!(s.renew_interval.as_secs(), 5);
+        assert_eq!(s.cluster_domain, "cluster.local");
+        assert!(s.ignore_namespaces.contains(&"kube-system".to_string()));
+        assert!(s.class_name.is_none());
+        assert!(parse("").unwrap().k8s_registration.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (extra, key) in [
+            (
+                "cluster_name = \"staging\"\n",
+                "k8s_registration[0].cluster_name",
+            ),
+            (
+                "cluster_name = \"prod\"\nlease_name = \"Bad_Name\"\n",
+                "k8s_registration[0].lease_name",
+            ),
+            (
+                "cluster_name = \"prod\"\nlease_duration = \"5s\"\nrenew_interval = \"5s\"\n",
+                "k8s_registration[0].lease_duration",
+            ),
+            (
+                "cluster_name = \"prod\"\nresync_interval = \"0s\"\n",
+                "k8s_registration[0].resync_interval",
+            ),
+            ("cluster_name = \"prod\"\nnope = 1\n", "nope"),
+        ] {
+            let err = parse(&format!("[[k8s_registration]]\n{extra}")).unwrap_err();
+            assert!(err.contains(key), "{extra}: {err}");
+        }
+        let twice = "[[k8s_registration]]\ncluster_name = \"prod\"\n[[k8s_registration]]\ncluster_name = \"prod\"\n";
+        assert!(
+            parse(twice)
+                .unwrap_err()
+                .contains("k8s_registration[1].cluster_name")
+        );
+    }
+}
