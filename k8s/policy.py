@@ -13,6 +13,18 @@ AGENT_MAY_ADD = {"SYS_PTRACE"}
 # Containers that must answer HTTP probes on their health port.
 PROBED = {"server", "agent"}
 
+# Verbs beyond get/create, per resource: what the server's registration controller needs
+# (server/src/k8s_registration/): watch its inputs, write the ClusterSPIFFEID status
+# subresource, renew its Lease. Nothing may write pods, nodes, namespaces or the spec.
+EXTRA_VERBS = {
+    "pods": {"list", "watch"},
+    "namespaces": {"list", "watch"},
+    "nodes": {"list", "watch"},
+    "clusterspiffeids": {"list", "watch"},
+    "clusterspiffeids/status": {"update", "patch"},
+    "leases": {"update"},
+}
+
 errors = []
 
 
@@ -85,8 +97,12 @@ def check_rbac(obj):
                 fail(where, f"wildcard in {field}")
         if "secrets" in (rule.get("resources") or []):
             fail(where, "access to secrets")
-        if set(rule.get("verbs") or []) - {"get", "create"}:
-            fail(where, f"verbs beyond get/create: {rule['verbs']}")
+        resources = rule.get("resources") or []
+        allowed = {"get", "create"}
+        if resources:
+            allowed |= set.intersection(*(EXTRA_VERBS.get(r, set()) for r in resources))
+        if set(rule.get("verbs") or []) - allowed:
+            fail(where, f"verbs beyond {sorted(allowed)}: {rule['verbs']}")
 
 
 seen = 0

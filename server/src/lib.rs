@@ -11,6 +11,7 @@ pub mod federation;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 pub mod health;
+pub mod k8s_registration;
 pub mod metrics;
 pub mod oauth;
 pub mod prune;

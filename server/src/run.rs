@@ -19,6 +19,7 @@ use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::TenantId;
 use crate::datastore::{Datastore, Instrumented, PgStore, SledStore};
 use crate::health::ServerProbe;
+use crate::k8s_registration::Controller as K8sController;
 use crate::metrics::{CaExpiry, ServerMetrics};
 use crate::oauth::authenticator::StoreClientAuthenticator;
 use crate::oauth::browser::BrowserConfig;
@@ -29,6 +30,7 @@ use crate::oauth::realms::{Realm, RealmParts, Realms, TENANT_SYNC, TenantKeys};
 use crate::oauth::signer::CaTokenSigner;
 use crate::oauth::trust::CaTrustBundles;
 use crate::prune::{EveryTenant, ExpiredRecords, Pruner};
+use crate::registration::Policy;
 use crate::tls::{SvidTlsProfile, TlsPublisher};
 
 /// How long running parts get to stop after shutdown is signalled.
@@ -325,6 +327,13 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
             message: e.to_string(),
         })
     });
+    for controller in k8s_controllers(&config, &server_id, &store, &clock).await? {
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            controller.run(token).await;
+            Ok(())
+        });
+    }
     if let Some(oauth) = oauth {
         let token = shutdown.clone();
         let lifetimes = oauth.lifetimes;
@@ -398,6 +407,32 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
             message: format!("parts still running after {SHUTDOWN_GRACE:?}"),
         }),
     }
+}
+
+/// One Kubernetes registration controller per `[[k8s_registration]]` table.
+async fn k8s_controllers<S: Datastore + Clone>(
+    config: &ServerConfig,
+    server_id: &str,
+    store: &S,
+    clock: &Arc<dyn Clock>,
+) -> Result<Vec<K8sController<S>>, RunError> {
+    let mut controllers = Vec::new();
+    for section in &config.k8s_registration {
+        let policy = Policy::new(config.trust_domain.clone(), config.ca.ca_ttl);
+        let controller = K8sController::connect(
+            section,
+            config.trust_domain.clone(),
+            policy,
+            store.clone(),
+            server_id.to_string(),
+            clock.clone(),
+        )
+        .await
+        .map_err(|e| startup("k8s_registration")(&e))?;
+        tracing::info!(cluster = %section.cluster_name, "k8s registration controller ready");
+        controllers.push(controller);
+    }
+    Ok(controllers)
 }
 
 /// The OAuth server, its bound listener and its transport.

@@ -440,3 +440,140 @@ fn kubelet_lists_the_pods_of_its_node() {
         );
     });
 }
+
+/// Watch semantics the registration controller relies on: changes after a list's
+/// resourceVersion in order, bookmarks, `410 Gone` (an `ERROR` event) after compaction.
+#[test]
+fn watches_follow_a_resource_version_with_bookmarks_and_410_after_compaction() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{ListParams, WatchEvent, WatchParams};
+    use tokio_stream::StreamExt;
+
+    let k8s = KubeStandIn::start();
+    k8s.add_node("n1");
+    runtime().block_on(async {
+        let client = client(&k8s).await;
+        let pods: Api<Pod> = Api::all(client.clone());
+        let list = pods.list(&ListParams::default()).await.unwrap();
+        assert!(list.items.is_empty());
+        let rv = list.metadata.resource_version.unwrap();
+        let pod = k8s.add_pod(PodSpec::new(NS, "a", "sa", "n1"));
+        k8s.set_pod_label(NS, "a", "app", Some("x"));
+        k8s.delete_pod(NS, "a");
+        // The pod's namespace was created with it, with the label the API server sets.
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let ns = namespaces.list(&ListParams::default()).await.unwrap();
+        let labels = ns.items[0].metadata.labels.clone().unwrap();
+        assert_eq!(labels["kubernetes.io/metadata.name"], NS);
+
+        let stream = pods
+            .watch(&WatchParams::default().timeout(10), &rv)
+            .await
+            .unwrap();
+        let mut stream = std::pin::pin!(stream);
+        let mut seen = Vec::new();
+        let mut bookmark = None;
+        while bookmark.is_none() {
+            match stream.next().await.unwrap().unwrap() {
+                WatchEvent::Added(p) => seen.push(("ADDED", p)),
+                WatchEvent::Modified(p) => seen.push(("MODIFIED", p)),
+                WatchEvent::Deleted(p) => seen.push(("DELETED", p)),
+                WatchEvent::Bookmark(b) => bookmark = Some(b.metadata.resource_version),
+                WatchEvent::Error(e) => panic!("{e:?}"),
+            }
+        }
+        let kinds: Vec<&str> = seen.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
+        assert!(
+            seen.iter()
+                .all(|(_, p)| p.metadata.uid.as_deref() == Some(pod.uid.as_str()))
+        );
+        let versions: Vec<u64> = seen
+            .iter()
+            .map(|(_, p)| {
+                p.metadata
+                    .resource_version
+                    .clone()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+        let mark: u64 = bookmark.unwrap().parse().unwrap();
+        assert!(mark >= versions[2]);
+
+        // History compacted: a watch from the old version gets 410 Gone and must relist.
+        k8s.compact();
+        let stream = pods.watch(&WatchParams::default(), &rv).await.unwrap();
+        let mut stream = std::pin::pin!(stream);
+        match stream.next().await.unwrap().unwrap() {
+            WatchEvent::Error(e) => {
+                assert_eq!(e.code, 410);
+                assert_eq!(e.reason, "Expired");
+            }
+            other => panic!("expected 410, got {other:?}"),
+        }
+        assert_eq!(k8s.gone_served(), 1);
+        let relisted = pods.list(&ListParams::default()).await.unwrap();
+        let fresh = relisted.metadata.resource_version.unwrap();
+        let stream = pods
+            .watch(&WatchParams::default().timeout(3), &fresh)
+            .await
+            .unwrap();
+        let mut stream = std::pin::pin!(stream);
+        assert!(matches!(
+            stream.next().await.unwrap().unwrap(),
+            WatchEvent::Bookmark(_)
+        ));
+    });
+}
+
+/// Leases: create once (409 AlreadyExists after), replace only at the current
+/// resourceVersion (409 Conflict otherwise).
+#[test]
+fn leases_are_compare_and_swap_on_resource_version() {
+    use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+
+    let k8s = KubeStandIn::start();
+    runtime().block_on(async {
+        let leases: Api<Lease> = Api::namespaced(client(&k8s).await, "tessera");
+        let mut lease = Lease::default();
+        lease.metadata.name = Some("l".into());
+        lease.spec = Some(LeaseSpec {
+            holder_identity: Some("a".into()),
+            ..LeaseSpec::default()
+        });
+        let created = leases.create(&PostParams::default(), &lease).await.unwrap();
+        let err = leases
+            .create(&PostParams::default(), &lease)
+            .await
+            .unwrap_err();
+        assert_eq!(api_status(err).code, 409);
+        let mut b = created.clone();
+        b.spec.as_mut().unwrap().holder_identity = Some("b".into());
+        let replaced = leases
+            .replace("l", &PostParams::default(), &b)
+            .await
+            .unwrap();
+        assert_ne!(
+            replaced.metadata.resource_version,
+            created.metadata.resource_version
+        );
+        // A writer still at the old version loses.
+        let mut c = created.clone();
+        c.spec.as_mut().unwrap().holder_identity = Some("c".into());
+        let err = leases
+            .replace("l", &PostParams::default(), &c)
+            .await
+            .unwrap_err();
+        let status = api_status(err);
+        assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+        let got = leases.get("l").await.unwrap();
+        assert_eq!(got.spec.unwrap().holder_identity.as_deref(), Some("b"));
+        assert_eq!(
+            k8s.lease("tessera", "l").unwrap()["spec"]["holderIdentity"],
+            "b"
+        );
+    });
+}

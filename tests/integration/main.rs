@@ -5,6 +5,7 @@ mod agent;
 mod federation;
 mod ha;
 mod health;
+mod k8s_registration;
 mod k8s_standin;
 mod metrics;
 mod oauth;

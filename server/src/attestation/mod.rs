@@ -13,4 +13,5 @@ pub use error::AttestationError;
 pub use join_token::{DEFAULT_JOIN_TOKEN_TTL, JoinTokens};
 pub use k8s_psat::{
     K8sPsat, KubeApi, KubeApiError, KubeClient, NodeInfo, PodInfo, PsatCluster, TokenReviewStatus,
+    agent_id as k8s_psat_agent_id,
 };

@@ -32,6 +32,7 @@ pub fn entry_json(e: &Entry) -> Value {
         "expires_at": e.expires_at,
         "revision": e.revision,
         "created_at": e.created_at,
+        "managed_by": e.managed_by,
     })
 }
 
@@ -77,6 +78,9 @@ fn print_entry(e: &Entry) {
     }
     if e.expires_at != 0 {
         line("Expires at", time(e.expires_at));
+    }
+    if !e.managed_by.is_empty() {
+        line("Managed by", &e.managed_by);
     }
     if e.created_at != 0 {
         line("Created at", time(e.created_at));

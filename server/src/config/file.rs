@@ -74,6 +74,9 @@ pub struct ServerConfig {
     /// federated bundles.
     #[serde(default)]
     pub federation: super::FederationSection,
+    /// `[[k8s_registration]]`: the Kubernetes registration controller, per cluster.
+    #[serde(default)]
+    pub k8s_registration: Vec<super::K8sRegistrationSection>,
 }
 
 /// `[ca]`.
@@ -174,7 +177,14 @@ impl ServerConfig {
         self.federation
             .validate()
             .map_err(|(k, m)| (k.to_string(), m))?;
-        self.node_attestors.validate()
+        self.node_attestors.validate()?;
+        let psat: Vec<&str> = self
+            .node_attestors
+            .k8s_psat
+            .iter()
+            .flat_map(|p| p.clusters.keys().map(String::as_str))
+            .collect();
+        super::k8s_registration::validate(&self.k8s_registration, &psat)
     }
 
     fn validate_values(&self) -> Result<(), (&'static str, String)> {

@@ -66,6 +66,7 @@ pub(crate) fn api_router(shared: Arc<Shared>) -> Router {
             get(openid_configuration),
         )
         .route("/openid/v1/jwks", get(jwks))
+        .merge(super::collections::routes())
         .fallback(|| async {
             objects::status(
                 StatusCode::NOT_FOUND,

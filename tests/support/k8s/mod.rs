@@ -2,6 +2,7 @@
 //! discovery) over HTTPS, and a kubelet's `/pods`, faithful to the wire for what Tessera calls.
 
 mod api;
+mod collections;
 mod objects;
 mod review;
 mod standin;

@@ -153,13 +153,16 @@ impl KubeStandIn {
             .get_mut(node)
             .unwrap_or_else(|| panic!("node {node} does not exist"));
         info.labels.insert(key.to_string(), value.to_string());
-        info.clone()
+        let info = info.clone();
+        cluster.node_event(node, "MODIFIED");
+        info
     }
 
     /// Deletes a node (its pods stay, as they would until garbage-collected).
     pub fn delete_node(&self, name: &str) -> Option<NodeInfo> {
         let mut cluster = self.shared.cluster();
         cluster.revision += 1;
+        cluster.node_event(name, "DELETED");
         cluster.nodes.remove(name)
     }
 
@@ -206,6 +209,119 @@ impl KubeStandIn {
             .collect();
         spec.owner = old.owner.map(|(kind, name, _)| (kind, name));
         cluster.add_pod(spec)
+    }
+
+    /// Sets (`Some`) or removes (`None`) a label of pod `namespace/name` (a MODIFIED event).
+    pub fn set_pod_label(
+        &self,
+        namespace: &str,
+        name: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> PodInfo {
+        let mut cluster = self.shared.cluster();
+        let k = (namespace.to_string(), name.to_string());
+        let pod = cluster
+            .pods
+            .get_mut(&k)
+            .unwrap_or_else(|| panic!("pod {namespace}/{name} does not exist"));
+        match value {
+            Some(v) => pod.labels.insert(key.to_string(), v.to_string()),
+            None => pod.labels.remove(key),
+        };
+        let pod = pod.clone();
+        cluster.revision += 1;
+        cluster.pod_event(&pod, "MODIFIED");
+        pod
+    }
+
+    /// Creates or relabels namespace `name` (`kubernetes.io/metadata.name` is always set).
+    pub fn set_namespace(&self, name: &str, labels: &[(&str, &str)]) {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let obj = super::state::namespace_object(name, &labels);
+        self.shared
+            .cluster()
+            .put_object("namespaces", "", name, obj);
+    }
+
+    /// Creates or replaces the `ClusterSPIFFEID` `name` with `spec` (its status is kept);
+    /// returns it as stored.
+    pub fn apply_cluster_spiffe_id(&self, name: &str, spec: Value) -> Value {
+        let mut cluster = self.shared.cluster();
+        let key = (
+            "clusterspiffeids".to_string(),
+            String::new(),
+            name.to_string(),
+        );
+        let status = cluster
+            .objects
+            .get(&key)
+            .and_then(|o| o.get("status").cloned());
+        let mut obj = serde_json::json!({
+            "apiVersion": "tessera.dev/v1alpha1",
+            "kind": "ClusterSPIFFEID",
+            "metadata": {"name": name},
+            "spec": spec,
+        });
+        if let Some(status) = status {
+            obj["status"] = status;
+        }
+        cluster.put_object("clusterspiffeids", "", name, obj)
+    }
+
+    /// Deletes the `ClusterSPIFFEID` `name`.
+    pub fn delete_cluster_spiffe_id(&self, name: &str) -> Option<Value> {
+        self.shared
+            .cluster()
+            .delete_object("clusterspiffeids", "", name)
+    }
+
+    /// The `ClusterSPIFFEID` `name` as stored (with the status the controller wrote).
+    pub fn cluster_spiffe_id(&self, name: &str) -> Option<Value> {
+        let key = (
+            "clusterspiffeids".to_string(),
+            String::new(),
+            name.to_string(),
+        );
+        self.shared.cluster().objects.get(&key).cloned()
+    }
+
+    /// The Lease `namespace/name`.
+    pub fn lease(&self, namespace: &str, name: &str) -> Option<Value> {
+        let key = (
+            "leases".to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        self.shared.cluster().objects.get(&key).cloned()
+    }
+
+    /// Compacts the watch history, as etcd compaction does: open watches end, and a client
+    /// watching again from a resourceVersion it saw before gets `410 Gone` and must relist.
+    pub fn compact(&self) {
+        let mut cluster = self.shared.cluster();
+        cluster.revision += 1;
+        cluster.compacted = cluster.revision - 1;
+        cluster.watch_epoch += 1;
+        cluster.events.clear();
+    }
+
+    /// How many `410 Gone` watch answers were served.
+    pub fn gone_served(&self) -> u64 {
+        self.shared.cluster().gone_served
+    }
+
+    /// How many lists of `resource` (e.g. `pods`) were served.
+    pub fn lists_served(&self, resource: &str) -> u64 {
+        self.shared
+            .cluster()
+            .lists_served
+            .get(resource)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The claims of a real token for `req` (bound objects resolved now), to tweak and then

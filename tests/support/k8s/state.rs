@@ -4,6 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde_json::{Value, json};
+
+use super::objects;
+
 /// A node as the stand-in knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeInfo {
@@ -149,6 +153,36 @@ pub(crate) struct Cluster {
     /// Bumped on every write; served as `metadata.resourceVersion`.
     pub(crate) revision: u64,
     pod_counter: u32,
+    /// Every change since the start (the watch cache), oldest first.
+    pub(crate) events: Vec<WatchEvent>,
+    /// Watches from a resourceVersion at or below this get `410 Gone` (compacted history).
+    pub(crate) compacted: u64,
+    /// Bumped by [`super::KubeStandIn::compact`]: open watches end.
+    pub(crate) watch_epoch: u64,
+    /// `410 Gone` answers served, and lists served, per resource.
+    pub(crate) gone_served: u64,
+    pub(crate) lists_served: BTreeMap<String, u64>,
+    /// Namespaces, custom resources and Leases as JSON, by (resource, namespace, name).
+    pub(crate) objects: BTreeMap<(String, String, String), Value>,
+    /// The resourceVersion of each pod (`ns/name`) and node (`name`) at its last change.
+    pub(crate) item_rv: BTreeMap<String, u64>,
+}
+
+/// One watch event: `type` and the object as of `rv`.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchEvent {
+    pub(crate) rv: u64,
+    pub(crate) resource: String,
+    pub(crate) kind: &'static str,
+    pub(crate) object: Value,
+}
+
+pub(crate) fn pod_key(namespace: &str, name: &str) -> String {
+    format!("pods/{namespace}/{name}")
+}
+
+pub(crate) fn node_key(name: &str) -> String {
+    format!("nodes/{name}")
 }
 
 impl Cluster {
@@ -167,7 +201,108 @@ impl Cluster {
         self.nodes.insert(name.to_string(), node.clone());
         self.kubelet_node.get_or_insert_with(|| name.to_string());
         self.revision += 1;
+        self.node_event(name, "ADDED");
         node
+    }
+
+    /// Records a node change at the current revision.
+    pub(crate) fn node_event(&mut self, name: &str, kind: &'static str) {
+        let rv = self.revision;
+        if let Some(node) = self.nodes.get(name) {
+            let object = objects::node(node, rv);
+            self.item_rv.insert(node_key(name), rv);
+            self.record("nodes", kind, object);
+        }
+    }
+
+    /// Records a pod change at the current revision.
+    pub(crate) fn pod_event(&mut self, pod: &PodInfo, kind: &'static str) {
+        let rv = self.revision;
+        self.item_rv.insert(pod_key(&pod.namespace, &pod.name), rv);
+        self.record("pods", kind, objects::pod(pod, rv, true));
+    }
+
+    pub(crate) fn record(&mut self, resource: &str, kind: &'static str, object: Value) {
+        self.events.push(WatchEvent {
+            rv: self.revision,
+            resource: resource.to_string(),
+            kind,
+            object,
+        });
+    }
+
+    /// Creates or replaces a JSON object: keeps its UID and creation time, sets
+    /// `resourceVersion`, and bumps `generation` when `spec` changed. Returns it as stored.
+    pub(crate) fn put_object(
+        &mut self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+    ) -> Value {
+        self.revision += 1;
+        let key = (resource.to_string(), ns.to_string(), name.to_string());
+        let existing = self.objects.get(&key);
+        let kind = if existing.is_some() {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        let old_meta = existing
+            .map(|e| e["metadata"].clone())
+            .unwrap_or(Value::Null);
+        let generation = match existing {
+            Some(e) if e.get("spec") == obj.get("spec") => old_meta["generation"].clone(),
+            Some(_) => json!(old_meta["generation"].as_i64().unwrap_or(0) + 1),
+            None => json!(1),
+        };
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = json!({});
+        }
+        let meta = &mut obj["metadata"];
+        meta["name"] = json!(name);
+        if !ns.is_empty() {
+            meta["namespace"] = json!(ns);
+        }
+        meta["uid"] = old_meta
+            .get("uid")
+            .cloned()
+            .unwrap_or_else(|| json!(new_uid()));
+        meta["creationTimestamp"] = old_meta
+            .get("creationTimestamp")
+            .cloned()
+            .unwrap_or_else(|| json!(rfc3339(now_unix())));
+        meta["resourceVersion"] = json!(self.revision.to_string());
+        if obj.get("spec").is_some() {
+            obj["metadata"]["generation"] = generation;
+        }
+        self.objects.insert(key, obj.clone());
+        self.record(resource, kind, obj.clone());
+        obj
+    }
+
+    /// Deletes a JSON object (a DELETED event carries its last state at a new revision).
+    pub(crate) fn delete_object(&mut self, resource: &str, ns: &str, name: &str) -> Option<Value> {
+        let key = (resource.to_string(), ns.to_string(), name.to_string());
+        let mut obj = self.objects.remove(&key)?;
+        self.revision += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.revision.to_string());
+        self.record(resource, "DELETED", obj.clone());
+        Some(obj)
+    }
+
+    /// Creates namespace `name` if it does not exist (with the `kubernetes.io/metadata.name`
+    /// label the API server sets).
+    pub(crate) fn ensure_namespace(&mut self, name: &str) {
+        let key = ("namespaces".to_string(), String::new(), name.to_string());
+        if !self.objects.contains_key(&key) {
+            self.put_object(
+                "namespaces",
+                "",
+                name,
+                namespace_object(name, &BTreeMap::new()),
+            );
+        }
     }
 
     /// The UID of service account `namespace/name`, creating it if needed.
@@ -235,15 +370,35 @@ impl Cluster {
             owner: spec.owner.map(|(kind, name)| (kind, name, new_uid())),
             created: rfc3339(now_unix()),
         };
+        self.ensure_namespace(&pod.namespace);
         self.pods.insert(key, pod.clone());
         self.revision += 1;
+        self.pod_event(&pod, "ADDED");
         pod
     }
 
     pub(crate) fn delete_pod(&mut self, namespace: &str, name: &str) -> Option<PodInfo> {
         self.revision += 1;
-        self.pods.remove(&(namespace.to_string(), name.to_string()))
+        let pod = self
+            .pods
+            .remove(&(namespace.to_string(), name.to_string()))?;
+        self.pod_event(&pod, "DELETED");
+        self.item_rv.remove(&pod_key(namespace, name));
+        Some(pod)
     }
+}
+
+/// A Namespace object with `labels` plus `kubernetes.io/metadata.name`.
+pub(crate) fn namespace_object(name: &str, labels: &BTreeMap<String, String>) -> Value {
+    let mut labels = labels.clone();
+    labels.insert("kubernetes.io/metadata.name".into(), name.into());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    })
 }
 
 /// Seconds since the Unix epoch, now.

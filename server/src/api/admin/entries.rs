@@ -14,7 +14,7 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::api::{datastore_status, registration_status};
 use crate::datastore::{EntryFilter, EntryStore};
-use crate::registration::{Policy, check_entry_id, new_entry_id, validate};
+use crate::registration::{Policy, audit_entry_change, check_entry_id, new_entry_id, validate};
 
 /// Most entries (or IDs) in one batch request.
 pub const MAX_BATCH: usize = 1000;
@@ -74,17 +74,9 @@ fn entry_id(id: &str) -> Result<(), Status> {
     check_entry_id(id).map_err(registration_status)
 }
 
-/// The audit event of an entry change.
+/// The audit event of an entry change made through this API.
 fn audit(event: &'static str, e: &Entry) {
-    tracing::info!(
-        target: "tessera::audit",
-        event,
-        actor = "admin_api",
-        spiffe_id = %e.spiffe_id,
-        entry_id = %e.id,
-        parent_id = %e.parent_id,
-        revision = e.revision,
-    );
+    audit_entry_change(event, "admin_api", e);
 }
 
 impl<S: EntryStore> EntriesService<S> {
@@ -96,6 +88,8 @@ impl<S: EntryStore> EntriesService<S> {
         })?;
         entry.revision = 0;
         entry.created_at = now;
+        // Ownership is the server's to set: an operator's entry is always manual.
+        entry.managed_by = String::new();
         let created = self
             .store
             .create_entry(entry)
@@ -146,7 +140,16 @@ impl<S: EntryStore> Entries for EntriesService<S> {
             .entry
             .ok_or_else(|| Status::invalid_argument("entry is required"))?;
         entry_id(&entry.id)?;
-        let entry = validate(&entry, &self.policy).map_err(registration_status)?;
+        let mut entry = validate(&entry, &self.policy).map_err(registration_status)?;
+        // Ownership is never changed by a client: an entry the Kubernetes registration
+        // controller keeps stays its own (it reconciles it back), a manual one stays manual.
+        entry.managed_by = self
+            .store
+            .get_entry(&entry.id)
+            .await
+            .map_err(datastore_status)?
+            .map(|stored| stored.managed_by)
+            .unwrap_or_default();
         let updated = self
             .store
             .update_entry(entry)

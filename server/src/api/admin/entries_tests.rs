@@ -169,3 +169,43 @@ async fn update_delete_and_list() {
     );
     assert_eq!(svc.store.count_entries().await.unwrap(), 4);
 }
+
+#[tokio::test]
+async fn clients_cannot_set_or_change_ownership() {
+    let svc = service();
+    // A client claiming an entry belongs to the Kubernetes registration controller.
+    let mut claimed = entry("/a", "unix:uid:1");
+    claimed.managed_by = "k8s_registration/prod".into();
+    let created = create(&svc, vec![claimed]).await[0].entry.clone().unwrap();
+    assert_eq!(created.managed_by, "", "an operator's entry is manual");
+
+    // An entry the controller owns keeps its mark through an admin update, and a manual
+    // one cannot be handed to the controller by one.
+    let mut owned = entry("/b", "unix:uid:2");
+    owned.id = "k8s-1".into();
+    owned.managed_by = "k8s_registration/prod".into();
+    svc.store.create_entry(owned.clone()).await.unwrap();
+    for (id, want) in [
+        ("k8s-1", "k8s_registration/prod"),
+        (created.id.as_str(), ""),
+    ] {
+        let mut update = svc.store.get_entry(id).await.unwrap().unwrap();
+        update.managed_by = if want.is_empty() {
+            "k8s_registration/prod".into()
+        } else {
+            String::new()
+        };
+        update.hint = "changed".into();
+        let updated = svc
+            .update_entry(Request::new(UpdateEntryRequest {
+                entry: Some(update),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .entry
+            .unwrap();
+        assert_eq!(updated.managed_by, want, "{id}");
+        assert_eq!(updated.hint, "changed");
+    }
+}

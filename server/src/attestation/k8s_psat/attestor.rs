@@ -82,6 +82,17 @@ impl K8sPsat<KubeClient> {
     }
 }
 
+/// The SPIFFE ID of the agent on the node with UID `node_uid` in cluster `cluster`:
+/// `spiffe://<td>/tessera/agent/k8s_psat/<cluster>/<node-uid>` (the Kubernetes registration
+/// controller parents pod entries to it).
+pub fn agent_id(
+    trust_domain: &TrustDomain,
+    cluster: &str,
+    node_uid: &str,
+) -> Result<SpiffeId, tessera_proto::identity::IdError> {
+    SpiffeId::from_segments(trust_domain, &["tessera", "agent", NAME, cluster, node_uid])
+}
+
 fn api_error(e: KubeApiError) -> AttestationError {
     match e {
         KubeApiError::Unreachable(m) => AttestationError::Unavailable(m),
@@ -230,11 +241,8 @@ impl<K: KubeApi> K8sPsat<K> {
             .map(|v| Selector::new(NAME, v))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| AttestationError::Internal(format!("selector: {e}")))?;
-        let agent_id = SpiffeId::from_segments(
-            &self.trust_domain,
-            &["tessera", "agent", NAME, &name, &node.uid],
-        )
-        .map_err(|e| AttestationError::Internal(format!("agent ID: {e}")))?;
+        let agent_id = agent_id(&self.trust_domain, &name, &node.uid)
+            .map_err(|e| AttestationError::Internal(format!("agent ID: {e}")))?;
         Ok(Attested {
             agent_id,
             selectors,

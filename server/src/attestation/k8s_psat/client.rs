@@ -61,6 +61,11 @@ impl KubeClient {
         let client = Client::try_from(config).map_err(|e| config_error(&e))?;
         Ok(Self { client })
     }
+
+    /// The underlying `kube` client (shared with the Kubernetes registration controller).
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
 }
 
 impl KubeApi for KubeClient {

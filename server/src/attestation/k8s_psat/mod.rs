@@ -10,5 +10,5 @@ mod client_tests;
 mod tests;
 
 pub use api::{KubeApi, KubeApiError, NodeInfo, PodInfo, TokenReviewStatus};
-pub use attestor::{K8sPsat, PsatCluster};
+pub use attestor::{K8sPsat, PsatCluster, agent_id};
 pub use client::KubeClient;
