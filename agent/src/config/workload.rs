@@ -18,6 +18,10 @@ pub struct WorkloadAttestorSection {
     /// `[workload_attestor.k8s]`: present = enabled.
     #[serde(default)]
     pub k8s: Option<K8sWorkloadSection>,
+    /// Where the node's `/proc` and `/etc` are (default `/`): e.g. `/host` for an agent
+    /// container that mounts the host's root there (with the host's PID namespace).
+    #[serde(default)]
+    pub host_root: Option<PathBuf>,
 }
 
 /// `[workload_attestor.unix]`.

@@ -5,6 +5,7 @@
 
 mod controller;
 mod replicas;
+mod workload;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -61,9 +61,17 @@ impl WorkloadAttestors {
         self
     }
 
-    /// The attestors `config`'s `[workload_attestor]` section asks for, on the real `/`.
+    /// The attestors `config`'s `[workload_attestor]` section asks for, reading `/proc`
+    /// and `/etc` under its `host_root` (default `/`).
     pub fn from_config(config: &AgentConfig) -> Result<Self, String> {
-        Self::from_config_at(config, "/")
+        match &config.workload_attestor.host_root {
+            Some(root) if !root.is_absolute() => Err(format!(
+                "host_root {} is not an absolute path",
+                root.display()
+            )),
+            Some(root) => Self::from_config_at(config, root.clone()),
+            None => Self::from_config_at(config, "/"),
+        }
     }
 
     /// [`from_config`](Self::from_config) with `/proc` and `/etc` under `root`.
