@@ -249,3 +249,14 @@ pub async fn exercise<S: Datastore>(store: &S) {
             .is_some()
     );
 }
+
+/// The tenant-owned suites, unchanged, on `store` scoped to a new tenant `acme`.
+pub async fn scoped_suites<S: Datastore>(store: &S) {
+    store.create_tenant(&tenant("acme")).await.unwrap();
+    let acme = store.for_tenant(&TenantId::parse("acme").unwrap()).unwrap();
+    super::user_store_tests::exercise(&acme).await;
+    super::grant_store_tests::exercise(&acme).await;
+    super::consent_store_tests::exercise(&acme).await;
+    super::oauth_client_store_tests::exercise(&acme).await;
+    super::expiring_store_tests::exercise(&acme).await;
+}

@@ -7,34 +7,13 @@ Prints a JSON report of what it saw.
 
 import base64
 import hashlib
-import html
 import json
-import re
 import secrets
 import sys
-import urllib.parse
 
 import requests
 
-
-def field(page, name):
-    match = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page)
-    if not match:
-        raise SystemExit("no %s field in:\n%s" % (name, page))
-    return html.unescape(match.group(1))
-
-
-def action(issuer, page):
-    match = re.search(r'<form method="post" action="([^"]*)"', page)
-    if not match:
-        raise SystemExit("no form in:\n%s" % page)
-    return urllib.parse.urljoin(issuer + "/", html.unescape(match.group(1)))
-
-
-def query(location):
-    parts = urllib.parse.urlsplit(location)
-    base = "%s://%s%s" % (parts.scheme, parts.netloc, parts.path)
-    return base, dict(urllib.parse.parse_qsl(parts.query))
+from forms import action, field, query
 
 
 def main():

@@ -14,34 +14,15 @@ same request got at the right issuer (so a denial is not an accident of a broken
 
 import base64
 import hashlib
-import html
 import json
 import re
 import secrets
 import sys
-import urllib.parse
 
 import jwt
 import requests
 
-
-def field(page, name):
-    match = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page)
-    if not match:
-        raise SystemExit("no %s field in:\n%s" % (name, page))
-    return html.unescape(match.group(1))
-
-
-def action(issuer, page):
-    match = re.search(r'<form method="post" action="([^"]*)"', page)
-    if not match:
-        raise SystemExit("no form in:\n%s" % page)
-    return urllib.parse.urljoin(issuer + "/", html.unescape(match.group(1)))
-
-
-def query(location):
-    parts = urllib.parse.urlsplit(location)
-    return dict(urllib.parse.parse_qsl(parts.query))
+from forms import action, field, query
 
 
 def discover(issuer):
@@ -123,7 +104,7 @@ def sign_in(browser, issuer, meta, cfg, username, password):
         },
         allow_redirects=False,
     )
-    return (query(done.headers.get("Location", "")).get("code"), verifier), None
+    return (query(done.headers.get("Location", ""))[1].get("code"), verifier), None
 
 
 def redeem(meta, cfg, code, verifier):
@@ -199,7 +180,7 @@ def main():
     r = browser.get(meta_b["authorization_endpoint"],
                     params=authorize_params(cfg, challenge, "s1", prompt="none"),
                     allow_redirects=False)
-    report["a_session_at_b_prompt_none"] = query(r.headers.get("Location", "")).get("error")
+    report["a_session_at_b_prompt_none"] = query(r.headers.get("Location", ""))[1].get("error")
     # A's session cookie value sent under B's cookie name: unknown session at B.
     [(name_a, value_a)] = [(k, v) for k, v in browser.cookies.items()]
     forged = requests.Session()
@@ -209,7 +190,7 @@ def main():
     r = forged.get(meta_b["authorization_endpoint"],
                    params=authorize_params(cfg, challenge, "s2", prompt="none"),
                    allow_redirects=False)
-    report["a_session_value_at_b"] = query(r.headers.get("Location", "")).get("error")
+    report["a_session_value_at_b"] = query(r.headers.get("Location", ""))[1].get("error")
 
     # 7. A's authorization code redeemed at B (same public client_id and redirect), then at A.
     report["a_code_at_b"] = answer(redeem(meta_b, cfg, code_a, verifier_a))

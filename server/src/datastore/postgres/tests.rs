@@ -55,23 +55,8 @@ async fn postgres_passes_the_tenant_suite() {
 
 #[tokio::test]
 async fn a_tenant_scoped_postgres_store_passes_the_tenant_owned_suites() {
-    use crate::datastore::{TenantId, TenantRecord, TenantScope as _, TenantStore as _};
     let db = TestDb::create().await;
-    let store = db.store().await;
-    let id = TenantId::parse("acme").unwrap();
-    let record = TenantRecord {
-        id: id.clone(),
-        name: "Acme".into(),
-        created_at: 1,
-        updated_at: 1,
-    };
-    store.create_tenant(&record).await.unwrap();
-    let acme = store.for_tenant(&id).unwrap();
-    user_store_tests::exercise(&acme).await;
-    grant_store_tests::exercise(&acme).await;
-    consent_store_tests::exercise(&acme).await;
-    crate::datastore::oauth_client_store_tests::exercise(&acme).await;
-    crate::datastore::expiring_store_tests::exercise(&acme).await;
+    crate::datastore::tenant_store_tests::scoped_suites(&db.store().await).await;
 }
 
 #[tokio::test]

@@ -278,9 +278,7 @@ mod lock_tests {
 mod tenant_tests {
     use super::SledStore;
     use crate::datastore::{
-        TenantId, TenantRecord, TenantScope, TenantStore, consent_store_tests,
-        expiring_store_tests, grant_store_tests, oauth_client_store_tests, tenant_store_tests,
-        user_store_tests,
+        TenantId, TenantRecord, TenantScope, TenantStore, tenant_store_tests, user_store_tests,
     };
 
     #[tokio::test]
@@ -292,21 +290,7 @@ mod tenant_tests {
     #[tokio::test]
     async fn a_tenant_scoped_sled_store_passes_the_tenant_owned_suites() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let id = TenantId::parse("acme").unwrap();
-        let record = TenantRecord {
-            id: id.clone(),
-            name: "Acme".into(),
-            created_at: 1,
-            updated_at: 1,
-        };
-        store.create_tenant(&record).await.unwrap();
-        let acme = store.for_tenant(&id).unwrap();
-        user_store_tests::exercise(&acme).await;
-        grant_store_tests::exercise(&acme).await;
-        consent_store_tests::exercise(&acme).await;
-        oauth_client_store_tests::exercise(&acme).await;
-        expiring_store_tests::exercise(&acme).await;
+        tenant_store_tests::scoped_suites(&SledStore::open(dir.path()).unwrap()).await;
     }
 
     #[tokio::test]
