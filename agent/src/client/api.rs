@@ -117,6 +117,21 @@ pub async fn get_bundles(channel: Channel) -> Result<GetBundlesResponse, ClientE
         .into_inner())
 }
 
+/// `WatchChanges`: the server's change signals; `Ok(None)` when it does not push
+/// (`Unimplemented`: push disabled, or a server from before push).
+pub async fn watch_changes(
+    channel: Channel,
+) -> Result<Option<tonic::Streaming<WatchChangesResponse>>, ClientError> {
+    match AgentClient::new(channel)
+        .watch_changes(WatchChangesRequest {})
+        .await
+    {
+        Ok(stream) => Ok(Some(stream.into_inner())),
+        Err(status) if status.code() == tonic::Code::Unimplemented => Ok(None),
+        Err(status) => Err(status.into()),
+    }
+}
+
 /// A cloneable handle on the manager's current mTLS connection, for callers outside the
 /// sync loop (the Workload API's JWT-SVID requests).
 #[derive(Debug, Clone)]

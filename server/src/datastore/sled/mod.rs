@@ -19,6 +19,7 @@ mod users;
 use std::path::Path;
 
 use super::DatastoreError;
+use crate::changes::ChangeHub;
 
 /// How long [`SledStore::open`] waits for a lock released by a store just dropped.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -107,6 +108,8 @@ pub struct SledStore {
     federations: ::sled::Tree,
     /// Trust domain → prost `FederationStatus` (the fetcher's last word).
     federation_status: ::sled::Tree,
+    /// Where committed entry and bundle writes are announced (one process owns the store).
+    changes: ChangeHub,
 }
 
 impl SledStore {
@@ -167,7 +170,14 @@ impl SledStore {
             flusher: std::sync::Arc::default(),
             journals,
             bundles,
+            changes: ChangeHub::default(),
         })
+    }
+
+    /// Where this store announces its committed entry and bundle writes (after they are
+    /// durable).
+    pub fn changes(&self) -> &ChangeHub {
+        &self.changes
     }
 
     /// Makes every acknowledged write durable (group commit: see [`group_flush`]).
