@@ -4,7 +4,8 @@ use tessera_proto::wire::tessera::agent::v1::agent_client::AgentClient;
 use tessera_proto::wire::tessera::agent::v1::{
     AttestRequest, AttestResponse, AttestationData, BatchNewX509SvidRequest, GetBundlesRequest,
     GetBundlesResponse, NewJwtSvidRequest, NewX509SvidParams, RenewAgentRequest,
-    SyncEntriesRequest, SyncEntriesResponse, X509SvidResult,
+    SyncEntriesRequest, SyncEntriesResponse, WatchChangesRequest, WatchChangesResponse,
+    X509SvidResult,
 };
 use tessera_proto::wire::tessera::types::v1::{JwtSvid, X509Svid};
 use tokio::sync::watch;
