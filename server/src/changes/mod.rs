@@ -15,6 +15,8 @@
 
 mod change;
 mod hub;
+#[cfg(test)]
+pub mod store_tests;
 
 pub use change::Change;
 pub use hub::{CHANGE_BACKLOG, ChangeHub, ChangeReceiver};

@@ -199,6 +199,14 @@ mod suite_tests {
     };
 
     #[tokio::test]
+    async fn sled_announces_its_entry_and_bundle_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut changes = store.changes().subscribe();
+        crate::changes::store_tests::exercise(&store, &mut changes).await;
+    }
+
+    #[tokio::test]
     async fn sled_passes_the_record_store_suites() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
