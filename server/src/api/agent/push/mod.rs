@@ -11,6 +11,8 @@
 
 mod interest;
 mod watcher;
+#[cfg(test)]
+mod watcher_tests;
 
 pub use interest::Interest;
 pub use watcher::{SIGNAL_BUFFER, Watcher};
