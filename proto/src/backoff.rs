@@ -48,7 +48,10 @@ mod tests {
         assert_eq!(b.next_wait(u32::MAX), Duration::from_millis(100));
         assert_eq!(b.next_wait(0), Duration::from_millis(100));
         let w = b.next_wait(u32::MAX / 2);
-        assert!(w > Duration::from_millis(290) && w < Duration::from_millis(310), "{w:?}");
+        assert!(
+            w > Duration::from_millis(290) && w < Duration::from_millis(310),
+            "{w:?}"
+        );
         assert_eq!(b.next_wait(u32::MAX), Duration::from_millis(800));
         assert_eq!(b.next_wait(u32::MAX), Duration::from_secs(1));
         assert_eq!(b.next_wait(u32::MAX), Duration::from_secs(1));

@@ -15,8 +15,8 @@ use crate::api::admin::{self, AdminApi, AdminGateLayer};
 use crate::api::agent::{self, AgentService, Push};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
-use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::changes::ChangeHub;
+use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::{Datastore, Instrumented, PgChangeListener, PgStore, SledStore};
 use crate::health::ServerProbe;
 use crate::metrics::{CaExpiry, ServerMetrics};
@@ -132,7 +132,10 @@ async fn open_and_run(
                 listener: None,
             };
             let store = Instrumented::new(store, metrics.datastore.clone());
-            run_on(config, server_id, store, changes, lifecycle, &metrics, &expiry).await
+            run_on(
+                config, server_id, store, changes, lifecycle, &metrics, &expiry,
+            )
+            .await
         }
         Some(settings) => {
             tessera_proto::private_dir::tighten_tree(&config.data_dir)

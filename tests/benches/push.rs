@@ -166,7 +166,10 @@ async fn open_workload(socket: &Path) -> watch::Receiver<Seen> {
     rx
 }
 
-async fn wait_for(rx: &mut watch::Receiver<Seen>, ok: impl Fn(&BTreeSet<String>) -> bool) -> Instant {
+async fn wait_for(
+    rx: &mut watch::Receiver<Seen>,
+    ok: impl Fn(&BTreeSet<String>) -> bool,
+) -> Instant {
     tokio::time::timeout(WAIT, rx.wait_for(|(_, ids)| ok(ids)))
         .await
         .expect("the workload stream never showed the change")
@@ -186,7 +189,9 @@ async fn measure(
     for i in 0..runs {
         let id = format!("spiffe://example.org/bench/push/{tag}/{i}");
         let start = Instant::now();
-        let entry_id = create(admin, vec![entry(agent_id, &id, my_uid())]).await.remove(0);
+        let entry_id = create(admin, vec![entry(agent_id, &id, my_uid())])
+            .await
+            .remove(0);
         let arrived = wait_for(workload, |ids| ids.contains(&id)).await;
         latencies.push(arrived.saturating_duration_since(start));
         delete(admin, entry_id).await;
@@ -271,11 +276,22 @@ async fn sync(channel: &Channel, revision: &mut u64, stats: &SimStats) {
     };
 }
 
-async fn sim_agent(channel: Channel, mode: Mode, phase: Duration, stats: Arc<SimStats>, stop: CancellationToken) {
+async fn sim_agent(
+    channel: Channel,
+    mode: Mode,
+    phase: Duration,
+    stats: Arc<SimStats>,
+    stop: CancellationToken,
+) {
     let mut revision = 0;
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + phase, SYNC_INTERVAL);
     let mut stream = match mode {
-        Mode::Push => Some(client::watch_changes(channel.clone()).await.unwrap().unwrap()),
+        Mode::Push => Some(
+            client::watch_changes(channel.clone())
+                .await
+                .unwrap()
+                .unwrap(),
+        ),
         Mode::Poll => {
             stats.ready.fetch_add(1, Ordering::Relaxed);
             None
@@ -349,7 +365,10 @@ async fn simulate(
     }
     let deadline = Instant::now() + WAIT;
     while stats.ready.load(Ordering::Relaxed) < n as u64 {
-        assert!(Instant::now() < deadline, "simulated agents never all connected");
+        assert!(
+            Instant::now() < deadline,
+            "simulated agents never all connected"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
@@ -408,7 +427,11 @@ fn run_mode(rt: &tokio::runtime::Runtime, mode: Mode, sims: usize, runs: usize) 
     );
     let deadline = Instant::now() + WAIT;
     while !socket.exists() {
-        assert!(Instant::now() < deadline, "no agent socket:\n{}", agent.log());
+        assert!(
+            Instant::now() < deadline,
+            "no agent socket:\n{}",
+            agent.log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut workload = rt.block_on(async {
@@ -416,9 +439,12 @@ fn run_mode(rt: &tokio::runtime::Runtime, mode: Mode, sims: usize, runs: usize) 
         loop {
             // The stream needs the base entry's SVID: retry until the agent has it.
             let mut rx = open_workload(&socket).await;
-            if tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|(_, ids)| ids.contains(BASE)))
-                .await
-                .is_ok_and(|r| r.is_ok())
+            if tokio::time::timeout(
+                Duration::from_secs(2),
+                rx.wait_for(|(_, ids)| ids.contains(BASE)),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok())
             {
                 break rx;
             }
@@ -428,7 +454,13 @@ fn run_mode(rt: &tokio::runtime::Runtime, mode: Mode, sims: usize, runs: usize) 
     });
 
     let mut rows = Vec::new();
-    let one = rt.block_on(measure(&admin, &agent_id, &mut workload, runs, &format!("{mode:?}/1")));
+    let one = rt.block_on(measure(
+        &admin,
+        &agent_id,
+        &mut workload,
+        runs,
+        &format!("{mode:?}/1"),
+    ));
     rows.push(Row {
         mode,
         agents: 1,
@@ -439,7 +471,14 @@ fn run_mode(rt: &tokio::runtime::Runtime, mode: Mode, sims: usize, runs: usize) 
     });
 
     let stop = CancellationToken::new();
-    let stats = rt.block_on(simulate(sims, &admin, &address, &bundle_of(&bundle_pem), mode, &stop));
+    let stats = rt.block_on(simulate(
+        sims,
+        &admin,
+        &address,
+        &bundle_of(&bundle_pem),
+        mode,
+        &stop,
+    ));
     let (signals, syncs) = (
         stats.signals.load(Ordering::Relaxed),
         stats.syncs.load(Ordering::Relaxed),
@@ -504,5 +543,8 @@ fn main() {
             r.sim_errors,
         );
     }
-    println!("target: p99 ≤ {} with 1,000 agents connected (push)", ms(TARGET_P99));
+    println!(
+        "target: p99 ≤ {} with 1,000 agents connected (push)",
+        ms(TARGET_P99)
+    );
 }

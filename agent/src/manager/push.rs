@@ -97,7 +97,9 @@ impl PushWatcher {
                 Ended::Reconnected => continue,
                 Ended::Unsupported => {
                     if !told_unsupported {
-                        tracing::info!("the server does not push changes; syncing every sync_interval");
+                        tracing::info!(
+                            "the server does not push changes; syncing every sync_interval"
+                        );
                         told_unsupported = true;
                     }
                     // Until the connection changes (perhaps to a server that pushes).

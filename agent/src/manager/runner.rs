@@ -145,8 +145,11 @@ impl Manager {
         let watcher_token = shutdown.child_token();
         let _stop_watcher = watcher_token.clone().drop_guard();
         if self.config.push {
-            let watcher =
-                PushWatcher::new(self.channel_tx.subscribe(), wake.clone(), self.metrics.clone());
+            let watcher = PushWatcher::new(
+                self.channel_tx.subscribe(),
+                wake.clone(),
+                self.metrics.clone(),
+            );
             tokio::spawn(watcher.run(watcher_token));
         }
         let mut backoff = self.config.sync_interval;

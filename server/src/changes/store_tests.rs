@@ -56,7 +56,11 @@ pub async fn exercise(store: &(impl EntryStore + BundleStore), changes: &mut Cha
     let mut moved = created.clone();
     moved.parent_id = b.into();
     store.update_entry(moved.clone()).await.unwrap();
-    assert_eq!(parents(next(changes).await), [a, b], "both parents of a move");
+    assert_eq!(
+        parents(next(changes).await),
+        [a, b],
+        "both parents of a move"
+    );
     moved.hint = "same parent".into();
     store.update_entry(moved).await.unwrap();
     assert_eq!(parents(next(changes).await), [b]);

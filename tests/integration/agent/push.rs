@@ -104,8 +104,10 @@ pub(crate) fn agent_with_base(
     let socket = dir.join("agent/api.sock");
     let config = format!(
         "{}socket_path = \"{}\"\n",
-        agent_config(address, &bundle, &token)
-            .replace("sync_interval = \"500ms\"", &format!("sync_interval = \"{sync_interval}\"")),
+        agent_config(address, &bundle, &token).replace(
+            "sync_interval = \"500ms\"",
+            &format!("sync_interval = \"{sync_interval}\"")
+        ),
         socket.display()
     );
     let mut agent = AgentProcess::spawn(&dir.join("agent"), &config);
@@ -196,8 +198,7 @@ fn a_server_with_push_disabled_still_delivers_by_polling() {
 fn a_write_through_one_replica_is_pushed_by_the_other_even_after_its_listener_dies() {
     let db = TestDatabase::create();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (b, address_b) =
-        crate::ha::replica_with(dir_b.path(), "rb", "", &db.server_config());
+    let (b, address_b) = crate::ha::replica_with(dir_b.path(), "rb", "", &db.server_config());
     let a = crate::ha::replica(dir_a.path(), "ra", &db);
     let (_agent, agent_id, socket) = agent_with_base(dir_b.path(), &b, &address_b, "1h");
     let workload = Workload::open(&socket);
@@ -221,7 +222,11 @@ fn a_write_through_one_replica_is_pushed_by_the_other_even_after_its_listener_di
     });
     let deadline = Instant::now() + WAIT;
     while !b.log().contains("change listener reconnected") {
-        assert!(Instant::now() < deadline, "B's listener never reconnected:\n{}", b.log());
+        assert!(
+            Instant::now() < deadline,
+            "B's listener never reconnected:\n{}",
+            b.log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

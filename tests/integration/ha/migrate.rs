@@ -34,7 +34,13 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     }
     assert_eq!(
         db.query_texts("SELECT description FROM _sqlx_migrations ORDER BY version"),
-        ["initial", "expiring", "grants hot updates", "federation", "change notify"]
+        [
+            "initial",
+            "expiring",
+            "grants hot updates",
+            "federation",
+            "change notify"
+        ]
     );
     // Nothing else started: no admin socket, no sled store.
     assert!(!dir.path().join(".tessera").exists());

@@ -144,11 +144,13 @@ impl Agent for FakeAgent {
         let mut signals = self.0.signals.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         tokio::spawn(async move {
-            let signal = || Ok(WatchChangesResponse {
-                entries_revision: 0,
-                entries: true,
-                bundles: true,
-            });
+            let signal = || {
+                Ok(WatchChangesResponse {
+                    entries_revision: 0,
+                    entries: true,
+                    bundles: true,
+                })
+            };
             let _ = tx.send(signal()).await;
             while signals.recv().await.is_ok() {
                 if tx.send(signal()).await.is_err() {
@@ -156,7 +158,9 @@ impl Agent for FakeAgent {
                 }
             }
         });
-        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 
     async fn attest(

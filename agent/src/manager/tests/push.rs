@@ -17,7 +17,12 @@ use crate::manager::{AgentState, Manager, ManagerConfig};
 use crate::store::Store;
 use crate::testing::TestCa;
 
-fn manager(dir: &std::path::Path, server: &FakeServer, state: &FakeState, sync: Duration) -> Manager {
+fn manager(
+    dir: &std::path::Path,
+    server: &FakeServer,
+    state: &FakeState,
+    sync: Duration,
+) -> Manager {
     let config = ManagerConfig {
         trust_domain: "example.org".parse().unwrap(),
         server_addresses: vec![ServerAddress::parse(&server.addr.to_string()).unwrap()],

@@ -76,7 +76,10 @@ mod tests {
     fn entries_under_the_agent_its_entries_or_the_server_concern_it() {
         let i = interest(&[
             entry("spiffe://example.org/web", AGENT),
-            entry("spiffe://example.org/web/sidecar", "spiffe://example.org/web"),
+            entry(
+                "spiffe://example.org/web/sidecar",
+                "spiffe://example.org/web",
+            ),
         ]);
         let under = |p: &str| Change::entry(9, Some(p), None);
         assert!(i.wants(&under(AGENT)), "a new entry for the agent");
@@ -94,8 +97,14 @@ mod tests {
     fn a_move_concerns_both_the_old_and_the_new_parent() {
         let i = interest(&[]);
         let other = "spiffe://example.org/tessera/agent/join_token/b";
-        assert!(i.wants(&Change::entry(3, Some(AGENT), Some(other))), "moved away");
-        assert!(i.wants(&Change::entry(3, Some(other), Some(AGENT))), "moved here");
+        assert!(
+            i.wants(&Change::entry(3, Some(AGENT), Some(other))),
+            "moved away"
+        );
+        assert!(
+            i.wants(&Change::entry(3, Some(other), Some(AGENT))),
+            "moved here"
+        );
         assert!(!i.wants(&Change::entry(3, Some(other), Some(other))));
     }
 

@@ -19,7 +19,9 @@ use crate::datastore::{AgentStore, EntryStore, SledStore};
 const AGENT: &str = "spiffe://example.org/tessera/agent/join_token/a";
 const OTHER: &str = "spiffe://example.org/tessera/agent/join_token/b";
 
-async fn next(rx: &mut mpsc::Receiver<Result<WatchChangesResponse, Status>>) -> WatchChangesResponse {
+async fn next(
+    rx: &mut mpsc::Receiver<Result<WatchChangesResponse, Status>>,
+) -> WatchChangesResponse {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("a signal")
@@ -44,9 +46,15 @@ async fn open_ca(
         jwt_svid_ttl: Duration::from_secs(300),
         refresh_hint: Duration::from_secs(300),
     };
-    CaManager::open(config, store.clone(), clock.clone(), &dir.join("seal.key"), None)
-        .await
-        .unwrap()
+    CaManager::open(
+        config,
+        store.clone(),
+        clock.clone(),
+        &dir.join("seal.key"),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 async fn create(store: &SledStore, id: &str, spiffe_id: &str, parent: &str) -> u64 {
@@ -88,7 +96,10 @@ async fn signals_follow_the_agents_interest_and_the_bundle() {
     let task = tokio::spawn(watcher.run());
 
     let first = next(&mut rx).await;
-    assert!(first.entries && first.bundles, "sync everything at first: {first:?}");
+    assert!(
+        first.entries && first.bundles,
+        "sync everything at first: {first:?}"
+    );
 
     // Another agent's entry is filtered out: the next signal is for this agent's entry.
     create(&store, "other", "spiffe://example.org/b-web", OTHER).await;
@@ -97,7 +108,13 @@ async fn signals_follow_the_agents_interest_and_the_bundle() {
     assert_eq!((signal.entries_revision, signal.entries), (mine, true));
 
     // A child of the agent's entry concerns it too (the interest grew with "mine").
-    let child = create(&store, "child", "spiffe://example.org/web/side", "spiffe://example.org/web").await;
+    let child = create(
+        &store,
+        "child",
+        "spiffe://example.org/web/side",
+        "spiffe://example.org/web",
+    )
+    .await;
     assert_eq!(next(&mut rx).await.entries_revision, child);
 
     // A new authority changes the published bundle.
@@ -110,7 +127,10 @@ async fn signals_follow_the_agents_interest_and_the_bundle() {
     store.put_agent(&agent).await.unwrap();
     create(&store, "late", "spiffe://example.org/late", AGENT).await;
     let ended = loop {
-        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap() {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+        {
             Some(Ok(_)) => continue,
             Some(Err(status)) => break status,
             None => panic!("ended without a status"),
