@@ -4,6 +4,20 @@
 
 use std::time::Duration;
 
+/// A random `u32` for [`Backoff::next_wait`]: from the standard library's per-process random
+/// hash keys (jitter needs spread, not secrecy).
+pub fn jitter_random() -> u32 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64,
+    );
+    hasher.finish() as u32
+}
+
 /// A doubling, jittered delay between attempts; [`Backoff::reset`] after a success.
 #[derive(Debug, Clone)]
 pub struct Backoff {

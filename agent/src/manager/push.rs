@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_proto::backoff::Backoff;
+use tessera_proto::backoff::{Backoff, jitter_random};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -108,7 +108,7 @@ impl PushWatcher {
                     }
                 }
                 Ended::Lost(e) => {
-                    let wait = backoff.next_wait(random_u32());
+                    let wait = backoff.next_wait(jitter_random());
                     tracing::debug!(error = %e, retry_in = ?wait, "push stream lost; reopening");
                     tokio::select! {
                         () = shutdown.cancelled() => return,
@@ -192,13 +192,6 @@ fn reconnected(changed: Result<(), watch::error::RecvError>) -> Ended {
         Ok(()) => Ended::Reconnected,
         Err(_) => Ended::Shutdown,
     }
-}
-
-fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    // On failure: no jitter this once.
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    u32::from_le_bytes(b)
 }
 
 #[cfg(test)]

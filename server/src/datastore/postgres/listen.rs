@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::postgres::{PgListener, PgPool};
-use tessera_proto::backoff::Backoff;
+use tessera_proto::backoff::{Backoff, jitter_random};
 use tokio_util::sync::CancellationToken;
 
 use super::PgStore;
@@ -99,7 +99,7 @@ impl PgChangeListener {
                 }
                 Err(e) => tracing::warn!(error = %e, "change listener cannot connect; retrying"),
             }
-            let wait = backoff.next_wait(random_u32());
+            let wait = backoff.next_wait(jitter_random());
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(wait) => {}
@@ -112,13 +112,6 @@ impl PgChangeListener {
         listener.listen(CHANNEL).await?;
         Ok(listener)
     }
-}
-
-fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    // On failure: no jitter this once.
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    u32::from_le_bytes(b)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use tessera_proto::clock::{Clock, SystemClock};
 use tessera_proto::wire::tessera::agent::v1::WatchChangesResponse;
 use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Entry};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status};
 
@@ -70,19 +71,29 @@ async fn create(store: &SledStore, id: &str, spiffe_id: &str, parent: &str) -> u
         .revision
 }
 
-#[tokio::test]
-async fn signals_follow_the_agents_interest_and_the_bundle() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(&dir.path().join("db")).unwrap();
+type Signals = mpsc::Receiver<Result<WatchChangesResponse, Status>>;
+
+/// A sled store holding the agent, a CA on it, and a running watcher for the agent.
+async fn watching(
+    dir: &std::path::Path,
+    shutdown: &CancellationToken,
+) -> (
+    SledStore,
+    Arc<CaManager<SledStore>>,
+    JoinHandle<()>,
+    Signals,
+) {
+    let store = SledStore::open(&dir.join("db")).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ca = open_ca(&store, &clock, dir.path()).await;
-    let mut agent = AttestedAgent {
-        spiffe_id: AGENT.into(),
-        ..AttestedAgent::default()
-    };
-    store.put_agent(&agent).await.unwrap();
-    let (tx, mut rx) = mpsc::channel(super::SIGNAL_BUFFER);
-    let shutdown = CancellationToken::new();
+    let ca = open_ca(&store, &clock, dir).await;
+    store
+        .put_agent(&AttestedAgent {
+            spiffe_id: AGENT.into(),
+            ..AttestedAgent::default()
+        })
+        .await
+        .unwrap();
+    let (tx, rx) = mpsc::channel(super::SIGNAL_BUFFER);
     let watcher = Watcher {
         store: store.clone(),
         agent_id: AGENT.parse().unwrap(),
@@ -94,6 +105,14 @@ async fn signals_follow_the_agents_interest_and_the_bundle() {
         shutdown: shutdown.clone(),
     };
     let task = tokio::spawn(watcher.run());
+    (store, ca, task, rx)
+}
+
+#[tokio::test]
+async fn signals_follow_the_agents_interest_and_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = CancellationToken::new();
+    let (store, ca, task, mut rx) = watching(dir.path(), &shutdown).await;
 
     let first = next(&mut rx).await;
     assert!(
@@ -123,6 +142,7 @@ async fn signals_follow_the_agents_interest_and_the_bundle() {
     assert!(bundle.bundles, "{bundle:?}");
 
     // Banned: the next change that concerns it ends the stream.
+    let mut agent = store.get_agent(AGENT).await.unwrap().unwrap();
     agent.banned = true;
     store.put_agent(&agent).await.unwrap();
     create(&store, "late", "spiffe://example.org/late", AGENT).await;
@@ -144,31 +164,8 @@ async fn signals_follow_the_agents_interest_and_the_bundle() {
 #[tokio::test]
 async fn shutdown_ends_the_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(&dir.path().join("db")).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    store
-        .put_agent(&AttestedAgent {
-            spiffe_id: AGENT.into(),
-            ..AttestedAgent::default()
-        })
-        .await
-        .unwrap();
-    let ca = open_ca(&store, &clock, dir.path()).await;
-    let (tx, mut rx) = mpsc::channel(super::SIGNAL_BUFFER);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(
-        Watcher {
-            store: store.clone(),
-            agent_id: AGENT.parse().unwrap(),
-            server_id: "spiffe://example.org/tessera/server".parse().unwrap(),
-            clock,
-            changes: store.changes().subscribe(),
-            ca: ca.subscribe(),
-            signals: tx,
-            shutdown: shutdown.clone(),
-        }
-        .run(),
-    );
+    let (_store, _ca, task, mut rx) = watching(dir.path(), &shutdown).await;
     next(&mut rx).await;
     shutdown.cancel();
     task.await.unwrap();
