@@ -143,11 +143,12 @@ async fn delete(admin: &Channel, id: String) {
 /// The SPIFFE IDs of the workload stream's latest message and when it arrived.
 type Seen = (Instant, BTreeSet<String>);
 
-async fn open_workload(socket: &Path) -> watch::Receiver<Seen> {
+/// A `FetchX509SVID` stream on `socket`; `None` while the workload has no identity yet.
+async fn open_workload(socket: &Path) -> Option<watch::Receiver<Seen>> {
     let client = spiffe::WorkloadApiClient::connect_to(&format!("unix://{}", socket.display()))
         .await
-        .unwrap();
-    let mut stream = client.stream_x509_contexts().await.unwrap();
+        .ok()?;
+    let mut stream = client.stream_x509_contexts().await.ok()?;
     let (tx, rx) = watch::channel((Instant::now(), BTreeSet::new()));
     tokio::spawn(async move {
         let _client = client;
@@ -163,7 +164,7 @@ async fn open_workload(socket: &Path) -> watch::Receiver<Seen> {
             }
         }
     });
-    rx
+    Some(rx)
 }
 
 async fn wait_for(
@@ -438,15 +439,15 @@ fn run_mode(rt: &tokio::runtime::Runtime, mode: Mode, sims: usize, runs: usize) 
         let deadline = Instant::now() + WAIT;
         loop {
             // The stream needs the base entry's SVID: retry until the agent has it.
-            let mut rx = open_workload(&socket).await;
-            if tokio::time::timeout(
-                Duration::from_secs(2),
-                rx.wait_for(|(_, ids)| ids.contains(BASE)),
-            )
-            .await
-            .is_ok_and(|r| r.is_ok())
-            {
-                break rx;
+            if let Some(mut rx) = open_workload(&socket).await {
+                let first = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    rx.wait_for(|(_, ids)| ids.contains(BASE)),
+                )
+                .await;
+                if first.is_ok_and(|r| r.is_ok()) {
+                    break rx;
+                }
             }
             assert!(Instant::now() < deadline, "the workload never got its SVID");
             tokio::time::sleep(Duration::from_millis(200)).await;
