@@ -21,6 +21,11 @@
 //! Printed: p50 / p99 / max per mode and agent count, the target, and the signals the
 //! simulated agents received during the measurement (the relevance filter: an entry for the
 //! real agent concerns none of them). No timed assertions.
+//!
+//! Reading the poll figures: each run starts right after the previous entry's deletion
+//! reached the workload, i.e. just after one of the agent's rounds, so the poll latency is
+//! phase-locked to the full `sync_interval` (its worst case, ≈ 5 s); a change made at a
+//! random moment waits 2.5 s on average under polling.
 //! Run with `cargo bench -p tessera-tests --bench push`. Knobs: `PUSH_BENCH_AGENTS` (1000),
 //! `PUSH_BENCH_RUNS` (100, push), `POLL_BENCH_RUNS` (20, poll: ~5 s each).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
