@@ -150,6 +150,7 @@ fn build_manager(config: &AgentConfig) -> Result<Manager, RunError> {
         sync_interval: config.sync_interval,
         bootstrap_bundle,
         insecure_bootstrap: config.insecure_bootstrap,
+        push: config.push,
     };
     Manager::new(manager_config, attestor, store, Arc::new(SystemClock)).map_err(|e| match e {
         ManagerError::NoTrustBundle => RunError::Config(format!("`trust_bundle_path`: {e}")),

@@ -14,6 +14,7 @@
 //! - [`x509_san`]: the one URI-SAN / SPIFFE-ID extractor for X.509 certificates.
 //! - [`telemetry`]: logging shared by both binaries.
 
+pub mod backoff;
 pub mod bundle;
 pub mod clock;
 pub mod config_file;

@@ -4,6 +4,7 @@ pub mod api;
 pub mod attestation;
 pub mod audit;
 pub mod ca;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod datastore;

@@ -12,12 +12,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::admin::{self, AdminApi, AdminGateLayer};
-use crate::api::agent::{self, AgentService};
+use crate::api::agent::{self, AgentService, Push};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
+use crate::changes::ChangeHub;
 use crate::config::{IssuerHost, OAuthTls, ServerConfig};
 use crate::datastore::TenantId;
-use crate::datastore::{Datastore, Instrumented, PgStore, SledStore};
+use crate::datastore::{Datastore, Instrumented, PgChangeListener, PgStore, SledStore};
 use crate::health::ServerProbe;
 use crate::k8s_registration::Controller as K8sController;
 use crate::metrics::{CaExpiry, ServerMetrics};
@@ -129,8 +130,15 @@ async fn open_and_run(
                 .map_err(|e| startup("datastore")(&e))?;
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
                 .map_err(|e| startup("data_dir")(&e))?;
+            let changes = Changes {
+                hub: store.changes().clone(),
+                listener: None,
+            };
             let store = Instrumented::new(store, metrics.datastore.clone());
-            run_on(config, server_id, store, lifecycle, &metrics, &expiry).await
+            run_on(
+                config, server_id, store, changes, lifecycle, &metrics, &expiry,
+            )
+            .await
         }
         Some(settings) => {
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
@@ -140,10 +148,16 @@ async fn open_and_run(
                 .map_err(|e| startup("datastore")(&e))?;
             tracing::info!(%server_id, "PostgreSQL datastore ready (schema up to date)");
             let instrumented = Instrumented::new(store.clone(), metrics.datastore.clone());
+            let hub = ChangeHub::default();
+            let changes = Changes {
+                listener: Some(store.change_listener(hub.clone())),
+                hub,
+            };
             let result = run_on(
                 config,
                 server_id,
                 instrumented,
+                changes,
                 lifecycle,
                 &metrics,
                 &expiry,
@@ -155,11 +169,19 @@ async fn open_and_run(
     }
 }
 
+/// Where the datastore's entry and bundle writes are announced: the sled store announces
+/// its own; on PostgreSQL a listener announces every replica's (see [`crate::changes`]).
+struct Changes {
+    hub: ChangeHub,
+    listener: Option<PgChangeListener>,
+}
+
 /// Runs every part on `store`.
 async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     config: ServerConfig,
     server_id: String,
     store: S,
+    changes: Changes,
     lifecycle: &Lifecycle,
     metrics: &ServerMetrics,
     expiry: &CaExpiry,
@@ -229,7 +251,8 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         ),
         AdminGateLayer::new(store.clone(), clock.clone()),
     );
-    let agent_api = AgentService::new(
+    let shutdown = CancellationToken::new();
+    let mut agent_api = AgentService::new(
         ca.clone(),
         store.clone(),
         attestors.clone(),
@@ -238,6 +261,12 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     )
     .with_attest_rate(config.agent_api.attest_per_second)
     .with_metrics(metrics.svids.clone(), metrics.node_attestation.clone());
+    if config.agent_api.push {
+        agent_api = agent_api.with_push(Push {
+            hub: changes.hub.clone(),
+            shutdown: shutdown.child_token(),
+        });
+    }
     let oauth = oauth_server(&config, &ca, &store, &clock, accounts, metrics).await?;
     let probe = ServerProbe::new(store.clone(), ca.subscribe(), clock.clone());
     let federation = crate::federation::Federation::start(
@@ -249,13 +278,14 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     .await
     .map_err(|e| startup("federation")(&e))?;
 
-    let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
     let token = shutdown.clone();
     let rotator_clock = clock.clone();
     let rotator_ca = ca.clone();
+    let rotator_wake = changes.hub.subscribe();
     tasks.spawn(async move {
         Rotator::new(rotator_ca, rotator_clock, ROTATION_CHECK)
+            .with_wake(rotator_wake)
             .run(token)
             .await
             .map_err(|e| RunError::Part {
@@ -263,6 +293,13 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
                 message: e.to_string(),
             })
     });
+    if let Some(listener) = changes.listener {
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            listener.run(token).await;
+            Ok(())
+        });
+    }
     let token = shutdown.clone();
     let tenant_keys = TenantKeys::new(ca.clone(), store.clone(), TENANT_SYNC);
     tasks.spawn(async move {

@@ -24,17 +24,25 @@ pub fn bin(name: &str) -> PathBuf {
 /// Builds the release `tessera-server` (`cargo build --release -p tessera-server`; a no-op
 /// when it is fresh): what the benchmarks measure, found by [`bin`] from a bench binary.
 pub fn build_release_server() {
+    build_release("tessera-server");
+}
+
+/// Builds the release `tessera-agent` likewise (benchmarks that run a real agent).
+pub fn build_release_agent() {
+    build_release("tessera-agent");
+}
+
+fn build_release(package: &str) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = guard::spawn(
         Command::new(cargo)
-            .args(["build", "--release", "-p", "tessera-server", "--bin"])
-            .arg("tessera-server")
+            .args(["build", "--release", "-p", package, "--bin", package])
             .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")),
     );
     let status = build.wait_timeout(Duration::from_secs(1800));
     assert!(
         status.is_some_and(|s| s.success()),
-        "building the release tessera-server failed"
+        "building the release {package} failed"
     );
 }
 

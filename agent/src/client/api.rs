@@ -4,7 +4,8 @@ use tessera_proto::wire::tessera::agent::v1::agent_client::AgentClient;
 use tessera_proto::wire::tessera::agent::v1::{
     AttestRequest, AttestResponse, AttestationData, BatchNewX509SvidRequest, GetBundlesRequest,
     GetBundlesResponse, NewJwtSvidRequest, NewX509SvidParams, RenewAgentRequest,
-    SyncEntriesRequest, SyncEntriesResponse, X509SvidResult,
+    SyncEntriesRequest, SyncEntriesResponse, WatchChangesRequest, WatchChangesResponse,
+    X509SvidResult,
 };
 use tessera_proto::wire::tessera::types::v1::{JwtSvid, X509Svid};
 use tokio::sync::watch;
@@ -115,6 +116,21 @@ pub async fn get_bundles(channel: Channel) -> Result<GetBundlesResponse, ClientE
         .get_bundles(GetBundlesRequest {})
         .await?
         .into_inner())
+}
+
+/// `WatchChanges`: the server's change signals; `Ok(None)` when it does not push
+/// (`Unimplemented`: push disabled, or a server from before push).
+pub async fn watch_changes(
+    channel: Channel,
+) -> Result<Option<tonic::Streaming<WatchChangesResponse>>, ClientError> {
+    match AgentClient::new(channel)
+        .watch_changes(WatchChangesRequest {})
+        .await
+    {
+        Ok(stream) => Ok(Some(stream.into_inner())),
+        Err(status) if status.code() == tonic::Code::Unimplemented => Ok(None),
+        Err(status) => Err(status.into()),
+    }
 }
 
 /// A cloneable handle on the manager's current mTLS connection, for callers outside the

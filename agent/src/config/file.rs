@@ -113,6 +113,10 @@ pub struct AgentConfig {
     /// How often entries and bundles are synced.
     #[serde(default = "default_sync_interval", with = "serde_str")]
     pub sync_interval: Duration,
+    /// Keep a stream open to the server and sync as soon as it signals a change to the
+    /// agent's entries or bundles (`sync_interval` stays, as the safety net).
+    #[serde(default = "default_push")]
+    pub push: bool,
     /// trace | debug | info | warn | error.
     #[serde(default = "default_log_level")]
     pub log_level: String,
@@ -172,6 +176,10 @@ fn default_data_dir() -> PathBuf {
 
 fn default_sync_interval() -> Duration {
     Duration::from_secs(5)
+}
+
+fn default_push() -> bool {
+    true
 }
 
 fn default_log_level() -> String {
@@ -272,6 +280,7 @@ mod tests {
         assert_eq!(c.data_dir, Path::new(".tessera/agent"));
         assert_eq!(c.socket_path(), Path::new(".tessera/agent/public/api.sock"));
         assert_eq!(c.sync_interval, Duration::from_secs(5));
+        assert!(c.push, "push is on by default");
         assert_eq!(c.log_format, LogFormat::Text);
         assert!(!c.insecure_bootstrap);
         assert_eq!(c.join_token.unwrap().expose(), "abc");
@@ -292,6 +301,7 @@ mod tests {
             socket_path = "/run/tessera/api.sock"
             trust_bundle_path = "/etc/tessera/bundle.pem"
             sync_interval = "30s"
+            push = false
             log_level = "debug"
             log_format = "json"
             [node_attestor.k8s_psat]
@@ -306,6 +316,7 @@ mod tests {
         assert_eq!(c.server_address[1].to_string(), "[::1]:9000");
         assert_eq!(c.socket_path(), Path::new("/run/tessera/api.sock"));
         assert_eq!(c.sync_interval, Duration::from_secs(30));
+        assert!(!c.push);
         assert_eq!(
             c.health.bind_address,
             Some(std::net::SocketAddr::from(([0, 0, 0, 0], 8082)))

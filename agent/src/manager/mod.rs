@@ -4,6 +4,7 @@
 
 mod error;
 mod identity;
+mod push;
 mod rotation;
 mod runner;
 mod state;
@@ -11,6 +12,7 @@ mod svids;
 mod sync;
 
 pub use error::ManagerError;
+pub use push::{PushWatcher, Woken, pause};
 pub use rotation::{ReissueReason, is_tainted, reissue_reason, rotation_time, should_rotate};
 pub use runner::{Manager, ManagerConfig, next_backoff};
 pub use state::{AgentState, CachedEntry};

@@ -8,10 +8,11 @@ use tessera_proto::clock::Clock;
 use tessera_proto::identity::TrustDomain;
 use tessera_proto::metrics::Outcome;
 use tessera_proto::wire::tessera::types::v1::{Bundle, Entry};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use super::push::{PushWatcher, Woken, pause};
 use super::sync::{MergeOutcome, merge_pages};
 use super::{AgentState, CachedEntry, ManagerError};
 use crate::attestor::node::NodeAttestor;
@@ -42,6 +43,9 @@ pub struct ManagerConfig {
     pub bootstrap_bundle: Option<Bundle>,
     /// Dev only: attest the first time without verifying the server.
     pub insecure_bootstrap: bool,
+    /// Keep a `WatchChanges` stream open and sync as soon as the server signals a change
+    /// (the periodic sync stays).
+    pub push: bool,
 }
 
 /// An entry in the cache, with the SVID held for it and the entry revision it was issued at.
@@ -133,8 +137,21 @@ impl Manager {
     }
 
     /// Runs rounds every `sync_interval` (backing off up to a minute while the server is
-    /// unreachable) until `shutdown`; returns an error only when the agent must stop.
+    /// unreachable), and at once when the server pushes a change signal (with `push`),
+    /// until `shutdown`; returns an error only when the agent must stop.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), ManagerError> {
+        let wake = Arc::new(Notify::new());
+        // Ends the push watcher when this loop returns, however it returns.
+        let watcher_token = shutdown.child_token();
+        let _stop_watcher = watcher_token.clone().drop_guard();
+        if self.config.push {
+            let watcher = PushWatcher::new(
+                self.channel_tx.subscribe(),
+                wake.clone(),
+                self.metrics.clone(),
+            );
+            tokio::spawn(watcher.run(watcher_token));
+        }
         let mut backoff = self.config.sync_interval;
         loop {
             let now = self.clock.now();
@@ -161,9 +178,10 @@ impl Manager {
                     }
                 },
             };
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = tokio::time::sleep(wait) => {}
+            match pause(wait, &wake, &shutdown).await {
+                Woken::Shutdown => return Ok(()),
+                Woken::Push => tracing::debug!("change pushed by the server: syncing now"),
+                Woken::Timer => {}
             }
         }
     }

@@ -38,7 +38,8 @@ struct ResultLabel {
 }
 
 /// `cache_entries`, `cache_x509_svids`, `x509_svid_rotations_total{reason}`,
-/// `sync_duration_seconds{result}` and `sync_entries`.
+/// `sync_duration_seconds{result}`, `sync_entries`, `push_signals_total` and
+/// `push_connected`.
 #[derive(Debug, Clone)]
 pub struct ManagerMetrics {
     entries: Gauge,
@@ -46,6 +47,8 @@ pub struct ManagerMetrics {
     rotations: Family<ReasonLabel, Counter>,
     sync_duration: LatencyFamily<ResultLabel>,
     sync_entries: Histogram,
+    push_signals: Counter,
+    push_connected: Gauge,
 }
 
 impl Default for ManagerMetrics {
@@ -57,6 +60,8 @@ impl Default for ManagerMetrics {
             sync_duration: latency_family(),
             // 1 to 16384 entries per agent.
             sync_entries: Histogram::new(exponential_buckets(1.0, 4.0, 8)),
+            push_signals: Counter::default(),
+            push_connected: Gauge::default(),
         }
     }
 }
@@ -92,6 +97,17 @@ impl ManagerMetrics {
             "Entries authorized for this agent at each successful entry sync",
             m.sync_entries.clone(),
         );
+        registry.register(
+            "push_signals",
+            "Change signals pushed by the server (WatchChanges); each wakes the sync loop \
+             (signals arriving during a round cause one more round)",
+            m.push_signals.clone(),
+        );
+        registry.register(
+            "push_connected",
+            "1 while a WatchChanges stream to the server is open (0: polling only)",
+            m.push_connected.clone(),
+        );
         for result in [Outcome::Ok, Outcome::Error] {
             let _ = m.sync_duration.get_or_create(&ResultLabel { result });
         }
@@ -114,6 +130,16 @@ impl ManagerMetrics {
         self.sync_duration
             .get_or_create(&ResultLabel { result })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// The server pushed a change signal.
+    pub fn push_signal(&self) {
+        self.push_signals.inc();
+    }
+
+    /// The push stream is open (`true`) or not.
+    pub fn push_connected(&self, open: bool) {
+        self.push_connected.set(i64::from(open));
     }
 
     /// An entry sync returned `entries` entries.

@@ -104,6 +104,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// How often an idle connection to the server is PINGed (well under the server's default
+/// 300 s idle timeout).
+const KEEPALIVE: Duration = Duration::from_secs(60);
+
 async fn connect_one(
     address: &ServerAddress,
     config: Arc<ClientConfig>,
@@ -112,7 +116,12 @@ async fn connect_one(
     let uri = format!("http://{address}");
     let host = address.host.clone();
     let port = address.port;
-    let endpoint = Endpoint::from_shared(uri)?.timeout(REQUEST_TIMEOUT);
+    // HTTP/2 PINGs keep an otherwise silent connection (a push stream between hourly
+    // syncs) from being closed by the server's `[agent_api] idle_timeout`.
+    let endpoint = Endpoint::from_shared(uri)?
+        .timeout(REQUEST_TIMEOUT)
+        .http2_keep_alive_interval(KEEPALIVE)
+        .keep_alive_while_idle(true);
     endpoint
         .connect_with_connector(tower::service_fn(move |_| {
             let host = host.clone();

@@ -50,7 +50,7 @@ pub use grant_record::{GrantRecord, RefreshTokenRecord, Rotation};
 pub use instrumented::Instrumented;
 #[cfg(test)]
 pub use postgres::test_db;
-pub use postgres::{PgOpenError, PgSettings, PgStore, check_uri};
+pub use postgres::{PgChangeListener, PgOpenError, PgSettings, PgStore, check_uri};
 pub use sled::SledStore;
 pub use tenant::{
     DEFAULT_TENANT, MAX_TENANT_ID, TenantId, TenantIdError, TenantRecord, TenantScope, TenantStore,

@@ -7,6 +7,7 @@ mod data_dir;
 mod join_token;
 mod k8s_psat;
 mod limits;
+mod push;
 mod security;
 
 use std::path::Path;

@@ -39,7 +39,8 @@ fn migrate_applies_the_schema_and_is_idempotent() {
             "expiring",
             "grants hot updates",
             "federation",
-            "tenants"
+            "tenants",
+            "change notify"
         ]
     );
     // Nothing else started: no admin socket, no sled store.

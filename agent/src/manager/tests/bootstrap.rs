@@ -29,6 +29,7 @@ fn insecure_manager(
             sync_interval: Duration::from_millis(100),
             bootstrap_bundle: None,
             insecure_bootstrap: insecure,
+            push: false,
         },
         Box::new(JoinTokenAttestor::new(SecretString::new(TOKEN.into()))),
         Store::open(dir).unwrap(),

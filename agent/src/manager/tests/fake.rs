@@ -16,7 +16,8 @@ use tessera_proto::wire::tessera::agent::v1::agent_server::{Agent, AgentServer};
 use tessera_proto::wire::tessera::agent::v1::{
     AttestRequest, AttestResponse, BatchNewX509SvidRequest, BatchNewX509SvidResponse,
     EntryRevision, GetBundlesRequest, GetBundlesResponse, NewJwtSvidRequest, NewJwtSvidResponse,
-    RenewAgentRequest, RenewAgentResponse, SyncEntriesRequest, SyncEntriesResponse, X509SvidResult,
+    RenewAgentRequest, RenewAgentResponse, SyncEntriesRequest, SyncEntriesResponse,
+    WatchChangesRequest, WatchChangesResponse, X509SvidResult,
 };
 use tessera_proto::wire::tessera::types::v1::{Bundle, Entry, JwtSvid, X509Svid};
 use tokio::net::TcpListener;
@@ -43,6 +44,12 @@ pub struct FakeState {
     pub issued: AtomicUsize,
     /// The client SPIFFE ID on each SyncEntries call (`None`: no certificate).
     pub sync_peers: Mutex<Vec<Option<String>>>,
+    /// Serve `WatchChanges` (else `Unimplemented`, as a server from before push).
+    pub push: AtomicBool,
+    /// Each send is a signal on every open `WatchChanges` stream.
+    pub signals: tokio::sync::broadcast::Sender<()>,
+    /// `WatchChanges` calls.
+    pub watches: AtomicUsize,
 }
 
 impl FakeState {
@@ -58,6 +65,9 @@ impl FakeState {
             renewals: AtomicUsize::new(0),
             issued: AtomicUsize::new(0),
             sync_peers: Mutex::new(Vec::new()),
+            push: AtomicBool::new(false),
+            signals: tokio::sync::broadcast::channel(16).0,
+            watches: AtomicUsize::new(0),
         })
     }
 
@@ -119,6 +129,40 @@ struct FakeAgent(Arc<FakeState>);
 
 #[tonic::async_trait]
 impl Agent for FakeAgent {
+    type WatchChangesStream =
+        tokio_stream::wrappers::ReceiverStream<Result<WatchChangesResponse, Status>>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        self.0.caller(&request)?;
+        self.0.watches.fetch_add(1, Ordering::SeqCst);
+        if !self.0.push.load(Ordering::SeqCst) {
+            return Err(Status::unimplemented("no push here"));
+        }
+        let mut signals = self.0.signals.subscribe();
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            let signal = || {
+                Ok(WatchChangesResponse {
+                    entries_revision: 0,
+                    entries: true,
+                    bundles: true,
+                })
+            };
+            let _ = tx.send(signal()).await;
+            while signals.recv().await.is_ok() {
+                if tx.send(signal()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     async fn attest(
         &self,
         request: Request<AttestRequest>,

@@ -31,6 +31,7 @@ fn manager(dir: &Path, server: &FakeServer, state: &FakeState, token: &str) -> M
         sync_interval: Duration::from_millis(100),
         bootstrap_bundle: Some(state.ca.bundle()),
         insecure_bootstrap: false,
+        push: false,
     };
     Manager::new(
         config,
@@ -282,6 +283,7 @@ async fn a_psat_agent_attests_again_after_eviction() {
         sync_interval: Duration::from_millis(50),
         bootstrap_bundle: Some(state.ca.bundle()),
         insecure_bootstrap: false,
+        push: false,
     };
     let m = Manager::new(
         config,

@@ -3,3 +3,4 @@
 mod bootstrap;
 mod fake;
 mod lifecycle;
+mod push;

@@ -28,6 +28,9 @@ pub struct AgentApiLimits {
     /// Node attestations (`Attest`) started per second, server-wide; beyond it (after a
     /// burst of twice as many) `ResourceExhausted`.
     pub attest_per_second: u32,
+    /// Serve `WatchChanges`: agents are told about entry and bundle changes as they
+    /// happen; off, agents learn them at their next periodic sync.
+    pub push: bool,
 }
 
 impl Default for AgentApiLimits {
@@ -36,6 +39,7 @@ impl Default for AgentApiLimits {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(300),
             attest_per_second: 20,
+            push: true,
         }
     }
 }

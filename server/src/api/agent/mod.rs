@@ -5,6 +5,7 @@ mod caller;
 mod csr;
 mod limits;
 mod listener;
+mod push;
 mod service;
 mod sync;
 
@@ -13,6 +14,7 @@ pub use caller::svid_identity;
 #[cfg(fuzzing)]
 pub(crate) use csr::public_key as csr_public_key;
 pub use limits::{AgentApiLimits, AttestRate};
+pub use push::{Interest, Push};
 pub use service::{AgentService, MAX_BATCH};
 
 use std::sync::Arc;

@@ -10,15 +10,18 @@ use tessera_proto::wire::tessera::agent::v1::agent_server::Agent;
 use tessera_proto::wire::tessera::agent::v1::{
     AttestRequest, AttestResponse, BatchNewX509SvidRequest, BatchNewX509SvidResponse,
     GetBundlesRequest, GetBundlesResponse, NewJwtSvidRequest, NewJwtSvidResponse,
-    RenewAgentRequest, RenewAgentResponse, SyncEntriesRequest, SyncEntriesResponse, X509SvidResult,
+    RenewAgentRequest, RenewAgentResponse, SyncEntriesRequest, SyncEntriesResponse,
+    WatchChangesRequest, WatchChangesResponse, X509SvidResult,
 };
 use tessera_proto::wire::tessera::types::v1::{
     AttestedAgent, Entry, JwtSvid, Selector as WireSelector, X509Svid,
 };
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
 use super::caller::{authenticate, svid_identity};
 use super::limits::{AgentApiLimits, AttestRate};
+use super::push::{Push, Watcher};
 use super::{csr, sync};
 use crate::api::{attestation_status, ca_status, datastore_status};
 use crate::attestation::NodeAttestors;
@@ -44,6 +47,8 @@ pub struct AgentService<S> {
     attest_rate: Arc<AttestRate>,
     svid_metrics: SvidMetrics,
     attestation_metrics: NodeAttestationMetrics,
+    /// `None`: push is off, `WatchChanges` is `Unimplemented` (agents poll).
+    push: Option<Push>,
 }
 
 impl<S> std::fmt::Debug for AgentService<S> {
@@ -76,7 +81,15 @@ impl<S: Datastore + Clone> AgentService<S> {
             attest_rate: Arc::new(AttestRate::new(AgentApiLimits::default().attest_per_second)),
             svid_metrics: SvidMetrics::default(),
             attestation_metrics: NodeAttestationMetrics::default(),
+            push: None,
         }
+    }
+
+    /// Serves `WatchChanges` from `push` (without it, agents are told `Unimplemented` and
+    /// rely on their periodic sync).
+    pub fn with_push(mut self, push: Push) -> Self {
+        self.push = Some(push);
+        self
     }
 
     /// Records SVIDs signed in `svids` and node attestations in `attestations`.
@@ -236,6 +249,38 @@ fn ttl(seconds: i32) -> Option<Duration> {
 
 #[tonic::async_trait]
 impl<S: Datastore + Clone> Agent for AgentService<S> {
+    type WatchChangesStream = ReceiverStream<Result<WatchChangesResponse, Status>>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let Some(push) = &self.push else {
+            return Err(Status::unimplemented(
+                "push is disabled on this server: sync periodically",
+            ));
+        };
+        let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
+        let agent_id: SpiffeId = agent
+            .spiffe_id
+            .parse()
+            .map_err(|_| Status::internal("stored agent ID does not parse"))?;
+        let (signals, stream) = tokio::sync::mpsc::channel(super::push::SIGNAL_BUFFER);
+        let watcher = Watcher {
+            store: self.store.clone(),
+            agent_id,
+            server_id: self.server_id.clone(),
+            clock: self.clock.clone(),
+            // Before the watcher reads the agent's interest: no change falls in between.
+            changes: push.hub.subscribe(),
+            ca: self.ca.subscribe(),
+            signals,
+            shutdown: push.shutdown.clone(),
+        };
+        tokio::spawn(watcher.run());
+        Ok(Response::new(ReceiverStream::new(stream)))
+    }
+
     async fn attest(
         &self,
         request: Request<AttestRequest>,

@@ -17,6 +17,7 @@ mod federation;
 mod grants;
 mod join_tokens;
 mod journal;
+mod listen;
 mod oauth_clients;
 mod open;
 mod store;
@@ -27,5 +28,6 @@ pub mod test_db;
 mod tests;
 mod users;
 
+pub use listen::PgChangeListener;
 pub use open::{PgOpenError, PgSettings, check_uri};
 pub use store::PgStore;

@@ -17,6 +17,38 @@ async fn postgres_passes_the_entry_store_suite() {
     entry_store_tests::exercise(&db.store().await).await;
 }
 
+/// A write through one store (replica) is heard by another's listener, and a listener
+/// whose connection is killed reconnects and says "everything" first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_hears_another_replicas_writes_and_survives_being_killed() {
+    use crate::changes::{Change, ChangeHub};
+    use tokio_util::sync::CancellationToken;
+    let db = TestDb::create().await;
+    let (writer, listening) = (db.store().await, db.store().await);
+    let hub = ChangeHub::default();
+    let mut changes = hub.subscribe();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(listening.change_listener(hub).run(stop.clone()));
+    // Connected: it says "everything" once.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), changes.next()).await;
+    assert_eq!(first.unwrap(), Some(Change::Everything));
+    crate::changes::store_tests::exercise(&writer, &mut changes).await;
+
+    let killed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&writer.pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, [(true,)]);
+    let again = tokio::time::timeout(std::time::Duration::from_secs(20), changes.next()).await;
+    assert_eq!(again.unwrap(), Some(Change::Everything), "reconnected");
+    crate::changes::store_tests::exercise(&writer, &mut changes).await;
+    stop.cancel();
+    task.await.unwrap();
+}
+
 #[tokio::test]
 async fn postgres_passes_the_user_store_suite() {
     let db = TestDb::create().await;

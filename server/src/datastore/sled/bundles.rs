@@ -4,6 +4,7 @@ use prost::Message as _;
 use tessera_proto::wire::tessera::types::v1::Bundle;
 
 use super::{SledStore, storage};
+use crate::changes::Change;
 use crate::datastore::{BundleStore, BundleWrite, DatastoreError};
 
 pub(super) fn decode(bytes: &[u8]) -> Result<Bundle, DatastoreError> {
@@ -52,7 +53,11 @@ impl BundleStore for SledStore {
             .map_err(|_| {
                 DatastoreError::Conflict(format!("bundle {} changed", write.bundle.trust_domain))
             })?;
-        self.flush().await
+        self.flush().await?;
+        self.changes.announce(Change::Bundle {
+            trust_domain: write.bundle.trust_domain.clone(),
+        });
+        Ok(())
     }
 
     async fn delete_bundle(&self, trust_domain: &str) -> Result<bool, DatastoreError> {
@@ -62,6 +67,11 @@ impl BundleStore for SledStore {
             .map_err(storage)?
             .is_some();
         self.flush().await?;
+        if existed {
+            self.changes.announce(Change::Bundle {
+                trust_domain: trust_domain.to_owned(),
+            });
+        }
         Ok(existed)
     }
 }

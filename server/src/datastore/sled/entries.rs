@@ -14,6 +14,7 @@ use tessera_proto::wire::tessera::types::v1::Entry;
 use super::codec::{Abort, abort, finish};
 use super::keys::{pair, prefix};
 use super::{SledStore, storage};
+use crate::changes::Change;
 use crate::datastore::{DatastoreError, EntryFilter, EntryStore, Page, triple_key};
 
 /// Key of the entries revision in `meta`.
@@ -93,6 +94,11 @@ impl EntryStore for SledStore {
             });
         let stored = finish(result)?;
         self.flush().await?;
+        self.changes.announce(Change::entry(
+            stored.revision,
+            None,
+            Some(&stored.parent_id),
+        ));
         Ok(stored)
     }
 
@@ -119,10 +125,15 @@ impl EntryStore for SledStore {
                 entries.insert(stored.id.as_bytes(), stored.encode_to_vec())?;
                 parents.insert(parent.as_slice(), &[][..])?;
                 triples.insert(triple.as_slice(), stored.id.as_bytes())?;
-                Ok(stored)
+                Ok((stored, old.parent_id))
             });
-        let stored = finish(result)?;
+        let (stored, old_parent) = finish(result)?;
         self.flush().await?;
+        self.changes.announce(Change::entry(
+            stored.revision,
+            Some(&old_parent),
+            Some(&stored.parent_id),
+        ));
         Ok(stored)
     }
 
@@ -136,14 +147,16 @@ impl EntryStore for SledStore {
                 let old = decode(&old).map_err(abort)?;
                 parents.remove(parent_key(&old))?;
                 triples.remove(triple_key(&old))?;
-                bump_revision(meta)?;
-                Ok(Some(old))
+                let revision = bump_revision(meta)?;
+                Ok(Some((old, revision)))
             });
-        let deleted = finish(result)?;
-        if deleted.is_some() {
-            self.flush().await?;
-        }
-        Ok(deleted)
+        let Some((deleted, revision)) = finish(result)? else {
+            return Ok(None);
+        };
+        self.flush().await?;
+        self.changes
+            .announce(Change::entry(revision, Some(&deleted.parent_id), None));
+        Ok(Some(deleted))
     }
 
     async fn get_entry(&self, id: &str) -> Result<Option<Entry>, DatastoreError> {

@@ -7,6 +7,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::bundles::check_sequence;
 use super::{SledStore, storage};
+use crate::changes::Change;
 use crate::datastore::{BundleWrite, CaJournalStore, DatastoreError, JournalBlob};
 
 fn decode(bytes: &[u8]) -> Result<JournalBlob, DatastoreError> {
@@ -70,6 +71,11 @@ impl CaJournalStore for SledStore {
             Err(TransactionError::Storage(e)) => return Err(storage(e)),
         }
         self.flush().await?;
+        if let Some(write) = bundle {
+            self.changes.announce(Change::Bundle {
+                trust_domain: write.bundle.trust_domain.clone(),
+            });
+        }
         Ok(new_revision)
     }
 

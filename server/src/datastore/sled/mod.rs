@@ -22,6 +22,7 @@ use std::path::Path;
 use std::collections::HashMap;
 
 use super::{DatastoreError, TenantId};
+use crate::changes::ChangeHub;
 
 /// How long [`SledStore::open`] waits for a lock released by a store just dropped.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -93,6 +94,8 @@ pub struct SledStore {
     federations: ::sled::Tree,
     /// Trust domain → prost `FederationStatus` (the fetcher's last word).
     federation_status: ::sled::Tree,
+    /// Where committed entry and bundle writes are announced (one process owns the store).
+    changes: ChangeHub,
 }
 
 /// The trees of one tenant: the `default` tenant's have the plain names (those of
@@ -209,7 +212,14 @@ impl SledStore {
             flusher: std::sync::Arc::default(),
             journals,
             bundles,
+            changes: ChangeHub::default(),
         })
+    }
+
+    /// Where this store announces its committed entry and bundle writes (after they are
+    /// durable).
+    pub fn changes(&self) -> &ChangeHub {
+        &self.changes
     }
 
     /// Makes every acknowledged write durable (group commit: see [`group_flush`]).
@@ -229,6 +239,14 @@ mod suite_tests {
     use crate::datastore::{
         agent_store_tests, join_token_store_tests, journal_store_tests, oauth_client_store_tests,
     };
+
+    #[tokio::test]
+    async fn sled_announces_its_entry_and_bundle_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut changes = store.changes().subscribe();
+        crate::changes::store_tests::exercise(&store, &mut changes).await;
+    }
 
     #[tokio::test]
     async fn sled_passes_the_record_store_suites() {
