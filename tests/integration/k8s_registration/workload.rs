@@ -75,18 +75,16 @@ fn a_selected_pod_fetches_its_svid_with_the_python_spiffe_client() {
     );
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/python/workload_client.py");
-    let shell = format!(
-        "set -e; p=\"$ROOT/proc/$$\"; mkdir -p \"$p\"; cat /proc/$$/stat > \"$p/stat\"; \
+    let shell = "set -e; p=\"$ROOT/proc/$$\"; mkdir -p \"$p\"; cat /proc/$$/stat > \"$p/stat\"; \
          cat /proc/$$/status > \"$p/status\"; printf '%s\\n' \"$CGROUP\" > \"$p/cgroup\"; \
          printf '30 24 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\\n' > \"$p/mountinfo\"; \
-         exec \"$PYTHON\" \"$SCRIPT\" \"$SOCKET\" spiffe://example.org/db"
-    );
+         exec \"$PYTHON\" \"$SCRIPT\" \"$SOCKET\" spiffe://example.org/db";
     // The entry reaches the agent at its next sync: retry until the SVID is there.
     let deadline = std::time::Instant::now() + WAIT;
     let report = loop {
         let out = tessera_tests::guard::output(
             Command::new("sh")
-                .args(["-c", &shell])
+                .args(["-c", shell])
                 .env("ROOT", &root)
                 .env("CGROUP", &cgroup)
                 .env("PYTHON", python())
