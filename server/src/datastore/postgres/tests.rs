@@ -38,7 +38,8 @@ async fn a_listener_hears_another_replicas_writes_and_survives_being_killed() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
     )
-    .fetch_all(&writer.pool)
+    // The application role sees and signals only its own sessions: kill as the login.
+    .fetch_all(&db.login_pool().await)
     .await
     .unwrap();
     assert_eq!(killed, [(true,)]);
