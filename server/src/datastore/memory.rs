@@ -15,6 +15,7 @@ mod consents;
 mod expiring;
 mod federation;
 mod grants;
+mod tenants;
 mod users;
 
 /// Journals, bundles, agents and join tokens in maps.
@@ -117,119 +118,6 @@ impl MemoryStore {
             Some(scoped) => scoped.lock().unwrap_or_else(|p| p.into_inner()),
             None => self.lock(),
         }
-    }
-}
-
-impl super::TenantScope for MemoryStore {
-    fn tenant(&self) -> &super::TenantId {
-        &self.tenant
-    }
-
-    fn for_tenant(&self, tenant: &super::TenantId) -> Result<Self, DatastoreError> {
-        let scoped = if tenant.is_default() {
-            None
-        } else {
-            let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = tenants.entry(tenant.clone()).or_insert_with(|| {
-                (
-                    super::TenantRecord {
-                        id: tenant.clone(),
-                        name: String::new(),
-                        created_at: -1,
-                        updated_at: -1,
-                    },
-                    Arc::default(),
-                )
-            });
-            Some(Arc::clone(&entry.1))
-        };
-        Ok(Self {
-            scoped,
-            tenant: tenant.clone(),
-            ..self.clone()
-        })
-    }
-}
-
-impl super::TenantStore for MemoryStore {
-    async fn create_tenant(&self, tenant: &super::TenantRecord) -> Result<(), DatastoreError> {
-        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        let taken = tenant.id.is_default()
-            || tenants
-                .get(&tenant.id)
-                .is_some_and(|(record, _)| record.created_at >= 0);
-        if taken {
-            return Err(DatastoreError::AlreadyExists(format!(
-                "tenant {} already exists",
-                tenant.id
-            )));
-        }
-        let maps = tenants
-            .remove(&tenant.id)
-            .map(|(_, maps)| maps)
-            .unwrap_or_default();
-        tenants.insert(tenant.id.clone(), (tenant.clone(), maps));
-        Ok(())
-    }
-
-    async fn get_tenant(
-        &self,
-        id: &super::TenantId,
-    ) -> Result<Option<super::TenantRecord>, DatastoreError> {
-        if id.is_default() {
-            return Ok(Some(super::TenantRecord {
-                id: id.clone(),
-                name: "Default".into(),
-                created_at: 0,
-                updated_at: 0,
-            }));
-        }
-        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(tenants
-            .get(id)
-            .filter(|(record, _)| record.created_at >= 0)
-            .map(|(record, _)| record.clone()))
-    }
-
-    async fn list_tenants(&self) -> Result<Vec<super::TenantRecord>, DatastoreError> {
-        let mut all = vec![super::TenantRecord {
-            id: super::TenantId::default_tenant(),
-            name: "Default".into(),
-            created_at: 0,
-            updated_at: 0,
-        }];
-        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        all.extend(
-            tenants
-                .values()
-                .filter(|(record, _)| record.created_at >= 0)
-                .map(|(record, _)| record.clone()),
-        );
-        all.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(all)
-    }
-
-    async fn update_tenant(&self, tenant: &super::TenantRecord) -> Result<(), DatastoreError> {
-        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        match tenants.get_mut(&tenant.id) {
-            Some((record, _)) if record.created_at >= 0 => {
-                *record = tenant.clone();
-                Ok(())
-            }
-            _ => Err(DatastoreError::NotFound(format!("no tenant {}", tenant.id))),
-        }
-    }
-
-    async fn delete_tenant(&self, id: &super::TenantId) -> Result<bool, DatastoreError> {
-        if id.is_default() {
-            return Err(DatastoreError::Conflict(
-                "the default tenant cannot be deleted".into(),
-            ));
-        }
-        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(tenants
-            .remove(id)
-            .is_some_and(|(record, _)| record.created_at >= 0))
     }
 }
 
@@ -597,14 +485,5 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.prune_join_tokens(5).await.unwrap(), 1);
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tenant_tests {
-    #[tokio::test]
-    async fn memory_passes_the_tenant_suite() {
-        crate::datastore::tenant_store_tests::exercise(&super::MemoryStore::default()).await;
     }
 }
