@@ -7,29 +7,25 @@ use tessera_proto::clock::{Clock, SystemClock};
 use tessera_proto::health::Lifecycle;
 use tessera_proto::ops::{OpsEndpoints, serve_during};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+mod oauth;
+
+use oauth::{OAuthPart, oauth_server};
 
 use crate::api::admin::{self, AdminApi, AdminGateLayer};
 use crate::api::agent::{self, AgentService, Push};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
 use crate::changes::ChangeHub;
-use crate::config::{IssuerHost, OAuthTls, ServerConfig};
-use crate::datastore::TenantId;
+use crate::config::ServerConfig;
 use crate::datastore::{Datastore, Instrumented, PgChangeListener, PgStore, SledStore};
 use crate::health::ServerProbe;
 use crate::k8s_registration::Controller as K8sController;
 use crate::metrics::{CaExpiry, ServerMetrics};
-use crate::oauth::authenticator::StoreClientAuthenticator;
-use crate::oauth::browser::BrowserConfig;
-use crate::oauth::exchange::{self, KubeReviewers, TokenExchange};
-use crate::oauth::grants::{GrantLifetimes, Grants};
-use crate::oauth::http::{OAuthHttpConfig, OAuthServer, tls as oauth_tls};
-use crate::oauth::realms::{Realm, RealmParts, Realms, TENANT_SYNC, TenantKeys};
-use crate::oauth::signer::CaTokenSigner;
-use crate::oauth::trust::CaTrustBundles;
+use crate::oauth::grants::Grants;
+use crate::oauth::realms::{TENANT_SYNC, TenantKeys};
 use crate::prune::{EveryTenant, ExpiredRecords, Pruner};
 use crate::registration::Policy;
 use crate::tls::{SvidTlsProfile, TlsPublisher};
@@ -470,116 +466,6 @@ async fn k8s_controllers<S: Datastore + Clone>(
         controllers.push(controller);
     }
     Ok(controllers)
-}
-
-/// The OAuth server, its bound listener and its transport.
-struct OAuthPart<S> {
-    server: OAuthServer<StoreClientAuthenticator<S, CaTrustBundles<S>>, CaTokenSigner<S>>,
-    listener: TcpListener,
-    /// `None`: plain HTTP (loopback only, checked by the config).
-    tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
-    /// With `serve_svid`: keeps the server SVID configuration current.
-    publisher: Option<TlsPublisher<S>>,
-    /// Refresh-token lifetimes, for the grants' pruner.
-    lifetimes: GrantLifetimes,
-}
-
-/// The OAuth authorization server and its bound listener, when `[oauth]` is configured.
-async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
-    config: &ServerConfig,
-    ca: &Arc<CaManager<S>>,
-    store: &S,
-    clock: &Arc<dyn Clock>,
-    accounts: crate::users::Accounts<S>,
-    metrics: &ServerMetrics,
-) -> Result<Option<OAuthPart<S>>, RunError> {
-    let Some(section) = &config.oauth else {
-        return Ok(None);
-    };
-    let (tls, publisher) = match section.tls() {
-        OAuthTls::None => (None, None),
-        OAuthTls::Files { cert, key } => {
-            let config = oauth_tls::config_from_pem_files(&cert, &key)
-                .map_err(|e| RunError::Startup(e.to_string()))?;
-            // Read once at start: nothing replaces it, the receiver keeps the last value.
-            (Some(watch::channel(config).1), None)
-        }
-        OAuthTls::Svid(host) => {
-            let (dns, ip) = match host {
-                IssuerHost::Dns(name) => (vec![name], Vec::new()),
-                IssuerHost::Ip(ip) => (Vec::new(), vec![ip]),
-            };
-            let (publisher, rx) =
-                TlsPublisher::new(ca.clone(), clock.clone(), oauth_tls::svid_profile(dns, ip))
-                    .map_err(|e| startup("oauth.serve_svid")(&e))?;
-            (Some(rx), Some(publisher))
-        }
-    };
-    let listener = TcpListener::bind(section.bind_address)
-        .await
-        .map_err(|e| startup(&format!("oauth.bind_address {}", section.bind_address))(&e))?;
-    let mut http = OAuthHttpConfig::new(section.issuer.clone());
-    http.access_token_ttl = section.access_token_ttl;
-    http.rate_per_second = section.rate_limit_per_second;
-    http.burst = section.rate_limit_burst;
-    http.body_read_timeout = section.body_read_timeout;
-    http.header_read_timeout = section.header_read_timeout;
-    let exchange_section = &section.token_exchange;
-    let reviewers = KubeReviewers::connect(&exchange::service::clusters(exchange_section))
-        .await
-        .map_err(|e| startup("oauth.token_exchange.k8s_clusters")(&e))?;
-    let exchange = TokenExchange::from_config(
-        exchange_section,
-        &http.issuer,
-        CaTrustBundles::new(ca.clone(), store.clone()),
-        reviewers,
-    )
-    .map_err(|e| startup("oauth.token_exchange")(&e))?;
-    tracing::info!(
-        policies = exchange_section.policy.len(),
-        k8s_clusters = exchange_section.k8s_clusters.len(),
-        "OAuth token exchange ready (default deny)"
-    );
-    let lifetimes = GrantLifetimes {
-        idle: section.refresh_token_idle_ttl,
-        absolute: section.refresh_token_absolute_ttl,
-    };
-    let parts = RealmParts {
-        http,
-        ca: ca.clone(),
-        store: store.clone(),
-        accounts,
-        lifetimes,
-        browser: BrowserConfig {
-            session_idle_ttl: section.session_idle_ttl,
-            session_absolute_ttl: section.session_absolute_ttl,
-        },
-        clock: clock.clone(),
-        tokens: metrics.tokens.clone(),
-        logins: metrics.logins.clone(),
-    };
-    // The default tenant's server at the issuer (with token exchange, configured
-    // server-wide); every other tenant's below it at `/t/<tenant>`.
-    let Realm { server, .. } = parts
-        .build(&TenantId::default_tenant())
-        .map_err(|e| startup("oauth")(&e))?;
-    let realms = Realms::new(parts);
-    let server = server
-        .with_token_exchange(exchange)
-        .with_routes(realms.routes());
-    tracing::info!(
-        issuer = %section.issuer,
-        address = %section.bind_address,
-        tls = tls.is_some(),
-        "OAuth server listening"
-    );
-    Ok(Some(OAuthPart {
-        server,
-        listener,
-        tls,
-        publisher,
-        lifetimes,
-    }))
 }
 
 fn flatten(done: Result<Result<(), RunError>, tokio::task::JoinError>) -> Result<(), RunError> {
