@@ -71,15 +71,13 @@ fn generate() -> Result<ClientSecret, Status> {
 
 /// The client `id` of `store`'s tenant.
 async fn load<S: OAuthClientStore>(store: &S, id: &str) -> Result<Client, Status> {
-    {
-        if id.is_empty() {
-            return Err(Status::invalid_argument("client_id: required"));
-        }
-        crate::oauth::clients::get_client(store, id)
-            .await
-            .map_err(datastore_status)?
-            .ok_or_else(|| not_found(id))
+    if id.is_empty() {
+        return Err(Status::invalid_argument("client_id: required"));
     }
+    crate::oauth::clients::get_client(store, id)
+        .await
+        .map_err(datastore_status)?
+        .ok_or_else(|| not_found(id))
 }
 
 #[tonic::async_trait]

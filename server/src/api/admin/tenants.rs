@@ -38,6 +38,15 @@ impl<S> TenantsService<S> {
 }
 
 impl<S: TenantStore + CaJournalStore + BundleStore> TenantsService<S> {
+    /// Tenant `id`, or `NotFound` naming it.
+    async fn existing(&self, id: &TenantId) -> Result<TenantRecord, Status> {
+        self.store
+            .get_tenant(id)
+            .await
+            .map_err(datastore_status)?
+            .ok_or_else(|| not_found(id))
+    }
+
     /// Hands the CA the changed list; a failure is logged (the periodic sync retries).
     async fn keys(&self) {
         if let Err(e) = sync_tenants(&self.ca, &self.store).await {
@@ -130,13 +139,7 @@ impl<S: TenantStore + CaJournalStore + BundleStore> Tenants for TenantsService<S
         request: Request<GetTenantRequest>,
     ) -> Result<Response<TenantResponse>, Status> {
         let id = id(&request.into_inner().id)?;
-        let found = self
-            .store
-            .get_tenant(&id)
-            .await
-            .map_err(datastore_status)?
-            .ok_or_else(|| not_found(&id))?;
-        Ok(reply(&found))
+        Ok(reply(&self.existing(&id).await?))
     }
 
     async fn list_tenants(
@@ -158,12 +161,7 @@ impl<S: TenantStore + CaJournalStore + BundleStore> Tenants for TenantsService<S
             .tenant
             .ok_or_else(|| Status::invalid_argument("tenant: required"))?;
         let id = id(&wire.id)?;
-        let mut record = self
-            .store
-            .get_tenant(&id)
-            .await
-            .map_err(datastore_status)?
-            .ok_or_else(|| not_found(&id))?;
+        let mut record = self.existing(&id).await?;
         record.name = name(&wire.name)?;
         record.updated_at = unix_seconds(self.clock.now());
         self.store
