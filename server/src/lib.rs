@@ -1,6 +1,8 @@
 //! tessera-server: the trust domain's CA, registration, node attestation and OAuth/OIDC.
 
+pub mod access;
 pub mod api;
+pub mod api_keys;
 pub mod attestation;
 pub mod audit;
 pub mod ca;

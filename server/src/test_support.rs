@@ -45,3 +45,18 @@ pub(crate) fn set_default(subscriber: impl Subscriber + Send + Sync + 'static) -
     tracing::callsite::rebuild_interest_cache();
     guard
 }
+
+/// Captures this thread's log (with targets, no colours) until the guard drops.
+pub(crate) fn capture_log() -> (Capture, DefaultGuard) {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(capture.clone())
+        .with_target(true)
+        .with_ansi(false)
+        .finish();
+    let guard = set_default(subscriber);
+    // Callsites first hit by a parallel test with no subscriber may have cached "never":
+    // recompute every callsite's interest now that this thread's subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
+    (capture, guard)
+}

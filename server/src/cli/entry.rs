@@ -14,6 +14,7 @@ use tonic::transport::Channel;
 use super::entry_output::{OutputArg, print_count, print_deleted, print_entries};
 use super::pages::collect_pages;
 use super::{CliError, SocketArg, connect};
+use crate::access::Role;
 use crate::registration::server_id;
 
 /// Largest page asked for when listing.
@@ -40,9 +41,13 @@ pub struct EntryFields {
     /// A DNS name for the X.509-SVID (repeatable; the first is the default).
     #[arg(long = "dns-name", value_name = "NAME")]
     pub dns_names: Vec<String>,
-    /// The workload may call the admin API.
-    #[arg(long)]
+    /// The workload may call the admin API with role `admin` (= `--admin-role admin`).
+    #[arg(long, conflicts_with = "admin_role")]
     pub admin: bool,
+    /// The admin role of the workload's SVIDs on the admin mTLS listener: admin, operator,
+    /// identity-admin, auditor (only a caller with role admin may set one).
+    #[arg(long, value_name = "ROLE")]
+    pub admin_role: Option<String>,
     /// The entry describes a downstream (nested) server.
     #[arg(long)]
     pub downstream: bool,
@@ -81,6 +86,15 @@ impl EntryFields {
             }
             (false, None) => return Err(CliError("--parent-id or --node is required".into())),
         };
+        let admin_role = match self.admin_role.as_deref() {
+            None if self.admin => Role::Admin.name().to_string(),
+            None => String::new(),
+            Some(raw) => raw
+                .parse::<Role>()
+                .map_err(|e| CliError(format!("--admin-role: {e}")))?
+                .name()
+                .to_string(),
+        };
         let selectors = self
             .selectors
             .iter()
@@ -102,7 +116,8 @@ impl EntryFields {
             x509_svid_ttl: ttl("--x509-svid-ttl", self.x509_svid_ttl.as_deref())?,
             jwt_svid_ttl: ttl("--jwt-svid-ttl", self.jwt_svid_ttl.as_deref())?,
             dns_names: self.dns_names,
-            admin: self.admin,
+            admin: admin_role == Role::Admin.name(),
+            admin_role,
             downstream: self.downstream,
             federates_with: self.federates_with,
             hint: self.hint.unwrap_or_default(),

@@ -26,6 +26,7 @@ pub fn entry_json(e: &Entry) -> Value {
         "jwt_svid_ttl": e.jwt_svid_ttl,
         "dns_names": e.dns_names,
         "admin": e.admin,
+        "admin_role": e.admin_role,
         "downstream": e.downstream,
         "federates_with": e.federates_with,
         "hint": e.hint,
@@ -69,6 +70,9 @@ fn print_entry(e: &Entry) {
     }
     if e.admin {
         line("Admin", true);
+    }
+    if !e.admin_role.is_empty() {
+        line("Admin role", &e.admin_role);
     }
     if e.downstream {
         line("Downstream", true);

@@ -1,6 +1,7 @@
 //! The `tessera-server` command line (SPIRE-style verbs).
 
 mod agent;
+mod api_key;
 mod audit;
 mod authority;
 mod bundle;
@@ -17,6 +18,7 @@ mod tenant;
 mod token;
 mod user;
 mod user_output;
+mod whoami;
 
 use std::path::PathBuf;
 
@@ -90,6 +92,16 @@ pub enum Command {
     /// Audit trail commands (local files; no server needed).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// API keys: scoped, expiring credentials of users and OAuth clients (`--tenant`
+    /// picks the tenant; `check` works offline).
+    ApiKey(Box<api_key::ApiKeyArgs>),
+    /// Show this caller's admin role, permissions and tenant limit.
+    Whoami {
+        #[command(flatten)]
+        output: output::OutputArg,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
 }
 
 /// A CLI failure: printed to stderr, exit code 1.
@@ -182,5 +194,7 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::User(cmd) => user::run(*cmd).await,
         Command::Tenant(cmd) => tenant::run(cmd).await,
         Command::Audit(cmd) => audit::run(&cmd),
+        Command::ApiKey(cmd) => api_key::run(*cmd).await,
+        Command::Whoami { output, socket } => whoami::run(&socket, output).await,
     }
 }

@@ -30,9 +30,12 @@ pub struct ServerConfig {
     /// The admin API Unix socket; default `<data_dir>/admin.sock`.
     #[serde(default)]
     pub admin_socket: Option<PathBuf>,
-    /// Users (uids) allowed on the admin socket besides the server's own uid and root.
+    /// Deprecated alias: each uid is bound to role `admin` (see `admin_bindings`).
     #[serde(default)]
     pub admin_uids: Vec<u32>,
+    /// `[[admin_bindings]]`: admin roles for socket callers by uid or primary gid.
+    #[serde(default)]
+    pub admin_bindings: Vec<super::AdminBindingSection>,
     /// trace | debug | info | warn | error.
     #[serde(default = "default_log_level")]
     pub log_level: String,
@@ -57,6 +60,9 @@ pub struct ServerConfig {
     /// The datastore backend.
     #[serde(default)]
     pub datastore: super::DatastoreSection,
+    /// `[api_keys]`: API keys' lifetime bound, user scopes, last-use flushing.
+    #[serde(default)]
+    pub api_keys: super::ApiKeysSection,
     /// This replica's ID (its CA journal's key); default: a random ID created once and
     /// kept in `<data_dir>/server_id`.
     #[serde(default)]
@@ -156,6 +162,11 @@ impl ServerConfig {
             .unwrap_or_else(|| self.data_dir.join("admin.sock"))
     }
 
+    /// The admin socket's role bindings (`admin_bindings`, then `admin_uids` as admins).
+    pub fn socket_bindings(&self) -> crate::api::admin::SocketBindings {
+        super::admin_bindings::socket_bindings(&self.admin_bindings, &self.admin_uids)
+    }
+
     /// The seal key path.
     pub fn seal_key_file(&self) -> PathBuf {
         self.ca
@@ -178,6 +189,7 @@ impl ServerConfig {
             .validate()
             .map_err(|(k, m)| (k.to_string(), m))?;
         self.node_attestors.validate()?;
+        super::admin_bindings::validate(&self.admin_bindings)?;
         let psat: Vec<&str> = self
             .node_attestors
             .k8s_psat
@@ -188,6 +200,7 @@ impl ServerConfig {
     }
 
     fn validate_values(&self) -> Result<(), (&'static str, String)> {
+        self.api_keys.validate()?;
         if self.agent_ttl < Duration::from_secs(60) {
             return Err(("agent_ttl", "must be at least 1m".into()));
         }

@@ -1,6 +1,8 @@
 //! `server.toml`: every key documented in README; unknown keys and bad values are refused
 //! with the key's path.
 
+mod admin_bindings;
+mod api_keys;
 mod attestors;
 mod audit;
 mod datastore;
@@ -13,6 +15,8 @@ mod oauth_exchange;
 mod oauth_tls;
 mod users;
 
+pub use admin_bindings::AdminBindingSection;
+pub use api_keys::ApiKeysSection;
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use audit::{AuditSection, SinkKind};
 pub use datastore::{ConnectionString, DatastoreKind, DatastoreSection};

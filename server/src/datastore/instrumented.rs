@@ -8,12 +8,12 @@ use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 use tessera_proto::wire::tessera::types::v1::{AttestedAgent, Bundle, Entry};
 
 use super::{
-    AgentStore, BundleStore, BundleWrite, CaJournalStore, ConsentRecord, ConsentStore,
-    ConsentWrite, DatastoreError, EntryFilter, EntryStore, ExpiringKind, ExpiringRecord,
-    ExpiringStore, ExpiringWrite, FederationRelationship, FederationStatus, FederationStore,
-    GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page,
-    RefreshTokenRecord, Rotation, SecretRecord, TenantId, TenantRecord, TenantScope, TenantStore,
-    UserRecord, UserStore,
+    AgentStore, ApiKeyOwner, ApiKeyRecord, ApiKeyStore, BundleStore, BundleWrite, CaJournalStore,
+    ConsentRecord, ConsentStore, ConsentWrite, DatastoreError, EntryFilter, EntryStore,
+    ExpiringKind, ExpiringRecord, ExpiringStore, ExpiringWrite, FederationRelationship,
+    FederationStatus, FederationStore, GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore,
+    JournalBlob, OAuthClientStore, Page, RefreshTokenRecord, Rotation, SecretRecord, TenantId,
+    TenantRecord, TenantScope, TenantStore, UserRecord, UserStore,
 };
 use crate::metrics::DatastoreMetrics;
 
@@ -166,6 +166,16 @@ instrument! { ExpiringStore
     fn delete_expiring(kind: ExpiringKind, key: &[u8], expected_revision: Option<u64>) -> bool;
     fn group_expiring(kind: ExpiringKind, group: &[u8], now: i64, limit: usize) -> Vec<Vec<u8>>;
     fn prune_expiring(now: i64) -> u64;
+}
+
+instrument! { ApiKeyStore
+    fn create_api_key(key: &ApiKeyRecord) -> ();
+    fn get_api_key(id: &str) -> Option<ApiKeyRecord>;
+    fn find_api_key(secret_hash: &str) -> Option<ApiKeyRecord>;
+    fn list_api_keys(owner: Option<&ApiKeyOwner>, page_token: &str, page_size: usize) -> Page<ApiKeyRecord>;
+    fn revoke_api_key(id: &str, now: i64) -> Option<ApiKeyRecord>;
+    fn delete_owner_api_keys(owner: &ApiKeyOwner) -> u64;
+    fn record_api_key_use(id: &str, at: i64, from: Option<&str>) -> bool;
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::{
     JoinTokenRecord, JoinTokenStore, JournalBlob, OAuthClientStore, Page, SecretRecord, UserRecord,
 };
 
+mod api_keys;
 mod consents;
 mod expiring;
 mod federation;
@@ -54,6 +55,8 @@ struct Inner {
     consents: BTreeMap<(String, String), super::ConsentRecord>,
     /// (kind, key) → short-lived record.
     expiring: BTreeMap<(u8, Vec<u8>), expiring::Held>,
+    /// API key ID → record.
+    api_keys: BTreeMap<String, super::ApiKeyRecord>,
     /// Trust domain → federation relationship and its status.
     federations: BTreeMap<
         String,

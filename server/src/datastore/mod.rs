@@ -6,6 +6,9 @@
 
 #[cfg(test)]
 pub mod agent_store_tests;
+#[cfg(test)]
+pub mod api_key_store_tests;
+mod api_keys;
 mod consent_record;
 #[cfg(test)]
 pub mod consent_store_tests;
@@ -40,6 +43,7 @@ mod user_record;
 #[cfg(test)]
 pub mod user_store_tests;
 
+pub use api_keys::{ApiKeyOwner, ApiKeyRecord, ApiKeyStore};
 pub use consent_record::{ConsentRecord, ConsentWrite, ScopeUpdate};
 pub use error::DatastoreError;
 pub use expiring::{
@@ -561,6 +565,7 @@ pub trait Datastore:
     + ExpiringStore
     + TenantStore
     + TenantScope
+    + ApiKeyStore
 {
 }
 
@@ -577,7 +582,8 @@ impl<
         + ConsentStore
         + ExpiringStore
         + TenantStore
-        + TenantScope,
+        + TenantScope
+        + ApiKeyStore,
 > Datastore for T
 {
 }

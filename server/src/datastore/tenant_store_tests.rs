@@ -259,4 +259,5 @@ pub async fn scoped_suites<S: Datastore>(store: &S) {
     super::consent_store_tests::exercise(&acme).await;
     super::oauth_client_store_tests::exercise(&acme).await;
     super::expiring_store_tests::exercise(&acme).await;
+    super::api_key_store_tests::exercise(&acme).await;
 }

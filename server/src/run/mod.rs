@@ -14,7 +14,7 @@ mod oauth;
 
 use oauth::{OAuthPart, oauth_server};
 
-use crate::api::admin::{self, AdminApi, AdminGateLayer};
+use crate::api::admin::{self, AccessLayer, AdminApi};
 use crate::api::agent::{self, AgentService, Push};
 use crate::attestation::{K8sPsat, NodeAttestors};
 use crate::ca::{CaConfig, CaManager, Rotator, UpstreamAuthority};
@@ -221,6 +221,12 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         Default::default(),
         clock.clone(),
     );
+    // API keys (issue 17): checked at the token endpoint and introspection of every
+    // tenant, managed through the admin API; their uses are flushed periodically.
+    let api_key_usage = crate::api_keys::UsageLog::default();
+    let api_keys = crate::api_keys::ApiKeyAuthenticator::new(store.clone(), api_key_usage.clone());
+    let api_key_manager =
+        crate::api_keys::ApiKeyManager::new(store.clone(), config.api_keys.clone());
     let admin = AdminApi::new(
         config.admin_socket(),
         ca.clone(),
@@ -228,7 +234,8 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         accounts.clone(),
         lifecycle.readiness(),
     )
-    .with_admin_uids(config.admin_uids.clone())
+    .with_bindings(config.socket_bindings())
+    .with_api_keys(api_key_manager.clone())
     .bind()
     .await
     .map_err(|e| startup("admin API")(&e))?;
@@ -244,8 +251,13 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
             store.clone(),
             accounts.clone(),
             lifecycle.readiness(),
-        ),
-        AdminGateLayer::new(store.clone(), clock.clone()),
+        )
+        .add_service(admin::api_keys_server(
+            api_key_manager.clone(),
+            store.clone(),
+            clock.clone(),
+        )),
+        AccessLayer::mtls(store.clone(), clock.clone()),
     );
     let shutdown = CancellationToken::new();
     let mut agent_api = AgentService::new(
@@ -263,7 +275,11 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
             shutdown: shutdown.child_token(),
         });
     }
-    let oauth = oauth_server(&config, &ca, &store, &clock, accounts, metrics).await?;
+    let keys = oauth::ApiKeyParts {
+        check: Arc::new(api_keys.clone()),
+        manager: api_key_manager.clone(),
+    };
+    let oauth = oauth_server(&config, &ca, &store, &clock, accounts, metrics, keys).await?;
     let probe = ServerProbe::new(store.clone(), ca.subscribe(), clock.clone());
     let federation = crate::federation::Federation::start(
         &config.federation,
@@ -320,6 +336,16 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     );
     tasks.spawn(async move {
         pruner.run(token).await;
+        Ok(())
+    });
+    let token = shutdown.clone();
+    let api_key_flusher = crate::api_keys::UsageFlusher::new(
+        api_key_usage,
+        store.clone(),
+        config.api_keys.last_used_flush_interval,
+    );
+    tasks.spawn(async move {
+        api_key_flusher.run(token).await;
         Ok(())
     });
     let token = shutdown.clone();

@@ -19,6 +19,14 @@ use crate::oauth::realms::{Realm, RealmParts, Realms, TenantServer};
 use crate::oauth::trust::CaTrustBundles;
 use crate::tls::TlsPublisher;
 
+/// What the OAuth servers of every tenant need of API keys.
+pub(super) struct ApiKeyParts<S> {
+    /// Checks presented keys (token exchange, introspection).
+    pub(super) check: Arc<dyn crate::oauth::http::ApiKeyCheck>,
+    /// Creates, lists and revokes keys (the self-service page).
+    pub(super) manager: crate::api_keys::ApiKeyManager<S>,
+}
+
 /// The OAuth server, its bound listener and its transport.
 pub(super) struct OAuthPart<S> {
     pub(super) server: TenantServer<S>,
@@ -39,6 +47,7 @@ pub(super) async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
     clock: &Arc<dyn Clock>,
     accounts: crate::users::Accounts<S>,
     metrics: &ServerMetrics,
+    api_keys: ApiKeyParts<S>,
 ) -> Result<Option<OAuthPart<S>>, RunError> {
     let Some(section) = &config.oauth else {
         return Ok(None);
@@ -104,6 +113,8 @@ pub(super) async fn oauth_server<S: Datastore + Clone + std::fmt::Debug>(
         clock: clock.clone(),
         tokens: metrics.tokens.clone(),
         logins: metrics.logins.clone(),
+        api_keys: api_keys.check,
+        api_key_manager: api_keys.manager,
     };
     // The default tenant's server at the issuer (with token exchange, configured
     // server-wide); every other tenant's below it at `/t/<tenant>`.

@@ -1,5 +1,7 @@
-//! The admin API over mTLS: only SVIDs of `admin: true` entries get in.
+//! The admin API over mTLS: only SVIDs of entries with an admin role get in, with that
+//! role's permissions.
 
+use tessera_agent::x509::SvidWithKey;
 use tessera_proto::wire::tessera::admin::v1::entries_client::EntriesClient;
 use tessera_proto::wire::tessera::admin::v1::health_client::HealthClient;
 use tessera_proto::wire::tessera::admin::v1::{HealthCheckRequest, ListEntriesRequest};
@@ -16,39 +18,55 @@ fn entry_id(server: &tessera_tests::ServerProcess, args: &[&str]) -> String {
     v["entries"][0]["id"].as_str().unwrap().to_string()
 }
 
+/// A server with an attested join-token agent.
+struct Node {
+    server: tessera_tests::ServerProcess,
+    api: AgentApi,
+    agent: SvidWithKey,
+    agent_id: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, address) = server(dir.path(), "");
+        let api = AgentApi::new(&address, &server.ok(&["bundle", "show"]));
+        let token = join_token(&server);
+        let agent = api.attest_with_key("join_token", token.as_bytes()).unwrap();
+        let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{token}");
+        Self {
+            server,
+            api,
+            agent,
+            agent_id,
+            _dir: dir,
+        }
+    }
+
+    /// The ID of a new entry under the agent for `spiffe_id`, with `extra` flags.
+    fn entry(&self, spiffe_id: &str, selector: &str, extra: &[&str]) -> String {
+        let mut args = vec![
+            "--parent-id",
+            &self.agent_id,
+            "--spiffe-id",
+            spiffe_id,
+            "--selector",
+            selector,
+        ];
+        args.extend_from_slice(extra);
+        entry_id(&self.server, &args)
+    }
+}
+
 #[test]
 fn only_admin_entry_svids_reach_the_admin_api_over_mtls() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, address) = server(dir.path(), "");
-    let api = AgentApi::new(&address, &server.ok(&["bundle", "show"]));
-    let token = join_token(&server);
-    let agent = api.attest_with_key("join_token", token.as_bytes()).unwrap();
-    let agent_id = format!("spiffe://example.org/tessera/agent/join_token/{token}");
-    let ops = entry_id(
-        &server,
-        &[
-            "--parent-id",
-            &agent_id,
-            "--spiffe-id",
-            "spiffe://example.org/ops",
-            "--selector",
-            "unix:uid:0",
-            "--admin",
-        ],
-    );
-    let web = entry_id(
-        &server,
-        &[
-            "--parent-id",
-            &agent_id,
-            "--spiffe-id",
-            "spiffe://example.org/web",
-            "--selector",
-            "unix:uid:1",
-        ],
-    );
-    let ops_svid = api.entry_svid(&agent, &ops);
-    let web_svid = api.entry_svid(&agent, &web);
+    let node = Node::start();
+    let (api, agent) = (&node.api, &node.agent);
+    let ops = node.entry("spiffe://example.org/ops", "unix:uid:0", &["--admin"]);
+    let web = node.entry("spiffe://example.org/web", "unix:uid:1", &[]);
+    let ops_svid = api.entry_svid(agent, &ops);
+    let web_svid = api.entry_svid(agent, &web);
 
     let mut admin = EntriesClient::new(api.raw_channel(Some(&ops_svid)).unwrap());
     let listed = api
@@ -66,7 +84,7 @@ fn only_admin_entry_svids_reach_the_admin_api_over_mtls() {
             .serving
     );
 
-    for (who, svid) in [("a workload", Some(&web_svid)), ("an agent", Some(&agent))] {
+    for (who, svid) in [("a workload", Some(&web_svid)), ("an agent", Some(agent))] {
         let mut client = EntriesClient::new(api.raw_channel(svid).unwrap());
         let err = api
             .rt
@@ -82,8 +100,53 @@ fn only_admin_entry_svids_reach_the_admin_api_over_mtls() {
     assert_eq!(err.code(), Code::Unauthenticated);
 
     // The agent API on the same listener is unaffected.
-    let mut client = api.channel(Some(&agent)).unwrap();
+    let mut client = api.channel(Some(agent)).unwrap();
     api.rt
         .block_on(client.sync_entries(SyncEntriesRequest::default()))
         .unwrap();
+}
+
+#[test]
+fn an_operator_svid_gets_operator_rights_only() {
+    use tessera_proto::wire::tessera::admin::v1::ListUsersRequest;
+    use tessera_proto::wire::tessera::admin::v1::users_client::UsersClient;
+
+    let node = Node::start();
+    let (api, agent) = (&node.api, &node.agent);
+    let ops = node.entry(
+        "spiffe://example.org/ops",
+        "unix:uid:0",
+        &["--admin-role", "operator"],
+    );
+    let svid = api.entry_svid(agent, &ops);
+    let mut entries = EntriesClient::new(api.raw_channel(Some(&svid)).unwrap());
+    let listed = api
+        .rt
+        .block_on(entries.list_entries(ListEntriesRequest::default()))
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.entries.len(), 1);
+    assert_eq!(listed.entries[0].admin_role, "operator");
+    let mut users = UsersClient::new(api.raw_channel(Some(&svid)).unwrap());
+    let err = api
+        .rt
+        .block_on(users.list_users(ListUsersRequest::default()))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(
+        err.message(),
+        "role \"operator\" lacks permission \"users.read\" (caller: spiffe://example.org/ops)"
+    );
+    // Not even an operator may mint itself an admin SVID.
+    let mut admin_entry = listed.entries[0].clone();
+    admin_entry.admin_role = "admin".into();
+    let err = api
+        .rt
+        .block_on(entries.update_entry(
+            tessera_proto::wire::tessera::admin::v1::UpdateEntryRequest {
+                entry: Some(admin_entry),
+            },
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
 }

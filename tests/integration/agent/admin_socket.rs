@@ -57,7 +57,7 @@ fn the_admin_socket_serves_only_the_servers_uid_root_and_admin_uids() {
     assert!(
         err.contains(&format!(
             "server refused: uid {OTHER_UID} may not use the admin API (allowed: the server's \
-             uid, root and admin_uids) (PermissionDenied)"
+             uid, root and admin_bindings) (PermissionDenied)"
         )),
         "{err}"
     );

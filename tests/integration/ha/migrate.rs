@@ -40,7 +40,8 @@ fn migrate_applies_the_schema_and_is_idempotent() {
             "grants hot updates",
             "federation",
             "tenants",
-            "change notify"
+            "change notify",
+            "api keys"
         ]
     );
     // Nothing else started: no admin socket, no sled store.

@@ -103,6 +103,18 @@ fn decode(s: &str) -> String {
 /// Runs `node chromium_login.mjs AUTHORIZE_URL REDIRECT_URI USERNAME` with the password on
 /// stdin; returns its JSON report (which must say success).
 fn drive_chromium(args: &[&str], log: impl Fn() -> String) -> Value {
+    drive_script("chromium_login.mjs", args, PASSWORD, log)
+}
+
+/// Runs the playwright script `tests/interop/node/<script> ARGS` against Chromium with
+/// `stdin` (passwords and secrets: never arguments); returns its JSON report, which must
+/// say success (a failure shows the report, stderr and `log()`).
+pub(crate) fn drive_script(
+    script: &str,
+    args: &[&str],
+    stdin: &str,
+    log: impl Fn() -> String,
+) -> Value {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/node");
     assert!(
         dir.join("node_modules/playwright-core").exists(),
@@ -112,11 +124,11 @@ fn drive_chromium(args: &[&str], log: impl Fn() -> String) -> Value {
     let node = std::env::var("TESSERA_NODE").unwrap_or_else(|_| "node".into());
     let out = run_with_stdin(
         Command::new(node)
-            .arg(dir.join("chromium_login.mjs"))
+            .arg(dir.join(script))
             .args(args)
             .env("TESSERA_CHROMIUM", chromium())
             .current_dir(&dir),
-        PASSWORD,
+        stdin,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -3,7 +3,7 @@
 
 mod auth_code;
 mod browser;
-mod chromium;
+pub(crate) mod chromium;
 mod client_auth;
 mod consent;
 mod device;

@@ -1,6 +1,7 @@
 //! `tessera-server` end to end: run, bundle show, authorities, entries, restart, bad input,
 //! join tokens and agents.
 
+mod admin_roles;
 mod audit;
 mod authority;
 mod bad_input;

@@ -15,7 +15,9 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::api::{client_status, datastore_status};
-use crate::datastore::{ConsentStore, GrantStore, OAuthClientStore, TenantScope, TenantStore};
+use crate::datastore::{
+    ApiKeyStore, ConsentStore, GrantStore, OAuthClientStore, TenantScope, TenantStore,
+};
 use crate::oauth::browser::consent::forget_client_consents;
 use crate::oauth::clients::{
     Client, ClientSecret, DEFAULT_GRACE_PERIOD, new_secret_record, rotate_secret_record,
@@ -81,8 +83,8 @@ async fn load<S: OAuthClientStore>(store: &S, id: &str) -> Result<Client, Status
 }
 
 #[tonic::async_trait]
-impl<S: OAuthClientStore + GrantStore + ConsentStore + TenantStore + TenantScope> Clients
-    for ClientsService<S>
+impl<S: OAuthClientStore + GrantStore + ConsentStore + ApiKeyStore + TenantStore + TenantScope>
+    Clients for ClientsService<S>
 {
     async fn create_client(
         &self,
@@ -212,6 +214,8 @@ impl<S: OAuthClientStore + GrantStore + ConsentStore + TenantStore + TenantScope
         }
         end_grants(&store, &id).await;
         end_consents(&store, &id).await;
+        let owner = crate::datastore::ApiKeyOwner::Client(id.clone());
+        crate::api_keys::forget_owner_keys(&store, &owner).await;
         tracing::info!(
             target: "tessera::audit",
             event = "oauth_client_deleted",

@@ -12,6 +12,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tessera_proto::wire::tessera::types::v1::Entry;
 use tonic::{Code, Request, Response, Status};
 
+use crate::access::{Denial, Grant, Role, entry_role, set_entry_role};
 use crate::api::{datastore_status, registration_status};
 use crate::datastore::{EntryFilter, EntryStore};
 use crate::registration::{Policy, audit_entry_change, check_entry_id, new_entry_id, validate};
@@ -74,14 +75,51 @@ fn entry_id(id: &str) -> Result<(), Status> {
     check_entry_id(id).map_err(registration_status)
 }
 
+/// `entry` with its admin role in both fields (see [`set_entry_role`]) after checking that
+/// `caller` may grant it: only role `admin` may create or change an admin-role entry,
+/// including one that had a role before (`previous`).
+fn with_checked_role(
+    mut entry: Entry,
+    previous: Option<Role>,
+    caller: Option<&Grant>,
+) -> Result<Entry, Status> {
+    let role = entry_role(&entry).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    if let Some(granted) = role.or(previous) {
+        let Some(caller) = caller else {
+            return Err(Status::permission_denied(
+                "the caller's admin role is unknown",
+            ));
+        };
+        caller.may_grant(granted).map_err(|denial: Denial| {
+            tracing::warn!(
+                target: "tessera::audit",
+                event = "admin_denied",
+                principal = %caller.principal,
+                permission = "admin_role",
+                rpc = "Entries",
+                reason = %denial,
+            );
+            Status::permission_denied(denial.to_string())
+        })?;
+    }
+    set_entry_role(&mut entry, role);
+    Ok(entry)
+}
+
 /// The audit event of an entry change made through this API.
 fn audit(event: &'static str, e: &Entry) {
     audit_entry_change(event, "admin_api", e);
 }
 
 impl<S: EntryStore> EntriesService<S> {
-    async fn create_one(&self, entry: &Entry, now: i64) -> Result<Entry, Status> {
-        let mut entry = validate(entry, &self.policy).map_err(registration_status)?;
+    async fn create_one(
+        &self,
+        entry: &Entry,
+        now: i64,
+        caller: Option<&Grant>,
+    ) -> Result<Entry, Status> {
+        let entry = validate(entry, &self.policy).map_err(registration_status)?;
+        let mut entry = with_checked_role(entry, None, caller)?;
         entry.id = new_entry_id().map_err(|_| {
             tracing::error!("the system random generator failed");
             Status::internal("internal error; see the server log")
@@ -118,12 +156,13 @@ impl<S: EntryStore> Entries for EntriesService<S> {
         &self,
         request: Request<CreateEntriesRequest>,
     ) -> Result<Response<CreateEntriesResponse>, Status> {
+        let caller = request.extensions().get::<Grant>().cloned();
         let entries = request.into_inner().entries;
         batch("entries", &entries)?;
         let now = unix_seconds(self.clock.now());
         let mut results = Vec::with_capacity(entries.len());
         for entry in &entries {
-            results.push(match self.create_one(entry, now).await {
+            results.push(match self.create_one(entry, now, caller.as_ref()).await {
                 Ok(created) => ok(created),
                 Err(status) => failed(&status),
             });
@@ -135,21 +174,23 @@ impl<S: EntryStore> Entries for EntriesService<S> {
         &self,
         request: Request<UpdateEntryRequest>,
     ) -> Result<Response<EntryResponse>, Status> {
+        let caller = request.extensions().get::<Grant>().cloned();
         let entry = request
             .into_inner()
             .entry
             .ok_or_else(|| Status::invalid_argument("entry is required"))?;
         entry_id(&entry.id)?;
-        let mut entry = validate(&entry, &self.policy).map_err(registration_status)?;
-        // Ownership is never changed by a client: an entry the Kubernetes registration
-        // controller keeps stays its own (it reconciles it back), a manual one stays manual.
-        entry.managed_by = self
+        let entry = validate(&entry, &self.policy).map_err(registration_status)?;
+        let stored = self
             .store
             .get_entry(&entry.id)
             .await
-            .map_err(datastore_status)?
-            .map(|stored| stored.managed_by)
-            .unwrap_or_default();
+            .map_err(datastore_status)?;
+        let previous = stored.as_ref().and_then(|e| entry_role(e).ok().flatten());
+        let mut entry = with_checked_role(entry, previous, caller.as_ref())?;
+        // Ownership is never changed by a client: an entry the Kubernetes registration
+        // controller keeps stays its own (it reconciles it back), a manual one stays manual.
+        entry.managed_by = stored.map(|stored| stored.managed_by).unwrap_or_default();
         let updated = self
             .store
             .update_entry(entry)

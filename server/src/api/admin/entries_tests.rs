@@ -209,3 +209,82 @@ async fn clients_cannot_set_or_change_ownership() {
         assert_eq!(updated.hint, "changed");
     }
 }
+
+#[tokio::test]
+async fn only_role_admin_creates_or_changes_admin_role_entries() {
+    use crate::access::{Grant, Role};
+    let svc = service();
+    let as_role = |role: Role, entries: Vec<Entry>| {
+        let mut req = Request::new(CreateEntriesRequest { entries });
+        req.extensions_mut().insert(Grant::new(role, "uid 7"));
+        req
+    };
+    let ops = Entry {
+        admin_role: "operator".into(),
+        ..entry("/ops", "unix:uid:1")
+    };
+    // Without a grant (no access gate) and as operator: refused.
+    let results = create(&svc, vec![ops.clone()]).await;
+    assert_eq!(results[0].code, Code::PermissionDenied as i32);
+    let refused = svc
+        .create_entries(as_role(Role::Operator, vec![ops.clone()]))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(
+        refused[0].message,
+        "role \"operator\" may not grant admin role \"operator\": only role \"admin\" may \
+         create or change admin-role entries"
+    );
+    // As admin: stored with both fields.
+    let created = svc
+        .create_entries(as_role(Role::Admin, vec![ops]))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let stored = created[0].entry.clone().unwrap();
+    assert_eq!(
+        (stored.admin, stored.admin_role.as_str()),
+        (false, "operator")
+    );
+    // An operator may not change it, not even to drop its role.
+    let mut req = Request::new(UpdateEntryRequest {
+        entry: Some(Entry {
+            admin_role: String::new(),
+            ..stored.clone()
+        }),
+    });
+    req.extensions_mut()
+        .insert(Grant::new(Role::Operator, "uid 7"));
+    let err = svc.update_entry(req).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // The boolean alone means admin; an unknown role is invalid.
+    let legacy = svc
+        .create_entries(as_role(
+            Role::Admin,
+            vec![Entry {
+                admin: true,
+                ..entry("/legacy", "unix:uid:2")
+            }],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(legacy[0].entry.as_ref().unwrap().admin_role, "admin");
+    let bad = svc
+        .create_entries(as_role(
+            Role::Admin,
+            vec![Entry {
+                admin_role: "root".into(),
+                ..entry("/bad", "unix:uid:3")
+            }],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(bad[0].code, Code::InvalidArgument as i32);
+}

@@ -9,6 +9,7 @@ use tessera_proto::wire::tessera::admin::v1::join_tokens_server::JoinTokens as J
 use tessera_proto::wire::tessera::admin::v1::{CreateJoinTokenRequest, CreateJoinTokenResponse};
 use tonic::{Request, Response, Status};
 
+use crate::access::entry_role;
 use crate::api::{attestation_status, datastore_status};
 use crate::attestation::JoinTokens;
 use crate::datastore::{EntryFilter, EntryStore, JoinTokenStore};
@@ -51,7 +52,7 @@ async fn refuse_admin_id<S: EntryStore>(
     if page
         .items
         .iter()
-        .any(|e| e.admin && (e.expires_at == 0 || e.expires_at > now))
+        .any(|e| !matches!(entry_role(e), Ok(None)) && (e.expires_at == 0 || e.expires_at > now))
     {
         return Err(Status::invalid_argument(format!(
             "agent ID {id} is the SPIFFE ID of an admin entry and is reserved"

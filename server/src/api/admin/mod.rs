@@ -1,8 +1,10 @@
 //! The admin API on the server's Unix socket. The socket is created with its final mode (0600,
-//! or 0666 when `admin_uids` lets other users in) and every call is checked against the
-//! caller's peer credentials ([`AdminPeers`]: the server's uid, root, `admin_uids`).
+//! or 0666 when `admin_bindings` let other users in) and every call is checked by the
+//! [`AccessLayer`]: the RPC's permission against the caller's role (README "Admin roles").
 
+pub mod access;
 mod agents;
+mod api_keys;
 mod authorities;
 mod bundles;
 mod clients;
@@ -11,20 +13,19 @@ mod federated_bundles;
 mod federation;
 mod health;
 mod join_tokens;
-mod mtls;
-mod peer;
 mod tenant_scope;
 mod tenants;
 mod users;
 
-pub use mtls::{AdminGate, AdminGateLayer};
-pub use peer::AdminPeers;
+pub use access::{AccessLayer, BearerCredentials, CallSource, SocketBindings};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tessera_proto::health::Readiness;
+use tessera_proto::wire::tessera::admin::v1::access_server::AccessServer;
 use tessera_proto::wire::tessera::admin::v1::agents_server::AgentsServer;
+use tessera_proto::wire::tessera::admin::v1::api_keys_server::ApiKeysServer;
 use tessera_proto::wire::tessera::admin::v1::authorities_server::AuthoritiesServer;
 use tessera_proto::wire::tessera::admin::v1::bundles_server::BundlesServer;
 use tessera_proto::wire::tessera::admin::v1::clients_server::ClientsServer;
@@ -45,6 +46,7 @@ use crate::datastore::Datastore;
 use crate::registration::Policy;
 use crate::users::Accounts;
 
+pub use api_keys::{ApiKeysService, MAX_API_KEY_PAGE, api_key_status};
 pub use clients::{ClientsService, MAX_CLIENT_PAGE};
 pub use entries::{EntriesService, MAX_BATCH, MAX_PAGE_SIZE};
 pub use tenant_scope::TENANT_METADATA;
@@ -75,7 +77,10 @@ pub struct AdminApi<S> {
     store: S,
     accounts: Accounts<S>,
     readiness: Readiness,
-    admin_uids: Vec<u32>,
+    bindings: SocketBindings,
+    bearer: Option<Arc<dyn BearerCredentials>>,
+    /// The API keys service ([`AdminApi::with_api_keys`]).
+    api_keys: Option<crate::api_keys::ApiKeyManager<S>>,
 }
 
 impl<S: Datastore + Clone> AdminApi<S> {
@@ -94,23 +99,38 @@ impl<S: Datastore + Clone> AdminApi<S> {
             store,
             accounts,
             readiness,
-            admin_uids: Vec::new(),
+            bindings: SocketBindings::new(Vec::new()),
+            bearer: None,
+            api_keys: None,
         }
     }
 
-    /// Lets the users `admin_uids` use the admin socket too (besides the server's uid and
-    /// root); the socket is then created 0666 and the peer-credential check is the gate.
-    pub fn with_admin_uids(mut self, admin_uids: Vec<u32>) -> Self {
-        self.admin_uids = admin_uids;
+    /// Accepts `authorization: Bearer …` credentials on the socket through `bearer` (see
+    /// [`AccessLayer::with_bearer`]).
+    pub fn with_bearer(mut self, bearer: Arc<dyn BearerCredentials>) -> Self {
+        self.bearer = Some(bearer);
+        self
+    }
+
+    /// Binds socket callers to roles (besides the server's uid and root as `admin`); when
+    /// anyone else is bound the socket is created 0666 and the access gate decides.
+    pub fn with_bindings(mut self, bindings: SocketBindings) -> Self {
+        self.bindings = bindings;
+        self
+    }
+
+    /// Serves the `ApiKeys` service over `keys` too.
+    pub fn with_api_keys(mut self, keys: crate::api_keys::ApiKeyManager<S>) -> Self {
+        self.api_keys = Some(keys);
         self
     }
 
     /// Binds the socket now, so callers know it is ready when this returns.
     pub async fn bind(self) -> Result<BoundAdminApi<S>, AdminApiError> {
-        let mode = if self.admin_uids.is_empty() {
-            0o600
-        } else {
+        let mode = if self.bindings.opens_the_socket() {
             0o666
+        } else {
+            0o600
         };
         let listener = super::uds::bind(&self.socket, mode)
             .await
@@ -141,12 +161,22 @@ impl<S: Datastore + Clone> BoundAdminApi<S> {
             store,
             accounts,
             readiness,
-            admin_uids,
+            bindings,
+            bearer,
+            api_keys,
         } = self.api;
-        let peers = AdminPeers::new(&admin_uids);
+        let mut access = AccessLayer::socket(bindings);
+        if let Some(bearer) = bearer {
+            access = access.with_bearer(bearer);
+        }
+        let clock = ca.clock().clone();
+        let mut all = routes(ca, store.clone(), accounts, readiness);
+        if let Some(keys) = api_keys {
+            all = all.add_service(api_keys_server(keys, store, clock));
+        }
         let result = tonic::transport::Server::builder()
-            .layer(tonic::service::InterceptorLayer::new(peers))
-            .add_routes(routes(ca, store, accounts, readiness))
+            .layer(access)
+            .add_routes(all)
             .serve_with_incoming_shutdown(
                 UnixListenerStream::new(self.listener),
                 shutdown.cancelled_owned(),
@@ -157,7 +187,8 @@ impl<S: Datastore + Clone> BoundAdminApi<S> {
     }
 }
 
-/// Every admin service, for the Unix socket and (behind [`AdminGate`]) the mTLS listener.
+/// Every admin service, for the Unix socket and the mTLS listener (each behind an
+/// [`AccessLayer`]).
 pub fn routes<S>(
     ca: Arc<CaManager<S>>,
     store: S,
@@ -181,6 +212,7 @@ where
             trust_domain,
             readiness,
         )))
+        .add_service(AccessServer::new(access::AccessService))
         .add_service(BundlesServer::new(bundles::BundlesService::new(ca.clone())))
         .add_service(FederatedBundlesServer::new(
             federated_bundles::FederatedBundlesService::new(
@@ -207,4 +239,16 @@ where
         )))
         .clone()
         .routes()
+}
+
+/// The `ApiKeys` service over `keys` (tenants looked up in `store`), to add to [`routes`].
+pub fn api_keys_server<S>(
+    keys: crate::api_keys::ApiKeyManager<S>,
+    store: S,
+    clock: Arc<dyn tessera_proto::clock::Clock>,
+) -> ApiKeysServer<ApiKeysService<S>>
+where
+    S: Datastore + Clone,
+{
+    ApiKeysServer::new(ApiKeysService::new(keys, store, clock))
 }

@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 
 use crate::api::datastore_status;
 use crate::datastore::{
-    ConsentStore, GrantStore, TenantId, TenantScope, TenantStore, UserRecord, UserStore,
+    ApiKeyStore, ConsentStore, GrantStore, TenantId, TenantScope, TenantStore, UserRecord,
+    UserStore,
 };
 use crate::oauth::browser::consent::forget_user_consents;
 use crate::users::{Accounts, NewUser, Password, UserChanges, UserError};
@@ -107,8 +108,8 @@ fn audit(event: &'static str, tenant: &TenantId, u: &UserRecord) {
 }
 
 #[tonic::async_trait]
-impl<S: UserStore + GrantStore + ConsentStore + TenantStore + TenantScope + Clone> Users
-    for UsersService<S>
+impl<S: UserStore + GrantStore + ConsentStore + ApiKeyStore + TenantStore + TenantScope + Clone>
+    Users for UsersService<S>
 {
     async fn create_user(
         &self,
@@ -228,6 +229,8 @@ impl<S: UserStore + GrantStore + ConsentStore + TenantStore + TenantScope + Clon
             .map_err(user_status)?;
         audit("user_deleted", accounts.store().tenant(), &deleted);
         end_grants(accounts.store(), &deleted.id).await;
+        let owner = crate::datastore::ApiKeyOwner::User(deleted.id.clone());
+        crate::api_keys::forget_owner_keys(accounts.store(), &owner).await;
         Ok(Response::new(DeleteUserResponse {}))
     }
 

@@ -27,19 +27,19 @@ use tokio_util::sync::CancellationToken;
 
 use tonic::service::Routes;
 
-use crate::api::admin::AdminGateLayer;
+use crate::api::admin::AccessLayer;
 use crate::datastore::Datastore;
 
 /// Largest request accepted from an agent.
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// Serves the agent API on `listener` until `shutdown`, and the admin API (`admin`) to
-/// callers whose SVID is an admin entry's.
+/// callers whose SVID's entry has an admin role (the layer checks each admin call).
 pub async fn serve<S: Datastore + Clone>(
     listener: TcpListener,
     tls: watch::Receiver<Arc<ServerConfig>>,
     service: AgentService<S>,
-    admin: (Routes, AdminGateLayer),
+    admin: (Routes, AccessLayer),
     limits: AgentApiLimits,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {

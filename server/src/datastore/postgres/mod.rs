@@ -7,6 +7,7 @@
 //! `synchronous_commit`).
 
 mod agents;
+mod api_keys;
 mod bundles;
 mod client_cache;
 mod consents;

@@ -514,3 +514,9 @@ async fn row_level_security_binds_the_application_role() {
     );
     super::open::check_row_security(&store.pool).await.unwrap();
 }
+
+#[tokio::test]
+async fn postgres_passes_the_api_key_store_suite() {
+    let db = TestDb::create().await;
+    crate::datastore::api_key_store_tests::exercise(&db.store().await).await;
+}

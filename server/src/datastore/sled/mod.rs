@@ -1,6 +1,7 @@
 //! The embedded sled backend.
 
 mod agents;
+mod api_keys;
 mod bundles;
 mod codec;
 mod consents;
@@ -59,6 +60,8 @@ const EXPIRING_BY_EXPIRY: &str = "expiring_by_expiry";
 const FEDERATIONS: &str = "federations";
 const FEDERATION_STATUS: &str = "federation_status";
 const TENANTS: &str = "tenants";
+const API_KEYS: &str = "api_keys";
+const API_KEY_HASHES: &str = "api_key_hashes";
 /// The tree names of a tenant other than `default`: `tenant/<id>/<name>`.
 const TENANT_TREE_PREFIX: &str = "tenant/";
 
@@ -132,6 +135,10 @@ pub(super) struct TenantTrees {
     pub(super) expiring_groups: ::sled::Tree,
     /// `expires_at ‖ kind ‖ key` → empty: pruning in expiry order.
     pub(super) expiring_by_expiry: ::sled::Tree,
+    /// API key ID → JSON `ApiKeyRecord` (the secret's hash, never the secret).
+    pub(super) api_keys: ::sled::Tree,
+    /// Secret SHA-256 (hex) → API key ID: the unique lookup index.
+    pub(super) api_key_hashes: ::sled::Tree,
 }
 
 impl TenantTrees {
@@ -160,6 +167,8 @@ impl TenantTrees {
             expiring: tree(EXPIRING)?,
             expiring_groups: tree(EXPIRING_GROUPS)?,
             expiring_by_expiry: tree(EXPIRING_BY_EXPIRY)?,
+            api_keys: tree(API_KEYS)?,
+            api_key_hashes: tree(API_KEY_HASHES)?,
         })
     }
 }

@@ -31,6 +31,19 @@ impl Params {
         (values.len() == 1).then(|| values.pop()).flatten()
     }
 
+    /// Every non-empty value of `name` (checkboxes).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .map(String::as_str)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The one value of `name`: `Ok(None)` if absent or empty, `Err` if repeated.
     pub fn one(&self, name: &str) -> Result<Option<&str>, Repeated> {
         match self.0.get(name).map(Vec::as_slice) {

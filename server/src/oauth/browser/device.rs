@@ -11,14 +11,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::BrowserHost;
 use super::authorize::Params;
-use super::authorize::{AuthorizationRequest, Prompt};
-use super::flow::{AUDIT, LOGIN, form, still_signed_in, with_session};
-use super::pages::{self, Page, error_line, escape, hidden};
-use super::post::{
-    form_post, new_session, not_enabled, page, store_failed, stored, throttled, unavailable,
-};
+use super::flow::{AUDIT, Visit, sign_in_then, still_signed_in, visit};
+use super::pages::{Page, error_line, escape, hidden};
+use super::post::{form_post, not_enabled, page, store_failed, stored, throttled};
 use crate::oauth::device::{Approval, PendingRequest, display_user_code, normalise_user_code};
-use tessera_proto::clock::unix_seconds;
 
 /// Path of the device pages.
 const DEVICE: &str = "/oauth2/device";
@@ -123,75 +119,33 @@ pub async fn device_get<H: BrowserHost>(State(host): State<Arc<H>>, request: Req
     let source = crate::oauth::http::source_address(request.extensions());
     let params = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
     let user_code = params.one("user_code").ok().flatten().unwrap_or_default();
-    let cookie = host.session_cookie();
-    let read = flows
-        .sessions
-        .with_cookie(cookie.read(request.headers()), now, |s| {
-            (s.user.clone(), s.csrf.clone())
-        })
-        .await;
-    let mut existing = match stored(read) {
-        Ok(found) => found,
+    let existing = match visit(host.as_ref(), flows, request.headers(), now).await {
+        Ok(Visit::SignedIn { csrf, .. }) => {
+            return entry(&host.route(DEVICE), &csrf, user_code, StatusCode::OK, None)
+                .into_response();
+        }
+        Ok(Visit::Anonymous(existing)) => existing,
         Err(r) => return r,
     };
-    if let Some((id, (Some(user), csrf))) = &existing {
-        match still_signed_in(flows, id, user).await {
-            Ok(true) => {
-                return entry(&host.route(DEVICE), csrf, user_code, StatusCode::OK, None)
-                    .into_response();
-            }
-            Ok(false) => existing = None,
-            Err(r) => return r,
-        }
-    }
     // Not signed in and no session: a plain GET (a prefetch, a scanner, a flood) creates
     // none; the sign-in button asks for the login page, which needs one (issue 11 §11).
     if existing.is_none() && params.one("sign_in") != Ok(Some("1")) {
         return start(&host.route(DEVICE), user_code).into_response();
     }
     // Not signed in: the login page, then back here (with the code, when well formed).
-    let (session_id, fresh) = match existing {
-        Some((id, _)) => (id, false),
-        None => match new_session(flows, now, source).await {
-            Ok(id) => (id, true),
-            Err(r) => return r,
-        },
-    };
     let mut back = format!("{}{DEVICE}", host.issuer());
     if let Some(code) = normalise_user_code(user_code) {
         back = format!("{back}?user_code={}", display_user_code(&code));
     }
-    let req = AuthorizationRequest {
-        client_id: String::new(),
-        client_name: "device sign-in".into(),
-        first_party: true,
-        redirect_uri: String::new(),
-        scopes: Vec::new(),
-        state: None,
-        nonce: None,
-        code_challenge: String::new(),
-        prompt: Prompt::default(),
-        resume: Some(back),
-    };
-    let now_s = unix_seconds(now);
-    let added = flows.sessions.with(&session_id, now, |s| {
-        let id = s.add_pending(req.clone(), now_s)?;
-        Some((id, s.csrf.clone()))
-    });
-    let Ok(Some(Some((request_id, csrf)))) = added.await else {
-        return unavailable();
-    };
-    let response = pages::login(
-        form(&host.route(LOGIN), &csrf, &request_id, &req),
-        StatusCode::OK,
-        None,
+    sign_in_then(
+        host.as_ref(),
+        flows,
+        existing,
+        source,
+        "device sign-in",
+        back,
     )
-    .into_response();
-    if fresh {
-        with_session(response, &cookie, &session_id)
-    } else {
-        response
-    }
+    .await
 }
 
 /// `POST /oauth2/device`: a code (→ confirm page) or a decision on it.

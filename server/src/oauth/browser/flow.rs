@@ -7,9 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_proto::clock::unix_seconds;
 
-use super::authorize::{AuthorizationRequest, ErrorRedirect};
+use super::authorize::{AuthorizationRequest, ErrorRedirect, Prompt};
 use super::pages::{self, FormContext};
-use super::post::stored;
+use super::post::{new_session, stored, unavailable};
 use super::session::{SessionCookie, SignedIn};
 use super::{BrowserFlows, BrowserHost, redirect};
 use crate::oauth::codes::CodeGrant;
@@ -251,4 +251,96 @@ pub(super) fn with_session(mut response: Response, cookie: &SessionCookie, id: &
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
+}
+
+/// For a browser that is not signed in (on its session `existing`, or a new one): the login
+/// page, with a pending request that sends it to `back` once signed in (a first-party page
+/// of this server, named `name` on the login page).
+pub(super) async fn sign_in_then<H: BrowserHost>(
+    host: &H,
+    flows: &BrowserFlows,
+    existing: Option<String>,
+    source: std::net::IpAddr,
+    name: &str,
+    back: String,
+) -> Response {
+    let now = host.now();
+    let (session_id, fresh) = match existing {
+        Some(id) => (id, false),
+        None => match new_session(flows, now, source).await {
+            Ok(id) => (id, true),
+            Err(r) => return r,
+        },
+    };
+    let req = AuthorizationRequest {
+        client_id: String::new(),
+        client_name: name.to_owned(),
+        first_party: true,
+        redirect_uri: String::new(),
+        scopes: Vec::new(),
+        state: None,
+        nonce: None,
+        code_challenge: String::new(),
+        prompt: Prompt::default(),
+        resume: Some(back),
+    };
+    let now_s = unix_seconds(now);
+    let added = flows.sessions.with(&session_id, now, |s| {
+        let id = s.add_pending(req.clone(), now_s)?;
+        Some((id, s.csrf.clone()))
+    });
+    let Ok(Some(Some((request_id, csrf)))) = added.await else {
+        return unavailable();
+    };
+    let response = pages::login(
+        form(&host.route(LOGIN), &csrf, &request_id, &req),
+        StatusCode::OK,
+        None,
+    )
+    .into_response();
+    if fresh {
+        with_session(response, &host.session_cookie(), &session_id)
+    } else {
+        response
+    }
+}
+
+/// Who is at a first-party page ([`visit`]).
+pub(super) enum Visit {
+    /// A signed-in user whose account still checks out, with the session's CSRF token.
+    SignedIn {
+        /// The user.
+        user: SignedIn,
+        /// The session's CSRF token.
+        csrf: String,
+    },
+    /// Not signed in: the id of the browser's session, if it has one.
+    Anonymous(Option<String>),
+}
+
+/// Reads the session the request's cookie names and re-checks its account
+/// ([`still_signed_in`]): who is visiting. A store failure is the 503 page.
+pub(super) async fn visit<H: BrowserHost>(
+    host: &H,
+    flows: &BrowserFlows,
+    headers: &axum::http::HeaderMap,
+    now: SystemTime,
+) -> Result<Visit, Response> {
+    let read = flows
+        .sessions
+        .with_cookie(host.session_cookie().read(headers), now, |s| {
+            (s.user.clone(), s.csrf.clone())
+        })
+        .await;
+    match stored(read)? {
+        None => Ok(Visit::Anonymous(None)),
+        Some((id, (None, _))) => Ok(Visit::Anonymous(Some(id))),
+        Some((id, (Some(user), csrf))) => {
+            if still_signed_in(flows, &id, &user).await? {
+                Ok(Visit::SignedIn { user, csrf })
+            } else {
+                Ok(Visit::Anonymous(None))
+            }
+        }
+    }
 }

@@ -35,6 +35,10 @@ pub trait BrowserHost: Send + Sync + 'static {
     fn route(&self, path: &str) -> String;
     /// The session cookie of this host (each tenant has its own).
     fn session_cookie(&self) -> super::session::SessionCookie;
+    /// The signed-in users' API keys (the self-service page), when enabled.
+    fn api_key_portal(&self) -> Option<&dyn super::api_keys::ApiKeyPortal> {
+        None
+    }
     fn verify_id_token_hint(
         &self,
         token: &str,

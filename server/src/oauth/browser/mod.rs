@@ -10,6 +10,7 @@
 //! - `handlers`, `login`, `logout` (with `flow`, `post`): the axum handlers, generic
 //!   over the [`BrowserHost`]; `end_session`: OpenID RP-Initiated Logout requests.
 
+pub mod api_keys;
 pub mod authorize;
 pub mod consent;
 pub mod csrf;
@@ -36,6 +37,7 @@ use std::time::Duration;
 
 use crate::oauth::state::StateStore;
 
+pub use api_keys::{ApiKeyPortal, TenantApiKeys, api_keys_get, api_keys_post};
 pub use device::{device_get, device_post};
 pub use handlers::{authorize, consent_post};
 pub use host::BrowserHost;

@@ -29,7 +29,7 @@ use super::request::{self, Form, source_address};
 use super::server::Shared;
 use super::token_metrics;
 use super::verify::{Claims, verify_access_token};
-use super::{code, device, exchange};
+use super::{api_key, code, device, exchange};
 use crate::metrics::TokenRequestSeen;
 
 /// Audit target for every OAuth decision.
@@ -177,6 +177,15 @@ async fn answer_token<A: ClientAuthenticator, S: TokenSigner>(
     };
     if shared.metrics.get().is_some_and(|m| m.labels_client_ids()) {
         seen.client_id = Some(client.client_id.clone());
+    }
+    if api_key::is_api_key_exchange(&form) {
+        return match shared.api_keys.get() {
+            Some(keys) => {
+                let source = source_address(&parts.extensions);
+                api_key::exchange(shared, keys.as_ref(), &client, &form, source, now).await
+            }
+            None => refuse(EVENT, grant::EXCHANGE_OFF, Some(&client.client_id)),
+        };
     }
     if form.get("grant_type") == Some(TOKEN_EXCHANGE_GRANT) {
         return match shared.exchange.get() {
@@ -330,6 +339,12 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
         Err(response) => return response,
     };
     if claims.is_none()
+        && let Some(token) = form.get("token")
+        && let Some((reason, answer)) = api_key::introspect(&shared, &client, token, now).await
+    {
+        return introspected(&client, reason, answer);
+    }
+    if claims.is_none()
         && let Some(answer) = refresh::introspect_refresh(&shared, &client, &form, now).await
     {
         return answer;
@@ -382,9 +397,14 @@ pub(crate) async fn introspect<A: ClientAuthenticator, S: TokenSigner>(
         None if other_client => ("other_client", json!({"active": false})),
         None => ("inactive", json!({"active": false})),
     };
+    introspected(&client, reason, answer)
+}
+
+/// The introspection `answer` to `client`, with its audit event.
+fn introspected(client: &AuthenticatedClient, reason: &str, answer: Value) -> Response {
     tracing::info!(
         target: AUDIT,
-        event = EVENT,
+        event = INTROSPECT,
         client_id = client.client_id.as_str(),
         decision = "allow",
         reason,

@@ -6,6 +6,7 @@
 //! Depends only on the small traits in [`ports`]; the lead wires the client store and the
 //! CA's OAuth signing keys behind them.
 
+mod api_key;
 mod code;
 mod config;
 mod denylist;
@@ -36,12 +37,14 @@ pub(crate) use verify::{verify_access_token, verify_id_token_hint};
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
 
+pub use api_key::API_KEY_ID_CLAIM;
 pub use config::OAuthHttpConfig;
 pub use discovery::metadata_document;
 pub use error::{ErrorCode, OAuthError, OAuthHttpError};
 pub use ports::{
-    AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator, ClientCertificate,
-    JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, SingleUse, TokenSigner, TrustBundles,
+    ApiKeyCheck, AuthContext, AuthenticatedClient, ClientAuthFailure, ClientAuthenticator,
+    ClientCertificate, JWT_BEARER_ASSERTION, PresentedCredentials, SignFailure, SingleUse,
+    TokenSigner, TrustBundles,
 };
 pub use request::source_address;
 pub use server::OAuthServer;

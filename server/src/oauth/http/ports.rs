@@ -188,3 +188,45 @@ pub trait TokenSigner: Send + Sync + 'static {
     /// Tokens must not outlive this instant (the current key's retirement), if any.
     fn signing_deadline(&self) -> Option<SystemTime>;
 }
+
+/// Checks presented API keys ([`crate::api_keys::ApiKeyAuthenticator`] as a trait object,
+/// so the HTTP server holds it without naming the datastore).
+pub trait ApiKeyCheck: Send + Sync + 'static {
+    /// [`crate::api_keys::ApiKeyAuthenticator::authenticate`].
+    fn authenticate<'a>(
+        &'a self,
+        tenant: &'a crate::datastore::TenantId,
+        presented: &'a str,
+        source: Option<std::net::IpAddr>,
+        now: SystemTime,
+    ) -> crate::oauth::BoxFuture<
+        'a,
+        Result<crate::api_keys::AuthenticatedKey, crate::api_keys::ApiKeyDenial>,
+    >;
+}
+
+impl<S> ApiKeyCheck for crate::api_keys::ApiKeyAuthenticator<S>
+where
+    S: crate::datastore::ApiKeyStore
+        + crate::datastore::UserStore
+        + crate::datastore::OAuthClientStore
+        + crate::datastore::TenantScope
+        + Clone
+        + Send
+        + Sync,
+{
+    fn authenticate<'a>(
+        &'a self,
+        tenant: &'a crate::datastore::TenantId,
+        presented: &'a str,
+        source: Option<std::net::IpAddr>,
+        now: SystemTime,
+    ) -> crate::oauth::BoxFuture<
+        'a,
+        Result<crate::api_keys::AuthenticatedKey, crate::api_keys::ApiKeyDenial>,
+    > {
+        Box::pin(crate::api_keys::ApiKeyAuthenticator::authenticate(
+            self, tenant, presented, source, now,
+        ))
+    }
+}

@@ -46,6 +46,11 @@ pub(crate) struct Shared<A, S> {
     pub(crate) grants: OnceLock<Arc<dyn GrantService>>,
     /// Token endpoint metrics ([`OAuthServer::with_metrics`]).
     pub(crate) metrics: OnceLock<TokenMetrics>,
+    /// API keys: exchanged at the token endpoint and introspectable
+    /// ([`OAuthServer::with_api_keys`]).
+    pub(crate) api_keys: OnceLock<Arc<dyn super::ports::ApiKeyCheck>>,
+    /// The self-service page of API keys ([`OAuthServer::with_api_key_portal`]).
+    pub(crate) api_key_portal: OnceLock<Arc<dyn browser::ApiKeyPortal>>,
     /// More routes served beside these ([`OAuthServer::with_routes`]: other tenants').
     pub(crate) extra: OnceLock<Router>,
 }
@@ -98,6 +103,8 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
                 users: OnceLock::new(),
                 grants: OnceLock::new(),
                 metrics: OnceLock::new(),
+                api_keys: OnceLock::new(),
+                api_key_portal: OnceLock::new(),
                 extra: OnceLock::new(),
             }),
         }
@@ -151,6 +158,22 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
         self
     }
 
+    /// Accepts API keys (issue 17): token exchange with the API key subject token type,
+    /// and introspection of keys. Set once: a second call is ignored. Without it, such
+    /// exchanges get `unsupported_grant_type` like any token exchange of a server without
+    /// one, and keys introspect as inactive.
+    pub fn with_api_keys(self, keys: Arc<dyn super::ports::ApiKeyCheck>) -> Self {
+        let _ = self.shared.api_keys.set(keys);
+        self
+    }
+
+    /// Serves the self-service page of API keys (`/oauth2/api-keys`, with the browser
+    /// flows). Set once: a second call is ignored. Without it the page answers 404.
+    pub fn with_api_key_portal(self, portal: Arc<dyn browser::ApiKeyPortal>) -> Self {
+        let _ = self.shared.api_key_portal.set(portal);
+        self
+    }
+
     /// Serves `routes` beside this server's (other tenants' issuers below this one). Set
     /// once: a second call is ignored.
     pub fn with_routes(self, routes: Router) -> Self {
@@ -199,6 +222,11 @@ impl<A: ClientAuthenticator, S: TokenSigner> OAuthServer<A, S> {
             .route(
                 "/oauth2/logout",
                 get(browser::logout_get::<Shared<A, S>>).post(browser::logout_post::<Shared<A, S>>),
+            )
+            .route(
+                browser::api_keys::API_KEYS,
+                get(browser::api_keys_get::<Shared<A, S>>)
+                    .post(browser::api_keys_post::<Shared<A, S>>),
             )
             .route(
                 "/oauth2/userinfo",
@@ -288,6 +316,10 @@ impl<A: ClientAuthenticator, S: TokenSigner> BrowserHost for Shared<A, S> {
 
     fn session_cookie(&self) -> crate::oauth::browser::SessionCookie {
         crate::oauth::browser::SessionCookie::for_tenant(&self.config.issuer, &self.config.tenant)
+    }
+
+    fn api_key_portal(&self) -> Option<&dyn browser::ApiKeyPortal> {
+        self.api_key_portal.get().map(|p| p.as_ref())
     }
 
     fn verify_id_token_hint(

@@ -71,6 +71,10 @@ pub struct RealmParts<S> {
     pub tokens: TokenMetrics,
     /// Sign-in metrics.
     pub logins: LoginMetrics,
+    /// Checks API keys (token exchange and introspection in every tenant).
+    pub api_keys: Arc<dyn crate::oauth::http::ApiKeyCheck>,
+    /// Manages API keys (the self-service page).
+    pub api_key_manager: crate::api_keys::ApiKeyManager<S>,
 }
 
 impl<S: Datastore + Clone + std::fmt::Debug> RealmParts<S> {
@@ -99,7 +103,12 @@ impl<S: Datastore + Clone + std::fmt::Debug> RealmParts<S> {
             .with_metrics(self.logins.clone()),
         )
         .with_grants(Arc::new(grants.clone()))
-        .with_metrics(self.tokens.clone());
+        .with_metrics(self.tokens.clone())
+        .with_api_keys(self.api_keys.clone())
+        .with_api_key_portal(Arc::new(super::browser::TenantApiKeys {
+            manager: self.api_key_manager.clone(),
+            tenant: tenant.clone(),
+        }));
         Ok(Realm { server, grants })
     }
 }

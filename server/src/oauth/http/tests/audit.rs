@@ -3,17 +3,11 @@
 use axum::http::StatusCode;
 
 use super::fakes::{access_token, basic, call, form, harness, issue, post};
-use crate::test_support::{Capture, set_default};
+use crate::test_support::capture_log;
 
 #[tokio::test(flavor = "current_thread")]
 async fn audit_events_name_the_decision_and_never_the_secret_or_token() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_target(true)
-        .with_ansi(false)
-        .finish();
-    let _guard = set_default(subscriber);
+    let (capture, _guard) = capture_log();
 
     let h = harness();
     let (status, _, body) = issue(&h, &[]).await;
