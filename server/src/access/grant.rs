@@ -77,6 +77,9 @@ pub enum Denial {
     /// bearer credential).
     #[error("{0}")]
     Unauthenticated(String),
+    /// The caller's credentials could not be checked now (the datastore is unavailable).
+    #[error("the datastore is unavailable; retry")]
+    Unavailable,
 }
 
 impl Denial {

@@ -79,6 +79,16 @@ impl ApiKeyDenial {
         }
     }
 
+    /// What a caller is told (the precise reason goes to the audit event only): the same
+    /// at the token endpoint and on the admin API.
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "temporarily unavailable",
+            Self::Malformed(_) => "the API key is malformed",
+            _ => "the API key is invalid, expired or revoked",
+        }
+    }
+
     /// A short machine-readable reason (audit events).
     pub fn reason(&self) -> &'static str {
         match self {

@@ -9,8 +9,10 @@
 //! - [`authenticator`]: every check at use time ([`ApiKeyAuthenticator`]).
 //! - [`manage`]: create, get, list, revoke ([`ApiKeyManager`]).
 //! - [`usage`]: last use kept in memory and flushed periodically.
+//! - [`admin`]: keys with an admin scope as admin API bearer credentials ([`AdminKeys`]).
 //! - [`audit`]: the audit events.
 
+pub mod admin;
 pub mod audit;
 pub mod authenticator;
 pub mod cidr;
@@ -21,6 +23,7 @@ pub mod scopes;
 mod tests;
 pub mod usage;
 
+pub use admin::AdminKeys;
 pub use authenticator::{ApiKeyAuthenticator, ApiKeyDenial, AuthenticatedKey};
 pub use format::{ApiKeySecret, KeyFormatError, parse_key};
 pub use manage::{ApiKeyError, ApiKeyManager, NewApiKey, forget_owner_keys};

@@ -27,6 +27,9 @@ pub enum ScopeError {
     /// `admin:` followed by no known role.
     #[error("unknown admin scope {0:?} (one of {roles})", roles = ADMIN_ROLES.join(", "))]
     UnknownAdminRole(String),
+    /// Two admin scopes: a key acts in one admin role.
+    #[error("an API key carries at most one admin scope (it acts in one admin role): {0}")]
+    SeveralAdminRoles(String),
     /// More than the owner may get.
     #[error("scope {0:?} is not one the key's owner may get")]
     AboveOwner(String),
@@ -58,6 +61,14 @@ pub fn check_scopes(requested: &[String], allowed: &[String]) -> Result<Vec<Stri
         if !allowed.iter().any(|a| a == scope) {
             return Err(ScopeError::AboveOwner(scope.clone()));
         }
+    }
+    let admin: Vec<&str> = scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| is_admin_scope(s))
+        .collect();
+    if admin.len() > 1 {
+        return Err(ScopeError::SeveralAdminRoles(admin.join(" ")));
     }
     Ok(scopes)
 }
@@ -100,6 +111,15 @@ mod tests {
         assert_eq!(
             check_scopes(&v(&["admin:root"]), &v(&["admin:root"])),
             Err(ScopeError::UnknownAdminRole("admin:root".into()))
+        );
+        assert_eq!(
+            check_scopes(
+                &v(&["admin:auditor", "admin:operator"]),
+                &v(&["admin:auditor", "admin:operator"])
+            ),
+            Err(ScopeError::SeveralAdminRoles(
+                "admin:auditor admin:operator".into()
+            ))
         );
         assert_eq!(
             check_scopes(&v(&["a b"]), &v(&["a b"])),

@@ -9,7 +9,6 @@ use tessera_proto::wire::tessera::admin::v1::{
     UpdateEntryRequest,
 };
 use tessera_proto::wire::tessera::types::v1::{Entry, Selector};
-use tonic::transport::Channel;
 
 use super::entry_output::{OutputArg, print_count, print_deleted, print_entries};
 use super::pages::collect_pages;
@@ -204,7 +203,7 @@ fn item(result: EntryResult) -> Result<Entry, CliError> {
 }
 
 async fn list_all(
-    client: &mut EntriesClient<Channel>,
+    client: &mut EntriesClient<super::AdminChannel>,
     filter: ListEntriesRequest,
 ) -> Result<Vec<Entry>, CliError> {
     collect_pages(async |page_token| {

@@ -36,12 +36,25 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The admin socket option shared by every admin command.
-#[derive(Debug, Clone, clap::Args)]
+/// The admin socket options shared by every admin command.
+#[derive(Clone, clap::Args)]
 pub struct SocketArg {
     /// Path to the server's admin socket.
     #[arg(long = "socket", env = "TESSERA_ADMIN_SOCKET", default_value = DEFAULT_SOCKET)]
     pub path: PathBuf,
+    /// Call as this API key (one with an `admin:<role>` scope) instead of as the socket
+    /// peer. Prefer the environment variable: arguments are visible to other local users.
+    #[arg(long = "api-key", env = "TESSERA_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for SocketArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketArg")
+            .field("path", &self.path)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// Top-level commands.
@@ -95,12 +108,15 @@ pub enum Command {
     /// API keys: scoped, expiring credentials of users and OAuth clients (`--tenant`
     /// picks the tenant; `check` works offline).
     ApiKey(Box<api_key::ApiKeyArgs>),
-    /// Show this caller's admin role, permissions and tenant limit.
+    /// Show this caller's admin role, permissions and tenant limit (`--tenant`: the
+    /// tenant the call names, where a tenant's API key is found).
     Whoami {
         #[command(flatten)]
         output: output::OutputArg,
         #[command(flatten)]
         socket: SocketArg,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
 }
 
@@ -120,14 +136,35 @@ impl From<tonic::Status> for CliError {
     }
 }
 
-/// Connects to the admin socket with a clear error.
-pub async fn connect(socket: &SocketArg) -> Result<tonic::transport::Channel, CliError> {
-    crate::api::uds::connect(&socket.path).await.map_err(|e| {
+/// Connects to the admin socket with a clear error; calls carry `--api-key` when given.
+pub async fn connect(socket: &SocketArg) -> Result<AdminChannel, CliError> {
+    connect_with(socket, None).await
+}
+
+async fn connect_with(
+    socket: &SocketArg,
+    tenant: Option<tonic::metadata::AsciiMetadataValue>,
+) -> Result<AdminChannel, CliError> {
+    let bearer = match &socket.api_key {
+        None => None,
+        Some(key) => {
+            let mut value: tonic::metadata::AsciiMetadataValue = format!("Bearer {}", key.trim())
+                .parse()
+                .map_err(|_| CliError("--api-key: not an API key".into()))?;
+            value.set_sensitive(true);
+            Some(value)
+        }
+    };
+    let channel = crate::api::uds::connect(&socket.path).await.map_err(|e| {
         CliError(format!(
             "cannot reach the server at {} ({e}); is `tessera-server run` up, and is --socket right?",
             socket.path.display()
         ))
-    })
+    })?;
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        channel,
+        AdminHeaders { tenant, bearer },
+    ))
 }
 
 /// The tenant option of tenant-scoped commands (`user`, `client`).
@@ -143,22 +180,41 @@ pub struct TenantArg {
     pub tenant: String,
 }
 
-/// The admin channel with every call naming a tenant (`x-tessera-tenant`).
-pub type TenantChannel =
-    tonic::codegen::InterceptedService<tonic::transport::Channel, TenantHeader>;
+/// The admin channel: every call carries the API key (`authorization`) when one is given
+/// and, for tenant-scoped commands, the tenant (`x-tessera-tenant`).
+pub type AdminChannel = tonic::codegen::InterceptedService<tonic::transport::Channel, AdminHeaders>;
 
-/// Adds the tenant metadata to each call.
-#[derive(Debug, Clone)]
-pub struct TenantHeader(tonic::metadata::AsciiMetadataValue);
+/// The admin channel of tenant-scoped commands.
+pub type TenantChannel = AdminChannel;
 
-impl tonic::service::Interceptor for TenantHeader {
+/// Adds the tenant and bearer metadata to each call.
+#[derive(Clone)]
+pub struct AdminHeaders {
+    tenant: Option<tonic::metadata::AsciiMetadataValue>,
+    bearer: Option<tonic::metadata::AsciiMetadataValue>,
+}
+
+impl std::fmt::Debug for AdminHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminHeaders")
+            .field("tenant", &self.tenant)
+            .field("bearer", &self.bearer.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl tonic::service::Interceptor for AdminHeaders {
     fn call(
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert(crate::api::admin::TENANT_METADATA, self.0.clone());
+        let metadata = request.metadata_mut();
+        if let Some(tenant) = &self.tenant {
+            metadata.insert(crate::api::admin::TENANT_METADATA, tenant.clone());
+        }
+        if let Some(bearer) = &self.bearer {
+            metadata.insert("authorization", bearer.clone());
+        }
         Ok(request)
     }
 }
@@ -171,11 +227,7 @@ pub async fn connect_in(socket: &SocketArg, tenant: &TenantArg) -> Result<Tenant
         .as_str()
         .parse()
         .map_err(|_| CliError(format!("--tenant: {:?} is not a tenant ID", tenant.tenant)))?;
-    let channel = connect(socket).await?;
-    Ok(tonic::service::interceptor::InterceptedService::new(
-        channel,
-        TenantHeader(value),
-    ))
+    connect_with(socket, Some(value)).await
 }
 
 /// Runs an admin command (everything but `run`).
@@ -195,6 +247,10 @@ pub async fn admin(command: Command) -> Result<(), CliError> {
         Command::Tenant(cmd) => tenant::run(cmd).await,
         Command::Audit(cmd) => audit::run(&cmd),
         Command::ApiKey(cmd) => api_key::run(*cmd).await,
-        Command::Whoami { output, socket } => whoami::run(&socket, output).await,
+        Command::Whoami {
+            output,
+            socket,
+            tenant,
+        } => whoami::run(&socket, &tenant, output).await,
     }
 }

@@ -4,11 +4,15 @@ use tessera_proto::wire::tessera::admin::v1::WhoAmIRequest;
 use tessera_proto::wire::tessera::admin::v1::access_client::AccessClient;
 
 use super::output::{Output, OutputArg};
-use super::{CliError, SocketArg, connect};
+use super::{CliError, SocketArg, TenantArg, connect_in};
 
 /// Asks the server who this caller is and prints it.
-pub async fn run(socket: &SocketArg, output: OutputArg) -> Result<(), CliError> {
-    let mut client = AccessClient::new(connect(socket).await?);
+pub async fn run(
+    socket: &SocketArg,
+    tenant: &TenantArg,
+    output: OutputArg,
+) -> Result<(), CliError> {
+    let mut client = AccessClient::new(connect_in(socket, tenant).await?);
     let me = client.who_am_i(WhoAmIRequest {}).await?.into_inner();
     match output.format {
         Output::Json => println!(

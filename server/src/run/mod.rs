@@ -227,6 +227,11 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
     let api_keys = crate::api_keys::ApiKeyAuthenticator::new(store.clone(), api_key_usage.clone());
     let api_key_manager =
         crate::api_keys::ApiKeyManager::new(store.clone(), config.api_keys.clone());
+    // Keys with an admin scope are bearer credentials on both admin transports.
+    let admin_keys: Arc<dyn admin::BearerCredentials> = Arc::new(crate::api_keys::AdminKeys::new(
+        api_keys.clone(),
+        clock.clone(),
+    ));
     let admin = AdminApi::new(
         config.admin_socket(),
         ca.clone(),
@@ -235,6 +240,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
         lifecycle.readiness(),
     )
     .with_bindings(config.socket_bindings())
+    .with_bearer(admin_keys.clone())
     .with_api_keys(api_key_manager.clone())
     .bind()
     .await
@@ -257,7 +263,7 @@ async fn run_on<S: Datastore + Clone + std::fmt::Debug>(
             store.clone(),
             clock.clone(),
         )),
-        AccessLayer::mtls(store.clone(), clock.clone()),
+        AccessLayer::mtls(store.clone(), clock.clone()).with_bearer(admin_keys),
     );
     let shutdown = CancellationToken::new();
     let mut agent_api = AgentService::new(

@@ -5,6 +5,7 @@
 //! the owner is disabled; scopes above the owner's are refused at creation. The
 //! self-service page is driven in headless Chromium (`chromium.rs`).
 
+mod admin;
 mod chromium;
 
 use std::time::Duration;

@@ -17,7 +17,7 @@ mod tenant_scope;
 mod tenants;
 mod users;
 
-pub use access::{AccessLayer, BearerCredentials, CallSource, SocketBindings};
+pub use access::{AccessLayer, BearerCredentials, CallSource, GrantFuture, SocketBindings};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -46,18 +46,11 @@ pub(super) fn known(source: IpAddr) -> Option<IpAddr> {
 
 /// The error for a refused key: `invalid_grant` (503 when the store failed).
 fn denial_error(denial: &ApiKeyDenial) -> OAuthError {
-    match denial {
-        ApiKeyDenial::Unavailable(_) => {
-            OAuthError::new(ErrorCode::Unavailable, "temporarily unavailable")
-        }
-        ApiKeyDenial::Malformed(_) => {
-            OAuthError::new(ErrorCode::InvalidGrant, "the API key is malformed")
-        }
-        _ => OAuthError::new(
-            ErrorCode::InvalidGrant,
-            "the API key is invalid, expired or revoked",
-        ),
-    }
+    let code = match denial {
+        ApiKeyDenial::Unavailable(_) => ErrorCode::Unavailable,
+        _ => ErrorCode::InvalidGrant,
+    };
+    OAuthError::new(code, denial.public_message())
 }
 
 /// Exchanges the `subject_token` API key of `form` for an access token.

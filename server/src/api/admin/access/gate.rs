@@ -235,6 +235,7 @@ fn denied(call: &Call, denial: &Denial, permission: Option<Permission>) -> Statu
     );
     match denial {
         Denial::Unauthenticated(message) => Status::unauthenticated(message.clone()),
+        Denial::Unavailable => Status::unavailable(denial.to_string()),
         other => Status::permission_denied(other.to_string()),
     }
 }
