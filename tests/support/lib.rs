@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod agent_api;
+pub mod bench_report;
 pub mod guard;
 pub mod http;
 pub mod k8s;

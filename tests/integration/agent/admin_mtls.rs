@@ -1,11 +1,14 @@
 //! The admin API over mTLS: only SVIDs of entries with an admin role get in, with that
-//! role's permissions.
+//! role's permissions; an API key with an admin scope gets in without an SVID.
 
 use tessera_agent::x509::SvidWithKey;
 use tessera_proto::wire::tessera::admin::v1::entries_client::EntriesClient;
 use tessera_proto::wire::tessera::admin::v1::health_client::HealthClient;
-use tessera_proto::wire::tessera::admin::v1::{HealthCheckRequest, ListEntriesRequest};
+use tessera_proto::wire::tessera::admin::v1::{
+    CreateEntriesRequest, HealthCheckRequest, ListEntriesRequest,
+};
 use tessera_proto::wire::tessera::agent::v1::SyncEntriesRequest;
+use tessera_proto::wire::tessera::types::v1::{Entry, Selector};
 use tessera_tests::AgentApi;
 use tonic::Code;
 
@@ -149,4 +152,78 @@ fn an_operator_svid_gets_operator_rights_only() {
         ))
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+}
+
+/// A remote script without an SVID calls the admin API over TLS with an API key carrying
+/// `admin:auditor`: it reads, and its writes are refused with the missing permission.
+#[test]
+fn an_api_key_reaches_the_admin_api_over_tls_without_an_svid() {
+    let node = Node::start();
+    node.server.ok(&[
+        "client",
+        "create",
+        "--client-id",
+        "ci",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "admin:auditor",
+    ]);
+    let created = node.server.ok(&[
+        "api-key",
+        "create",
+        "--client",
+        "ci",
+        "--name",
+        "remote",
+        "--scope",
+        "admin:auditor",
+        "--output",
+        "json",
+    ]);
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let (id, key) = (
+        created["id"].as_str().unwrap(),
+        created["secret"].as_str().unwrap(),
+    );
+    let api = &node.api;
+    let mut client = EntriesClient::new(api.raw_channel(None).unwrap());
+    let listed = api
+        .rt
+        .block_on(client.list_entries(with_key(ListEntriesRequest::default(), key)))
+        .unwrap();
+    assert!(listed.into_inner().entries.is_empty());
+    let create = CreateEntriesRequest {
+        entries: vec![Entry {
+            spiffe_id: "spiffe://example.org/remote".into(),
+            parent_id: node.agent_id.clone(),
+            selectors: vec![Selector {
+                r#type: "unix".into(),
+                value: "uid:7".into(),
+            }],
+            ..Default::default()
+        }],
+    };
+    let err = api
+        .rt
+        .block_on(client.create_entries(with_key(create, key)))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(
+        err.message(),
+        format!("role \"auditor\" lacks permission \"entries.write\" (caller: API key {id})")
+    );
+    // Without the key, no SVID: unauthenticated.
+    let err = api
+        .rt
+        .block_on(client.list_entries(ListEntriesRequest::default()))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+}
+
+fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let bearer = format!("Bearer {key}").parse().unwrap();
+    request.metadata_mut().insert("authorization", bearer);
+    request
 }
