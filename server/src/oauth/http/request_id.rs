@@ -15,10 +15,18 @@ use crate::datastore::TenantId;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// 96 random bits, hex (`None` when the generator fails: the request goes on without one).
+/// One allocation: this runs on every request (a `format!` per byte was 3 % of a token's
+/// instructions under callgrind).
 fn new_id() -> Option<String> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut raw = [0u8; 12];
     aws_lc_rs::rand::fill(&mut raw).ok()?;
-    Some(raw.iter().map(|b| format!("{b:02x}")).collect())
+    let mut id = String::with_capacity(raw.len() * 2);
+    for b in raw {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    Some(id)
 }
 
 /// The middleware (`tenant`: whose surface serves the request; audit records carry it).
@@ -36,4 +44,23 @@ pub(crate) async fn with_request_id(
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::new_id;
+
+    #[test]
+    fn ids_are_24_lowercase_hex_digits_and_differ() {
+        let a = new_id().unwrap();
+        let b = new_id().unwrap();
+        assert_eq!(a.len(), 24);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            "{a}"
+        );
+        assert_ne!(a, b);
+    }
 }
