@@ -40,11 +40,41 @@ pub fn draw(plot: &Plot, path: &Path) -> Result<(), String> {
         plot.series.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)),
         plot.log_y,
     );
+    let log = |r: std::ops::Range<f64>| {
+        let keys = log_keys(&r);
+        r.log_scale().with_key_points(keys)
+    };
     match (plot.log_x, plot.log_y) {
         (false, false) => draw_on(plot, path, xs, ys),
-        (true, false) => draw_on(plot, path, xs.log_scale(), ys),
-        (false, true) => draw_on(plot, path, xs, ys.log_scale()),
-        (true, true) => draw_on(plot, path, xs.log_scale(), ys.log_scale()),
+        (true, false) => draw_on(plot, path, log(xs), ys),
+        (false, true) => draw_on(plot, path, xs, log(ys)),
+        (true, true) => draw_on(plot, path, log(xs), log(ys)),
+    }
+}
+
+/// Labels of a log axis: 1, 2 and 5 times the powers of ten inside `r`.
+fn log_keys(r: &std::ops::Range<f64>) -> Vec<f64> {
+    let mut keys = Vec::new();
+    let mut decade = 10f64.powf(r.start.log10().floor());
+    while decade <= r.end {
+        for k in [1.0, 2.0, 5.0] {
+            let v = decade * k;
+            if r.contains(&v) {
+                keys.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    keys
+}
+
+/// An axis label: up to four significant digits, no trailing zeros.
+fn label(v: f64) -> String {
+    let text = number(v);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
     }
 }
 
@@ -70,8 +100,8 @@ where
         .y_desc(&plot.y)
         .axis_desc_style(("sans-serif", 16))
         .label_style(("sans-serif", 13))
-        .x_label_formatter(&|v| number(*v))
-        .y_label_formatter(&|v| number(*v))
+        .x_label_formatter(&|v| label(*v))
+        .y_label_formatter(&|v| label(*v))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(|e| e.to_string())?;
