@@ -33,7 +33,8 @@
 //! client_credentials tokens/s within 20 % of sled. No timed assertions. The load generator and PostgreSQL share the machine's cores
 //! with the servers. Run with `cargo bench -p tessera-tests --bench ha` (a PostgreSQL must
 //! answer); `HA_BENCH_SECS` sets the window (default 10 s; warm-up 2 s) and
-//! `HA_BENCH_FAMILIES` the families.
+//! `HA_BENCH_FAMILIES` the families (2 s and 1024 with `TESSERA_BENCH_QUICK=1`). Figures
+//! also go to `$TESSERA_BENCH_RESULTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "oauth/cpu.rs"]
@@ -54,6 +55,7 @@ use hyper::StatusCode;
 use hyper::body::Bytes;
 use tessera_server::datastore::{PgSettings, PgStore, SledStore};
 use tessera_server::oauth::grants::{GrantLifetimes, Grants};
+use tessera_tests::bench_report::{Results, pick};
 use tessera_tests::process::{build_release_server, start_bench_replica};
 use tessera_tests::{ServerProcess, TestDatabase};
 use zeroize::Zeroizing;
@@ -337,8 +339,8 @@ fn cpu_us_per_token(m: &Measured) -> f64 {
 }
 
 fn main() {
-    let window = Duration::from_secs(env_or("HA_BENCH_SECS", 10));
-    let families: usize = env_or("HA_BENCH_FAMILIES", 4096);
+    let window = Duration::from_secs(env_or("HA_BENCH_SECS", pick(10, 2)));
+    let families: usize = env_or("HA_BENCH_FAMILIES", pick(4096, 1024));
     build_release_server();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -522,5 +524,43 @@ fn main() {
     }
     println!(
         "(\"pg\" = the PostgreSQL backends of the bench database; \"others\" = everything else on this machine, other engineers' builds included;\n \"pg xacts/token\" = database transactions per grant, a statement outside a transaction counting as one)"
+    );
+    record(&sled, &postgres, ceiling);
+}
+
+/// The figures for the report (`tests/bench`): PostgreSQL x2 next to sled x1, and the
+/// refresh rate next to pgbench's ceiling.
+fn record(sled: &Setup, postgres: &Setup, ceiling: f64) {
+    let mut results = Results::new("ha");
+    let millis = |d: Duration| d.as_secs_f64() * 1e3;
+    fn grants(s: &Setup) -> [(&'static str, &Measured); 2] {
+        [
+            ("client_credentials", &s.client_credentials),
+            ("refresh_token", &s.refresh),
+        ]
+    }
+    for ((grant, pg), (_, one)) in grants(postgres).into_iter().zip(grants(sled)) {
+        let (pg, one) = (&pg.outcome, &one.outcome);
+        results.versus(
+            &format!("{grant} tokens/s, PostgreSQL x2"),
+            pg.per_second(),
+            "tokens/s",
+            "sled x1",
+            one.per_second(),
+        );
+        results.versus(
+            &format!("{grant} p99, PostgreSQL x2"),
+            millis(pg.quantile(0.99)),
+            "ms",
+            "sled x1",
+            millis(one.quantile(0.99)),
+        );
+    }
+    results.versus(
+        "refresh_token tokens/s, PostgreSQL x2, vs the database alone",
+        postgres.refresh.outcome.per_second(),
+        "tokens/s",
+        "pgbench, same statements",
+        ceiling,
     );
 }

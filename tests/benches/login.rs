@@ -25,7 +25,8 @@
 //! Printed: login and login-POST p50/p99, Argon2 verify p50, the share of a login that is
 //! Argon2 (p50 ratio), logins/s vs the bound, errors by kind (a 429 is reported, never
 //! worked around). No timed assertions. The load generator shares the cores with the
-//! server. Run with `cargo bench -p tessera-tests --bench login`.
+//! server. Run with `cargo bench -p tessera-tests --bench login` (`TESSERA_BENCH_QUICK=1`:
+//! 6 logins by default). Figures also go to `$TESSERA_BENCH_RESULTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "login/browser.rs"]
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use browser::{App, Timed};
 use tessera_server::users::{Argon2Settings, Password, hash_password, verify_password};
+use tessera_tests::bench_report::{Results, pick};
 use tessera_tests::load::percentile;
 use tessera_tests::process::{build_release_server, start_bench_server};
 use tessera_tests::{ServerProcess, free_port};
@@ -191,7 +193,7 @@ fn main() {
     let n: usize = std::env::var("LOGIN_BENCH_N")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(40)
+        .unwrap_or(pick(40, 6))
         .max(1);
     let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
     build_release_server();
@@ -283,4 +285,42 @@ fn main() {
     print_errors("sequential", &sequential);
     print_errors("concurrent", &parallel);
     println!("(tessera wrote {log_bytes} bytes of log at info level)");
+
+    let mut results = Results::new("login");
+    let secs = |d: Duration| d.as_secs_f64() * 1e3;
+    results.versus(
+        "full browser login p50, sequential",
+        secs(login_p50),
+        "ms",
+        "Argon2id verify p50",
+        secs(argon2_p50),
+    );
+    results.figure(
+        "full browser login p99, sequential",
+        secs(percentile(&totals, 99.0)),
+        "ms",
+    );
+    results.versus(
+        "login POST p50",
+        secs(post_p50),
+        "ms",
+        "Argon2id verify p50",
+        secs(argon2_p50),
+    );
+    results.versus(
+        &format!("concurrent logins/s, c={cores}"),
+        rate,
+        "logins/s",
+        "Argon2 bound (cores / verify p50)",
+        bound,
+    );
+    results.versus(
+        &format!("concurrent logins/s, c={cores}, vs measured Argon2"),
+        rate,
+        "logins/s",
+        "Argon2id verifies/s on all cores",
+        argon2_rate,
+    );
+    let failed = warm.error_count() + sequential.error_count() + parallel.error_count();
+    results.figure("login errors", failed as f64, "count");
 }

@@ -13,6 +13,8 @@
 //!    10 s window. Only 200 answers carrying an access token count; p50/p99 are per request.
 //!    The generator shares the machine's cores with the server, as `wrk` did for the figures in
 //!    the issue.
+//!    Then the same at 1, 4 and 16 connections (1 s warm-up, 5 s window) for the
+//!    throughput-vs-concurrency plot.
 //! 4. The bound: aws-lc-rs ECDSA P-256 (FIXED) signatures of a JWT-sized input on every core
 //!    for 3 s (no server under load meanwhile).
 //!
@@ -20,7 +22,9 @@
 //! Tessera as a share of the signing bound, each next to its target (≥ 6× oidc-provider,
 //! p99 ≤ 5 ms, ≥ 40% of the bound). No timed assertions. Run with
 //! `cargo bench -p tessera-tests --bench oauth` (after `tests/run` or
-//! `npm ci --prefix tests/interop/node`).
+//! `npm ci --prefix tests/interop/node`). `TESSERA_BENCH_QUICK=1` (`tests/bench --quick`):
+//! every window 1.5 s (warm-up 0.5 s). Figures, the throughput-vs-concurrency plot and the
+//! latency CDFs at 64 connections go to `$TESSERA_BENCH_RESULTS` (`bench_report`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "oauth/cpu.rs"]
@@ -38,6 +42,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use tessera_tests::bench_report::{Plot, Results, pick};
 use tessera_tests::guard::{self, Spawned};
 use tessera_tests::process::{build_release_server, start_bench_server};
 use tessera_tests::{ServerProcess, free_port};
@@ -48,6 +53,29 @@ const CONNECTIONS: usize = 64;
 const WARMUP: Duration = Duration::from_secs(2);
 const WINDOW: Duration = Duration::from_secs(10);
 const SIGNING_WINDOW: Duration = Duration::from_secs(3);
+/// The throughput-vs-concurrency sweep (64 is the main run), with shorter windows.
+const SWEEP: [usize; 3] = [1, 4, 16];
+const SWEEP_WARMUP: Duration = Duration::from_secs(1);
+const SWEEP_WINDOW: Duration = Duration::from_secs(5);
+/// `TESSERA_BENCH_QUICK`: every window this long (warm-up 0.5 s).
+const QUICK_WINDOW: Duration = Duration::from_millis(1500);
+const QUICK_WARMUP: Duration = Duration::from_millis(500);
+const THROUGHPUT: Plot = Plot {
+    id: "tokens_vs_concurrency",
+    title: "client_credentials throughput vs concurrency",
+    x: "concurrent connections",
+    y: "tokens/s",
+    log_x: true,
+    log_y: false,
+};
+const LATENCY: Plot = Plot {
+    id: "token_latency_cdf",
+    title: "client_credentials latency CDF, 64 connections",
+    x: "latency (ms)",
+    y: "fraction of requests",
+    log_x: true,
+    log_y: false,
+};
 const RESOURCE: &str = "https://api.example.org";
 const BODY: &str = "grant_type=client_credentials&scope=read";
 /// Targets (printed, never asserted).
@@ -146,7 +174,7 @@ fn ms(d: Duration) -> String {
 
 fn row(name: &str, o: &Outcome) {
     println!(
-        "{name:<15} {:>9.0} {:>9} {:>9} {:>7} {:>10.0} {:>10.0} {:>6.2} {:>6.2} {:>6.2}",
+        "{name:<20} {:>9.0} {:>9} {:>9} {:>7} {:>10.0} {:>10.0} {:>6.2} {:>6.2} {:>6.2}",
         o.per_second(),
         ms(o.quantile(0.50)),
         ms(o.quantile(0.99)),
@@ -158,7 +186,7 @@ fn row(name: &str, o: &Outcome) {
         o.cores.others,
     );
     for kind in &o.error_kinds {
-        println!("{:<15} error: {kind}", "");
+        println!("{:<20} error: {kind}", "");
     }
 }
 
@@ -205,34 +233,52 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "OAuth client_credentials (client_secret_basic), {CONNECTIONS} connections, {}s warm-up + {}s window, {cores} cores shared with the load generator",
-        WARMUP.as_secs(),
-        WINDOW.as_secs()
+        pick(WARMUP, QUICK_WARMUP).as_secs_f64(),
+        pick(WINDOW, QUICK_WINDOW).as_secs_f64()
     );
     let mut outcomes = Vec::new();
     for (name, _, target) in &targets {
         let header = runtime.block_on(probe(target));
         println!("{name:<15} access token header {header}");
     }
+    let (warmup, window) = (pick(WARMUP, QUICK_WARMUP), pick(WINDOW, QUICK_WINDOW));
     for (name, pid, target) in &targets {
         outcomes.push((
             *name,
-            runtime.block_on(load::run(target, *pid, CONNECTIONS, WARMUP, WINDOW)),
+            runtime.block_on(load::run(target, *pid, CONNECTIONS, warmup, window)),
         ));
+    }
+    let (sweep_warmup, sweep_window) = (
+        pick(SWEEP_WARMUP, QUICK_WARMUP),
+        pick(SWEEP_WINDOW, QUICK_WINDOW),
+    );
+    let mut sweep = Vec::new();
+    for connections in SWEEP {
+        for (name, pid, target) in &targets {
+            let o = runtime.block_on(load::run(
+                target,
+                *pid,
+                connections,
+                sweep_warmup,
+                sweep_window,
+            ));
+            sweep.push((*name, connections, o));
+        }
     }
     drop(runtime);
     drop(oidc_provider);
     let log_bytes = tessera.log().len();
     drop(tessera);
 
-    let bound = signing::es256_rate(cores, SIGNING_WINDOW);
+    let bound = signing::es256_rate(cores, pick(SIGNING_WINDOW, QUICK_WINDOW));
 
     println!();
     println!(
-        "{:<15} {:>9} {:>9} {:>9} {:>7} {:>10} {:>10} {:>20}",
+        "{:<20} {:>9} {:>9} {:>9} {:>7} {:>10} {:>10} {:>20}",
         "", "", "", "", "", "CPU us/token", "", "cores used"
     );
     println!(
-        "{:<15} {:>9} {:>9} {:>9} {:>7} {:>10} {:>10} {:>6} {:>6} {:>6}",
+        "{:<20} {:>9} {:>9} {:>9} {:>7} {:>10} {:>10} {:>6} {:>6} {:>6}",
         "server",
         "tokens/s",
         "p50",
@@ -246,6 +292,15 @@ fn main() {
     );
     for (name, o) in &outcomes {
         row(name, o);
+    }
+    println!();
+    println!(
+        "At lower concurrency ({}s warm-up + {}s window):",
+        sweep_warmup.as_secs_f64(),
+        sweep_window.as_secs_f64()
+    );
+    for (name, connections, o) in &sweep {
+        row(&format!("{name} c={connections}"), o);
     }
     let ours = &outcomes[0].1;
     let theirs = &outcomes[1].1;
@@ -289,7 +344,61 @@ fn main() {
         TARGET_SHARE_OF_BOUND * 100.0,
         verdict(cpu_share >= TARGET_SHARE_OF_BOUND)
     );
+    record(&outcomes, &sweep, &bound);
     println!(
         "(tessera wrote {log_bytes} bytes of log at info level; \"others\" = CPU used by other processes on this machine)"
     );
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The figures and plots for the report (`tests/bench`).
+fn record(outcomes: &[(&str, Outcome)], sweep: &[(&str, usize, Outcome)], bound: &signing::Bound) {
+    let mut results = Results::new("oauth");
+    let (ours, theirs) = (&outcomes[0].1, &outcomes[1].1);
+    let peer = outcomes[1].0;
+    results.versus(
+        "client_credentials tokens/s, c=64",
+        ours.per_second(),
+        "tokens/s",
+        peer,
+        theirs.per_second(),
+    );
+    results.versus(
+        "client_credentials tokens/s, c=64, vs ES256 bound",
+        ours.per_second(),
+        "tokens/s",
+        "ES256 signing on all cores",
+        bound.per_second,
+    );
+    for (q, label) in [(0.50, "p50"), (0.99, "p99")] {
+        results.versus(
+            &format!("client_credentials {label}, c=64"),
+            millis(ours.quantile(q)),
+            "ms",
+            peer,
+            millis(theirs.quantile(q)),
+        );
+    }
+    results.versus(
+        "server CPU per token",
+        ours.server_us_per_token(),
+        "µs",
+        peer,
+        theirs.server_us_per_token(),
+    );
+    for (name, o) in outcomes {
+        results.point(&THROUGHPUT, name, CONNECTIONS as f64, o.per_second());
+        let samples: Vec<f64> = o
+            .latencies_us
+            .iter()
+            .map(|us| f64::from(*us) / 1000.0)
+            .collect();
+        results.cdf(&LATENCY, name, &samples);
+    }
+    for (name, connections, o) in sweep {
+        results.point(&THROUGHPUT, name, *connections as f64, o.per_second());
+    }
 }

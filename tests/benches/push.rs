@@ -27,7 +27,9 @@
 //! phase-locked to the full `sync_interval` (its worst case, ≈ 5 s); a change made at a
 //! random moment waits 2.5 s on average under polling.
 //! Run with `cargo bench -p tessera-tests --bench push`. Knobs: `PUSH_BENCH_AGENTS` (1000),
-//! `PUSH_BENCH_RUNS` (100, push), `POLL_BENCH_RUNS` (20, poll: ~5 s each).
+//! `PUSH_BENCH_RUNS` (100, push), `POLL_BENCH_RUNS` (20, poll: ~5 s each); with
+//! `TESSERA_BENCH_QUICK=1` 100 agents, 10 and 2 runs. Figures (push next to poll) also go
+//! to `$TESSERA_BENCH_RESULTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -49,6 +51,7 @@ use tessera_proto::wire::tessera::agent::v1::AttestationData;
 use tessera_proto::wire::tessera::types::v1::{
     Bundle, Entry, Selector as WireSelector, X509Authority,
 };
+use tessera_tests::bench_report::{Results, pick};
 use tessera_tests::process::{build_release_agent, build_release_server};
 use tessera_tests::{AgentProcess, ServerProcess, free_port};
 use tokio::sync::watch;
@@ -521,9 +524,9 @@ fn ms(d: Duration) -> String {
 fn main() {
     build_release_server();
     build_release_agent();
-    let sims: usize = env_or("PUSH_BENCH_AGENTS", 1000);
-    let push_runs: usize = env_or("PUSH_BENCH_RUNS", 100);
-    let poll_runs: usize = env_or("POLL_BENCH_RUNS", 20);
+    let sims: usize = env_or("PUSH_BENCH_AGENTS", pick(1000, 100));
+    let push_runs: usize = env_or("PUSH_BENCH_RUNS", pick(100, 10));
+    let poll_runs: usize = env_or("POLL_BENCH_RUNS", pick(20, 2));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut rows = run_mode(&rt, Mode::Push, sims, push_runs);
     rows.extend(run_mode(&rt, Mode::Poll, sims, poll_runs));
@@ -553,4 +556,33 @@ fn main() {
         "target: p99 ≤ {} with 1,000 agents connected (push)",
         ms(TARGET_P99)
     );
+    record(&rows);
+}
+
+/// The figures for the report (`tests/bench`): push next to poll, per agent count.
+fn record(rows: &[Row]) {
+    let mut results = Results::new("push");
+    let millis = |d: Duration| d.as_secs_f64() * 1e3;
+    for push in rows.iter().filter(|r| r.mode == Mode::Push) {
+        let poll = rows
+            .iter()
+            .find(|r| r.mode == Mode::Poll && r.agents == push.agents);
+        for p in [50.0, 99.0] {
+            let name = format!(
+                "entry → workload SVID p{p:.0}, {} agents connected",
+                push.agents
+            );
+            let ours = millis(pct(&push.latencies, p));
+            match poll {
+                Some(poll) => results.versus(
+                    &name,
+                    ours,
+                    "ms",
+                    "poll (sync_interval 5 s)",
+                    millis(pct(&poll.latencies, p)),
+                ),
+                None => results.figure(&name, ours, "ms"),
+            }
+        }
+    }
 }

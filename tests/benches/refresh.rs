@@ -6,7 +6,8 @@
 //! keep-alive connection and its own share of the families, refresh (rotating every family
 //! chain) for ~10 s. Every refresh is durable (flushed) before its answer. Prints grants/s
 //! and p50/p99 next to the target (≥ 10,000/s on 2 cores); no timed assertions. Run with
-//! `cargo bench -p tessera-tests --bench refresh` (`REFRESH_BENCH_SECS` to change 10 s).
+//! `cargo bench -p tessera-tests --bench refresh` (`REFRESH_BENCH_SECS` to change 10 s;
+//! 2 s with `TESSERA_BENCH_QUICK=1`). Figures also go to `$TESSERA_BENCH_RESULTS`.
 //! The process uses the server binary's global allocator (mimalloc), as it must to measure
 //! what the binary does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,6 +18,7 @@ mod seed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+use tessera_tests::bench_report::{Results, pick};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
@@ -122,7 +124,7 @@ async fn main() {
     let secs: u64 = std::env::var("REFRESH_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(pick(10, 2));
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     let grants = Grants::new(store.clone(), GrantLifetimes::default());
@@ -185,4 +187,11 @@ async fn main() {
         percentile(&latencies, 50.0).as_secs_f64() * 1e3,
         percentile(&latencies, 99.0).as_secs_f64() * 1e3,
     );
+    let mut results = Results::new("refresh");
+    results.figure("refresh_token grants/s, c=64, in process", rate, "grants/s");
+    for (p, label) in [(50.0, "p50"), (99.0, "p99")] {
+        let ms = percentile(&latencies, p).as_secs_f64() * 1e3;
+        results.figure(&format!("refresh_token {label}, c=64"), ms, "ms");
+    }
+    results.figure("refresh_token errors", errors as f64, "count");
 }

@@ -19,7 +19,9 @@
 //!   `ANALYZE entries`, as autovacuum would after a load. Timed through `PgStore` like sled.
 //!
 //! Run with `cargo bench -p tessera-tests --bench sync`. Knobs: `SYNC_BENCH_BACKENDS`
-//! (`sled,postgres` by default), `SYNC_BENCH_LARGE` (100000), `SYNC_BENCH_RUNS` (1000).
+//! (`sled,postgres` by default), `SYNC_BENCH_LARGE` (100000; 10000 with
+//! `TESSERA_BENCH_QUICK=1`), `SYNC_BENCH_RUNS` (1000; 100 quick). Figures and the
+//! sync-vs-entries plot also go to `$TESSERA_BENCH_RESULTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant, SystemTime};
@@ -31,6 +33,7 @@ use tessera_proto::wire::tessera::types::v1::{Entry, Selector as WireSelector};
 use tessera_server::datastore::{DatastoreError, EntryStore, PgSettings, PgStore, SledStore};
 use tessera_server::registration::{authorized_entries, new_entry_id, server_id};
 use tessera_tests::TestDatabase;
+use tessera_tests::bench_report::{Plot, Results, pick};
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
@@ -377,13 +380,14 @@ fn report(backend: &str, small: &Row, large: &Row, runs: usize, target: bool) {
 
 fn main() {
     let backends = std::env::var("SYNC_BENCH_BACKENDS").unwrap_or_else(|_| "sled,postgres".into());
-    let large: usize = env_or("SYNC_BENCH_LARGE", 100_000);
-    let runs: usize = env_or("SYNC_BENCH_RUNS", 1000).max(1);
+    let large: usize = env_or("SYNC_BENCH_LARGE", pick(100_000, 10_000));
+    let runs: usize = env_or("SYNC_BENCH_RUNS", pick(1000, 100)).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let agent = Agent::new();
+    let mut results = Results::new("sync");
     let mut reports = Vec::new();
     for backend in backends.split(',').map(str::trim) {
         let rows = match backend {
@@ -418,5 +422,42 @@ fn main() {
             "sled"
         };
         report(name, small, large, runs, backend == "postgres");
+        record(&mut results, name, small, large);
+    }
+}
+
+const SYNC_PLOT: Plot = Plot {
+    id: "sync_vs_entries",
+    title: "Agent sync (authorized_entries, 100 authorized) vs entries in the store",
+    x: "entries in the store",
+    y: "latency (ms)",
+    log_x: true,
+    log_y: false,
+};
+
+/// Picks a quantile out of a row.
+type Quantile = fn(&Row) -> Duration;
+
+/// The figures and plot points for the report (`tests/bench`): the large store next to the
+/// small one (the target is their ratio).
+fn record(results: &mut Results, backend: &str, small: &Row, large: &Row) {
+    let millis = |d: Duration| d.as_secs_f64() * 1e3;
+    let quantiles: [(&str, Quantile); 2] = [("p50", |r| r.p50), ("p99", |r| r.p99)];
+    for (label, pick) in quantiles {
+        results.versus(
+            &format!("{backend} sync {label}, {} entries", large.total),
+            millis(pick(large)),
+            "ms",
+            &format!("{} entries", small.total),
+            millis(pick(small)),
+        );
+        for row in [small, large] {
+            results.point(
+                &SYNC_PLOT,
+                &format!("{backend} {label}"),
+                row.total as f64,
+                millis(pick(row)),
+            );
+        }
     }
 }

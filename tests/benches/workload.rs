@@ -5,7 +5,8 @@
 //! holding its CA. Clients are tonic over the socket. Measured:
 //! 1. FetchX509SVID first-message latency (request sent → first message), warm, one stream at
 //!    a time over one channel;
-//! 2. the same while 1,000 other FetchX509SVID streams are open (over 50 channels);
+//! 2. the same while 100, then 1,000 other FetchX509SVID streams are open (over 50
+//!    channels);
 //! 3. rotation fan-out: a new state (new leaf serial) is published and the time until every
 //!    one of the 1,000 streams has the new message is taken (and per-stream delivery).
 //!
@@ -13,7 +14,9 @@
 //! and with a fake attestor answering `unix:uid:<uid>` at once — the gap is the attestation
 //! cost (paid when a call or stream opens; a stream keeps its selectors, so a rotation costs
 //! no attestation — the "attestations" column shows it). No timed assertions: targets are printed
-//! next to the figures. Run with `cargo bench -p tessera-tests --bench workload`.
+//! next to the figures. Run with `cargo bench -p tessera-tests --bench workload`
+//! (`TESSERA_BENCH_QUICK=1`: 200 calls per level, 2 rotations). The figures (real attestor
+//! next to the fake one) and the latency CDF per level go to `$TESSERA_BENCH_RESULTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::hash_map::DefaultHasher;
@@ -45,6 +48,7 @@ use tessera_proto::wire::tessera::types::v1::{
 use tessera_proto::wire::workload::X509svidRequest;
 use tessera_proto::wire::workload::X509svidResponse;
 use tessera_proto::wire::workload::spiffe_workload_api_client::SpiffeWorkloadApiClient;
+use tessera_tests::bench_report::pick;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -53,12 +57,28 @@ use tonic::Request;
 use tonic::transport::{Channel, Endpoint, Uri};
 use zeroize::Zeroizing;
 
+#[path = "workload/record.rs"]
+mod record;
+
+use record::{median_fanout, record};
+
 const TD: &str = "example.org";
 const WARMUP: usize = 200;
 const CALLS: usize = 1000;
+/// Streams open for the middle latency level (then the rest up to `STREAMS` are opened).
+const MIDDLE: usize = 100;
 const STREAMS: usize = 1000;
 const CHANNELS: usize = 50;
 const ROTATIONS: usize = 5;
+
+/// Sequential calls per level (fewer with `TESSERA_BENCH_QUICK`).
+fn calls() -> usize {
+    pick(CALLS, 200)
+}
+
+fn warmup() -> usize {
+    pick(WARMUP, 50)
+}
 /// Targets (printed, never asserted).
 const TARGET_P99: Duration = Duration::from_millis(1);
 const TARGET_FANOUT: Duration = Duration::from_secs(1);
@@ -232,11 +252,11 @@ async fn first_message(client: &mut SpiffeWorkloadApiClient<Channel>) -> Duratio
 }
 
 async fn latencies(client: &mut SpiffeWorkloadApiClient<Channel>) -> Vec<Duration> {
-    for _ in 0..WARMUP {
+    for _ in 0..warmup() {
         first_message(client).await;
     }
-    let mut out = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    let mut out = Vec::with_capacity(calls());
+    for _ in 0..calls() {
         out.push(first_message(client).await);
     }
     out
@@ -277,7 +297,10 @@ struct Results {
     label: &'static str,
     idle: (Duration, Duration, Duration),
     open_all: Duration,
+    middle: (Duration, Duration, Duration),
     loaded: (Duration, Duration, Duration),
+    /// The raw first-message latencies per number of open streams (1, `MIDDLE`, `STREAMS`).
+    samples: Vec<(usize, Vec<Duration>)>,
     rotations: Vec<Rotation>,
 }
 
@@ -311,9 +334,10 @@ async fn suite<A: CallerSelectors>(
 
     // 1. One stream at a time.
     let mut probe = SpiffeWorkloadApiClient::new(channel(&path).await);
-    let idle = summary(latencies(&mut probe).await);
+    let idle_samples = latencies(&mut probe).await;
+    let idle = summary(idle_samples.clone());
 
-    // 2. 1,000 streams open, each consumed by a task.
+    // 2. `MIDDLE` then 1,000 streams open, each consumed by a task.
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
     let (event_tx, mut event_rx) = mpsc::unbounded_channel::<(usize, Instant, u64)>();
     let mut clients = Vec::with_capacity(CHANNELS);
@@ -321,32 +345,41 @@ async fn suite<A: CallerSelectors>(
         clients.push(SpiffeWorkloadApiClient::new(channel(&path).await));
     }
     let mut consumers = JoinSet::new();
-    let opening = Instant::now();
-    for i in 0..STREAMS {
-        let mut client = clients[i % CHANNELS].clone();
-        let ready_tx = ready_tx.clone();
-        let event_tx = event_tx.clone();
-        consumers.spawn(async move {
-            let mut stream = client.fetch_x509svid(req()).await.unwrap().into_inner();
-            stream.message().await.unwrap().unwrap();
-            ready_tx.send(()).unwrap();
-            while let Ok(Some(msg)) = stream.message().await {
-                let at = Instant::now();
-                if event_tx.send((i, at, leaf_fingerprint(&msg))).is_err() {
-                    return;
+    let mut open_all = Duration::ZERO;
+    let mut middle_samples = Vec::new();
+    for (from, to) in [(0, MIDDLE), (MIDDLE, STREAMS)] {
+        let opening = Instant::now();
+        for i in from..to {
+            let mut client = clients[i % CHANNELS].clone();
+            let ready_tx = ready_tx.clone();
+            let event_tx = event_tx.clone();
+            consumers.spawn(async move {
+                let mut stream = client.fetch_x509svid(req()).await.unwrap().into_inner();
+                stream.message().await.unwrap().unwrap();
+                ready_tx.send(()).unwrap();
+                while let Ok(Some(msg)) = stream.message().await {
+                    let at = Instant::now();
+                    if event_tx.send((i, at, leaf_fingerprint(&msg))).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            });
+        }
+        for _ in from..to {
+            ready_rx.recv().await.unwrap();
+        }
+        open_all += opening.elapsed();
+        if to == MIDDLE {
+            middle_samples = latencies(&mut probe).await;
+        }
     }
-    for _ in 0..STREAMS {
-        ready_rx.recv().await.unwrap();
-    }
-    let open_all = opening.elapsed();
-    let loaded = summary(latencies(&mut probe).await);
+    let middle = summary(middle_samples.clone());
+    let loaded_samples = latencies(&mut probe).await;
+    let loaded = summary(loaded_samples.clone());
 
     // 3. Rotation fan-out to the 1,000 waiting streams.
     let mut rotations = Vec::with_capacity(ROTATIONS);
-    for _ in 0..ROTATIONS {
+    for _ in 0..pick(ROTATIONS, 2) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         *serial += 1;
         let next = state(ca, leaf(ca, *serial), uid);
@@ -388,7 +421,13 @@ async fn suite<A: CallerSelectors>(
         label,
         idle,
         open_all,
+        middle,
         loaded,
+        samples: vec![
+            (1, idle_samples),
+            (MIDDLE, middle_samples),
+            (STREAMS, loaded_samples),
+        ],
         rotations,
     }
 }
@@ -406,7 +445,10 @@ fn print(r: &Results) {
     );
     println!(
         "{:<58} {:>11} {:>11} {:>11}   p99 <= {} : {}",
-        format!("1. FetchX509SVID first message, idle ({CALLS} sequential)"),
+        format!(
+            "1. FetchX509SVID first message, idle ({} sequential)",
+            calls()
+        ),
         ms(r.idle.0),
         ms(r.idle.1),
         ms(r.idle.2),
@@ -415,7 +457,16 @@ fn print(r: &Results) {
     );
     println!(
         "{:<58} {:>11} {:>11} {:>11}   p99 <= {} : {}",
-        format!("2. same, with {STREAMS} other streams open"),
+        format!("2. same, with {MIDDLE} other streams open"),
+        ms(r.middle.0),
+        ms(r.middle.1),
+        ms(r.middle.2),
+        ms(TARGET_P99),
+        met(r.middle.1 <= TARGET_P99)
+    );
+    println!(
+        "{:<58} {:>11} {:>11} {:>11}   p99 <= {} : {}",
+        format!("   same, with {STREAMS} other streams open"),
         ms(r.loaded.0),
         ms(r.loaded.1),
         ms(r.loaded.2),
@@ -444,9 +495,9 @@ fn print(r: &Results) {
             rot.attestations
         );
     }
+    let median = median_fanout(r);
     let mut maxes: Vec<Duration> = r.rotations.iter().map(|x| x.max).collect();
     maxes.sort();
-    let median = maxes[maxes.len() / 2];
     let all_delivered = r.rotations.iter().all(|x| x.delivered == STREAMS);
     let worst = *maxes.last().unwrap();
     println!(
@@ -469,11 +520,11 @@ async fn attest_cost(
     attestors: &WorkloadAttestors,
     caller: Caller,
 ) -> (Duration, Duration, Duration) {
-    for _ in 0..WARMUP {
+    for _ in 0..warmup() {
         attestors.attest(caller).await.unwrap();
     }
-    let mut v = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    let mut v = Vec::with_capacity(calls());
+    for _ in 0..calls() {
         let t = Instant::now();
         attestors.attest(caller).await.unwrap();
         v.push(t.elapsed());
@@ -532,14 +583,14 @@ async fn main() {
     );
     let started = Instant::now();
 
-    let calls = Arc::new(AtomicU64::new(0));
+    let counted = Arc::new(AtomicU64::new(0));
     let real = suite(
         "REAL WorkloadAttestors::from_config (unix, /proc)",
         Counted {
             inner: attestors.clone(),
-            calls: Arc::clone(&calls),
+            calls: Arc::clone(&counted),
         },
-        Arc::clone(&calls),
+        Arc::clone(&counted),
         &ca,
         uid,
         &mut serial,
@@ -547,14 +598,14 @@ async fn main() {
     .await;
     print(&real);
 
-    let calls = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(AtomicU64::new(0));
     let fake = suite(
         "fake (answers unix:uid at once) - for comparison",
         FakeAttestor {
             selectors: vec![wanted],
-            calls: Arc::clone(&calls),
+            calls: Arc::clone(&counter),
         },
-        Arc::clone(&calls),
+        Arc::clone(&counter),
         &ca,
         uid,
         &mut serial,
@@ -566,7 +617,8 @@ async fn main() {
     println!("== attestation alone (real WorkloadAttestors::attest for this process) ==");
     let (p50, p99, max) = attest_cost(&attestors, caller).await;
     println!(
-        "   one call, sequential ({CALLS}): p50 {}  p99 {}  max {}",
+        "   one call, sequential ({}): p50 {}  p99 {}  max {}",
+        calls(),
         ms(p50),
         ms(p99),
         ms(max)
@@ -575,6 +627,7 @@ async fn main() {
         "   {STREAMS} concurrent calls (1000 streams opened at once): all done in {}",
         ms(attest_burst(&attestors, caller).await)
     );
+    record(&real, &fake);
     println!();
     println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -6,6 +6,8 @@
 //! Records (one JSON object per line):
 //! - `{"kind": "figure", "bench", "name", "value", "unit", "vs"?: {"name", "value"}}`: a
 //!   row of the table; `vs` is the bound or the peer measured in the same run.
+//! - `{"kind": "run", "date", "machine": {"cores", "cpu", "memory", "kernel"}, "quick",
+//!   "benches"}`: written first by `tests/bench`.
 //! - `{"kind": "point", "bench", "plot": {"id", "title", "x", "y", "log_x", "log_y"},
 //!   "series", "x", "y"}`: a point of a plot's series.
 
@@ -16,6 +18,20 @@ use serde_json::{Value, json};
 
 /// The environment variable naming the results file.
 pub const RESULTS_ENV: &str = "TESSERA_BENCH_RESULTS";
+
+/// The environment variable asking every bench for a short run (`tests/bench --quick`):
+/// fewer runs, shorter windows, smaller sizes; checks the pipeline, not the figures.
+pub const QUICK_ENV: &str = "TESSERA_BENCH_QUICK";
+
+/// Whether this is a quick run (`TESSERA_BENCH_QUICK=1`).
+pub fn quick() -> bool {
+    std::env::var(QUICK_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `full`, or `short` in a quick run.
+pub fn pick<T>(full: T, short: T) -> T {
+    if quick() { short } else { full }
+}
 
 /// A plot's identity and axes.
 #[derive(Debug, Clone, Copy)]
