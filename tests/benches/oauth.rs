@@ -19,8 +19,8 @@
 //!    for 3 s (no server under load meanwhile).
 //!
 //! Printed: tokens/s, p50, p99 and errors side by side, the ratio Tessera / oidc-provider,
-//! Tessera as a share of the signing bound, each next to its target (≥ 6× oidc-provider,
-//! p99 ≤ 5 ms, ≥ 40% of the bound). No timed assertions. Run with
+//! Tessera as a share of the signing bound, each next to its target (≥ 10× oidc-provider,
+//! p99 ≤ 5 ms, ≥ 50% of the bound (issue 15)). No timed assertions. Run with
 //! `cargo bench -p tessera-tests --bench oauth` (after `tests/run` or
 //! `npm ci --prefix tests/interop/node`). `TESSERA_BENCH_QUICK=1` (`tests/bench --quick`):
 //! every window 1.5 s (warm-up 0.5 s). Figures, the throughput-vs-concurrency plot and the
@@ -79,9 +79,9 @@ const LATENCY: Plot = Plot {
 const RESOURCE: &str = "https://api.example.org";
 const BODY: &str = "grant_type=client_credentials&scope=read";
 /// Targets (printed, never asserted).
-const TARGET_RATIO: f64 = 6.0;
+const TARGET_RATIO: f64 = 10.0;
 const TARGET_P99: Duration = Duration::from_millis(5);
-const TARGET_SHARE_OF_BOUND: f64 = 0.40;
+const TARGET_SHARE_OF_BOUND: f64 = 0.50;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
