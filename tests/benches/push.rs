@@ -568,10 +568,11 @@ fn record(rows: &[Row]) {
             .iter()
             .find(|r| r.mode == Mode::Poll && r.agents == push.agents);
         for p in [50.0, 99.0] {
-            let name = format!(
-                "entry → workload SVID p{p:.0}, {} agents connected",
-                push.agents
-            );
+            let agents = match push.agents {
+                1 => "1 agent".to_owned(),
+                n => format!("{n} agents"),
+            };
+            let name = format!("entry → workload SVID p{p:.0}, {agents} connected");
             let ours = millis(pct(&push.latencies, p));
             match poll {
                 Some(poll) => results.versus(

@@ -19,10 +19,10 @@ use tessera_tests::TestDatabase;
 use zeroize::Zeroizing;
 
 const SCRIPT: &str = r"\set i random(1, :families)
-SELECT generation AS gen FROM grants WHERE grant_id = 'g' || :i \gset
-SELECT t.grant_id, t.generation, g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.generation, g.rotated_at FROM refresh_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = 'h' || :i || '-' || :gen;
-SELECT data FROM users WHERE id = 'u' || (:i % 100);
-WITH rotated AS (UPDATE grants SET generation = :gen + 1, rotated_at = 1700000001 WHERE grant_id = 'g' || :i AND generation = :gen AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.token_hash = 'h' || :i || '-' || :gen AND t.grant_id = 'g' || :i AND t.generation = :gen) RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, expires_at, generation, rotated_at), added AS (INSERT INTO refresh_tokens (token_hash, grant_id, generation) SELECT 'h' || :i || '-' || (:gen + 1), grant_id, generation FROM rotated) SELECT * FROM rotated;
+SELECT generation AS gen FROM grants WHERE tenant_id = 'default' AND grant_id = 'g' || :i \gset
+SELECT t.grant_id, t.generation, g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.generation, g.rotated_at FROM refresh_tokens t LEFT JOIN grants g ON g.tenant_id = t.tenant_id AND g.grant_id = t.grant_id WHERE t.tenant_id = 'default' AND t.token_hash = 'h' || :i || '-' || :gen;
+SELECT data FROM users WHERE tenant_id = 'default' AND id = 'u' || (:i % 100);
+WITH rotated AS (UPDATE grants SET generation = :gen + 1, rotated_at = 1700000001 WHERE tenant_id = 'default' AND grant_id = 'g' || :i AND generation = :gen AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.tenant_id = 'default' AND t.token_hash = 'h' || :i || '-' || :gen AND t.grant_id = 'g' || :i AND t.generation = :gen) RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, expires_at, generation, rotated_at), added AS (INSERT INTO refresh_tokens (token_hash, grant_id, generation, tenant_id) SELECT 'h' || :i || '-' || (:gen + 1), grant_id, generation, 'default' FROM rotated) SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, expires_at, generation, rotated_at FROM rotated;
 ";
 
 /// `pgbench` on `PATH`, else in Debian's versioned directory; the bench fails without it.
@@ -62,10 +62,12 @@ pub async fn ceiling(
         use sqlx::Connection as _;
         let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
         for sql in [
-            "INSERT INTO grants SELECT 'g' || i, 'u' || (i % 100), 'bench-spa', '{openid}', 0, \
-             '{pwd}', 0, 9999999999, 0, 1700000000 FROM generate_series(1, $1) i",
-            "INSERT INTO refresh_tokens SELECT 'h' || i || '-0', 'g' || i, 0 \
-             FROM generate_series(1, $1) i",
+            "INSERT INTO grants (grant_id, user_id, client_id, scopes, auth_time, amr, \
+             created_at, expires_at, generation, rotated_at, tenant_id) \
+             SELECT 'g' || i, 'u' || (i % 100), 'bench-spa', '{openid}', 0, \
+             '{pwd}', 0, 9999999999, 0, 1700000000, 'default' FROM generate_series(1, $1) i",
+            "INSERT INTO refresh_tokens (token_hash, grant_id, generation, tenant_id) \
+             SELECT 'h' || i || '-0', 'g' || i, 0, 'default' FROM generate_series(1, $1) i",
         ] {
             sqlx::query(sql)
                 .bind(i32::try_from(families).unwrap())
@@ -74,9 +76,10 @@ pub async fn ceiling(
                 .unwrap();
         }
         sqlx::query(
-            "INSERT INTO users SELECT 'u' || i, 'user' || i, 1, \
+            "INSERT INTO users (id, username_key, revision, data, tenant_id) \
+             SELECT 'u' || i, 'user' || i, 1, \
              convert_to('{\"disabled\":false,\"pad\":\"' || repeat('a', 300) || '\"}', 'UTF8') \
-             FROM generate_series(0, 99) i",
+             , 'default' FROM generate_series(0, 99) i",
         )
         .execute(&mut conn)
         .await

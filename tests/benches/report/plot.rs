@@ -9,6 +9,16 @@ use super::records::Plot;
 use super::table::number;
 
 const SIZE: (u32, u32) = (960, 600);
+/// Series colours: dark and distinct on white (Okabe–Ito, without the yellow).
+const COLORS: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 0, 0),
+];
 /// Series with more points than this are drawn as lines only (CDFs).
 const MARKER_LIMIT: usize = 40;
 
@@ -106,7 +116,7 @@ where
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (name, points)) in plot.series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = COLORS[i % COLORS.len()];
         let mut points = points.clone();
         points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
         points.retain(|p| (!plot.log_x || p.0 > 0.0) && (!plot.log_y || p.1 > 0.0));

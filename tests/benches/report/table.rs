@@ -20,13 +20,27 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A ratio with three significant digits.
+fn ratio(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 fn row(out: &mut String, f: &Figure) {
     let (vs, ratio) = match &f.vs {
         Some((name, value)) => {
             let ratio = if *value == 0.0 {
                 "—".to_owned()
             } else {
-                format!("{}×", number(f.value / value))
+                format!("{}×", ratio(f.value / value))
             };
             (format!("{name}: {}", number(*value)), ratio)
         }
