@@ -29,7 +29,7 @@ where
         }
         let f = f.clone();
         handles.push(tokio::task::spawn_blocking(move || {
-            chunk.into_iter().map(|t| f(t)).collect::<Vec<R>>()
+            chunk.into_iter().map(&*f).collect::<Vec<R>>()
         }));
     }
     let mut out = Vec::with_capacity(total);
