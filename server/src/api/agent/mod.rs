@@ -3,8 +3,8 @@
 
 mod authorized_cache;
 mod caller;
-mod issue;
 mod csr;
+mod issue;
 mod limits;
 mod listener;
 mod push;
