@@ -151,6 +151,7 @@ fn build_manager(config: &AgentConfig) -> Result<Manager, RunError> {
         bootstrap_bundle,
         insecure_bootstrap: config.insecure_bootstrap,
         push: config.push,
+        x509_svid_batch_size: config.x509_svid_batch_size,
     };
     Manager::new(manager_config, attestor, store, Arc::new(SystemClock)).map_err(|e| match e {
         ManagerError::NoTrustBundle => RunError::Config(format!("`trust_bundle_path`: {e}")),

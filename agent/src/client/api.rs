@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 use super::ClientError;
 
 /// The most params one `BatchNewX509Svid` call carries.
-pub const BATCH_LIMIT: usize = 500;
+pub const BATCH_LIMIT: usize = 1000;
 /// Entries asked per `SyncEntries` page.
 const PAGE_SIZE: u32 = 500;
 /// A sync with more pages than this is refused (a server bug would loop forever).

@@ -117,6 +117,10 @@ pub struct AgentConfig {
     /// agent's entries or bundles (`sync_interval` stays, as the safety net).
     #[serde(default = "default_push")]
     pub push: bool,
+    /// Most CSRs the agent sends in one `BatchNewX509Svid` call; several calls are in
+    /// flight at once.
+    #[serde(default = "default_x509_svid_batch_size")]
+    pub x509_svid_batch_size: usize,
     /// trace | debug | info | warn | error.
     #[serde(default = "default_log_level")]
     pub log_level: String,
@@ -182,6 +186,13 @@ fn default_push() -> bool {
     true
 }
 
+fn default_x509_svid_batch_size() -> usize {
+    DEFAULT_X509_SVID_BATCH_SIZE
+}
+
+/// The default `x509_svid_batch_size`.
+pub const DEFAULT_X509_SVID_BATCH_SIZE: usize = 100;
+
 fn default_log_level() -> String {
     "info".into()
 }
@@ -225,6 +236,12 @@ impl AgentConfig {
         }
         if self.sync_interval < Duration::from_millis(100) {
             return Err(("sync_interval", "must be at least 100ms".into()));
+        }
+        if !(1..=crate::client::BATCH_LIMIT).contains(&self.x509_svid_batch_size) {
+            return Err((
+                "x509_svid_batch_size",
+                format!("must be 1 to {}", crate::client::BATCH_LIMIT),
+            ));
         }
         if self.workload_attestor.unix.workload_size_limit == 0 {
             return Err((
@@ -281,6 +298,7 @@ mod tests {
         assert_eq!(c.socket_path(), Path::new(".tessera/agent/public/api.sock"));
         assert_eq!(c.sync_interval, Duration::from_secs(5));
         assert!(c.push, "push is on by default");
+        assert_eq!(c.x509_svid_batch_size, DEFAULT_X509_SVID_BATCH_SIZE);
         assert_eq!(c.log_format, LogFormat::Text);
         assert!(!c.insecure_bootstrap);
         assert_eq!(c.join_token.unwrap().expose(), "abc");

@@ -42,6 +42,10 @@ pub enum ManagerError {
     /// Local crypto failed.
     #[error("{0}")]
     Crypto(String),
+    /// A worker of the blocking pool (key generation, chain checks) panicked or was
+    /// cancelled.
+    #[error("a crypto worker stopped: {0}")]
+    Worker(#[from] tokio::task::JoinError),
 }
 
 impl ManagerError {

@@ -4,6 +4,7 @@
 
 mod error;
 mod identity;
+mod parallel;
 mod push;
 mod rotation;
 mod runner;

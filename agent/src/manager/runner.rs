@@ -46,6 +46,8 @@ pub struct ManagerConfig {
     /// Keep a `WatchChanges` stream open and sync as soon as the server signals a change
     /// (the periodic sync stays).
     pub push: bool,
+    /// Most CSRs per `BatchNewX509Svid` call (at most [`client::BATCH_LIMIT`]).
+    pub x509_svid_batch_size: usize,
 }
 
 /// An entry in the cache, with the SVID held for it and the entry revision it was issued at.

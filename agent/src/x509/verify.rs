@@ -8,7 +8,7 @@ use tessera_proto::wire::tessera::types::v1::Bundle;
 use tessera_proto::x509_chain::{self, ChainError};
 use webpki::KeyUsage;
 
-use super::X509Error;
+use super::{SvidWithKey, X509Error};
 
 /// The bundle's X.509 authorities as trust anchors (unparsable ones are skipped).
 pub fn trust_anchors(bundle: &Bundle) -> Vec<TrustAnchor<'static>> {
@@ -49,6 +49,25 @@ pub(crate) fn verify_der_for_tls(
         ChainError::MalformedLeaf(e) => X509Error::Malformed(e.to_string()),
         other => X509Error::Untrusted(other.to_string()),
     })
+}
+
+/// Verifies `svid` (read by [`SvidWithKey::from_parts`]) up to `anchors` at `now` as a TLS
+/// client certificate, and that it names `expected_id`: [`verify_svid_chain`] with the
+/// anchors parsed once for many SVIDs.
+pub fn verify_svid(
+    svid: &SvidWithKey,
+    anchors: &[TrustAnchor<'_>],
+    expected_id: &str,
+    now: SystemTime,
+) -> Result<(), X509Error> {
+    verify_chain(&svid.cert_chain, anchors, now, KeyUsage::client_auth())?;
+    if svid.spiffe_id != expected_id {
+        return Err(X509Error::Mismatch(format!(
+            "SVID names {}, expected {expected_id}",
+            svid.spiffe_id
+        )));
+    }
+    Ok(())
 }
 
 /// Verifies an SVID chain against the bundle (as a TLS client certificate, which is how it

@@ -30,6 +30,7 @@ fn insecure_manager(
             bootstrap_bundle: None,
             insecure_bootstrap: insecure,
             push: false,
+            x509_svid_batch_size: 100,
         },
         Box::new(JoinTokenAttestor::new(SecretString::new(TOKEN.into()))),
         Store::open(dir).unwrap(),

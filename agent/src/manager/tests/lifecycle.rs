@@ -32,6 +32,7 @@ fn manager(dir: &Path, server: &FakeServer, state: &FakeState, token: &str) -> M
         bootstrap_bundle: Some(state.ca.bundle()),
         insecure_bootstrap: false,
         push: false,
+        x509_svid_batch_size: 100,
     };
     Manager::new(
         config,
@@ -284,6 +285,7 @@ async fn a_psat_agent_attests_again_after_eviction() {
         bootstrap_bundle: Some(state.ca.bundle()),
         insecure_bootstrap: false,
         push: false,
+        x509_svid_batch_size: 100,
     };
     let m = Manager::new(
         config,

@@ -30,6 +30,7 @@ fn manager(
         bootstrap_bundle: Some(state.ca.bundle()),
         insecure_bootstrap: false,
         push: true,
+        x509_svid_batch_size: 100,
     };
     Manager::new(
         config,

@@ -1,8 +1,10 @@
 //! The agent API: tonic over TLS on `bind_address`. Attestation needs server-auth TLS
 //! only; every other call is authenticated by the agent's X.509-SVID (mTLS).
 
+mod authorized_cache;
 mod caller;
 mod csr;
+mod issue;
 mod limits;
 mod listener;
 mod push;

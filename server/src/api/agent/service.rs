@@ -1,6 +1,5 @@
 //! `tessera.agent.v1.Agent`: attestation, agent SVID renewal, entry sync, SVID issuance.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -11,15 +10,17 @@ use tessera_proto::wire::tessera::agent::v1::{
     AttestRequest, AttestResponse, BatchNewX509SvidRequest, BatchNewX509SvidResponse,
     GetBundlesRequest, GetBundlesResponse, NewJwtSvidRequest, NewJwtSvidResponse,
     RenewAgentRequest, RenewAgentResponse, SyncEntriesRequest, SyncEntriesResponse,
-    WatchChangesRequest, WatchChangesResponse, X509SvidResult,
+    WatchChangesRequest, WatchChangesResponse,
 };
 use tessera_proto::wire::tessera::types::v1::{
-    AttestedAgent, Entry, JwtSvid, Selector as WireSelector, X509Svid,
+    AttestedAgent, Entry, JwtSvid, Selector as WireSelector,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
+use super::authorized_cache::{AuthorizedCache, CacheKey};
 use super::caller::{authenticate, svid_identity};
+use super::issue::{BatchContext, issue_batch, ttl, wire_svid};
 use super::limits::{AgentApiLimits, AttestRate};
 use super::push::{Push, Watcher};
 use super::{csr, sync};
@@ -33,7 +34,7 @@ use crate::metrics::{
 use crate::registration::{authorized_entries, server_id};
 
 /// Most CSRs in one `BatchNewX509Svid`.
-pub const MAX_BATCH: usize = 500;
+pub const MAX_BATCH: usize = 1000;
 
 /// The agent API over the CA, the datastore and the node attestors.
 pub struct AgentService<S> {
@@ -49,6 +50,7 @@ pub struct AgentService<S> {
     attestation_metrics: NodeAttestationMetrics,
     /// `None`: push is off, `WatchChanges` is `Unimplemented` (agents poll).
     push: Option<Push>,
+    authorized_cache: Arc<AuthorizedCache>,
 }
 
 impl<S> std::fmt::Debug for AgentService<S> {
@@ -82,6 +84,7 @@ impl<S: Datastore + Clone> AgentService<S> {
             svid_metrics: SvidMetrics::default(),
             attestation_metrics: NodeAttestationMetrics::default(),
             push: None,
+            authorized_cache: Arc::new(AuthorizedCache::default()),
         }
     }
 
@@ -212,11 +215,39 @@ impl<S: Datastore + Clone> AgentService<S> {
         }))
     }
 
+    /// The entries `agent` is authorized for at `now`, sorted by ID.
     async fn authorized(
         &self,
         agent: &AttestedAgent,
         now: SystemTime,
-    ) -> Result<Vec<Entry>, Status> {
+    ) -> Result<Arc<Vec<Entry>>, Status> {
+        let revision = self
+            .store
+            .entries_revision()
+            .await
+            .map_err(datastore_status)?;
+        self.authorized_at(agent, revision, now).await
+    }
+
+    /// [`Self::authorized`] with the entries `revision` read before: the walk again only
+    /// when the cached set for the agent is not exact at that revision and `now`.
+    async fn authorized_at(
+        &self,
+        agent: &AttestedAgent,
+        revision: u64,
+        now: SystemTime,
+    ) -> Result<Arc<Vec<Entry>>, Status> {
+        let key = CacheKey {
+            agent_id: agent.spiffe_id.clone(),
+            selectors: agent
+                .selectors
+                .iter()
+                .map(|s| (s.r#type.clone(), s.value.clone()))
+                .collect(),
+        };
+        if let Some(hit) = self.authorized_cache.get(&key, revision, unix_seconds(now)) {
+            return Ok(hit);
+        }
         let agent_id: SpiffeId = agent
             .spiffe_id
             .parse()
@@ -226,25 +257,11 @@ impl<S: Datastore + Clone> AgentService<S> {
             .iter()
             .filter_map(|s| tessera_proto::identity::Selector::new(&s.r#type, &s.value).ok())
             .collect();
-        authorized_entries(&self.store, &agent_id, &selectors, &self.server_id, now)
+        let entries = authorized_entries(&self.store, &agent_id, &selectors, &self.server_id, now)
             .await
-            .map_err(datastore_status)
+            .map_err(datastore_status)?;
+        Ok(self.authorized_cache.put(key, revision, entries))
     }
-}
-
-fn wire_svid(id: &SpiffeId, svid: IssuedX509Svid) -> X509Svid {
-    X509Svid {
-        spiffe_id: id.to_string(),
-        cert_chain: svid.chain,
-        expires_at: unix_seconds(svid.expires_at),
-    }
-}
-
-fn ttl(seconds: i32) -> Option<Duration> {
-    u64::try_from(seconds)
-        .ok()
-        .filter(|s| *s > 0)
-        .map(Duration::from_secs)
 }
 
 #[tonic::async_trait]
@@ -341,7 +358,9 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             .entries_revision()
             .await
             .map_err(datastore_status)?;
-        let entries = self.authorized(&agent, self.clock.now()).await?;
+        let entries = self
+            .authorized_at(&agent, revision, self.clock.now())
+            .await?;
         let r = request.get_ref();
         Ok(Response::new(sync::page(
             &entries,
@@ -357,7 +376,7 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
         request: Request<BatchNewX509SvidRequest>,
     ) -> Result<Response<BatchNewX509SvidResponse>, Status> {
         let agent = authenticate(&request, &self.store, &self.trust_domain).await?;
-        let params = &request.get_ref().params;
+        let params = request.into_inner().params;
         if params.len() > MAX_BATCH {
             return Err(Status::invalid_argument(format!(
                 "{} CSRs in one batch; at most {MAX_BATCH}",
@@ -365,61 +384,14 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
             )));
         }
         let now = self.clock.now();
-        let authorized: BTreeMap<String, Entry> = self
-            .authorized(&agent, now)
-            .await?
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
-        let snapshot = self.ca.snapshot();
-        let results = params
-            .iter()
-            .map(|p| {
-                let issued = (|| {
-                    let entry = authorized.get(&p.entry_id).ok_or_else(|| {
-                        Status::permission_denied(format!(
-                            "entry {:?} is not authorized for this agent",
-                            p.entry_id
-                        ))
-                    })?;
-                    let id: SpiffeId = entry
-                        .spiffe_id
-                        .parse()
-                        .map_err(|_| Status::internal("stored entry ID does not parse"))?;
-                    let public_key = csr::public_key(&p.csr)?;
-                    let svid = self
-                        .svid_metrics
-                        .time(SvidKind::X509, || {
-                            snapshot.sign_x509_svid(
-                                now,
-                                &X509SvidRequest {
-                                    spiffe_id: id.clone(),
-                                    public_key,
-                                    dns_names: entry.dns_names.clone(),
-                                    ip_addresses: Vec::new(),
-                                    ttl: ttl(entry.x509_svid_ttl),
-                                },
-                            )
-                        })
-                        .map_err(ca_status)?;
-                    Ok::<_, Status>(wire_svid(&id, svid))
-                })();
-                match issued {
-                    Ok(svid) => X509SvidResult {
-                        entry_id: p.entry_id.clone(),
-                        svid: Some(svid),
-                        code: Code::Ok as i32,
-                        message: String::new(),
-                    },
-                    Err(status) => X509SvidResult {
-                        entry_id: p.entry_id.clone(),
-                        svid: None,
-                        code: status.code() as i32,
-                        message: status.message().to_string(),
-                    },
-                }
-            })
-            .collect();
+        let authorized = self.authorized(&agent, now).await?;
+        let context = BatchContext {
+            snapshot: self.ca.snapshot(),
+            authorized,
+            metrics: self.svid_metrics.clone(),
+            now,
+        };
+        let results = issue_batch(context, params).await?;
         Ok(Response::new(BatchNewX509SvidResponse { results }))
     }
 
@@ -433,8 +405,9 @@ impl<S: Datastore + Clone> Agent for AgentService<S> {
         let entry = self
             .authorized(&agent, now)
             .await?
-            .into_iter()
+            .iter()
             .find(|e| e.id == r.entry_id)
+            .cloned()
             .ok_or_else(|| {
                 Status::permission_denied(format!(
                     "entry {:?} is not authorized for this agent",
