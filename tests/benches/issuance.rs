@@ -29,7 +29,7 @@ mod procs;
 use std::time::{Duration, Instant};
 
 use procs::{Agent, Server};
-use tessera_tests::bench_report::{Plot, Results};
+use tessera_tests::bench_report::{Plot, Results, quick};
 
 const SVIDS: &str = "tessera_agent_cache_x509_svids";
 const ROUNDS: &str = "tessera_agent_sync_duration_seconds_count{result=\"ok\"}";
@@ -54,10 +54,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
-}
-
-fn quick() -> bool {
-    std::env::var("TESSERA_BENCH_QUICK").is_ok_and(|v| v == "1")
 }
 
 /// One issuance run: the time from agent start to all `n` SVIDs held, and the RSS of the

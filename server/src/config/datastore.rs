@@ -64,7 +64,15 @@ pub struct DatastoreSection {
     /// through another replica takes effect here within this bound. Default 1s.
     #[serde(with = "serde_str")]
     pub client_cache_ttl: Duration,
+    /// sled: the page cache in MiB (1 to 65536). Default 16: sled's own default (1 GiB)
+    /// let a server with 100,000 entries hold ~200 MB (sled counts serialized sizes: the
+    /// cache's real footprint is a few times its setting). `cargo bench --bench issuance`:
+    /// 136 MB at 100,000 entries with 16, 204 MB with 64, issuance unchanged.
+    pub sled_cache_mib: u64,
 }
+
+/// The default `sled_cache_mib`.
+pub const DEFAULT_SLED_CACHE_MIB: u64 = 16;
 
 /// The longest `client_cache_ttl` accepted.
 const MAX_CLIENT_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -77,6 +85,7 @@ impl Default for DatastoreSection {
             ro_connection_string: None,
             max_connections: 10,
             client_cache_ttl: Duration::from_secs(1),
+            sled_cache_mib: DEFAULT_SLED_CACHE_MIB,
         }
     }
 }
@@ -121,6 +130,12 @@ impl DatastoreSection {
                 format!("{} is not between 1 and 1000", self.max_connections),
             ));
         }
+        if !(1..=65536).contains(&self.sled_cache_mib) {
+            return Err((
+                "datastore.sled_cache_mib",
+                format!("{} is not between 1 and 65536", self.sled_cache_mib),
+            ));
+        }
         if self.client_cache_ttl > MAX_CLIENT_CACHE_TTL {
             return Err((
                 "datastore.client_cache_ttl",
@@ -130,6 +145,11 @@ impl DatastoreSection {
             ));
         }
         Ok(())
+    }
+
+    /// sled's page cache in bytes.
+    pub fn sled_cache_bytes(&self) -> u64 {
+        self.sled_cache_mib.saturating_mul(1024 * 1024)
     }
 
     /// The PostgreSQL settings, when `kind = "postgres"`.
@@ -173,6 +193,9 @@ mod tests {
         let c = parse("").unwrap();
         assert_eq!(c.datastore.kind, DatastoreKind::Sled);
         assert!(c.datastore.postgres().is_none());
+        assert_eq!(c.datastore.sled_cache_bytes(), 16 * 1024 * 1024);
+        let c = parse("[datastore]\nsled_cache_mib = 256").unwrap();
+        assert_eq!(c.datastore.sled_cache_bytes(), 256 * 1024 * 1024);
         let c = parse(
             "[datastore]\nkind = \"postgres\"\n\
              connection_string = \"postgres://app:pw@db:5432/tessera?sslmode=verify-full\"\n\
@@ -211,6 +234,10 @@ mod tests {
         );
         assert_eq!(refused("[datastore]\nkind = \"mysql\"").0, "datastore.kind");
         assert_eq!(refused("[datastore]\nbogus = 1").0, "datastore.bogus");
+        assert_eq!(
+            refused("[datastore]\nsled_cache_mib = 0").0,
+            "datastore.sled_cache_mib"
+        );
         let (key, message) = refused(
             "[datastore]\nkind = \"postgres\"\nconnection_string = \"postgres://u:hunter2@h:port/d\"",
         );

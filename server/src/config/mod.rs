@@ -19,7 +19,7 @@ pub use admin_bindings::AdminBindingSection;
 pub use api_keys::ApiKeysSection;
 pub use attestors::{K8sPsatCluster, K8sPsatSection, NodeAttestorsSection};
 pub use audit::{AuditSection, SinkKind};
-pub use datastore::{ConnectionString, DatastoreKind, DatastoreSection};
+pub use datastore::{ConnectionString, DEFAULT_SLED_CACHE_MIB, DatastoreKind, DatastoreSection};
 pub use federation::{EndpointProfile, FederationSection};
 pub use file::{CaSection, LogFormat, ServerConfig, UpstreamSection};
 pub use k8s_registration::K8sRegistrationSection;

@@ -122,8 +122,11 @@ async fn open_and_run(
         .map_err(|e| startup("server_id")(&e))?;
     match config.datastore.postgres() {
         None => {
-            let store = SledStore::open(&config.data_dir.join("datastore"))
-                .map_err(|e| startup("datastore")(&e))?;
+            let store = SledStore::open_with_cache(
+                &config.data_dir.join("datastore"),
+                config.datastore.sled_cache_bytes(),
+            )
+            .map_err(|e| startup("datastore")(&e))?;
             tessera_proto::private_dir::tighten_tree(&config.data_dir)
                 .map_err(|e| startup("data_dir")(&e))?;
             let changes = Changes {

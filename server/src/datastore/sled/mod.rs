@@ -173,6 +173,9 @@ impl TenantTrees {
     }
 }
 
+/// The page cache of [`SledStore::open`]: `[datastore] sled_cache_mib`'s default.
+pub const DEFAULT_CACHE_BYTES: u64 = crate::config::DEFAULT_SLED_CACHE_MIB * 1024 * 1024;
+
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     ///
@@ -180,9 +183,18 @@ impl SledStore {
     /// ago may still hold it from a background thread, so a held lock is retried for up to
     /// [`LOCK_WAIT`] before failing (another process holding it is an error).
     pub fn open(dir: &Path) -> Result<Self, DatastoreError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Self::open`] with a page cache of `cache_bytes` (`[datastore] sled_cache_mib`).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, DatastoreError> {
         let started = std::time::Instant::now();
         let db = loop {
-            match ::sled::Config::new().path(dir).open() {
+            match ::sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .open()
+            {
                 Ok(db) => break db,
                 Err(e) if lock_held(&e) && started.elapsed() < LOCK_WAIT => {
                     std::thread::sleep(std::time::Duration::from_millis(50));
