@@ -26,6 +26,7 @@ pub mod jwt;
 pub mod jwt_svid;
 pub mod metrics;
 pub mod ops;
+pub mod parallel;
 pub mod private_dir;
 pub mod telemetry;
 pub mod wire;

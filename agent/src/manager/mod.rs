@@ -4,7 +4,6 @@
 
 mod error;
 mod identity;
-mod parallel;
 mod push;
 mod rotation;
 mod runner;

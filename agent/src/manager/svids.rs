@@ -10,12 +10,12 @@ use tessera_proto::wire::tessera::agent::v1::{NewX509SvidParams, X509SvidResult}
 use tokio::task::JoinSet;
 use tonic::transport::Channel;
 
-use super::parallel::map_blocking;
 use super::rotation::{ReissueReason, reissue_reason};
 use super::{Manager, ManagerError};
 use crate::client;
 use crate::metrics::RotationReason;
 use crate::x509::{NewKey, SvidWithKey, X509Error, generate_key, trust_anchors, verify_svid};
+use tessera_proto::parallel::map_blocking;
 
 /// Batches requested at once: while the server signs one, the agent generates the keys of
 /// the next and checks the answers of the previous.
@@ -169,6 +169,7 @@ async fn issue_batch(
         (w.entry_id, outcome)
     })
     .await
+    .map_err(ManagerError::from)
 }
 
 /// Checks the server's answer for `wanted`: the chain certifies our key, names the entry's

@@ -2,12 +2,12 @@
 //! tokio's blocking pool, in chunks, so one agent's batch does not keep one core busy while
 //! the others idle, and the runtime's workers stay free for I/O.
 
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tessera_proto::clock::unix_seconds;
 use tessera_proto::identity::SpiffeId;
+use tessera_proto::parallel::map_blocking;
 use tessera_proto::wire::tessera::agent::v1::{NewX509SvidParams, X509SvidResult};
 use tessera_proto::wire::tessera::types::v1::{Entry, X509Svid};
 use tonic::{Code, Status};
@@ -16,9 +16,6 @@ use super::csr;
 use crate::api::ca_status;
 use crate::ca::{CaSnapshot, IssuedX509Svid, X509SvidRequest};
 use crate::metrics::{SvidKind, SvidMetrics};
-
-/// Fewer CSRs than this per chunk are not worth a thread hop.
-const MIN_CHUNK: usize = 8;
 
 /// What every chunk of one batch shares.
 pub(super) struct BatchContext {
@@ -34,34 +31,16 @@ pub(super) async fn issue_batch(
     context: BatchContext,
     params: Vec<NewX509SvidParams>,
 ) -> Result<Vec<X509SvidResult>, Status> {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let per_chunk = params.len().div_ceil(cores).max(MIN_CHUNK);
-    let total = params.len();
     let context = Arc::new(context);
-    let mut handles = Vec::with_capacity(cores);
-    let mut params = params.into_iter();
-    loop {
-        let chunk: Vec<NewX509SvidParams> = params.by_ref().take(per_chunk).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let context = context.clone();
-        handles.push(tokio::task::spawn_blocking(move || {
-            chunk
-                .iter()
-                .map(|p| result(p, issue_one(&context, p)))
-                .collect::<Vec<_>>()
-        }));
-    }
-    let mut results = Vec::with_capacity(total);
-    for handle in handles {
-        let chunk = handle.await.map_err(|e| {
-            tracing::error!(error = %e, "an X.509-SVID signing worker failed");
-            Status::internal("signing failed")
-        })?;
-        results.extend(chunk);
-    }
-    Ok(results)
+    map_blocking(params, move |p| {
+        let issued = issue_one(&context, &p);
+        result(&p, issued)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "an X.509-SVID signing worker failed");
+        Status::internal("signing failed")
+    })
 }
 
 fn issue_one(context: &BatchContext, p: &NewX509SvidParams) -> Result<X509Svid, Status> {

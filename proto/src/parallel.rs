@@ -1,16 +1,16 @@
-//! CPU-bound work (key generation, CSR signatures, chain checks) spread over the cores on
-//! tokio's blocking pool, so the runtime's workers stay free for I/O.
+//! CPU-bound work (key generation, signatures, chain checks) spread over the cores on
+//! tokio's blocking pool, so the runtime's workers stay free for I/O. Used by the server
+//! (a batch's CSR verification and signing) and the agent (a batch's keys and checks).
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-
-use super::ManagerError;
 
 /// Fewer items than this per chunk are not worth a thread hop.
 const MIN_CHUNK: usize = 8;
 
 /// Maps `items` through `f` on the blocking pool, one chunk per core; results in order.
-pub(super) async fn map_blocking<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>, ManagerError>
+/// Fails only when a chunk's worker panicked or was cancelled.
+pub async fn map_blocking<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>, tokio::task::JoinError>
 where
     T: Send + 'static,
     R: Send + 'static,
