@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustls::pki_types::TrustAnchor;
+use tessera_proto::parallel::map_blocking;
 use tessera_proto::wire::tessera::agent::v1::{NewX509SvidParams, X509SvidResult};
 use tokio::task::JoinSet;
 use tonic::transport::Channel;
@@ -15,7 +16,6 @@ use super::{Manager, ManagerError};
 use crate::client;
 use crate::metrics::RotationReason;
 use crate::x509::{NewKey, SvidWithKey, X509Error, generate_key, trust_anchors, verify_svid};
-use tessera_proto::parallel::map_blocking;
 
 /// Batches requested at once: while the server signs one, the agent generates the keys of
 /// the next and checks the answers of the previous.
