@@ -19,8 +19,6 @@
 //! next to the fake one) and the latency CDF per level go to `$TESSERA_BENCH_RESULTS`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,25 +26,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType, SerialNumber,
-};
 use tessera_agent::attestor::workload::{
     Caller, StartTimes, WorkloadAttestError, WorkloadAttestors,
 };
 use tessera_agent::client::ClientError;
 use tessera_agent::config::AgentConfig;
-use tessera_agent::manager::{AgentState, CachedEntry};
 use tessera_agent::workload_api::{CallerSelectors, JwtMinter, WorkloadApi, WorkloadEndpoint};
-use tessera_agent::x509::SvidWithKey;
 use tessera_proto::clock::{Clock, SystemClock};
 use tessera_proto::identity::Selector;
-use tessera_proto::wire::tessera::types::v1::{
-    Bundle, Entry, JwtSvid, Selector as WireSelector, X509Authority,
-};
+use tessera_proto::wire::tessera::types::v1::JwtSvid;
 use tessera_proto::wire::workload::X509svidRequest;
-use tessera_proto::wire::workload::X509svidResponse;
 use tessera_proto::wire::workload::spiffe_workload_api_client::SpiffeWorkloadApiClient;
 use tessera_tests::bench_report::pick;
 use tokio::net::UnixStream;
@@ -55,10 +44,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tonic::Request;
 use tonic::transport::{Channel, Endpoint, Uri};
-use zeroize::Zeroizing;
 
+#[path = "workload/identities.rs"]
+mod identities;
 #[path = "workload/record.rs"]
 mod record;
+
+use identities::{Ca, fingerprint, leaf, leaf_fingerprint, new_ca, state};
 
 use record::{median_fanout, record};
 
@@ -84,90 +76,6 @@ const TARGET_P99: Duration = Duration::from_millis(1);
 const TARGET_FANOUT: Duration = Duration::from_secs(1);
 /// How long a rotation may take before the bench gives up on it (reported, not failed).
 const ROTATION_TIMEOUT: Duration = Duration::from_secs(15);
-
-// ---------------------------------------------------------------- identities
-
-struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    der: Vec<u8>,
-}
-
-fn new_ca() -> Ca {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "bench CA 1");
-    params.subject_alt_names = vec![SanType::URI(format!("spiffe://{TD}").try_into().unwrap())];
-    let der = params.self_signed(&key).unwrap().der().to_vec();
-    Ca {
-        issuer: Issuer::new(params, key),
-        der,
-    }
-}
-
-/// A fresh key and a leaf for `spiffe://example.org/bench` with serial `serial`.
-fn leaf(ca: &Ca, serial: u64) -> SvidWithKey {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = vec![SanType::URI(
-        format!("spiffe://{TD}/bench").try_into().unwrap(),
-    )];
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    params.serial_number = Some(SerialNumber::from(serial));
-    params.use_authority_key_identifier_extension = true;
-    let cert = params.signed_by(&key, &ca.issuer).unwrap().der().to_vec();
-    SvidWithKey::from_parts(vec![cert], Zeroizing::new(key.serialize_der()), None).unwrap()
-}
-
-fn state(ca: &Ca, svid: SvidWithKey, uid: u32) -> AgentState {
-    let entry = Entry {
-        id: "bench-entry".into(),
-        spiffe_id: format!("spiffe://{TD}/bench"),
-        parent_id: format!("spiffe://{TD}/agent"),
-        selectors: vec![WireSelector {
-            r#type: "unix".into(),
-            value: format!("uid:{uid}"),
-        }],
-        hint: "bench".into(),
-        created_at: 1,
-        ..Entry::default()
-    };
-    AgentState {
-        agent_id: format!("spiffe://{TD}/agent"),
-        bundle: Bundle {
-            trust_domain: TD.into(),
-            x509_authorities: vec![X509Authority {
-                asn1: ca.der.clone(),
-                tainted: false,
-            }],
-            sequence: 1,
-            ..Bundle::default()
-        },
-        federated_bundles: Vec::new(),
-        entries: vec![CachedEntry {
-            entry,
-            svid: Some(Arc::new(svid)),
-        }],
-    }
-}
-
-fn fingerprint(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
-fn leaf_fingerprint(msg: &X509svidResponse) -> u64 {
-    msg.svids.first().map_or(0, |s| fingerprint(&s.x509_svid))
-}
 
 // ---------------------------------------------------------------- fakes
 
