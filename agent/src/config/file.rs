@@ -191,7 +191,7 @@ fn default_x509_svid_batch_size() -> usize {
 }
 
 /// The default `x509_svid_batch_size`.
-pub const DEFAULT_X509_SVID_BATCH_SIZE: usize = 100;
+pub const DEFAULT_X509_SVID_BATCH_SIZE: usize = 500;
 
 fn default_log_level() -> String {
     "info".into()

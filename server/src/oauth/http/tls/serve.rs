@@ -93,8 +93,8 @@ pub async fn serve_plain(
     Ok(())
 }
 
-/// The next accepted connection, or `None` once `shutdown` fires. Accept errors (e.g.
-/// EMFILE) are logged and retried after 50 ms instead of spinning.
+/// The next accepted connection (with TCP_NODELAY), or `None` once `shutdown` fires.
+/// Accept errors (e.g. EMFILE) are logged and retried after 50 ms instead of spinning.
 async fn next_connection(
     listener: &TcpListener,
     shutdown: &CancellationToken,
@@ -105,7 +105,14 @@ async fn next_connection(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok(conn) => return Some(conn),
+            Ok((tcp, peer)) => {
+                // Small writes (a response after its headers) must not wait for the
+                // peer's delayed ACK.
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+                }
+                return Some((tcp, peer));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "oauth accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
