@@ -58,11 +58,11 @@ mod tests {
                 .map(|(i, life)| {
                     let id = format!("spiffe://{TD}/w{i}");
                     CachedEntry {
-                        entry: Entry {
+                        entry: Arc::new(Entry {
                             id: format!("e{i}"),
                             spiffe_id: id.clone(),
                             ..Entry::default()
-                        },
+                        }),
                         svid: life.map(|life| {
                             Arc::new(ca.svid(&id, now - Duration::from_secs(60), now + life))
                         }),

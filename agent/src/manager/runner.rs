@@ -53,7 +53,8 @@ pub struct ManagerConfig {
 /// An entry in the cache, with the SVID held for it and the entry revision it was issued at.
 #[derive(Debug, Clone)]
 pub(super) struct EntrySlot {
-    pub(super) entry: Entry,
+    /// Shared with the published snapshots.
+    pub(super) entry: Arc<Entry>,
     pub(super) svid: Option<(Arc<SvidWithKey>, u64)>,
 }
 
@@ -264,18 +265,18 @@ impl Manager {
     }
 
     async fn sync_entries(&mut self, channel: Channel) -> Result<(), ManagerError> {
-        let cached: BTreeMap<String, Entry> = self
+        let cached: BTreeMap<String, Arc<Entry>> = self
             .entries
             .iter()
             .map(|(id, slot)| (id.clone(), slot.entry.clone()))
             .collect();
         let pages = client::sync_entries(channel.clone(), self.revision).await?;
-        let result = match merge_pages(&cached, &pages) {
+        let result = match merge_pages(&cached, pages) {
             MergeOutcome::Merged(r) => r,
             MergeOutcome::NeedsFullSync => {
                 tracing::debug!("entry cache incomplete; full sync");
                 let pages = client::sync_entries(channel, 0).await?;
-                match merge_pages(&BTreeMap::new(), &pages) {
+                match merge_pages(&BTreeMap::new(), pages) {
                     MergeOutcome::Merged(r) => r,
                     MergeOutcome::NeedsFullSync => {
                         return Err(ManagerError::InvalidResponse(

@@ -22,8 +22,8 @@ pub struct AgentState {
 /// An authorized entry and its current X.509-SVID.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CachedEntry {
-    /// The registration entry.
-    pub entry: Entry,
+    /// The registration entry (shared by the snapshots that hold it).
+    pub entry: Arc<Entry>,
     /// Its current SVID; `None` until issued (or when issuance failed and no valid one is
     /// left).
     pub svid: Option<Arc<SvidWithKey>>,

@@ -1,6 +1,7 @@
 //! Merging `SyncEntries` pages into the entry cache: a pure function.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tessera_proto::wire::tessera::agent::v1::SyncEntriesResponse;
 use tessera_proto::wire::tessera::types::v1::Entry;
@@ -8,8 +9,8 @@ use tessera_proto::wire::tessera::types::v1::Entry;
 /// The entry cache after a sync.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncResult {
-    /// Every authorized entry, by ID.
-    pub entries: BTreeMap<String, Entry>,
+    /// Every authorized entry, by ID (shared with the published snapshots).
+    pub entries: BTreeMap<String, Arc<Entry>>,
     /// The revision to pass as `since_revision` next time.
     pub revision: u64,
 }
@@ -25,32 +26,32 @@ pub enum MergeOutcome {
 }
 
 /// Merges the pages of one sync into `cached`: entries on no page's `authorized` list are
-/// dropped, entries sent in full replace cached ones, and an authorized entry the agent
-/// cannot reconstruct asks for a full sync.
+/// dropped, entries sent in full replace cached ones (moved, not copied), unchanged ones
+/// stay shared, and an authorized entry the agent cannot reconstruct asks for a full sync.
 pub fn merge_pages(
-    cached: &BTreeMap<String, Entry>,
-    pages: &[SyncEntriesResponse],
+    cached: &BTreeMap<String, Arc<Entry>>,
+    pages: Vec<SyncEntriesResponse>,
 ) -> MergeOutcome {
-    let mut full: BTreeMap<&str, &Entry> = BTreeMap::new();
-    let mut authorized: BTreeMap<&str, u64> = BTreeMap::new();
+    let revision = pages.iter().map(|p| p.revision).max().unwrap_or_default();
+    let mut full: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut authorized: BTreeMap<String, u64> = BTreeMap::new();
     for page in pages {
-        for entry in &page.entries {
-            full.insert(entry.id.as_str(), entry);
+        for entry in page.entries {
+            full.insert(entry.id.clone(), entry);
         }
-        for a in &page.authorized {
-            authorized.insert(a.id.as_str(), a.revision);
+        for a in page.authorized {
+            authorized.insert(a.id, a.revision);
         }
     }
     let mut entries = BTreeMap::new();
     for (id, revision) in authorized {
-        let entry = match (full.get(id), cached.get(id)) {
-            (Some(sent), _) => (*sent).clone(),
+        let entry = match (full.remove(&id), cached.get(&id)) {
+            (Some(sent), _) => Arc::new(sent),
             (None, Some(held)) if held.revision == revision => held.clone(),
             _ => return MergeOutcome::NeedsFullSync,
         };
-        entries.insert(id.to_owned(), entry);
+        entries.insert(id, entry);
     }
-    let revision = pages.iter().map(|p| p.revision).max().unwrap_or_default();
     MergeOutcome::Merged(SyncResult { entries, revision })
 }
 
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn first_sync_takes_every_page() {
-        let pages = [
+        let pages = vec![
             page(
                 &[entry("a", 1), entry("b", 2)],
                 &[("a", 1), ("b", 2)],
@@ -108,42 +109,45 @@ mod tests {
             ),
             page(&[entry("c", 5)], &[("c", 5)], 5, ""),
         ];
-        let r = merged(merge_pages(&BTreeMap::new(), &pages));
+        let r = merged(merge_pages(&BTreeMap::new(), pages));
         assert_eq!(r.revision, 5);
         assert_eq!(r.entries.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]
     fn incremental_sync_keeps_unchanged_replaces_changed_drops_gone() {
-        let cached: BTreeMap<String, Entry> = [entry("a", 1), entry("b", 2), entry("c", 3)]
+        let cached: BTreeMap<String, Arc<Entry>> = [entry("a", 1), entry("b", 2), entry("c", 3)]
             .into_iter()
-            .map(|e| (e.id.clone(), e))
+            .map(|e| (e.id.clone(), Arc::new(e)))
             .collect();
         let mut b2 = entry("b", 7);
         b2.hint = "changed".into();
-        let pages = [
+        let pages = vec![
             page(&[], &[("a", 1)], 7, "next"),
             page(&[b2.clone(), entry("d", 6)], &[("b", 7), ("d", 6)], 7, ""),
         ];
-        let r = merged(merge_pages(&cached, &pages));
+        let r = merged(merge_pages(&cached, pages));
         assert_eq!(r.entries.keys().collect::<Vec<_>>(), ["a", "b", "d"]);
-        assert_eq!(r.entries["b"], b2);
-        assert_eq!(r.entries["a"], entry("a", 1));
+        assert_eq!(*r.entries["b"], b2);
+        assert_eq!(*r.entries["a"], entry("a", 1));
+        // The unchanged entry is the cached one, shared, not a copy.
+        assert!(Arc::ptr_eq(&r.entries["a"], &cached["a"]));
         assert_eq!(r.revision, 7);
     }
 
     #[test]
     fn missing_or_stale_entry_asks_for_a_full_sync() {
-        let cached: BTreeMap<String, Entry> =
-            [("a".to_string(), entry("a", 1))].into_iter().collect();
+        let cached: BTreeMap<String, Arc<Entry>> = [("a".to_string(), Arc::new(entry("a", 1)))]
+            .into_iter()
+            .collect();
         // "z" is authorized but the agent never saw it.
         assert_eq!(
-            merge_pages(&cached, &[page(&[], &[("a", 1), ("z", 4)], 4, "")]),
+            merge_pages(&cached, vec![page(&[], &[("a", 1), ("z", 4)], 4, "")]),
             MergeOutcome::NeedsFullSync
         );
         // "a" moved to revision 3 but was not sent.
         assert_eq!(
-            merge_pages(&cached, &[page(&[], &[("a", 3)], 4, "")]),
+            merge_pages(&cached, vec![page(&[], &[("a", 3)], 4, "")]),
             MergeOutcome::NeedsFullSync
         );
     }
@@ -152,10 +156,10 @@ mod tests {
     fn entries_sent_but_not_authorized_are_ignored() {
         let r = merged(merge_pages(
             &BTreeMap::new(),
-            &[page(&[entry("a", 1), entry("x", 1)], &[("a", 1)], 1, "")],
+            vec![page(&[entry("a", 1), entry("x", 1)], &[("a", 1)], 1, "")],
         ));
         assert_eq!(r.entries.keys().collect::<Vec<_>>(), ["a"]);
-        let empty = merged(merge_pages(&r.entries, &[page(&[], &[], 2, "")]));
+        let empty = merged(merge_pages(&r.entries, vec![page(&[], &[], 2, "")]));
         assert!(empty.entries.is_empty());
     }
 }

@@ -85,7 +85,7 @@ pub(super) fn state(ca: &Ca, svid: SvidWithKey, uid: u32) -> AgentState {
         },
         federated_bundles: Vec::new(),
         entries: vec![CachedEntry {
-            entry,
+            entry: Arc::new(entry),
             svid: Some(Arc::new(svid)),
         }],
     }

@@ -153,7 +153,7 @@ pub fn cached(ca: &TestCa, entry: Entry, now: SystemTime) -> CachedEntry {
         now + Duration::from_secs(3600),
     );
     CachedEntry {
-        entry,
+        entry: Arc::new(entry),
         svid: Some(Arc::new(svid)),
     }
 }
