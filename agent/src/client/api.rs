@@ -51,6 +51,16 @@ pub async fn sync_entries(
     channel: Channel,
     since_revision: u64,
 ) -> Result<Vec<SyncEntriesResponse>, ClientError> {
+    sync_entries_with(channel, since_revision, |_| {}).await
+}
+
+/// [`sync_entries`], showing each page to `on_page` as it arrives (before the next is
+/// asked for), so work can start while the rest is in transit.
+pub async fn sync_entries_with(
+    channel: Channel,
+    since_revision: u64,
+    mut on_page: impl FnMut(&SyncEntriesResponse),
+) -> Result<Vec<SyncEntriesResponse>, ClientError> {
     let mut client = AgentClient::new(channel);
     let mut pages = Vec::new();
     let mut page_token = String::new();
@@ -63,6 +73,7 @@ pub async fn sync_entries(
             })
             .await?
             .into_inner();
+        on_page(&page);
         let next = page.next_page_token.clone();
         pages.push(page);
         if next.is_empty() {

@@ -6,6 +6,6 @@ mod error;
 
 pub use api::{
     AgentApi, BATCH_LIMIT, attest, batch_new_x509_svids, get_bundles, new_jwt_svid, renew_agent,
-    sync_entries, watch_changes,
+    sync_entries, sync_entries_with, watch_changes,
 };
 pub use error::ClientError;

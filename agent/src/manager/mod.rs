@@ -4,6 +4,7 @@
 
 mod error;
 mod identity;
+mod issuer;
 mod push;
 mod rotation;
 mod runner;

@@ -12,6 +12,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use super::issuer::Issuer;
 use super::push::{PushWatcher, Woken, pause};
 use super::sync::{MergeOutcome, merge_pages};
 use super::{AgentState, CachedEntry, ManagerError};
@@ -219,8 +220,9 @@ impl Manager {
 
     async fn sync(&mut self, channel: Channel, now: SystemTime) -> Result<(), ManagerError> {
         self.refresh_bundles(channel.clone()).await?;
-        self.sync_entries(channel.clone()).await?;
-        self.refresh_svids(channel, now).await?;
+        let mut issuer = self.issuer(channel.clone(), now)?;
+        self.sync_entries(channel, &mut issuer, now).await?;
+        self.refresh_svids(issuer, now).await?;
         self.publish();
         Ok(())
     }
@@ -264,18 +266,31 @@ impl Manager {
         Ok(())
     }
 
-    async fn sync_entries(&mut self, channel: Channel) -> Result<(), ManagerError> {
+    /// Syncs the entry cache; SVIDs for the entries the pages send in full are requested
+    /// through `issuer` as the pages arrive.
+    async fn sync_entries(
+        &mut self,
+        channel: Channel,
+        issuer: &mut Issuer,
+        now: SystemTime,
+    ) -> Result<(), ManagerError> {
         let cached: BTreeMap<String, Arc<Entry>> = self
             .entries
             .iter()
             .map(|(id, slot)| (id.clone(), slot.entry.clone()))
             .collect();
-        let pages = client::sync_entries(channel.clone(), self.revision).await?;
+        let pages = client::sync_entries_with(channel.clone(), self.revision, |page| {
+            self.want_early(issuer, page, now);
+        })
+        .await?;
         let result = match merge_pages(&cached, pages) {
             MergeOutcome::Merged(r) => r,
             MergeOutcome::NeedsFullSync => {
                 tracing::debug!("entry cache incomplete; full sync");
-                let pages = client::sync_entries(channel, 0).await?;
+                let pages = client::sync_entries_with(channel, 0, |page| {
+                    self.want_early(issuer, page, now);
+                })
+                .await?;
                 match merge_pages(&BTreeMap::new(), pages) {
                     MergeOutcome::Merged(r) => r,
                     MergeOutcome::NeedsFullSync => {

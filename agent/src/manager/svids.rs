@@ -1,5 +1,6 @@
 //! Issuing X.509-SVIDs for cached entries: decide (pure), request in batches — several in
-//! flight, keys generated and answers checked on every core — then keep what checked out.
+//! flight ([`Issuer`]), keys generated and answers checked on every core — then keep what
+//! checked out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,28 +8,26 @@ use std::time::SystemTime;
 
 use rustls::pki_types::TrustAnchor;
 use tessera_proto::parallel::map_blocking;
-use tessera_proto::wire::tessera::agent::v1::{NewX509SvidParams, X509SvidResult};
-use tokio::task::JoinSet;
+use tessera_proto::wire::tessera::agent::v1::{
+    NewX509SvidParams, SyncEntriesResponse, X509SvidResult,
+};
 use tonic::transport::Channel;
 
+use super::issuer::Issuer;
 use super::rotation::{ReissueReason, reissue_reason};
 use super::{Manager, ManagerError};
 use crate::client;
 use crate::metrics::RotationReason;
 use crate::x509::{NewKey, SvidWithKey, X509Error, generate_key, trust_anchors, verify_svid};
 
-/// Batches requested at once: while the server signs one, the agent generates the keys of
-/// the next and checks the answers of the previous.
-const IN_FLIGHT: usize = 4;
-
 /// An entry that needs an SVID.
-struct Wanted {
-    entry_id: String,
-    spiffe_id: String,
+pub(super) struct Wanted {
+    pub(super) entry_id: String,
+    pub(super) spiffe_id: String,
 }
 
 /// What became of one entry's request.
-enum Outcome {
+pub(super) enum Outcome {
     Issued(SvidWithKey),
     /// The server answered an error for this entry.
     Refused {
@@ -42,27 +41,69 @@ enum Outcome {
 }
 
 impl Manager {
-    /// Requests SVIDs for every entry that needs one at `now`; keeps the old SVID (until it
-    /// expires) for entries whose issuance failed.
+    /// This round's issuance pipeline, checking answers against the current bundle.
+    pub(super) fn issuer(&self, channel: Channel, now: SystemTime) -> Result<Issuer, ManagerError> {
+        let bundle = self.bundle.as_ref().ok_or(ManagerError::NoTrustBundle)?;
+        let batch_size = self
+            .config
+            .x509_svid_batch_size
+            .clamp(1, client::BATCH_LIMIT);
+        Ok(Issuer::new(channel, trust_anchors(bundle), now, batch_size))
+    }
+
+    /// Requests, while the sync goes on, SVIDs for the entries `page` sends in full that
+    /// need one — new or changed entries — judged against what the cache holds for them.
+    /// They are authorized (the page lists them), so the request stands whatever the rest
+    /// of the sync brings; an entry the merge then drops just has its SVID not kept.
+    pub(super) fn want_early(
+        &self,
+        issuer: &mut Issuer,
+        page: &SyncEntriesResponse,
+        now: SystemTime,
+    ) {
+        let Some(bundle) = &self.bundle else {
+            return;
+        };
+        let authorized: HashMap<&str, u64> = page
+            .authorized
+            .iter()
+            .map(|a| (a.id.as_str(), a.revision))
+            .collect();
+        for entry in &page.entries {
+            if authorized.get(entry.id.as_str()) != Some(&entry.revision) {
+                continue;
+            }
+            let held = self
+                .entries
+                .get(&entry.id)
+                .and_then(|slot| slot.svid.as_ref())
+                .map(|(s, r)| (s.as_ref(), *r));
+            if let Some(reason) = reissue_reason(now, entry, held, bundle) {
+                tracing::debug!(entry_id = %entry.id, %reason, "X509-SVID needed");
+                issuer.want(entry, label(reason));
+            }
+        }
+    }
+
+    /// Requests SVIDs for every cached entry that needs one at `now` (besides those
+    /// `issuer` already has), waits for all, and keeps what checked out; keeps the old SVID
+    /// (until it expires) for entries whose issuance failed.
     pub(super) async fn refresh_svids(
         &mut self,
-        channel: Channel,
+        mut issuer: Issuer,
         now: SystemTime,
     ) -> Result<(), ManagerError> {
         let Some(bundle) = self.bundle.clone() else {
             return Err(ManagerError::NoTrustBundle);
         };
-        let mut wanted = Vec::new();
-        let mut reasons = HashMap::new();
         for (id, slot) in &self.entries {
+            if issuer.requested(id) {
+                continue;
+            }
             let held = slot.svid.as_ref().map(|(s, r)| (s.as_ref(), *r));
             if let Some(reason) = reissue_reason(now, &slot.entry, held, &bundle) {
                 tracing::debug!(entry_id = %id, %reason, "X509-SVID needed");
-                wanted.push(Wanted {
-                    entry_id: id.clone(),
-                    spiffe_id: slot.entry.spiffe_id.clone(),
-                });
-                reasons.insert(id.clone(), label(reason));
+                issuer.want(&slot.entry, label(reason));
             }
         }
         // Drop SVIDs that expired, whatever happens next.
@@ -71,31 +112,8 @@ impl Manager {
                 slot.svid = None;
             }
         }
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let anchors = Arc::new(trust_anchors(&bundle));
-        let batch_size = self
-            .config
-            .x509_svid_batch_size
-            .clamp(1, client::BATCH_LIMIT);
-        let mut batches = Vec::new();
-        let mut rest = wanted.into_iter().peekable();
-        while rest.peek().is_some() {
-            batches.push(rest.by_ref().take(batch_size).collect::<Vec<_>>());
-        }
-        let mut in_flight = JoinSet::new();
-        for batch in batches {
-            if in_flight.len() >= IN_FLIGHT
-                && let Some(done) = in_flight.join_next().await
-            {
-                self.keep(done??, &reasons);
-            }
-            in_flight.spawn(issue_batch(channel.clone(), batch, anchors.clone(), now));
-        }
-        while let Some(done) = in_flight.join_next().await {
-            self.keep(done??, &reasons);
-        }
+        let (outcomes, reasons) = issuer.finish().await?;
+        self.keep(outcomes, &reasons);
         Ok(())
     }
 
@@ -133,7 +151,7 @@ impl Manager {
 
 /// One batch: keys and CSRs on every core, one `BatchNewX509Svid`, answers checked on every
 /// core.
-async fn issue_batch(
+pub(super) async fn issue_batch(
     channel: Channel,
     batch: Vec<Wanted>,
     anchors: Arc<Vec<TrustAnchor<'static>>>,

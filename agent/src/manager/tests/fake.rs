@@ -50,6 +50,12 @@ pub struct FakeState {
     pub signals: tokio::sync::broadcast::Sender<()>,
     /// `WatchChanges` calls.
     pub watches: AtomicUsize,
+    /// `SyncEntries` pages and `BatchNewX509Svid` calls in arrival order (`sync <page
+    /// index>`, `batch`).
+    pub calls: Mutex<Vec<String>>,
+    /// Answer the last page of a sync only once a `BatchNewX509Svid` arrived (or after
+    /// 5 s): shows whether issuance starts while a sync is still paging.
+    pub hold_last_page: AtomicBool,
 }
 
 impl FakeState {
@@ -68,6 +74,8 @@ impl FakeState {
             push: AtomicBool::new(false),
             signals: tokio::sync::broadcast::channel(16).0,
             watches: AtomicUsize::new(0),
+            calls: Mutex::new(Vec::new()),
+            hold_last_page: AtomicBool::new(false),
         })
     }
 
@@ -228,6 +236,14 @@ impl Agent for FakeAgent {
         };
         let entries = self.0.entries.lock().unwrap().clone();
         let revision = *self.0.revision.lock().unwrap();
+        if index > 0 && index + 1 == entries.len() && self.0.hold_last_page.load(Ordering::SeqCst) {
+            let batched = || self.0.calls.lock().unwrap().iter().any(|c| c == "batch");
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while !batched() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        self.0.calls.lock().unwrap().push(format!("sync {index}"));
         let page: Vec<Entry> = entries.iter().skip(index).take(1).cloned().collect();
         let next = if index + 1 < entries.len() {
             (index + 1).to_string()
@@ -256,6 +272,7 @@ impl Agent for FakeAgent {
         request: Request<BatchNewX509SvidRequest>,
     ) -> Result<Response<BatchNewX509SvidResponse>, Status> {
         self.0.caller(&request)?;
+        self.0.calls.lock().unwrap().push("batch".into());
         let entries = self.0.entries.lock().unwrap().clone();
         let results = request
             .into_inner()

@@ -327,3 +327,30 @@ async fn a_psat_agent_attests_again_after_eviction() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn issuance_starts_while_the_sync_is_still_paging() {
+    let (state, server) = fixture().await;
+    state.hold_last_page.store(true, Ordering::SeqCst);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut m = manager(tmp.path(), &server, &state, TOKEN);
+    m.config.x509_svid_batch_size = 1;
+    let mut updates = m.subscribe();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(m.run(shutdown.clone()));
+    let snapshot = tokio::time::timeout(Duration::from_secs(20), updates.wait_for(Option::is_some))
+        .await
+        .expect("a state is published")
+        .unwrap()
+        .clone()
+        .unwrap();
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    assert!(snapshot.entries.iter().all(|c| c.svid.is_some()));
+    // One entry per page: the first page's SVID was requested before the last page was
+    // asked for (the fake holds that page until then).
+    let calls = state.calls.lock().unwrap().clone();
+    let first_batch = calls.iter().position(|c| c == "batch").unwrap();
+    let last_page = calls.iter().position(|c| c == "sync 2").unwrap();
+    assert!(first_batch < last_page, "{calls:?}");
+}
