@@ -172,10 +172,11 @@ fn invalid_templates_are_reported_and_never_applied() {
         json!({"spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/{{ .PodMeta.Nope }}"}),
     );
     for name in ["foreign", "agent-impersonation", "bad-dns"] {
+        // The pod and the resources arrive on separate watches: a first status may be
+        // written before the pod is seen (0 pods selected); wait for one that saw it.
         let status = wait_for(&format!("status of {name}"), || {
             let r = c.kube.cluster_spiffe_id(name)?;
-            r["status"]["conditions"]
-                .is_array()
+            (r["status"]["conditions"].is_array() && r["status"]["stats"]["podsSelected"] == 1)
                 .then(|| r["status"].clone())
         });
         assert_eq!(
