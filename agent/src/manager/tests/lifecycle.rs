@@ -8,12 +8,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use tessera_proto::clock::SystemClock;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::fake::{FakeServer, FakeState, SERVER_ID, TOKEN, serve};
 use crate::attestor::node::JoinTokenAttestor;
 use crate::config::{SecretString, ServerAddress};
-use crate::manager::{Manager, ManagerConfig, ManagerError};
+use crate::manager::{AgentState, Manager, ManagerConfig, ManagerError};
 use crate::store::Store;
 use crate::testing::TestCa;
 use crate::x509::verify_svid_chain;
@@ -43,6 +44,16 @@ fn manager(dir: &Path, server: &FakeServer, state: &FakeState, token: &str) -> M
     .unwrap()
 }
 
+/// The first state the manager publishes (within 20 s).
+async fn first_state(updates: &mut watch::Receiver<Option<Arc<AgentState>>>) -> Arc<AgentState> {
+    tokio::time::timeout(Duration::from_secs(20), updates.wait_for(Option::is_some))
+        .await
+        .expect("a state is published")
+        .unwrap()
+        .clone()
+        .unwrap()
+}
+
 async fn fixture() -> (Arc<FakeState>, FakeServer) {
     let state = FakeState::new(TestCa::new("example.org", SystemTime::now()));
     state.put_entry("e1", "web");
@@ -62,12 +73,7 @@ async fn attests_syncs_and_holds_svids_presenting_its_own_svid() {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(m.run(shutdown.clone()));
 
-    let snapshot = tokio::time::timeout(Duration::from_secs(20), updates.wait_for(Option::is_some))
-        .await
-        .expect("a state is published")
-        .unwrap()
-        .clone()
-        .unwrap();
+    let snapshot = first_state(&mut updates).await;
     assert_eq!(snapshot.agent_id, AGENT_ID);
     assert_eq!(snapshot.bundle, state.ca.bundle());
     let ids: Vec<_> = snapshot
@@ -338,12 +344,7 @@ async fn issuance_starts_while_the_sync_is_still_paging() {
     let mut updates = m.subscribe();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(m.run(shutdown.clone()));
-    let snapshot = tokio::time::timeout(Duration::from_secs(20), updates.wait_for(Option::is_some))
-        .await
-        .expect("a state is published")
-        .unwrap()
-        .clone()
-        .unwrap();
+    let snapshot = first_state(&mut updates).await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
     assert!(snapshot.entries.iter().all(|c| c.svid.is_some()));
