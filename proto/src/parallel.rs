@@ -3,10 +3,17 @@
 //! (a batch's CSR verification and signing) and the agent (a batch's keys and checks).
 
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Fewer items than this per chunk are not worth a thread hop.
 const MIN_CHUNK: usize = 8;
+
+/// The cores, read once: `available_parallelism` reads the cgroup quota files on every
+/// call, and this runs for every batch.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+}
 
 /// Maps `items` through `f` on the blocking pool, one chunk per core; results in order.
 /// Fails only when a chunk's worker panicked or was cancelled.
@@ -16,7 +23,7 @@ where
     R: Send + 'static,
     F: Fn(T) -> R + Send + Sync + 'static,
 {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let cores = cores();
     let per_chunk = items.len().div_ceil(cores).max(MIN_CHUNK);
     let total = items.len();
     let f = Arc::new(f);

@@ -93,15 +93,13 @@ impl Manager {
         mut issuer: Issuer,
         now: SystemTime,
     ) -> Result<(), ManagerError> {
-        let Some(bundle) = self.bundle.clone() else {
-            return Err(ManagerError::NoTrustBundle);
-        };
+        let bundle = self.bundle.as_ref().ok_or(ManagerError::NoTrustBundle)?;
         for (id, slot) in &self.entries {
             if issuer.requested(id) {
                 continue;
             }
             let held = slot.svid.as_ref().map(|(s, r)| (s.as_ref(), *r));
-            if let Some(reason) = reissue_reason(now, &slot.entry, held, &bundle) {
+            if let Some(reason) = reissue_reason(now, &slot.entry, held, bundle) {
                 tracing::debug!(entry_id = %id, %reason, "X509-SVID needed");
                 issuer.want(&slot.entry, label(reason));
             }

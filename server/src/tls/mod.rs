@@ -6,3 +6,12 @@
 mod publisher;
 
 pub use publisher::{ClientAuth, SvidTlsProfile, TlsError, TlsPublisher};
+
+/// Prepares a socket the server accepted for TLS (agent API, OAuth, bundle endpoint):
+/// `TCP_NODELAY`, so a reply's later small writes (gRPC data and trailers after headers)
+/// do not wait ~40 ms for the peer's delayed ACK.
+pub(crate) fn accepted(tcp: &tokio::net::TcpStream, peer: std::net::SocketAddr) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+    }
+}

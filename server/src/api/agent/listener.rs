@@ -54,11 +54,7 @@ pub fn incoming(
                     continue;
                 }
             };
-            // Replies go out as several small writes (headers, data, trailers): without
-            // TCP_NODELAY each waits ~40 ms for the peer's delayed ACK.
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
-            }
+            crate::tls::accepted(&tcp, peer);
             let acceptor = TlsAcceptor::from(tls.borrow().clone());
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -106,11 +106,7 @@ async fn next_connection(
         };
         match accepted {
             Ok((tcp, peer)) => {
-                // Small writes (a response after its headers) must not wait for the
-                // peer's delayed ACK.
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
-                }
+                crate::tls::accepted(&tcp, peer);
                 return Some((tcp, peer));
             }
             Err(e) => {
