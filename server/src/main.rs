@@ -61,12 +61,14 @@ fn main() -> ExitCode {
             };
             telemetry::init(&config.log_level, config.log_format);
             let Some(settings) = config.datastore.postgres() else {
-                println!("datastore.kind is \"sled\": nothing to migrate");
+                cli::write_stdout(format_args!(
+                    "datastore.kind is \"sled\": nothing to migrate\n"
+                ));
                 return ExitCode::SUCCESS;
             };
             match runtime.block_on(PgStore::migrate_only(&settings)) {
                 Ok(()) => {
-                    println!("the PostgreSQL schema is up to date");
+                    cli::write_stdout(format_args!("the PostgreSQL schema is up to date\n"));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

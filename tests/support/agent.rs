@@ -5,16 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::guard::{self, Spawned};
-use crate::process::bin;
-
-/// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::process::{bin, log_tail};
 
 /// A running `tessera-agent run`, stopped (SIGTERM, then SIGKILL) on drop.
 #[derive(Debug)]
@@ -63,8 +54,8 @@ impl AgentProcess {
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait() {
                 panic!(
-                    "agent exited ({status}) before logging {needle:?}:\n{}",
-                    self.log()
+                    "agent exited ({status}) before logging {needle:?}; the end of its log:\n{}",
+                    log_tail(&self.log())
                 );
             }
             assert!(

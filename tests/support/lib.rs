@@ -11,11 +11,13 @@ pub mod k8s;
 pub mod load;
 pub mod openssl;
 pub mod pg_cluster;
+pub mod ports;
 pub mod postgres;
 pub mod process;
 
-pub use agent::{AgentProcess, free_port};
+pub use agent::AgentProcess;
 pub use agent_api::{AgentApi, fresh_key};
 pub use pg_cluster::PrivateCluster;
+pub use ports::free_port;
 pub use postgres::TestDatabase;
 pub use process::{ServerProcess, bin, run_cli, run_with_stdin};

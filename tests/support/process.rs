@@ -96,6 +96,14 @@ pub struct ServerProcess {
     log: PathBuf,
 }
 
+/// The last lines of a process log: what explains an early exit is at its end, and a test
+/// harness that shortens long failure output would cut it from a whole debug log.
+pub fn log_tail(log: &str) -> String {
+    const LINES: usize = 40;
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(LINES)..].join("\n")
+}
+
 impl ServerProcess {
     /// Writes `config_text` to `dir/server.toml`, starts the server and waits until its
     /// admin socket answers a health check.
@@ -131,15 +139,18 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait() {
-                panic!("server exited early ({status}):\n{}", self.log());
+                panic!(
+                    "server exited early ({status}); the end of its log:\n{}",
+                    log_tail(&self.log())
+                );
             }
             if self.socket.exists() && self.cli(&["healthcheck"]).status.success() {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "server never became healthy:\n{}",
-                self.log()
+                "server never became healthy; the end of its log:\n{}",
+                log_tail(&self.log())
             );
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -9,6 +9,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 };
 use tessera_proto::wire::tessera::types::v1::AttestedAgent;
 
+use super::output::outln;
 use super::output::{Output, OutputArg, print_records};
 use super::pages::collect_pages;
 use super::{CliError, SocketArg, connect};
@@ -74,14 +75,14 @@ fn to_json(a: &AttestedAgent) -> Value {
 
 fn print_pretty(a: &AttestedAgent) {
     let expires = time::OffsetDateTime::from(from_unix_seconds(a.x509_svid_expires_at));
-    println!("SPIFFE ID         : {}", a.spiffe_id);
-    println!("Attestation type  : {}", a.attestation_type);
-    println!("Expiration time   : {expires}");
-    println!("Serial number     : {}", a.x509_svid_serial);
-    println!("Can re-attest     : {}", a.can_reattest);
-    println!("Banned            : {}", a.banned);
+    outln!("SPIFFE ID         : {}", a.spiffe_id);
+    outln!("Attestation type  : {}", a.attestation_type);
+    outln!("Expiration time   : {expires}");
+    outln!("Serial number     : {}", a.x509_svid_serial);
+    outln!("Can re-attest     : {}", a.can_reattest);
+    outln!("Banned            : {}", a.banned);
     for s in &a.selectors {
-        println!("Selector          : {}:{}", s.r#type, s.value);
+        outln!("Selector          : {}:{}", s.r#type, s.value);
     }
 }
 
@@ -126,7 +127,7 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                 .agent
                 .ok_or_else(|| CliError("server sent no agent".into()))?;
             match output.format {
-                Output::Json => println!("{}", to_json(&agent)),
+                Output::Json => outln!("{}", to_json(&agent)),
                 Output::Pretty => print_pretty(&agent),
             }
         }
@@ -136,7 +137,7 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                     spiffe_id: id.spiffe_id,
                 })
                 .await?;
-            println!("Agent banned successfully");
+            outln!("Agent banned successfully");
         }
         AgentCommand::Evict { id, .. } => {
             client
@@ -144,7 +145,7 @@ pub async fn run(command: AgentCommand) -> Result<(), CliError> {
                     spiffe_id: id.spiffe_id,
                 })
                 .await?;
-            println!("Agent evicted successfully");
+            outln!("Agent evicted successfully");
         }
     }
     Ok(())

@@ -15,6 +15,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 };
 use zeroize::Zeroizing;
 
+use super::output::outln;
 use super::output::{Output, OutputArg, print_records};
 use super::pages::collect_pages;
 use super::{CliError, SocketArg, TenantArg, connect_in};
@@ -142,7 +143,7 @@ fn time(secs: i64) -> String {
 
 fn line(label: &str, value: &str) {
     if !value.is_empty() {
-        println!("{label:<13}: {value}");
+        outln!("{label:<13}: {value}");
     }
 }
 
@@ -178,7 +179,7 @@ pub fn print_pretty(k: &ApiKey) {
 fn print_key(k: Option<ApiKey>, format: Output) -> Result<(), CliError> {
     let k = k.ok_or_else(|| CliError("server sent no API key".into()))?;
     match format {
-        Output::Json => println!("{}", to_json(&k)),
+        Output::Json => outln!("{}", to_json(&k)),
         Output::Pretty => print_pretty(&k),
     }
     Ok(())
@@ -188,7 +189,7 @@ fn print_key(k: Option<ApiKey>, format: Output) -> Result<(), CliError> {
 pub fn check(string: &str) -> Result<(), CliError> {
     match crate::api_keys::parse_key(string.trim()) {
         Ok(()) => {
-            println!("well-formed Tessera API key");
+            outln!("well-formed Tessera API key");
             Ok(())
         }
         Err(e) => Err(CliError(e.to_string())),
@@ -240,12 +241,12 @@ pub async fn run(args: ApiKeyArgs) -> Result<(), CliError> {
                 Output::Json => {
                     let mut j = to_json(&key);
                     j["secret"] = json!(secret.as_str());
-                    println!("{j}");
+                    outln!("{j}");
                 }
                 Output::Pretty => {
                     print_pretty(&key);
-                    println!("Secret       : {}", secret.as_str());
-                    println!("(shown once: store it now; only its hash is kept)");
+                    outln!("Secret       : {}", secret.as_str());
+                    outln!("(shown once: store it now; only its hash is kept)");
                 }
             }
             Ok(())

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::CliError;
+use super::output::outln;
 use crate::audit::{VerifyError, verify_files};
 
 /// `audit …`.
@@ -32,9 +33,11 @@ pub fn run(command: &AuditCommand) -> Result<(), CliError> {
                     CliError(format!("audit trail broken: {e}"))
                 }
             })?;
-            println!(
+            outln!(
                 "audit trail intact: {} records, seq {} to {}",
-                verified.records, verified.first_seq, verified.last_seq
+                verified.records,
+                verified.first_seq,
+                verified.last_seq
             );
             Ok(())
         }

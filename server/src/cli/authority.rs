@@ -10,6 +10,7 @@ use tessera_proto::wire::tessera::admin::v1::{
     PrepareAuthorityRequest, RevokeAuthorityRequest, TaintAuthorityRequest,
 };
 
+use super::output::outln;
 use super::{CliError, SocketArg, connect};
 
 /// Which family of authorities.
@@ -85,18 +86,18 @@ fn print(a: &Authority) {
         })
         .unwrap_or_else(|_| "unknown".into());
     let expires = time::OffsetDateTime::from(from_unix_seconds(a.expires_at));
-    println!("Authority ID: {}", a.authority_id);
+    outln!("Authority ID: {}", a.authority_id);
     if !a.tenant.is_empty() {
-        println!("  Tenant:     {}", a.tenant);
+        outln!("  Tenant:     {}", a.tenant);
     }
-    println!(
+    outln!(
         "  State:      {state}{}",
         if a.tainted { " (tainted)" } else { "" }
     );
-    println!("  Key type:   {}", a.key_type);
-    println!("  Expires at: {expires}");
+    outln!("  Key type:   {}", a.key_type);
+    outln!("  Expires at: {expires}");
     if !a.upstream_authority_id.is_empty() {
-        println!("  Upstream:   {}", a.upstream_authority_id);
+        outln!("  Upstream:   {}", a.upstream_authority_id);
     }
 }
 

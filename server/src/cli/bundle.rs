@@ -6,7 +6,7 @@ use clap::{Subcommand, ValueEnum};
 use tessera_proto::wire::tessera::admin::v1::GetBundleRequest;
 use tessera_proto::wire::tessera::admin::v1::bundles_client::BundlesClient;
 
-use super::output::Output;
+use super::output::{Output, out, outln};
 use super::{CliError, SocketArg, connect, federated_bundle};
 
 /// Bundle formats (`show`, `list`, `set`).
@@ -74,13 +74,13 @@ pub async fn run(command: BundleCommand) -> Result<(), CliError> {
             let mut client = BundlesClient::new(connect(&socket).await?);
             let reply = client.get_bundle(GetBundleRequest {}).await?.into_inner();
             match format {
-                BundleFormat::Spiffe => println!("{}", reply.spiffe_document),
+                BundleFormat::Spiffe => outln!("{}", reply.spiffe_document),
                 BundleFormat::Pem => {
                     let bundle = reply
                         .bundle
                         .ok_or_else(|| CliError("server sent no bundle".into()))?;
                     for authority in bundle.x509_authorities {
-                        print!(
+                        out!(
                             "{}",
                             ::pem::encode(&::pem::Pem::new("CERTIFICATE", authority.asn1))
                         );

@@ -12,6 +12,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 };
 
 use super::client_output::{print_pretty, to_json};
+use super::output::outln;
 use super::output::{Output, OutputArg, print_records};
 use super::pages::collect_pages;
 use super::{CliError, SocketArg, TenantArg, connect_in};
@@ -232,15 +233,15 @@ fn print_secret(reply: CreateClientResponse, format: Output) -> Result<(), CliEr
         .ok_or_else(|| CliError("server sent no client".into()))?;
     let secret = (!reply.client_secret.is_empty()).then_some(reply.client_secret);
     match format {
-        Output::Json => println!(
+        Output::Json => outln!(
             "{}",
             json!({"client_id": client.client_id, "client_secret": secret})
         ),
         Output::Pretty => {
-            println!("Client ID         : {}", client.client_id);
+            outln!("Client ID         : {}", client.client_id);
             if let Some(secret) = secret {
-                println!("Client secret     : {secret}");
-                println!("(shown once: only its hash is stored)");
+                outln!("Client secret     : {secret}");
+                outln!("(shown once: only its hash is stored)");
             }
         }
     }
@@ -250,7 +251,7 @@ fn print_secret(reply: CreateClientResponse, format: Output) -> Result<(), CliEr
 fn print_client(c: Option<OAuthClient>, format: Output) -> Result<(), CliError> {
     let c = c.ok_or_else(|| CliError("server sent no client".into()))?;
     match format {
-        Output::Json => println!("{}", to_json(&c)),
+        Output::Json => outln!("{}", to_json(&c)),
         Output::Pretty => print_pretty(&c),
     }
     Ok(())
@@ -355,7 +356,7 @@ pub async fn run(args: ClientArgs) -> Result<(), CliError> {
                 client_id: id.client_id,
             };
             api.delete_client(request).await?;
-            println!("Client deleted successfully");
+            outln!("Client deleted successfully");
             Ok(())
         }
         ClientCommand::RotateSecret {

@@ -4,6 +4,8 @@ use serde_json::{Value, json};
 use tessera_proto::clock::from_unix_seconds;
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
+use super::output::outln;
+
 /// The JSON form of a client.
 pub fn to_json(c: &OAuthClient) -> Value {
     json!({
@@ -40,7 +42,7 @@ fn time(secs: i64) -> String {
 
 fn line(label: &str, value: &str) {
     if !value.is_empty() {
-        println!("{label:<18}: {value}");
+        outln!("{label:<18}: {value}");
     }
 }
 

@@ -8,6 +8,7 @@ use tessera_proto::duration::format_duration;
 use tessera_proto::wire::tessera::types::v1::Entry;
 
 use super::CliError;
+use super::output::outln;
 pub use super::output::{Output, OutputArg};
 
 /// An entry as JSON (the wire field names).
@@ -49,7 +50,7 @@ fn time(secs: i64) -> String {
 }
 
 fn line(label: &str, value: impl std::fmt::Display) {
-    println!("{label:<17}: {value}");
+    outln!("{label:<17}: {value}");
 }
 
 fn print_entry(e: &Entry) {
@@ -93,7 +94,7 @@ fn print_entry(e: &Entry) {
 
 fn json_out(v: &Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(v).map_err(|e| CliError(format!("JSON: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -109,11 +110,11 @@ pub fn print_entries(entries: &[Entry], output: OutputArg, found: bool) -> Resul
         } else {
             "entries"
         };
-        println!("Found {} {noun}", entries.len());
+        outln!("Found {} {noun}", entries.len());
     }
     for e in entries {
         print_entry(e);
-        println!();
+        outln!();
     }
     Ok(())
 }
@@ -125,7 +126,7 @@ pub fn print_deleted(entries: &[Entry], output: OutputArg) -> Result<(), CliErro
         return json_out(&json!({ "deleted": all }));
     }
     for e in entries {
-        println!("Deleted entry {}", e.id);
+        outln!("Deleted entry {}", e.id);
     }
     Ok(())
 }
@@ -136,6 +137,6 @@ pub fn print_count(count: usize, output: OutputArg) -> Result<(), CliError> {
         return json_out(&json!({ "count": count }));
     }
     let noun = if count == 1 { "entry" } else { "entries" };
-    println!("{count} registration {noun}");
+    outln!("{count} registration {noun}");
     Ok(())
 }

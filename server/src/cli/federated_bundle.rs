@@ -13,7 +13,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 use tessera_proto::wire::tessera::types::v1::Bundle;
 
 use super::bundle::BundleFormat;
-use super::output::Output;
+use super::output::{Output, out, outln};
 use super::{CliError, SocketArg, connect};
 
 /// Largest bundle file read (the server refuses larger documents too).
@@ -84,23 +84,23 @@ pub async fn list(
                     }))
                 })
                 .collect::<Result<Vec<Value>, CliError>>()?;
-            println!("{}", json!({ "bundles": list }));
+            outln!("{}", json!({ "bundles": list }));
         }
         Output::Pretty => {
             for b in &bundles {
-                println!("****************************************");
-                println!("* spiffe://{}", b.trust_domain);
-                println!("****************************************");
+                outln!("****************************************");
+                outln!("* spiffe://{}", b.trust_domain);
+                outln!("****************************************");
                 match format {
-                    BundleFormat::Pem => print!("{}", pem_certificates(b)),
-                    BundleFormat::Spiffe => println!(
+                    BundleFormat::Pem => out!("{}", pem_certificates(b)),
+                    BundleFormat::Spiffe => outln!(
                         "{}",
                         document(b)?
                             .to_json_pretty()
                             .map_err(|e| CliError(e.to_string()))?
                     ),
                 }
-                println!();
+                outln!();
             }
         }
     }
@@ -172,7 +172,7 @@ pub async fn set(
         .into_inner()
         .bundle
         .ok_or_else(|| CliError("server sent no bundle".into()))?;
-    println!(
+    outln!(
         "bundle set for spiffe://{} (sequence {}, {} X.509 and {} JWT authorities)",
         stored.trust_domain,
         stored.sequence,
@@ -191,6 +191,6 @@ pub async fn delete(id: &str, socket: &SocketArg) -> Result<(), CliError> {
             trust_domain: td.to_string(),
         })
         .await?;
-    println!("bundle deleted for spiffe://{td}");
+    outln!("bundle deleted for spiffe://{td}");
     Ok(())
 }

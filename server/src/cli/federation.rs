@@ -16,6 +16,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 
 use super::bundle::BundleFormat;
 use super::federated_bundle::{read_input, to_document};
+use super::output::outln;
 use super::output::{Output, OutputArg, print_records};
 use super::{CliError, SocketArg, connect};
 
@@ -177,49 +178,49 @@ fn to_json(r: &FederationRelationshipResponse) -> Value {
 
 fn print_pretty(r: &FederationRelationshipResponse) {
     let rel = r.relationship.clone().unwrap_or_default();
-    println!("Trust domain              : {}", rel.trust_domain);
-    println!("Bundle endpoint URL       : {}", rel.bundle_endpoint_url);
-    println!(
+    outln!("Trust domain              : {}", rel.trust_domain);
+    outln!("Bundle endpoint URL       : {}", rel.bundle_endpoint_url);
+    outln!(
         "Bundle endpoint profile   : {}",
         rel.bundle_endpoint_profile
     );
     if !rel.endpoint_spiffe_id.is_empty() {
-        println!("Endpoint SPIFFE ID        : {}", rel.endpoint_spiffe_id);
+        outln!("Endpoint SPIFFE ID        : {}", rel.endpoint_spiffe_id);
     }
     let status = r.status.clone().unwrap_or_default();
-    println!(
+    outln!(
         "Last refresh              : {}",
         when(status.last_refresh_at)
     );
-    println!(
+    outln!(
         "Last attempt              : {}",
         when(status.last_attempt_at)
     );
     if status.last_error.is_empty() {
-        println!("Last error                : none");
+        outln!("Last error                : none");
     } else {
-        println!("Last error                : {}", status.last_error);
+        outln!("Last error                : {}", status.last_error);
     }
     if status.next_refresh_at > 0 {
-        println!(
+        outln!(
             "Next refresh              : {}",
             when(status.next_refresh_at)
         );
     }
     match &r.bundle {
-        Some(b) => println!(
+        Some(b) => outln!(
             "Bundle held               : sequence {}, {} X.509 and {} JWT authorities",
             b.sequence,
             b.x509_authorities.len(),
             b.jwt_authorities.len()
         ),
-        None => println!("Bundle held               : none"),
+        None => outln!("Bundle held               : none"),
     }
 }
 
 fn print_one(r: &FederationRelationshipResponse, output: Output) {
     match output {
-        Output::Json => println!("{}", to_json(r)),
+        Output::Json => outln!("{}", to_json(r)),
         Output::Pretty => print_pretty(r),
     }
 }
@@ -291,7 +292,7 @@ pub async fn run(command: FederationCommand) -> Result<(), CliError> {
                     trust_domain: id.trust_domain.clone(),
                 })
                 .await?;
-            println!("Federation relationship with {} deleted", id.trust_domain);
+            outln!("Federation relationship with {} deleted", id.trust_domain);
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 use tessera_proto::wire::tessera::admin::v1::HealthCheckRequest;
 use tessera_proto::wire::tessera::admin::v1::health_client::HealthClient;
 
+use super::output::outln;
 use super::{CliError, SocketArg, connect};
 
 /// Exits 0 when the server answers and is ready (the readiness `/ready` reports).
@@ -15,6 +16,6 @@ pub async fn run(socket: &SocketArg) -> Result<(), CliError> {
             health.not_ready.join(", ")
         )));
     }
-    println!("Server is healthy (trust domain {}).", health.trust_domain);
+    outln!("Server is healthy (trust domain {}).", health.trust_domain);
     Ok(())
 }

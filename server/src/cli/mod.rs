@@ -24,6 +24,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use output::write_stdout;
+
 /// Default admin socket: `<default data_dir>/admin.sock`.
 pub const DEFAULT_SOCKET: &str = ".tessera/server/admin.sock";
 

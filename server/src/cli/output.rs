@@ -1,6 +1,44 @@
-//! `--output pretty|json` (SPIRE's values), shared by the commands that print records.
+//! `--output pretty|json` (SPIRE's values), shared by the commands that print records, and
+//! the writes to stdout every command goes through ([`outln!`], [`out!`]).
+
+use std::io::Write as _;
 
 use clap::ValueEnum;
+
+/// Writes `args` to stdout. A reader that went away (`entry show | head -1`) ends the
+/// process quietly with status 141, what a shell reports for a command killed by SIGPIPE,
+/// instead of the panic `print!` raises; any other write error ends it with status 1 and
+/// a message on stderr.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) else {
+        return;
+    };
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+    eprintln!("error: cannot write to stdout: {e}");
+    std::process::exit(1);
+}
+
+/// `print!` through [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`write_stdout`].
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
 
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -33,13 +71,13 @@ pub fn print_records<T>(
     match format {
         Output::Json => {
             let list: Vec<serde_json::Value> = items.iter().map(to_json).collect();
-            println!("{}", serde_json::json!({ json_key: list }));
+            outln!("{}", serde_json::json!({ json_key: list }));
         }
         Output::Pretty => {
             let n = items.len();
-            println!("Found {n} {noun}{}", if n == 1 { "" } else { "s" });
+            outln!("Found {n} {noun}{}", if n == 1 { "" } else { "s" });
             for item in items {
-                println!();
+                outln!();
                 pretty(item);
             }
         }

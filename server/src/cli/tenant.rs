@@ -10,6 +10,7 @@ use tessera_proto::wire::tessera::admin::v1::{
     UpdateTenantRequest,
 };
 
+use super::output::outln;
 use super::output::{Output, OutputArg, print_records};
 use super::{CliError, SocketArg, connect};
 
@@ -76,16 +77,16 @@ fn to_json(t: &Tenant) -> Value {
 }
 
 fn print_pretty(t: &Tenant) {
-    println!("ID         : {}", t.id);
-    println!("Name       : {}", t.name);
-    println!("Created at : {}", t.created_at);
-    println!("Updated at : {}", t.updated_at);
+    outln!("ID         : {}", t.id);
+    outln!("Name       : {}", t.name);
+    outln!("Created at : {}", t.created_at);
+    outln!("Updated at : {}", t.updated_at);
 }
 
 fn print_one(t: Option<Tenant>, format: Output) -> Result<(), CliError> {
     let t = t.ok_or_else(|| CliError("server sent no tenant".into()))?;
     match format {
-        Output::Json => println!("{}", to_json(&t)),
+        Output::Json => outln!("{}", to_json(&t)),
         Output::Pretty => print_pretty(&t),
     }
     Ok(())
@@ -157,7 +158,7 @@ pub async fn run(command: TenantCommand) -> Result<(), CliError> {
         TenantCommand::Delete { id, .. } => {
             api.delete_tenant(DeleteTenantRequest { id: id.clone() })
                 .await?;
-            println!("Deleted tenant {id}");
+            outln!("Deleted tenant {id}");
             Ok(())
         }
     }

@@ -5,6 +5,7 @@ use tessera_proto::duration::parse_duration;
 use tessera_proto::wire::tessera::admin::v1::CreateJoinTokenRequest;
 use tessera_proto::wire::tessera::admin::v1::join_tokens_client::JoinTokensClient;
 
+use super::output::outln;
 use super::output::{Output, OutputArg};
 use super::{CliError, SocketArg, connect};
 
@@ -60,8 +61,8 @@ pub async fn run(command: TokenCommand) -> Result<(), CliError> {
                 .await?
                 .into_inner();
             match output.format {
-                Output::Pretty => println!("Token: {}", reply.token),
-                Output::Json => println!(
+                Output::Pretty => outln!("Token: {}", reply.token),
+                Output::Json => outln!(
                     "{}",
                     serde_json::json!({"token": reply.token, "expires_at": reply.expires_at})
                 ),

@@ -15,6 +15,7 @@ use tessera_proto::wire::tessera::admin::v1::{
 };
 use zeroize::Zeroizing;
 
+use super::output::outln;
 use super::output::{Output, OutputArg, print_records};
 use super::pages::collect_pages;
 use super::user_output::{print_pretty, print_user, to_json};
@@ -298,7 +299,7 @@ pub async fn run(args: UserArgs) -> Result<(), CliError> {
             let found = resolve(&mut api, &user).await?;
             api.delete_user(DeleteUserRequest { user: found.id })
                 .await?;
-            println!("User deleted successfully");
+            outln!("User deleted successfully");
             Ok(())
         }
         UserCommand::SetPassword { user, .. } => {
@@ -308,7 +309,7 @@ pub async fn run(args: UserArgs) -> Result<(), CliError> {
                 password: password.as_deref().cloned().unwrap_or_default(),
             };
             api.set_password(request).await?;
-            println!("Password changed successfully");
+            outln!("Password changed successfully");
             Ok(())
         }
         UserCommand::EnableTotp { user, output, .. } => {
@@ -321,10 +322,10 @@ pub async fn run(args: UserArgs) -> Result<(), CliError> {
                     .provisioning_uri,
             );
             match output.format {
-                Output::Json => println!("{}", json!({ "provisioning_uri": uri.as_str() })),
+                Output::Json => outln!("{}", json!({ "provisioning_uri": uri.as_str() })),
                 Output::Pretty => {
-                    println!("{}", uri.as_str());
-                    println!("(shown once: add it to an authenticator app now)");
+                    outln!("{}", uri.as_str());
+                    outln!("(shown once: add it to an authenticator app now)");
                 }
             }
             Ok(())

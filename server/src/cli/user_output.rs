@@ -6,7 +6,7 @@ use tessera_proto::clock::from_unix_seconds;
 use tessera_proto::wire::tessera::admin::v1::User;
 
 use super::CliError;
-use super::output::Output;
+use super::output::{Output, outln};
 
 /// The JSON form of a user.
 pub fn to_json(u: &User) -> Value {
@@ -28,7 +28,7 @@ fn time(secs: i64) -> String {
 
 fn line(label: &str, value: &str) {
     if !value.is_empty() {
-        println!("{label:<13}: {value}");
+        outln!("{label:<13}: {value}");
     }
 }
 
@@ -48,7 +48,7 @@ pub fn print_pretty(u: &User) {
 pub fn print_user(u: Option<User>, format: Output) -> Result<(), CliError> {
     let u = u.ok_or_else(|| CliError("server sent no user".into()))?;
     match format {
-        Output::Json => println!("{}", to_json(&u)),
+        Output::Json => outln!("{}", to_json(&u)),
         Output::Pretty => print_pretty(&u),
     }
     Ok(())

@@ -3,6 +3,7 @@
 use tessera_proto::wire::tessera::admin::v1::WhoAmIRequest;
 use tessera_proto::wire::tessera::admin::v1::access_client::AccessClient;
 
+use super::output::outln;
 use super::output::{Output, OutputArg};
 use super::{CliError, SocketArg, TenantArg, connect_in};
 
@@ -15,7 +16,7 @@ pub async fn run(
     let mut client = AccessClient::new(connect_in(socket, tenant).await?);
     let me = client.who_am_i(WhoAmIRequest {}).await?.into_inner();
     match output.format {
-        Output::Json => println!(
+        Output::Json => outln!(
             "{}",
             serde_json::json!({
                 "principal": me.principal,
@@ -25,12 +26,12 @@ pub async fn run(
             })
         ),
         Output::Pretty => {
-            println!("Principal   : {}", me.principal);
-            println!("Role        : {}", me.role);
+            outln!("Principal   : {}", me.principal);
+            outln!("Role        : {}", me.role);
             if !me.tenant.is_empty() {
-                println!("Tenant      : {}", me.tenant);
+                outln!("Tenant      : {}", me.tenant);
             }
-            println!("Permissions : {}", me.permissions.join(", "));
+            outln!("Permissions : {}", me.permissions.join(", "));
         }
     }
     Ok(())

@@ -1,7 +1,10 @@
-//! `bundle show` in both formats, and a restart that keeps the CA.
+//! `bundle show` in both formats, a reader that goes away, and a restart that keeps the
+//! CA.
+
+use std::process::{Command, Stdio};
 
 use tessera_proto::bundle::BundleDocument;
-use tessera_tests::ServerProcess;
+use tessera_tests::{ServerProcess, bin, guard};
 use x509_parser::prelude::*;
 
 use super::config;
@@ -77,4 +80,35 @@ fn healthcheck_fails_clearly_without_a_server() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach the server"), "{err}");
+}
+
+/// A reader that goes away (`bundle show | head -1`) ends the command quietly with status
+/// 141, what a shell reports for a command killed by SIGPIPE: no panic, nothing on stderr.
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &config());
+    for format in ["pem", "spiffe"] {
+        let mut cli = guard::spawn(
+            Command::new(bin("tessera-server"))
+                .args(["bundle", "show", "--format", format, "--socket"])
+                .arg(&server.socket)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        // Closed before the command has even reached the server: its first write fails.
+        drop(cli.stdout());
+        let out = cli.wait_with_output();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "",
+            "bundle show --format {format}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(141),
+            "bundle show --format {format}"
+        );
+    }
 }
