@@ -6,7 +6,8 @@
 //! to listen there a few milliseconds later can then fail with "address in use" (a CI run
 //! lost a test to this). So ports come from below the ephemeral range, where the kernel
 //! hands out nothing on its own, and each one is claimed with a lock file held until the
-//! test process exits, so no two tests of a run take the same port.
+//! test process exits, so no two tests of a user's runs take the same port (another user's
+//! ports are caught by the check that the port can be bound).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::{BuildHasher, RandomState};
@@ -63,8 +64,15 @@ fn claim(dir: &std::path::Path, port: u16) -> Option<File> {
     Some(file)
 }
 
+/// One directory per user (`/proc/self` belongs to this process's user): another user's
+/// directory would not be writable here.
 fn claims_dir() -> PathBuf {
-    std::env::temp_dir().join("tessera-test-ports")
+    use std::os::unix::fs::MetadataExt as _;
+    let name = match std::fs::metadata("/proc/self") {
+        Ok(meta) => format!("tessera-test-ports-{}", meta.uid()),
+        Err(_) => "tessera-test-ports".to_owned(),
+    };
+    std::env::temp_dir().join(name)
 }
 
 /// The first port of the kernel's ephemeral range (`ip_local_port_range`).
