@@ -7,6 +7,9 @@
 //!    a client_credentials client authenticating with `client_secret_basic`.
 //! 2. Starts node `oidc-provider` (`tests/interop/node/oidc_provider_bench.mjs`, installed by
 //!    `tests/run`'s `npm ci`) with the same client and RFC 9068 JWT access tokens signed ES256.
+//!    And the floor peer ([`minimal`]): the same bench binary as a process serving the least
+//!    an ES256 token endpoint on tokio + hyper + aws-lc-rs does (check the Basic credentials
+//!    and the body, sign, answer), the most any issuer built on this stack reaches here.
 //! 3. For each server in turn, a closed-loop load generator (in this process, tokio + hyper,
 //!    keep-alive, like `wrk -c64`) keeps 64 connections busy with
 //!    `POST token grant_type=client_credentials&scope=read` + Basic auth: 2 s warm-up, then a
@@ -19,7 +22,7 @@
 //!    for 3 s (no server under load meanwhile).
 //!
 //! Printed: tokens/s, p50, p99 and errors side by side, the ratio Tessera / oidc-provider,
-//! Tessera as a share of the signing bound, each next to its target (≥ 10× oidc-provider,
+//! Tessera as a share of the minimal endpoint and of the signing bound, each next to its target (≥ 10× oidc-provider,
 //! p99 ≤ 5 ms, ≥ 50% of the bound (issue 15)). No timed assertions. Run with
 //! `cargo bench -p tessera-tests --bench oauth` (after `tests/run` or
 //! `npm ci --prefix tests/interop/node`). `TESSERA_BENCH_QUICK=1` (`tests/bench --quick`):
@@ -31,6 +34,8 @@
 mod cpu;
 #[path = "oauth/load.rs"]
 mod load;
+#[path = "oauth/minimal.rs"]
+mod minimal;
 #[path = "oauth/signing.rs"]
 mod signing;
 
@@ -77,6 +82,8 @@ const LATENCY: Plot = Plot {
     log_y: false,
 };
 const RESOURCE: &str = "https://api.example.org";
+/// The floor peer's name in tables and plots ([`minimal`]).
+const MINIMAL: &str = "minimal ES256";
 const BODY: &str = "grant_type=client_credentials&scope=read";
 /// Targets (printed, never asserted).
 const TARGET_RATIO: f64 = 10.0;
@@ -195,6 +202,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn main() {
+    minimal::serve_if_asked();
     build_release_server();
     let dir = tempfile::tempdir().unwrap();
     let (tessera, tessera_addr, tessera_auth) = start_tessera(dir.path());
@@ -202,6 +210,8 @@ fn main() {
     aws_lc_rs::rand::fill(&mut random).unwrap();
     let op_secret = URL_SAFE_NO_PAD.encode(random);
     let (oidc_provider, op_addr) = start_oidc_provider(&op_secret);
+    let minimal_auth = basic("bench", &op_secret);
+    let (minimal, minimal_addr) = minimal::start(&minimal_auth, BODY);
     let targets = [
         (
             "tessera",
@@ -220,6 +230,16 @@ fn main() {
                 addr: op_addr,
                 path: "/token".into(),
                 authorization: basic("bench", &op_secret),
+                body: BODY.into(),
+            },
+        ),
+        (
+            MINIMAL,
+            minimal.id(),
+            Target {
+                addr: minimal_addr,
+                path: "/token".into(),
+                authorization: minimal_auth,
                 body: BODY.into(),
             },
         ),
@@ -266,6 +286,7 @@ fn main() {
         }
     }
     drop(runtime);
+    drop(minimal);
     drop(oidc_provider);
     let log_bytes = tessera.log().len();
     drop(tessera);
@@ -316,6 +337,17 @@ fn main() {
         "tessera / oidc-provider   {ratio:>8.1}x   target >= {TARGET_RATIO}x    {}",
         verdict(ratio >= TARGET_RATIO)
     );
+    let floor = &outcomes[2].1;
+    let floor_ratio = floor.per_second() / theirs.per_second().max(f64::MIN_POSITIVE);
+    println!(
+        "{MINIMAL} / oidc-provider {floor_ratio:>8.1}x   (the ceiling here: a tokio + hyper + aws-lc-rs endpoint that only checks, signs and answers)"
+    );
+    println!(
+        "tessera / {MINIMAL}     {:>8.1}%   (server CPU per token {:.0} us against {:.0} us)",
+        100.0 * ours.per_second() / floor.per_second().max(f64::MIN_POSITIVE),
+        ours.server_us_per_token(),
+        floor.server_us_per_token()
+    );
     println!(
         "tessera p99               {:>9}   target <= {}   {}",
         ms(ours.quantile(0.99)),
@@ -365,6 +397,21 @@ fn record(outcomes: &[(&str, Outcome)], sweep: &[(&str, usize, Outcome)], bound:
         "tokens/s",
         peer,
         theirs.per_second(),
+    );
+    let (floor_name, floor) = (outcomes[2].0, &outcomes[2].1);
+    results.versus(
+        "client_credentials tokens/s, c=64, vs the minimal ES256 endpoint",
+        ours.per_second(),
+        "tokens/s",
+        floor_name,
+        floor.per_second(),
+    );
+    results.versus(
+        "server CPU per token, vs the minimal ES256 endpoint",
+        ours.server_us_per_token(),
+        "µs",
+        floor_name,
+        floor.server_us_per_token(),
     );
     results.versus(
         "client_credentials tokens/s, c=64, vs ES256 bound",
