@@ -243,19 +243,27 @@ async fn answer_token<A: ClientAuthenticator, S: TokenSigner>(
         decision = "allow",
         reason = "client_credentials",
         scope = %issuance.scope,
-        aud = %issuance.claims.get("aud").cloned().unwrap_or_default(),
+        aud = %issuance.claims.get("aud").unwrap_or(&serde_json::Value::Null),
         jti = %grant_request.jti,
         expires_in = issuance.expires_in,
     );
-    no_store(
-        Json(json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": issuance.expires_in,
-            "scope": issuance.scope,
-        }))
-        .into_response(),
-    )
+    let answer = TokenAnswer {
+        access_token: &access_token,
+        expires_in: issuance.expires_in,
+        scope: &issuance.scope,
+        token_type: "Bearer",
+    };
+    no_store(Json(answer).into_response())
+}
+
+/// The `client_credentials` answer (RFC 6749 §5.1), serialized straight from the fields
+/// (members in the order a `json!` map gave them).
+#[derive(serde::Serialize)]
+struct TokenAnswer<'a> {
+    access_token: &'a str,
+    expires_in: i64,
+    scope: &'a str,
+    token_type: &'static str,
 }
 
 /// Signs an access token (`typ: at+jwt`); a failure is logged and becomes a 503 / 500.
