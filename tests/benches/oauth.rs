@@ -152,15 +152,19 @@ fn start_oidc_provider(secret: &str) -> (OidcProvider, SocketAddr) {
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
+    wait_listening(&mut child, "oidc-provider");
+    (
+        OidcProvider(child),
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+}
+
+/// Waits for a peer's first line on its piped stdout: `listening`.
+fn wait_listening(child: &mut Spawned, what: &str) {
     let stdout = child.stdout().unwrap();
-    let guard = OidcProvider(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(
-        line.contains("listening"),
-        "oidc-provider did not start: {line:?}"
-    );
-    (guard, SocketAddr::from(([127, 0, 0, 1], port)))
+    assert!(line.contains("listening"), "{what} did not start: {line:?}");
 }
 
 /// One token request; returns the access token's JOSE header (proves what is being signed).

@@ -9,7 +9,7 @@
 //! started again with [`ENV`] set (see [`serve_if_asked`]).
 
 use std::convert::Infallible;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -172,12 +172,6 @@ pub fn start(authorization: &str, body: &str) -> (Spawned, SocketAddr) {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit()),
     );
-    let stdout = child.stdout().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(
-        line.contains("listening"),
-        "the minimal endpoint did not start: {line:?}"
-    );
+    super::wait_listening(&mut child, "the minimal endpoint");
     (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
