@@ -26,8 +26,9 @@
 //! target, if any (≥ 10× oidc-provider, p99 ≤ 5 ms, ≥ 50% of the bound (issue 15)). No
 //! timed assertions. Run with `cargo bench -p tessera-tests --bench oauth` (after
 //! `tests/run` or `npm ci --prefix tests/interop/node`). `TESSERA_BENCH_QUICK=1`
-//! (`tests/bench --quick`): every window 1.5 s (warm-up 0.5 s). Figures, the throughput-vs-concurrency plot and the
-//! latency CDFs at 64 connections go to `$TESSERA_BENCH_RESULTS` (`bench_report`).
+//! (`tests/bench --quick`): every window 1.5 s (warm-up 0.5 s). Figures, the
+//! throughput-vs-concurrency plot and the latency CDFs at 64 connections go to
+//! `$TESSERA_BENCH_RESULTS` (`bench_report`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "oauth/cpu.rs"]
