@@ -4,11 +4,12 @@
 //!
 //! A throwaway database gets Tessera's schema (the server's migrations) and `families`
 //! synthetic grants with their first refresh token. Each pgbench transaction refreshes a
-//! random family as the server does: the token joined with its grant, the user's record,
-//! then the rotation (generation swap and the new token's row as one statement). pgbench
-//! first reads the family's current generation (it has no memory of the tokens it minted):
-//! one more primary-key read than a real refresh. Same connection count as the two
-//! replicas' pools; `-M prepared`, as sqlx prepares its statements.
+//! random family with the calls the server makes (migration 0009's functions): the token
+//! joined with its grant, the user's record, then the rotation (generation swap and the
+//! new token's row as one statement). pgbench first reads the family's current generation
+//! (it has no memory of the tokens it minted): one more primary-key read than a real
+//! refresh. Same connection count as the two replicas' pools; `-M prepared`, as sqlx
+//! prepares its statements.
 
 use std::io::Write as _;
 use std::process::Command;
@@ -20,9 +21,9 @@ use zeroize::Zeroizing;
 
 const SCRIPT: &str = r"\set i random(1, :families)
 SELECT generation AS gen FROM grants WHERE tenant_id = 'default' AND grant_id = 'g' || :i \gset
-SELECT t.grant_id, t.generation, g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.generation, g.rotated_at FROM refresh_tokens t LEFT JOIN grants g ON g.tenant_id = t.tenant_id AND g.grant_id = t.grant_id WHERE t.tenant_id = 'default' AND t.token_hash = 'h' || :i || '-' || :gen;
-SELECT data FROM users WHERE tenant_id = 'default' AND id = 'u' || (:i % 100);
-WITH rotated AS (UPDATE grants SET generation = :gen + 1, rotated_at = 1700000001 WHERE tenant_id = 'default' AND grant_id = 'g' || :i AND generation = :gen AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.tenant_id = 'default' AND t.token_hash = 'h' || :i || '-' || :gen AND t.grant_id = 'g' || :i AND t.generation = :gen) RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, expires_at, generation, rotated_at), added AS (INSERT INTO refresh_tokens (token_hash, grant_id, generation, tenant_id) SELECT 'h' || :i || '-' || (:gen + 1), grant_id, generation, 'default' FROM rotated) SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, expires_at, generation, rotated_at FROM rotated;
+SELECT * FROM tessera_find_refresh_token('default', 'h' || :i || '-' || :gen);
+SELECT data FROM tessera_get_user('default', 'u' || (:i % 100));
+SELECT * FROM tessera_rotate_refresh_token('default', 'g' || :i, :gen, :gen + 1, 1700000001, 'h' || :i || '-' || :gen, 'h' || :i || '-' || (:gen + 1));
 ";
 
 /// `pgbench` on `PATH`, else in Debian's versioned directory; the bench fails without it.

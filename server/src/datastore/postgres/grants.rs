@@ -1,11 +1,13 @@
 //! Grants (refresh-token families) as columns, refresh tokens by hash in their own table
 //! (ON DELETE CASCADE from the grant: deleting a grant kills its whole family at once).
 //!
-//! Rotation is one statement (so one implicit transaction): an `UPDATE … WHERE generation =
-//! $expected AND` the presented hash is that generation's token (`EXISTS`), and in a
-//! data-modifying CTE the insert of the new hash for the row it updated. Concurrent
-//! rotations of one token queue on the grant's row lock; PostgreSQL re-checks the `WHERE`
-//! on the row the winner committed, so every other one updates nothing: exactly one wins.
+//! Rotation is one call of `tessera_rotate_refresh_token` (migration 0009: it sets the
+//! tenant, then runs one statement; one round trip, one implicit transaction): an `UPDATE
+//! … WHERE generation = $expected AND` the presented hash is that generation's token
+//! (`EXISTS`), and in a data-modifying CTE the insert of the new hash for the row it
+//! updated. Concurrent rotations of one token queue on the grant's row lock; PostgreSQL
+//! re-checks the `WHERE` on the row the winner committed, so every other one updates
+//! nothing: exactly one wins.
 
 use sqlx::Row as _;
 
@@ -115,22 +117,14 @@ impl GrantStore for PgStore {
         if has_nul(&[token_hash]) {
             return Ok(None);
         }
-        // One round trip: the token and, when it still exists, its grant.
-        let mut tx = self.scoped(&self.pool, "refresh token").await?;
-        let row = sqlx::query(
-            "SELECT t.grant_id AS token_grant_id, t.generation AS token_generation, \
-               g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr, \
-               g.created_at, g.expires_at, g.generation, g.rotated_at \
-             FROM refresh_tokens t \
-             LEFT JOIN grants g ON g.tenant_id = t.tenant_id AND g.grant_id = t.grant_id \
-             WHERE t.tenant_id = $2 AND t.token_hash = $1",
-        )
-        .bind(token_hash)
-        .bind(self.tenant.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| db_error("refresh token", e))?;
-        Self::done(tx, "refresh token").await?;
+        // One round trip: the token and, when it still exists, its grant
+        // (`tessera_find_refresh_token` sets the tenant for its own transaction).
+        let row = sqlx::query("SELECT * FROM tessera_find_refresh_token($1, $2)")
+            .bind(self.tenant.as_str())
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("refresh token", e))?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -191,32 +185,20 @@ impl GrantStore for PgStore {
             "grant generation",
             rotation.expected_generation.saturating_add(1),
         )?;
-        // One statement, so one round trip and one implicit transaction: the generation
-        // swap and the new token's row commit together or not at all.
-        let mut tx = self.scoped(&self.pool, "refresh token").await?;
+        // One call, so one round trip and one implicit transaction
+        // (`tessera_rotate_refresh_token` sets the tenant for it): the generation swap and
+        // the new token's row commit together or not at all.
         let row: Option<GrantRow> = sqlx::query_as(
-            "WITH rotated AS ( \
-               UPDATE grants SET generation = $3, rotated_at = $4 \
-               WHERE tenant_id = $7 AND grant_id = $1 AND generation = $2 \
-                 AND EXISTS (SELECT 1 FROM refresh_tokens t \
-                             WHERE t.tenant_id = $7 AND t.token_hash = $5 \
-                               AND t.grant_id = $1 AND t.generation = $2) \
-               RETURNING grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
-                 expires_at, generation, rotated_at), \
-             added AS ( \
-               INSERT INTO refresh_tokens (token_hash, grant_id, generation, tenant_id) \
-               SELECT $6, grant_id, generation, $7 FROM rotated) \
-             SELECT grant_id, user_id, client_id, scopes, auth_time, amr, created_at, \
-               expires_at, generation, rotated_at FROM rotated",
+            "SELECT * FROM tessera_rotate_refresh_token($1, $2, $3, $4, $5, $6, $7)",
         )
+        .bind(self.tenant.as_str())
         .bind(rotation.grant_id)
         .bind(expected)
         .bind(next)
         .bind(rotation.now)
         .bind(rotation.old_hash)
         .bind(rotation.new_hash)
-        .bind(self.tenant.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await
         .map_err(|e| match db_error("refresh token", e) {
             DatastoreError::AlreadyExists(_) => {
@@ -224,7 +206,6 @@ impl GrantStore for PgStore {
             }
             other => other,
         })?;
-        Self::done(tx, "refresh token").await?;
         // None: another rotation or a deletion came first (or the token is not current).
         row.map(from_row).transpose()
     }

@@ -515,6 +515,88 @@ async fn row_level_security_binds_the_application_role() {
     super::open::check_row_security(&store.pool).await.unwrap();
 }
 
+/// Migration 0009's one-call functions run as their caller (SECURITY INVOKER), so the
+/// policies bind them; they find only their tenant's rows, and the tenant they set ends
+/// with their call: no pooled connection keeps it.
+#[tokio::test]
+async fn one_call_functions_bind_the_caller_and_leave_no_tenant_behind() {
+    use crate::datastore::{
+        TenantId, TenantRecord, TenantScope as _, TenantStore as _, UserStore as _,
+    };
+    let db = TestDb::create().await;
+    let store = db.store().await;
+    for id in ["acme", "globex"] {
+        store
+            .create_tenant(&TenantRecord {
+                id: TenantId::parse(id).unwrap(),
+                name: id.into(),
+                created_at: 1,
+                updated_at: 1,
+            })
+            .await
+            .unwrap();
+    }
+    let acme = store.for_tenant(&TenantId::parse("acme").unwrap()).unwrap();
+    let globex = store
+        .for_tenant(&TenantId::parse("globex").unwrap())
+        .unwrap();
+    let user = user_store_tests::record("acme-0", "user0");
+    acme.create_user(&user).await.unwrap();
+    // Many calls at once, so that they spread over the pool's connections.
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let acme = acme.clone();
+        calls.spawn(async move { acme.get_user("acme-0").await });
+    }
+    while let Some(found) = calls.join_next().await {
+        assert_eq!(
+            found.unwrap().unwrap().map(|u| u.id).as_deref(),
+            Some("acme-0")
+        );
+    }
+    assert!(globex.get_user("acme-0").await.unwrap().is_none());
+    // Every pooled connection: no tenant set, so no rows.
+    let mut held = Vec::new();
+    for _ in 0..store.pool.size() {
+        let mut conn = store.pool.acquire().await.unwrap();
+        let (tenant, users): (String, i64) = sqlx::query_as(
+            "SELECT coalesce(current_setting('tessera.tenant_id', true), ''), \
+             (SELECT count(*) FROM users)",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!((tenant.as_str(), users), ("", 0));
+        held.push(conn);
+    }
+    assert!(
+        held.len() > 1,
+        "the calls used {} connection(s)",
+        held.len()
+    );
+    drop(held);
+    let functions: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT proname::text, prosecdef FROM pg_proc \
+         WHERE proname LIKE 'tessera\\_%' ORDER BY proname",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .unwrap();
+    let definers: Vec<&str> = functions
+        .iter()
+        .filter(|(_, definer)| *definer)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(definers.is_empty(), "SECURITY DEFINER: {definers:?}");
+    for name in [
+        "tessera_find_refresh_token",
+        "tessera_get_user",
+        "tessera_rotate_refresh_token",
+    ] {
+        assert!(functions.iter().any(|(f, _)| f == name), "{name} missing");
+    }
+}
+
 #[tokio::test]
 async fn postgres_passes_the_api_key_store_suite() {
     let db = TestDb::create().await;

@@ -53,15 +53,13 @@ impl UserStore for PgStore {
         if has_nul(&[id]) {
             return Ok(None);
         }
-        let mut tx = self.scoped(&self.pool, "user").await?;
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT data FROM users WHERE tenant_id = $1 AND id = $2")
-                .bind(self.tenant.as_str())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| db_error("user", e))?;
-        Self::done(tx, "user").await?;
+        // One round trip: `tessera_get_user` sets the tenant for its own transaction.
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT data FROM tessera_get_user($1, $2)")
+            .bind(self.tenant.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("user", e))?;
         row.map(|(data,)| decode(&data)).transpose()
     }
 
