@@ -29,6 +29,30 @@ BEGIN
 END
 $$;
 
+-- The same and the grant's user record, which a refresh checks before it rotates
+-- (`find_refresh_token_and_user`).
+CREATE FUNCTION tessera_find_refresh_token_and_user(p_tenant TEXT, p_hash TEXT)
+RETURNS TABLE (
+    token_grant_id TEXT, token_generation BIGINT,
+    grant_id TEXT, user_id TEXT, client_id TEXT, scopes TEXT[], auth_time BIGINT,
+    amr TEXT[], created_at BIGINT, expires_at BIGINT, generation BIGINT, rotated_at BIGINT,
+    user_data BYTEA
+)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('tessera.tenant_id', p_tenant, true);
+    RETURN QUERY
+        SELECT t.grant_id, t.generation,
+               g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr,
+               g.created_at, g.expires_at, g.generation, g.rotated_at, u.data
+        FROM refresh_tokens t
+        LEFT JOIN grants g ON g.tenant_id = t.tenant_id AND g.grant_id = t.grant_id
+        LEFT JOIN users u ON u.tenant_id = g.tenant_id AND u.id = g.user_id
+        WHERE t.tenant_id = p_tenant AND t.token_hash = p_hash;
+END
+$$;
+
 -- One rotation (`rotate_refresh_token`): the generation swap, only while the presented
 -- hash is that generation's token, and the new token's row, as one statement.
 CREATE FUNCTION tessera_rotate_refresh_token(
@@ -73,10 +97,12 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION tessera_find_refresh_token(TEXT, TEXT) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tessera_find_refresh_token_and_user(TEXT, TEXT) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tessera_rotate_refresh_token(TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, TEXT)
     FROM PUBLIC;
 REVOKE ALL ON FUNCTION tessera_get_user(TEXT, TEXT) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tessera_find_refresh_token(TEXT, TEXT) TO tessera_app;
+GRANT EXECUTE ON FUNCTION tessera_find_refresh_token_and_user(TEXT, TEXT) TO tessera_app;
 GRANT EXECUTE ON FUNCTION tessera_rotate_refresh_token(TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, TEXT)
     TO tessera_app;
 GRANT EXECUTE ON FUNCTION tessera_get_user(TEXT, TEXT) TO tessera_app;

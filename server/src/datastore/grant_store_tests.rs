@@ -1,7 +1,7 @@
 //! One behavioural suite every [`GrantStore`] must pass.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::{DatastoreError, GrantRecord, GrantStore, Rotation};
+use super::{DatastoreError, GrantRecord, GrantStore, RefreshReads, Rotation};
 
 fn grant(id: &str, user: &str, client: &str) -> GrantRecord {
     GrantRecord {
@@ -139,4 +139,56 @@ pub async fn exercise<S: GrantStore>(store: &S) {
     );
     // Its index entries went with it.
     assert_eq!(store.delete_user_grants("u3").await.unwrap(), 0);
+}
+
+/// [`RefreshReads::find_refresh_token_and_user`] answers what the two reads it stands for
+/// answer: an unknown token, the token with its grant and user, a user that is gone, a
+/// grant that is gone.
+pub async fn exercise_refresh_reads<S: RefreshReads>(store: &S) {
+    assert!(
+        store
+            .find_refresh_token_and_user("r-nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .create_user(&super::user_store_tests::record("ru1", "refresher"))
+        .await
+        .unwrap();
+    store
+        .create_grant(&grant("rg1", "ru1", "c1"), "r-h0")
+        .await
+        .unwrap();
+    let (token, found) = store
+        .find_refresh_token_and_user("r-h0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((token.grant_id.as_str(), token.generation), ("rg1", 0));
+    let (found, user) = found.unwrap();
+    assert_eq!(found.grant_id, "rg1");
+    assert_eq!(user.unwrap().username, "refresher");
+    store.delete_user("ru1").await.unwrap();
+    let (_, found) = store
+        .find_refresh_token_and_user("r-h0")
+        .await
+        .unwrap()
+        .unwrap();
+    let (found, user) = found.unwrap();
+    assert_eq!(found.grant_id, "rg1");
+    assert!(user.is_none());
+    // A grant with a user that never existed, then the grant gone: the token alone.
+    store
+        .create_grant(&grant("rg2", "ghost", "c1"), "r-h1")
+        .await
+        .unwrap();
+    assert!(store.delete_grant("rg2").await.unwrap());
+    assert!(
+        store
+            .find_refresh_token_and_user("r-h1")
+            .await
+            .unwrap()
+            .is_none_or(|(_, grant)| grant.is_none())
+    );
 }

@@ -12,8 +12,8 @@ use super::{
     ConsentRecord, ConsentStore, ConsentWrite, DatastoreError, EntryFilter, EntryStore,
     ExpiringKind, ExpiringRecord, ExpiringStore, ExpiringWrite, FederationRelationship,
     FederationStatus, FederationStore, GrantRecord, GrantStore, JoinTokenRecord, JoinTokenStore,
-    JournalBlob, OAuthClientStore, Page, RefreshTokenRecord, Rotation, SecretRecord, TenantId,
-    TenantRecord, TenantScope, TenantStore, UserRecord, UserStore,
+    JournalBlob, OAuthClientStore, Page, RefreshRead, RefreshReads, RefreshTokenRecord, Rotation,
+    SecretRecord, TenantId, TenantRecord, TenantScope, TenantStore, UserRecord, UserStore,
 };
 use crate::metrics::DatastoreMetrics;
 
@@ -128,6 +128,18 @@ instrument! { GrantStore
     fn delete_user_grants(user_id: &str) -> u64;
     fn delete_client_grants(client_id: &str) -> u64;
     fn prune_grants(now: i64, idle_secs: i64) -> u64;
+}
+
+impl<S: RefreshReads> RefreshReads for Instrumented<S> {
+    fn find_refresh_token_and_user(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<RefreshRead>, DatastoreError>> + Send {
+        self.metrics.time(
+            "find_refresh_token_and_user",
+            self.inner.find_refresh_token_and_user(token_hash),
+        )
+    }
 }
 
 instrument! { ConsentStore

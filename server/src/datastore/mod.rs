@@ -34,6 +34,7 @@ pub mod memory;
 #[cfg(test)]
 pub mod oauth_client_store_tests;
 mod postgres;
+mod refresh_reads;
 mod sled;
 mod tenant;
 #[cfg(test)]
@@ -55,6 +56,7 @@ pub use instrumented::Instrumented;
 #[cfg(test)]
 pub use postgres::test_db;
 pub use postgres::{PgChangeListener, PgOpenError, PgSettings, PgStore, check_uri};
+pub use refresh_reads::{RefreshRead, RefreshReads};
 pub use sled::SledStore;
 pub use tenant::{
     DEFAULT_TENANT, MAX_TENANT_ID, TenantId, TenantIdError, TenantRecord, TenantScope, TenantStore,
@@ -561,6 +563,7 @@ pub trait Datastore:
     + OAuthClientStore
     + UserStore
     + GrantStore
+    + RefreshReads
     + ConsentStore
     + ExpiringStore
     + TenantStore
@@ -579,6 +582,7 @@ impl<
         + OAuthClientStore
         + UserStore
         + GrantStore
+        + RefreshReads
         + ConsentStore
         + ExpiringStore
         + TenantStore

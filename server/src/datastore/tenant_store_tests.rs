@@ -256,6 +256,7 @@ pub async fn scoped_suites<S: Datastore>(store: &S) {
     let acme = store.for_tenant(&TenantId::parse("acme").unwrap()).unwrap();
     super::user_store_tests::exercise(&acme).await;
     super::grant_store_tests::exercise(&acme).await;
+    super::grant_store_tests::exercise_refresh_reads(&acme).await;
     super::consent_store_tests::exercise(&acme).await;
     super::oauth_client_store_tests::exercise(&acme).await;
     super::expiring_store_tests::exercise(&acme).await;

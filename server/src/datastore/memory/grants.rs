@@ -21,6 +21,9 @@ impl super::Inner {
     }
 }
 
+/// The default: the token with its grant, then the user.
+impl crate::datastore::RefreshReads for MemoryStore {}
+
 impl GrantStore for MemoryStore {
     async fn create_grant(
         &self,
@@ -119,5 +122,6 @@ mod tests {
     #[tokio::test]
     async fn memory_passes_the_grant_store_suite() {
         crate::datastore::grant_store_tests::exercise(&MemoryStore::default()).await;
+        crate::datastore::grant_store_tests::exercise_refresh_reads(&MemoryStore::default()).await;
     }
 }

@@ -10,10 +10,15 @@
 //! nothing: exactly one wins.
 
 use sqlx::Row as _;
+use sqlx::postgres::PgRow;
 
 use super::PgStore;
 use super::errors::{db_error, has_nul, nul_key, to_i64, to_u64};
-use crate::datastore::{DatastoreError, GrantRecord, GrantStore, RefreshTokenRecord, Rotation};
+use super::users::decode as decode_user;
+use crate::datastore::{
+    DatastoreError, GrantRecord, GrantStore, RefreshRead, RefreshReads, RefreshTokenRecord,
+    Rotation,
+};
 
 /// The grant columns, in [`GrantRow`] order.
 type GrantRow = (
@@ -125,33 +130,7 @@ impl GrantStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| db_error("refresh token", e))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let read = |e| db_error("refresh token", e);
-        let token = RefreshTokenRecord {
-            grant_id: row.try_get("token_grant_id").map_err(read)?,
-            generation: to_u64(
-                "refresh token generation",
-                row.try_get("token_generation").map_err(read)?,
-            )?,
-        };
-        let grant = match row.try_get::<Option<String>, _>("grant_id").map_err(read)? {
-            None => None,
-            Some(grant_id) => Some(from_row((
-                grant_id,
-                row.try_get("user_id").map_err(read)?,
-                row.try_get("client_id").map_err(read)?,
-                row.try_get("scopes").map_err(read)?,
-                row.try_get("auth_time").map_err(read)?,
-                row.try_get("amr").map_err(read)?,
-                row.try_get("created_at").map_err(read)?,
-                row.try_get("expires_at").map_err(read)?,
-                row.try_get("generation").map_err(read)?,
-                row.try_get("rotated_at").map_err(read)?,
-            ))?),
-        };
-        Ok(Some((token, grant)))
+        row.map(|row| token_and_grant(&row)).transpose()
     }
 
     async fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>, DatastoreError> {
@@ -256,6 +235,68 @@ impl GrantStore for PgStore {
         .map_err(|e| db_error("grants", e))?;
         Self::done(tx, "grants").await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// The token and, when it still exists, its grant, from a row of
+/// `tessera_find_refresh_token` (or `…_and_user`).
+fn token_and_grant(
+    row: &PgRow,
+) -> Result<(RefreshTokenRecord, Option<GrantRecord>), DatastoreError> {
+    let read = |e| db_error("refresh token", e);
+    let token = RefreshTokenRecord {
+        grant_id: row.try_get("token_grant_id").map_err(read)?,
+        generation: to_u64(
+            "refresh token generation",
+            row.try_get("token_generation").map_err(read)?,
+        )?,
+    };
+    let grant = match row.try_get::<Option<String>, _>("grant_id").map_err(read)? {
+        None => None,
+        Some(grant_id) => Some(from_row((
+            grant_id,
+            row.try_get("user_id").map_err(read)?,
+            row.try_get("client_id").map_err(read)?,
+            row.try_get("scopes").map_err(read)?,
+            row.try_get("auth_time").map_err(read)?,
+            row.try_get("amr").map_err(read)?,
+            row.try_get("created_at").map_err(read)?,
+            row.try_get("expires_at").map_err(read)?,
+            row.try_get("generation").map_err(read)?,
+            row.try_get("rotated_at").map_err(read)?,
+        ))?),
+    };
+    Ok((token, grant))
+}
+
+impl RefreshReads for PgStore {
+    async fn find_refresh_token_and_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshRead>, DatastoreError> {
+        if has_nul(&[token_hash]) {
+            return Ok(None);
+        }
+        // One round trip for the token, its grant and the grant's user.
+        let row = sqlx::query("SELECT * FROM tessera_find_refresh_token_and_user($1, $2)")
+            .bind(self.tenant.as_str())
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("refresh token", e))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (token, grant) = token_and_grant(&row)?;
+        let Some(grant) = grant else {
+            return Ok(Some((token, None)));
+        };
+        let user = row
+            .try_get::<Option<Vec<u8>>, _>("user_data")
+            .map_err(|e| db_error("user", e))?
+            .map(|data| decode_user(&data))
+            .transpose()?;
+        Ok(Some((token, Some((grant, user)))))
     }
 }
 

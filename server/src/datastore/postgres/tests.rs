@@ -59,7 +59,9 @@ async fn postgres_passes_the_user_store_suite() {
 #[tokio::test]
 async fn postgres_passes_the_grant_store_suite() {
     let db = TestDb::create().await;
-    grant_store_tests::exercise(&db.store().await).await;
+    let store = db.store().await;
+    grant_store_tests::exercise(&store).await;
+    grant_store_tests::exercise_refresh_reads(&store).await;
 }
 
 #[tokio::test]
@@ -590,6 +592,7 @@ async fn one_call_functions_bind_the_caller_and_leave_no_tenant_behind() {
     assert!(definers.is_empty(), "SECURITY DEFINER: {definers:?}");
     for name in [
         "tessera_find_refresh_token",
+        "tessera_find_refresh_token_and_user",
         "tessera_get_user",
         "tessera_rotate_refresh_token",
     ] {

@@ -7,7 +7,7 @@ use super::errors::{
 };
 use crate::datastore::{DatastoreError, Page, UserRecord, UserStore};
 
-fn decode(data: &[u8]) -> Result<UserRecord, DatastoreError> {
+pub(super) fn decode(data: &[u8]) -> Result<UserRecord, DatastoreError> {
     from_json("user", data)
 }
 

@@ -113,6 +113,9 @@ impl SledStore {
     }
 }
 
+/// The default: the token with its grant, then the user.
+impl crate::datastore::RefreshReads for SledStore {}
+
 impl GrantStore for SledStore {
     async fn create_grant(
         &self,
@@ -294,5 +297,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         crate::datastore::grant_store_tests::exercise(&store).await;
+        crate::datastore::grant_store_tests::exercise_refresh_reads(&store).await;
     }
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use super::{
     ActiveGrant, GrantError, GrantStart, Grants, RefreshError, RefreshToken, RefreshTokenInfo,
 };
-use crate::datastore::{GrantStore, OAuthClientStore, UserStore};
+use crate::datastore::{GrantStore, OAuthClientStore, RefreshReads, UserStore};
 
 pub use crate::oauth::BoxFuture;
 
@@ -48,7 +48,9 @@ pub trait GrantService: Send + Sync + 'static {
     fn revoke_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<u64, GrantError>>;
 }
 
-impl<S: GrantStore + OAuthClientStore + UserStore + Clone> GrantService for Grants<S> {
+impl<S: GrantStore + OAuthClientStore + UserStore + RefreshReads + Clone> GrantService
+    for Grants<S>
+{
     fn start(
         &self,
         start: GrantStart,

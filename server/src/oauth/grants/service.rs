@@ -10,7 +10,9 @@ use super::{
     ActiveGrant, GrantError, GrantLifetimes, GrantStart, RefreshError, RefreshToken,
     RefreshTokenInfo,
 };
-use crate::datastore::{GrantRecord, GrantStore, OAuthClientStore, Rotation, UserStore};
+use crate::datastore::{
+    GrantRecord, GrantStore, OAuthClientStore, RefreshReads, Rotation, UserRecord, UserStore,
+};
 
 /// Audit target (grant IDs, clients and users; never a token).
 const AUDIT: &str = "tessera::audit";
@@ -70,7 +72,7 @@ pub async fn revoke_client_grants<S: GrantStore>(
     Ok(n)
 }
 
-impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
+impl<S: GrantStore + OAuthClientStore + UserStore + RefreshReads + Clone> Grants<S> {
     /// Grants in `store` with `config` lifetimes.
     pub fn new(store: S, config: GrantLifetimes) -> Self {
         Self { store, config }
@@ -141,6 +143,15 @@ impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
     /// Whether the grant's user and client still exist and are enabled.
     async fn live(&self, grant: &GrantRecord) -> Result<Option<&'static str>, GrantError> {
         let user = self.store.get_user(&grant.user_id).await?;
+        self.live_with(grant, user).await
+    }
+
+    /// [`Self::live`] with the grant's user already read.
+    async fn live_with(
+        &self,
+        grant: &GrantRecord,
+        user: Option<UserRecord>,
+    ) -> Result<Option<&'static str>, GrantError> {
         if user.is_none_or(|u| u.disabled) {
             return Ok(Some("user_disabled_or_deleted"));
         }
@@ -164,10 +175,10 @@ impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
             return Err(RefreshError::InvalidGrant);
         }
         let old_hash = hash(presented);
-        let Some((token, grant)) = self.store.find_refresh_token(&old_hash).await? else {
-            return Err(RefreshError::InvalidGrant);
-        };
-        let Some(grant) = grant else {
+        // The token, its grant and the grant's user in one read (one round trip on
+        // PostgreSQL); the user is checked once the token has passed.
+        let found = self.store.find_refresh_token_and_user(&old_hash).await?;
+        let Some((token, Some((grant, user)))) = found else {
             return Err(RefreshError::InvalidGrant);
         };
         // Another client's token is refused without touching the family: a client must
@@ -207,7 +218,7 @@ impl<S: GrantStore + OAuthClientStore + UserStore + Clone> Grants<S> {
             self.store.delete_grant(&grant.grant_id).await?;
             return Err(RefreshError::InvalidGrant);
         }
-        if let Some(reason) = self.live(&grant).await? {
+        if let Some(reason) = self.live_with(&grant, user).await? {
             refused(reason, &grant, client_id);
             return Err(RefreshError::InvalidGrant);
         }
