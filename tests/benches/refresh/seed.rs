@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 use tessera_server::datastore::{
-    GrantStore, LoginCounters, OAuthClientStore, UserRecord, UserStore,
+    GrantStore, LoginCounters, OAuthClientStore, RefreshReads, UserRecord, UserStore,
 };
 use tessera_server::oauth::grants::{GrantStart, Grants};
 use tokio::task::JoinSet;
@@ -43,7 +43,7 @@ pub async fn seed<S>(
     concurrency: usize,
 ) -> Vec<String>
 where
-    S: GrantStore + OAuthClientStore + UserStore + Clone,
+    S: GrantStore + OAuthClientStore + UserStore + RefreshReads + Clone,
 {
     let client = OAuthClient {
         client_id: client_id.into(),
