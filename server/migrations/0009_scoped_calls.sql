@@ -8,29 +8,9 @@
 -- SECURITY INVOKER (the default, spelled out): the policies bind the caller as before.
 -- Each query also filters on the tenant itself, as every statement of the application does.
 
--- A refresh token by hash and, while it exists, its grant (`find_refresh_token`).
-CREATE FUNCTION tessera_find_refresh_token(p_tenant TEXT, p_hash TEXT)
-RETURNS TABLE (
-    token_grant_id TEXT, token_generation BIGINT,
-    grant_id TEXT, user_id TEXT, client_id TEXT, scopes TEXT[], auth_time BIGINT,
-    amr TEXT[], created_at BIGINT, expires_at BIGINT, generation BIGINT, rotated_at BIGINT
-)
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
-#variable_conflict use_column
-BEGIN
-    PERFORM set_config('tessera.tenant_id', p_tenant, true);
-    RETURN QUERY
-        SELECT t.grant_id, t.generation,
-               g.grant_id, g.user_id, g.client_id, g.scopes, g.auth_time, g.amr,
-               g.created_at, g.expires_at, g.generation, g.rotated_at
-        FROM refresh_tokens t
-        LEFT JOIN grants g ON g.tenant_id = t.tenant_id AND g.grant_id = t.grant_id
-        WHERE t.tenant_id = p_tenant AND t.token_hash = p_hash;
-END
-$$;
-
--- The same and the grant's user record, which a refresh checks before it rotates
--- (`find_refresh_token_and_user`).
+-- A refresh token by hash and, while they exist, its grant and the grant's user record,
+-- which a refresh checks before it rotates (`find_refresh_token_and_user`; also
+-- `find_refresh_token`, which ignores the user).
 CREATE FUNCTION tessera_find_refresh_token_and_user(p_tenant TEXT, p_hash TEXT)
 RETURNS TABLE (
     token_grant_id TEXT, token_generation BIGINT,
@@ -96,12 +76,10 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION tessera_find_refresh_token(TEXT, TEXT) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tessera_find_refresh_token_and_user(TEXT, TEXT) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tessera_rotate_refresh_token(TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, TEXT)
     FROM PUBLIC;
 REVOKE ALL ON FUNCTION tessera_get_user(TEXT, TEXT) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tessera_find_refresh_token(TEXT, TEXT) TO tessera_app;
 GRANT EXECUTE ON FUNCTION tessera_find_refresh_token_and_user(TEXT, TEXT) TO tessera_app;
 GRANT EXECUTE ON FUNCTION tessera_rotate_refresh_token(TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, TEXT)
     TO tessera_app;

@@ -4,8 +4,8 @@
 //!
 //! A throwaway database gets Tessera's schema (the server's migrations) and `families`
 //! synthetic grants with their first refresh token. Each pgbench transaction refreshes a
-//! random family with the calls the server makes (migration 0009's functions): the token
-//! joined with its grant, the user's record, then the rotation (generation swap and the
+//! random family with the two calls the server makes (migration 9's functions): the token
+//! joined with its grant and the grant's user, then the rotation (generation swap and the
 //! new token's row as one statement). pgbench first reads the family's current generation
 //! (it has no memory of the tokens it minted): one more primary-key read than a real
 //! refresh. Same connection count as the two replicas' pools; `-M prepared`, as sqlx
@@ -21,8 +21,7 @@ use zeroize::Zeroizing;
 
 const SCRIPT: &str = r"\set i random(1, :families)
 SELECT generation AS gen FROM grants WHERE tenant_id = 'default' AND grant_id = 'g' || :i \gset
-SELECT * FROM tessera_find_refresh_token('default', 'h' || :i || '-' || :gen);
-SELECT data FROM tessera_get_user('default', 'u' || (:i % 100));
+SELECT * FROM tessera_find_refresh_token_and_user('default', 'h' || :i || '-' || :gen);
 SELECT * FROM tessera_rotate_refresh_token('default', 'g' || :i, :gen, :gen + 1, 1700000001, 'h' || :i || '-' || :gen, 'h' || :i || '-' || (:gen + 1));
 ";
 

@@ -122,14 +122,7 @@ impl GrantStore for PgStore {
         if has_nul(&[token_hash]) {
             return Ok(None);
         }
-        // One round trip: the token and, when it still exists, its grant
-        // (`tessera_find_refresh_token` sets the tenant for its own transaction).
-        let row = sqlx::query("SELECT * FROM tessera_find_refresh_token($1, $2)")
-            .bind(self.tenant.as_str())
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error("refresh token", e))?;
+        let row = self.refresh_token_row(token_hash).await?;
         row.map(|row| token_and_grant(&row)).transpose()
     }
 
@@ -238,8 +231,21 @@ impl GrantStore for PgStore {
     }
 }
 
+impl PgStore {
+    /// The row of `tessera_find_refresh_token_and_user` for `token_hash`: one round trip
+    /// (the function sets the tenant for its own transaction).
+    async fn refresh_token_row(&self, token_hash: &str) -> Result<Option<PgRow>, DatastoreError> {
+        sqlx::query("SELECT * FROM tessera_find_refresh_token_and_user($1, $2)")
+            .bind(self.tenant.as_str())
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("refresh token", e))
+    }
+}
+
 /// The token and, when it still exists, its grant, from a row of
-/// `tessera_find_refresh_token` (or `…_and_user`).
+/// `tessera_find_refresh_token_and_user`.
 fn token_and_grant(
     row: &PgRow,
 ) -> Result<(RefreshTokenRecord, Option<GrantRecord>), DatastoreError> {
@@ -277,14 +283,7 @@ impl RefreshReads for PgStore {
         if has_nul(&[token_hash]) {
             return Ok(None);
         }
-        // One round trip for the token, its grant and the grant's user.
-        let row = sqlx::query("SELECT * FROM tessera_find_refresh_token_and_user($1, $2)")
-            .bind(self.tenant.as_str())
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error("refresh token", e))?;
-        let Some(row) = row else {
+        let Some(row) = self.refresh_token_row(token_hash).await? else {
             return Ok(None);
         };
         let (token, grant) = token_and_grant(&row)?;

@@ -591,7 +591,6 @@ async fn one_call_functions_bind_the_caller_and_leave_no_tenant_behind() {
         .collect();
     assert!(definers.is_empty(), "SECURITY DEFINER: {definers:?}");
     for name in [
-        "tessera_find_refresh_token",
         "tessera_find_refresh_token_and_user",
         "tessera_get_user",
         "tessera_rotate_refresh_token",
