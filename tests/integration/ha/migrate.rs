@@ -41,7 +41,8 @@ fn migrate_applies_the_schema_and_is_idempotent() {
             "federation",
             "tenants",
             "change notify",
-            "api keys"
+            "api keys",
+            "scoped calls"
         ]
     );
     // Nothing else started: no admin socket, no sled store.
