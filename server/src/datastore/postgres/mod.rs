@@ -21,6 +21,8 @@ mod journal;
 mod listen;
 mod oauth_clients;
 mod open;
+#[cfg(test)]
+mod rls_tests;
 mod store;
 mod tenants;
 #[cfg(test)]
