@@ -153,7 +153,7 @@ mod tests {
         let clock = Arc::new(Fixed);
         let layer = AuditLayer::new(ChainWriter::open(sink).unwrap(), clock);
         let subscriber = tracing_subscriber::registry().with(layer);
-        tracing::subscriber::with_default(subscriber, || {
+        crate::test_support::with_default(subscriber, || {
             let span = tracing::info_span!("request", request_id = "req-1");
             let _entered = span.enter();
             tracing::info!(target: "tessera::audit", event = "oauth_token_issued", client_id = "partner", decision = "allow", scope = %"read");
