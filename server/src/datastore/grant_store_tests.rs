@@ -168,7 +168,7 @@ pub async fn exercise_refresh_reads<S: RefreshReads>(store: &S) {
     assert_eq!((token.grant_id.as_str(), token.generation), ("rg1", 0));
     let (found, user) = found.unwrap();
     assert_eq!(found.grant_id, "rg1");
-    assert_eq!(user.unwrap().username, "refresher");
+    assert_eq!(user.unwrap().unwrap().username, "refresher");
     store.delete_user("ru1").await.unwrap();
     let (_, found) = store
         .find_refresh_token_and_user("r-h0")
@@ -177,7 +177,7 @@ pub async fn exercise_refresh_reads<S: RefreshReads>(store: &S) {
         .unwrap();
     let (found, user) = found.unwrap();
     assert_eq!(found.grant_id, "rg1");
-    assert!(user.is_none());
+    assert!(user.unwrap().is_none());
     // A grant with a user that never existed, then the grant gone: the token alone.
     store
         .create_grant(&grant("rg2", "ghost", "c1"), "r-h1")

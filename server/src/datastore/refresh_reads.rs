@@ -5,10 +5,12 @@ use std::future::Future;
 use super::{DatastoreError, GrantRecord, GrantStore, RefreshTokenRecord, UserRecord, UserStore};
 
 /// A refresh token, its grant while the grant exists, and the grant's user while the user
-/// exists.
+/// exists. Reading the user may fail apart from the rest (a record that does not decode):
+/// the caller meets that failure where it checks the user, after the token's own checks,
+/// so a reused token still revokes its family.
 pub type RefreshRead = (
     RefreshTokenRecord,
-    Option<(GrantRecord, Option<UserRecord>)>,
+    Option<(GrantRecord, Result<Option<UserRecord>, DatastoreError>)>,
 );
 
 /// The reads of a refresh: the token with its grant ([`GrantStore::find_refresh_token`])
@@ -28,7 +30,7 @@ pub trait RefreshReads: GrantStore + UserStore {
             let Some(grant) = grant else {
                 return Ok(Some((token, None)));
             };
-            let user = self.get_user(&grant.user_id).await?;
+            let user = self.get_user(&grant.user_id).await;
             Ok(Some((token, Some((grant, user)))))
         }
     }

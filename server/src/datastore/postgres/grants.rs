@@ -292,9 +292,8 @@ impl RefreshReads for PgStore {
         };
         let user = row
             .try_get::<Option<Vec<u8>>, _>("user_data")
-            .map_err(|e| db_error("user", e))?
-            .map(|data| decode_user(&data))
-            .transpose()?;
+            .map_err(|e| db_error("user", e))
+            .and_then(|data| data.map(|data| decode_user(&data)).transpose());
         Ok(Some((token, Some((grant, user)))))
     }
 }

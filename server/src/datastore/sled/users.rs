@@ -22,6 +22,19 @@ fn taken(username: &str) -> DatastoreError {
     ))
 }
 
+impl SledStore {
+    /// Overwrites a user's record with bytes that do not decode, as disk damage would
+    /// (tests).
+    #[cfg(test)]
+    pub(crate) fn corrupt_user_record(&self, id: &str) -> Result<(), DatastoreError> {
+        self.t
+            .users
+            .insert(id.as_bytes(), b"not a user".as_slice())
+            .map_err(storage)?;
+        Ok(())
+    }
+}
+
 impl UserStore for SledStore {
     async fn create_user(&self, user: &UserRecord) -> Result<UserRecord, DatastoreError> {
         let mut stored = user.clone();

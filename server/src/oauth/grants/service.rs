@@ -11,7 +11,8 @@ use super::{
     RefreshTokenInfo,
 };
 use crate::datastore::{
-    GrantRecord, GrantStore, OAuthClientStore, RefreshReads, Rotation, UserRecord, UserStore,
+    DatastoreError, GrantRecord, GrantStore, OAuthClientStore, RefreshReads, Rotation, UserRecord,
+    UserStore,
 };
 
 /// Audit target (grant IDs, clients and users; never a token).
@@ -142,17 +143,17 @@ impl<S: GrantStore + OAuthClientStore + UserStore + RefreshReads + Clone> Grants
 
     /// Whether the grant's user and client still exist and are enabled.
     async fn live(&self, grant: &GrantRecord) -> Result<Option<&'static str>, GrantError> {
-        let user = self.store.get_user(&grant.user_id).await?;
+        let user = self.store.get_user(&grant.user_id).await;
         self.live_with(grant, user).await
     }
 
-    /// [`Self::live`] with the grant's user already read.
+    /// [`Self::live`] with the grant's user already read (a failed read fails here).
     async fn live_with(
         &self,
         grant: &GrantRecord,
-        user: Option<UserRecord>,
+        user: Result<Option<UserRecord>, DatastoreError>,
     ) -> Result<Option<&'static str>, GrantError> {
-        if user.is_none_or(|u| u.disabled) {
+        if user?.is_none_or(|u| u.disabled) {
             return Ok(Some("user_disabled_or_deleted"));
         }
         let client = self.store.get_oauth_client(&grant.client_id).await?;

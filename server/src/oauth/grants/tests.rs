@@ -101,6 +101,33 @@ async fn reuse_of_a_rotated_token_revokes_the_whole_family() {
     assert!(grants.refresh("app", other.expose(), at(41)).await.is_ok());
 }
 
+/// A user record that cannot be read fails a refresh where the user is checked, after the
+/// token's own checks: a reused token still revokes its family first.
+#[tokio::test]
+async fn a_reused_token_revokes_its_family_even_when_the_user_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    seed(&store).await;
+    let grants = Grants::new(store.clone(), lifetimes());
+    let (id, t0) = grants.start(start("alice", "app"), at(0)).await.unwrap();
+    let (_, t1) = grants.refresh("app", t0.expose(), at(10)).await.unwrap();
+    store.corrupt_user_record("alice").unwrap();
+    let current = grants.refresh("app", t1.expose(), at(20)).await;
+    assert_eq!(
+        current.err(),
+        Some(RefreshError::Unavailable(
+            "corrupt record: user record: expected ident at line 1 column 2".into()
+        ))
+    );
+    assert!(store.get_grant(&id).await.unwrap().is_some(), "kept so far");
+    let replay = grants.refresh("app", t0.expose(), at(30)).await;
+    assert_eq!(replay.err(), Some(RefreshError::ReuseDetected));
+    assert!(
+        store.get_grant(&id).await.unwrap().is_none(),
+        "family revoked"
+    );
+}
+
 /// A crash between a rotation's first write (the new hash) and its swap of the grant
 /// leaves a hash one generation ahead of its grant: refused, and not taken for reuse.
 #[tokio::test]
