@@ -9,6 +9,7 @@ pub mod agent_store_tests;
 #[cfg(test)]
 pub mod api_key_store_tests;
 mod api_keys;
+mod client_cache;
 mod consent_record;
 #[cfg(test)]
 pub mod consent_store_tests;

@@ -9,7 +9,6 @@
 mod agents;
 mod api_keys;
 mod bundles;
-mod client_cache;
 mod consents;
 mod entries;
 mod errors;

@@ -8,8 +8,8 @@ use sqlx::PgConnection;
 use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 use super::PgStore;
-use super::client_cache::CachedClient;
 use super::errors::{db_error, from_json, from_proto, has_nul, limit, nul_key, page_of, to_json};
+use crate::datastore::client_cache::CachedClient;
 use crate::datastore::{DatastoreError, OAuthClientStore, Page, SecretRecord};
 
 fn no_client(client_id: &str) -> DatastoreError {

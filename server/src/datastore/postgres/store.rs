@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use sqlx::postgres::PgPool;
 
-use super::client_cache::ClientCache;
 use super::open::{self, PgOpenError, PgSettings, Role};
+use crate::datastore::client_cache::ClientCache;
 use crate::datastore::{DatastoreError, TenantId, TenantScope};
 
 /// A datastore in a PostgreSQL database shared by every server replica.

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 
 use super::{DatastoreError, TenantId};
 use crate::changes::ChangeHub;
+use crate::datastore::client_cache::ClientCache;
 
 /// How long [`SledStore::open`] waits for a lock released by a store just dropped.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -139,7 +140,13 @@ pub(super) struct TenantTrees {
     pub(super) api_keys: ::sled::Tree,
     /// Secret SHA-256 (hex) → API key ID: the unique lookup index.
     pub(super) api_key_hashes: ::sled::Tree,
+    /// Decoded clients with their secret records, dropped by every write to either tree.
+    pub(super) clients: ClientCache,
 }
+
+/// How long a cached client is used on sled. Every change goes through this store and
+/// invalidates its entry, so this only bounds how long an idle client's entry is held.
+const CLIENT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl TenantTrees {
     /// Opens (or creates) the trees of `tenant`.
@@ -169,6 +176,7 @@ impl TenantTrees {
             expiring_by_expiry: tree(EXPIRING_BY_EXPIRY)?,
             api_keys: tree(API_KEYS)?,
             api_key_hashes: tree(API_KEY_HASHES)?,
+            clients: ClientCache::new(CLIENT_CACHE_TTL),
         })
     }
 }

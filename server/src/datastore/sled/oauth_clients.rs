@@ -1,6 +1,9 @@
 //! OAuth clients on sled: prost-encoded `tessera.admin.v1.OAuthClient` keyed by `client_id`
 //! in one tree, JSON [`SecretRecord`]s (hashes only) under the same key in another. Writes
-//! touching both run in one multi-tree transaction.
+//! touching both run in one multi-tree transaction, and then drop the client from the
+//! cache of decoded clients that reads go through.
+
+use std::sync::Arc;
 
 use prost::Message as _;
 use sled::Transactional as _;
@@ -8,6 +11,7 @@ use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 
 use super::codec::{abort, finish, from_json, to_json};
 use super::{SledStore, storage};
+use crate::datastore::client_cache::CachedClient;
 use crate::datastore::{DatastoreError, OAuthClientStore, Page, SecretRecord};
 
 fn decode(bytes: &[u8]) -> Result<OAuthClient, DatastoreError> {
@@ -47,7 +51,9 @@ impl OAuthClientStore for SledStore {
                 Ok(())
             },
         );
-        finish(result)?;
+        let done = finish(result);
+        self.t.clients.invalidate(&client.client_id);
+        done?;
         self.flush().await
     }
 
@@ -55,12 +61,7 @@ impl OAuthClientStore for SledStore {
         &self,
         client_id: &str,
     ) -> Result<Option<OAuthClient>, DatastoreError> {
-        self.t
-            .oauth_clients
-            .get(client_id.as_bytes())
-            .map_err(storage)?
-            .map(|v| decode(&v))
-            .transpose()
+        Ok(self.read_client(client_id)?.map(|c| c.client.clone()))
     }
 
     async fn list_oauth_clients(
@@ -84,7 +85,9 @@ impl OAuthClientStore for SledStore {
             clients.insert(key, value.as_slice())?;
             Ok(())
         });
-        finish(result)?;
+        let done = finish(result);
+        self.t.clients.invalidate(&client.client_id);
+        done?;
         self.flush().await
     }
 
@@ -96,7 +99,9 @@ impl OAuthClientStore for SledStore {
                 Ok(clients.remove(key)?.is_some())
             },
         );
-        let existed = finish(result)?;
+        let existed = finish(result);
+        self.t.clients.invalidate(client_id);
+        let existed = existed?;
         self.flush().await?;
         Ok(existed)
     }
@@ -105,12 +110,7 @@ impl OAuthClientStore for SledStore {
         &self,
         client_id: &str,
     ) -> Result<Option<SecretRecord>, DatastoreError> {
-        self.t
-            .oauth_client_secrets
-            .get(client_id.as_bytes())
-            .map_err(storage)?
-            .map(|v| decode_secret(client_id, &v))
-            .transpose()
+        Ok(self.read_client(client_id)?.and_then(|c| c.secret.clone()))
     }
 
     async fn put_client_secret(
@@ -134,8 +134,32 @@ impl OAuthClientStore for SledStore {
                 Ok(())
             },
         );
-        finish(result)?;
+        let done = finish(result);
+        self.t.clients.invalidate(&client.client_id);
+        done?;
         self.flush().await
+    }
+}
+
+impl SledStore {
+    /// A client with its secret record: from the cache, else read from both trees (and
+    /// then cached). Unknown clients are not cached.
+    fn read_client(&self, client_id: &str) -> Result<Option<Arc<CachedClient>>, DatastoreError> {
+        let ticket = match self.t.clients.get(client_id) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(ticket) => ticket,
+        };
+        let key = client_id.as_bytes();
+        let Some(client) = self.t.oauth_clients.get(key).map_err(storage)? else {
+            return Ok(None);
+        };
+        let secret = self.t.oauth_client_secrets.get(key).map_err(storage)?;
+        let read = Arc::new(CachedClient {
+            client: decode(&client)?,
+            secret: secret.map(|v| decode_secret(client_id, &v)).transpose()?,
+        });
+        self.t.clients.insert(ticket, client_id, Arc::clone(&read));
+        Ok(Some(read))
     }
 }
 
@@ -154,5 +178,32 @@ mod tests {
         let listed = reopened.list_oauth_clients("", 100).await.unwrap().items;
         assert_eq!(listed.len(), 4);
         assert_eq!(reopened.get_client_secret("b").await.unwrap(), None);
+    }
+
+    /// A deleted tenant's clients stop authenticating through a handle that outlived it,
+    /// though that handle had them cached.
+    #[tokio::test]
+    async fn a_deleted_tenants_cached_clients_are_dropped() {
+        use crate::datastore::{TenantRecord, TenantScope as _, TenantStore as _};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let id = crate::datastore::TenantId::parse("acme").unwrap();
+        let record = TenantRecord {
+            id: id.clone(),
+            name: "Acme".into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        store.create_tenant(&record).await.unwrap();
+        let acme = store.for_tenant(&id).unwrap();
+        let client = OAuthClient {
+            client_id: "app".into(),
+            enabled: true,
+            ..Default::default()
+        };
+        acme.create_oauth_client(&client, None).await.unwrap();
+        assert!(acme.get_oauth_client("app").await.unwrap().is_some());
+        assert!(store.delete_tenant(&id).await.unwrap());
+        assert!(!matches!(acme.get_oauth_client("app").await, Ok(Some(_))));
     }
 }

@@ -119,8 +119,11 @@ impl TenantStore for SledStore {
         // The record goes first, so a crash between leaves orphan trees (emptied on the
         // next delete of the same ID), never a tenant with half its records.
         self.flush().await?;
-        if let Ok(mut opened) = self.opened.lock() {
-            opened.remove(id);
+        if let Ok(mut opened) = self.opened.lock()
+            && let Some(trees) = opened.remove(id)
+        {
+            // A handle still held elsewhere must not authenticate the tenant's clients.
+            trees.clients.invalidate_prefix("");
         }
         let prefix = format!("{TENANT_TREE_PREFIX}{id}/");
         for name in self.db.tree_names() {

@@ -1,9 +1,11 @@
 //! A per-replica cache of OAuth clients and their secret records, so a busy client costs
-//! no database round trip per token.
+//! no database round trip (PostgreSQL) and no read and decoding of two records (sled) per
+//! token.
 //!
-//! Staleness is bounded by the TTL (`[datastore] client_cache_ttl`): a change made through
-//! this replica is seen by it at once (its writes invalidate the entry), a change made
-//! through another replica within the TTL. Only clients that exist are cached (an unknown
+//! Staleness is bounded by the TTL (`[datastore] client_cache_ttl` on PostgreSQL): a change
+//! made through this replica is seen by it at once (its writes invalidate the entry), a
+//! change made through another replica within the TTL. sled has no other replica: every
+//! change goes through the store, so its cache is never stale. Only clients that exist are cached (an unknown
 //! ID is always looked up), and at most [`MAX_ENTRIES`] of them, so input cannot grow it.
 //! A lookup that raced with a local change is not cached (the invalidation epoch moved).
 
@@ -17,13 +19,13 @@ use tokio::time::Instant;
 use crate::datastore::SecretRecord;
 
 /// Most clients held at once.
-pub(super) const MAX_ENTRIES: usize = 4096;
+pub(crate) const MAX_ENTRIES: usize = 4096;
 
 /// A client and its secret record as read together.
 #[derive(Debug)]
-pub(super) struct CachedClient {
-    pub(super) client: OAuthClient,
-    pub(super) secret: Option<SecretRecord>,
+pub(crate) struct CachedClient {
+    pub(crate) client: OAuthClient,
+    pub(crate) secret: Option<SecretRecord>,
 }
 
 #[derive(Debug)]
@@ -42,18 +44,18 @@ struct Inner {
 
 /// The cache (shared by the store's clones).
 #[derive(Debug)]
-pub(super) struct ClientCache {
+pub(crate) struct ClientCache {
     ttl: Duration,
     inner: Mutex<Inner>,
 }
 
 /// Where a lookup started: pass it back to [`ClientCache::insert`].
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Ticket(u64);
+pub(crate) struct Ticket(u64);
 
 impl ClientCache {
     /// A cache holding entries for `ttl` (zero: nothing is cached).
-    pub(super) fn new(ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: Duration) -> Self {
         Self {
             ttl,
             inner: Mutex::new(Inner::default()),
@@ -69,7 +71,7 @@ impl ClientCache {
     }
 
     /// The fresh entry for `client_id`, or a ticket to insert what the database returns.
-    pub(super) fn get(&self, client_id: &str) -> Result<Arc<CachedClient>, Ticket> {
+    pub(crate) fn get(&self, client_id: &str) -> Result<Arc<CachedClient>, Ticket> {
         let inner = self.lock();
         match inner.entries.get(client_id) {
             Some(e) if !self.ttl.is_zero() && e.at.elapsed() < self.ttl => Ok(Arc::clone(&e.value)),
@@ -79,7 +81,7 @@ impl ClientCache {
 
     /// Caches `value` read after `ticket` was taken, unless something was invalidated
     /// since (the read may predate that change) or the cache is full of fresh entries.
-    pub(super) fn insert(&self, ticket: Ticket, client_id: &str, value: Arc<CachedClient>) {
+    pub(crate) fn insert(&self, ticket: Ticket, client_id: &str, value: Arc<CachedClient>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -102,14 +104,14 @@ impl ClientCache {
     }
 
     /// Forgets `client_id` (this replica changed or deleted it).
-    pub(super) fn invalidate(&self, client_id: &str) {
+    pub(crate) fn invalidate(&self, client_id: &str) {
         let mut inner = self.lock();
         inner.epoch = inner.epoch.wrapping_add(1);
         inner.entries.remove(client_id);
     }
 
     /// Forgets every entry whose key starts with `prefix` (a tenant was deleted).
-    pub(super) fn invalidate_prefix(&self, prefix: &str) {
+    pub(crate) fn invalidate_prefix(&self, prefix: &str) {
         let mut inner = self.lock();
         inner.epoch = inner.epoch.wrapping_add(1);
         inner.entries.retain(|key, _| !key.starts_with(prefix));
