@@ -110,6 +110,11 @@ impl ClientCache {
         inner.entries.remove(client_id);
     }
 
+    /// Forgets every entry (the tenant whose clients these are was deleted).
+    pub(crate) fn clear(&self) {
+        self.invalidate_prefix("");
+    }
+
     /// Forgets every entry whose key starts with `prefix` (a tenant was deleted).
     pub(crate) fn invalidate_prefix(&self, prefix: &str) {
         let mut inner = self.lock();

@@ -123,7 +123,7 @@ impl TenantStore for SledStore {
             && let Some(trees) = opened.remove(id)
         {
             // A handle still held elsewhere must not authenticate the tenant's clients.
-            trees.clients.invalidate_prefix("");
+            trees.clients.clear();
         }
         let prefix = format!("{TENANT_TREE_PREFIX}{id}/");
         for name in self.db.tree_names() {
