@@ -184,18 +184,10 @@ mod tests {
     /// though that handle had them cached.
     #[tokio::test]
     async fn a_deleted_tenants_cached_clients_are_dropped() {
-        use crate::datastore::{TenantRecord, TenantScope as _, TenantStore as _};
+        use crate::datastore::TenantStore as _;
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        let id = crate::datastore::TenantId::parse("acme").unwrap();
-        let record = TenantRecord {
-            id: id.clone(),
-            name: "Acme".into(),
-            created_at: 1,
-            updated_at: 1,
-        };
-        store.create_tenant(&record).await.unwrap();
-        let acme = store.for_tenant(&id).unwrap();
+        let acme = super::super::acme(&store).await;
         let client = OAuthClient {
             client_id: "app".into(),
             enabled: true,
@@ -203,6 +195,7 @@ mod tests {
         };
         acme.create_oauth_client(&client, None).await.unwrap();
         assert!(acme.get_oauth_client("app").await.unwrap().is_some());
+        let id = crate::datastore::TenantId::parse("acme").unwrap();
         assert!(store.delete_tenant(&id).await.unwrap());
         assert!(!matches!(acme.get_oauth_client("app").await, Ok(Some(_))));
     }
