@@ -41,12 +41,10 @@ impl<'a> MakeWriter<'a> for Capture {
 
 /// Makes `subscriber` this thread's default until the guard drops.
 pub(crate) fn set_default(subscriber: impl Subscriber + Send + Sync + 'static) -> DefaultGuard {
+    // Registering the subscriber recomputes every callsite's interest; the global one
+    // keeps that from going deaf later (see `keep_every_callsite_open`).
     keep_every_callsite_open();
-    let guard = tracing::subscriber::set_default(subscriber);
-    // Another test thread may have registered callsites while this subscriber was being
-    // created, caching "never interested": re-evaluate them against it.
-    tracing::callsite::rebuild_interest_cache();
-    guard
+    tracing::subscriber::set_default(subscriber)
 }
 
 /// Runs `f` with `subscriber` as this thread's default.

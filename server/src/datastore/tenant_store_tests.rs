@@ -8,7 +8,7 @@ use tessera_proto::wire::tessera::admin::v1::OAuthClient;
 use super::user_store_tests::record;
 use super::{
     ConsentWrite, Datastore, DatastoreError, ExpiringKind, ExpiringWrite, GrantRecord, ScopeUpdate,
-    SecretRecord, TenantId, TenantRecord,
+    SecretRecord, TenantId, TenantRecord, TenantScope, TenantStore,
 };
 
 fn tenant(id: &str) -> TenantRecord {
@@ -18,6 +18,13 @@ fn tenant(id: &str) -> TenantRecord {
         created_at: 10,
         updated_at: 10,
     }
+}
+
+/// Creates tenant `id` in `store` and returns the handle scoped to it.
+pub async fn scoped<S: TenantStore + TenantScope>(store: &S, id: &str) -> S {
+    let record = tenant(id);
+    store.create_tenant(&record).await.unwrap();
+    store.for_tenant(&record.id).unwrap()
 }
 
 fn grant(id: &str) -> GrantRecord {

@@ -4,27 +4,12 @@
 
 use super::test_db::TestDb;
 use super::{PgOpenError, PgStore};
-use crate::datastore::{
-    TenantId, TenantRecord, TenantScope as _, TenantStore as _, UserStore as _, user_store_tests,
-};
+use crate::datastore::tenant_store_tests::scoped;
+use crate::datastore::{TenantId, TenantScope as _, UserStore as _, user_store_tests};
 
 /// Creates the tenants `acme` and `globex`; returns a handle scoped to each.
 async fn tenants(store: &PgStore) -> [PgStore; 2] {
-    let mut scoped = Vec::new();
-    for id in ["acme", "globex"] {
-        let tenant = TenantId::parse(id).unwrap();
-        store
-            .create_tenant(&TenantRecord {
-                id: tenant.clone(),
-                name: id.into(),
-                created_at: 1,
-                updated_at: 1,
-            })
-            .await
-            .unwrap();
-        scoped.push(store.for_tenant(&tenant).unwrap());
-    }
-    scoped.try_into().unwrap()
+    [scoped(store, "acme").await, scoped(store, "globex").await]
 }
 
 /// Row-level security isolates tenants even from a statement that forgot its tenant

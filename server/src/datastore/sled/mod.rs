@@ -261,22 +261,6 @@ fn storage(e: ::sled::Error) -> DatastoreError {
     DatastoreError::Storage(e.to_string())
 }
 
-/// Creates tenant `acme` in `store` and returns the handle scoped to it (tests).
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-pub(super) async fn acme(store: &SledStore) -> SledStore {
-    use crate::datastore::{TenantRecord, TenantScope as _, TenantStore as _};
-    let id = TenantId::parse("acme").unwrap();
-    let record = TenantRecord {
-        id: id.clone(),
-        name: "Acme".into(),
-        created_at: 1,
-        updated_at: 1,
-    };
-    store.create_tenant(&record).await.unwrap();
-    store.for_tenant(&id).unwrap()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod suite_tests {
@@ -339,7 +323,8 @@ mod lock_tests {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tenant_tests {
-    use super::{SledStore, acme};
+    use super::SledStore;
+    use crate::datastore::tenant_store_tests::scoped;
     use crate::datastore::{
         TenantId, TenantScope, TenantStore, tenant_store_tests, user_store_tests,
     };
@@ -362,7 +347,7 @@ mod tenant_tests {
         let id = TenantId::parse("acme").unwrap();
         {
             let store = SledStore::open(dir.path()).unwrap();
-            let acme = acme(&store).await;
+            let acme = scoped(&store, "acme").await;
             use crate::datastore::UserStore as _;
             acme.create_user(&user_store_tests::record("u1", "alice"))
                 .await

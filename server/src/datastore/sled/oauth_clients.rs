@@ -187,7 +187,7 @@ mod tests {
         use crate::datastore::TenantStore as _;
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        let acme = super::super::acme(&store).await;
+        let acme = crate::datastore::tenant_store_tests::scoped(&store, "acme").await;
         let client = OAuthClient {
             client_id: "app".into(),
             enabled: true,

@@ -53,6 +53,12 @@ fn start(user: &str, client: &str) -> GrantStart {
     }
 }
 
+async fn sled(dir: &std::path::Path) -> (Grants<SledStore>, SledStore) {
+    let store = SledStore::open(dir).unwrap();
+    seed(&store).await;
+    (Grants::new(store.clone(), lifetimes()), store)
+}
+
 async fn memory() -> (Grants<MemoryStore>, MemoryStore) {
     let store = MemoryStore::default();
     seed(&store).await;
@@ -106,9 +112,7 @@ async fn reuse_of_a_rotated_token_revokes_the_whole_family() {
 #[tokio::test]
 async fn a_reused_token_revokes_its_family_even_when_the_user_cannot_be_read() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    seed(&store).await;
-    let grants = Grants::new(store.clone(), lifetimes());
+    let (grants, store) = sled(dir.path()).await;
     let (id, t0) = grants.start(start("alice", "app"), at(0)).await.unwrap();
     let (_, t1) = grants.refresh("app", t0.expose(), at(10)).await.unwrap();
     store.corrupt_user_record("alice").unwrap();
@@ -133,9 +137,7 @@ async fn a_reused_token_revokes_its_family_even_when_the_user_cannot_be_read() {
 #[tokio::test]
 async fn a_token_ahead_of_its_grant_is_invalid_and_not_reuse() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    seed(&store).await;
-    let grants = Grants::new(store.clone(), lifetimes());
+    let (grants, store) = sled(dir.path()).await;
     let (id, t0) = grants.start(start("alice", "app"), at(0)).await.unwrap();
     let ahead = token::new_token().unwrap();
     let record = crate::datastore::RefreshTokenRecord {
@@ -294,9 +296,7 @@ async fn inspection_is_not_a_use() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    seed(&store).await;
-    let grants = Grants::new(store.clone(), lifetimes());
+    let (grants, _) = sled(dir.path()).await;
     for round in 0..5 {
         let (_, t0) = grants
             .start(start("alice", "app"), at(round))
@@ -353,9 +353,7 @@ async fn only_hashes_reach_the_disk() {
     let dir = tempfile::tempdir().unwrap();
     let mut issued = Vec::new();
     {
-        let store = SledStore::open(dir.path()).unwrap();
-        seed(&store).await;
-        let grants = Grants::new(store.clone(), lifetimes());
+        let (grants, _) = sled(dir.path()).await;
         for _ in 0..20 {
             let (_, t0) = grants.start(start("alice", "app"), at(0)).await.unwrap();
             let (_, t1) = grants.refresh("app", t0.expose(), at(1)).await.unwrap();
